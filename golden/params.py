@@ -1,0 +1,396 @@
+"""Validated, frozen parameter dataclasses: the network that every other part of spikefab reads.
+
+Constructors validate and raise; a constructed object is always legal, so the golden model,
+the RTL generators and the board flows never re-check it. Errors follow one form, naming the
+field, the allowed range and the value::
+
+    ValueError: Threshold of population 'exc' must be an integer in [0, 32767], not 40000
+
+``TypeError`` is raised for a value of the wrong kind, ``ValueError`` for a value out of range.
+Sizes and widths are generation-time (they shape the hardware); parameter values and weights are
+run-time (the hardware can be rewritten through its configuration port).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .fixed import DECAY_ONE, signed_bits_for, signed_max, unsigned_max
+
+__all__ = [
+    "ACC_MAX_BITS", "MAX_SIZE", "MAX_WEIGHT_SHIFT",
+    "Hardware", "Population", "Stdp", "Projection", "Network",
+]
+
+#: Widest exact synaptic accumulator that the generator builds (and that int64 holds with room).
+ACC_MAX_BITS = 48
+#: Largest population and largest number of external input channels.
+MAX_SIZE = 1 << 16
+#: Largest per-projection left shift of the weights.
+MAX_WEIGHT_SHIFT = 24
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_int(value, lo, hi, what):
+    """Return ``value`` as ``int`` if it is an integer in ``[lo, hi]``, else raise.
+
+    ``what`` is the field as the user knows it, e.g. ``"Threshold of population 'exc'"``.
+    ``bool`` is rejected: ``true`` is not a threshold.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{what} must be an integer in [{lo}, {hi}], not {value}")
+    return int(value)
+
+
+def _check_bool(value, what):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be true or false, not {value!r}")
+    return bool(value)
+
+
+def _check_name(value, what):
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, not {value!r}")
+    if not _NAME_RE.match(value):
+        raise ValueError(f"{what} must be an identifier (letters, digits, '_', not starting "
+                         f"with a digit), not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Datapath widths, fixed when the hardware is generated.
+
+    Parameters
+    ----------
+    current_bits : int
+        ``U_BITS``, signed width of the synaptic current ``u``, in ``[2, 32]``.
+    voltage_bits : int
+        ``V_BITS``, signed width of the membrane voltage ``v``, in ``[2, 32]``.
+    weight_bits : int
+        ``W_BITS``, signed width of a weight, in ``[2, 16]``.
+    trace_bits : int
+        ``T_BITS``, unsigned width of an STDP trace, in ``[1, 16]``.
+    refractory_bits : int
+        Unsigned width of the refractory counter, in ``[1, 16]``; bounds ``refractory``.
+    """
+
+    current_bits: int = 16
+    voltage_bits: int = 16
+    weight_bits: int = 8
+    trace_bits: int = 8
+    refractory_bits: int = 8
+
+    def __post_init__(self):
+        for name, lo, hi in (("current_bits", 2, 32), ("voltage_bits", 2, 32),
+                             ("weight_bits", 2, 16), ("trace_bits", 1, 16),
+                             ("refractory_bits", 1, 16)):
+            _check_int(getattr(self, name), lo, hi, f"Hardware {name}")
+
+    @property
+    def weight_max(self):
+        """Largest weight magnitude, ``2**(weight_bits-1) - 1``."""
+        return signed_max(self.weight_bits)
+
+
+_RESETS = ("zero", "subtract")
+
+
+@dataclass(frozen=True)
+class Population:
+    """A population of identical current-based LIF neurons (``docs/spec.md`` section 2).
+
+    Ranges that depend on the datapath widths (``threshold``, ``bias``, ``refractory``) are
+    checked by :class:`Network`, which knows the :class:`Hardware`.
+
+    Parameters
+    ----------
+    name : str
+        Identifier, unique in the network, not ``"input"``.
+    size : int
+        Number of neurons, in ``[1, 65536]``.
+    threshold : int
+        ``vth``; a neuron spikes when ``v > vth`` (strictly).
+    du, dv : int
+        Decay constants of ``u`` and ``v``, in ``[0, 4096]``.
+    bias : int
+        Constant added to ``v`` every non-refractory step.
+    refractory : int
+        Steps that ``v`` is held after a spike.
+    reset : str
+        ``"zero"`` (``v = 0`` after a spike) or ``"subtract"`` (``v -= vth``).
+    output : bool
+        Report this population's spikes to the host.
+    """
+
+    name: str
+    size: int
+    threshold: int
+    du: int = 0
+    dv: int = 0
+    bias: int = 0
+    refractory: int = 0
+    reset: str = "zero"
+    output: bool = False
+
+    def __post_init__(self):
+        _check_name(self.name, "Population name")
+        if self.name == "input":
+            raise ValueError("Population name must not be 'input', which names the external "
+                             "input channels")
+        what = f"of population {self.name!r}"
+        _check_int(self.size, 1, MAX_SIZE, f"Size {what}")
+        _check_int(self.du, 0, DECAY_ONE, f"Du {what}")
+        _check_int(self.dv, 0, DECAY_ONE, f"Dv {what}")
+        if not isinstance(self.reset, str):
+            raise TypeError(f"Reset {what} must be one of 'zero', 'subtract', not {self.reset!r}")
+        if self.reset not in _RESETS:
+            raise ValueError(f"Reset {what} must be one of 'zero', 'subtract', "
+                             f"not {self.reset!r}")
+        _check_bool(self.output, f"Output {what}")
+
+    def check_widths(self, hw):
+        """Check the width-dependent ranges against ``hw``; raise on the first violation."""
+        what = f"of population {self.name!r}"
+        vmax = signed_max(hw.voltage_bits)
+        _check_int(self.threshold, 0, vmax, f"Threshold {what}")
+        _check_int(self.bias, -vmax, vmax, f"Bias {what}")
+        _check_int(self.refractory, 0, unsigned_max(hw.refractory_bits), f"Refractory {what}")
+
+
+@dataclass(frozen=True)
+class Stdp:
+    """Pair-based, trace-form STDP of one plastic projection (``docs/spec.md`` section 4).
+
+    Parameters
+    ----------
+    a_plus, a_minus : int
+        Potentiation and depression rates, in ``[0, 255]``.
+    shift : int
+        ``stdp_shift``: ``(a * trace) >> shift`` is the weight change, in ``[0, 15]``.
+    d_pre, d_post : int
+        Decay constants of the pre and post traces, in ``[0, 4096]``.
+    x_inc, y_inc : int
+        Trace increments on a pre / post spike, in ``[0, 2**trace_bits - 1]``.
+    w_min, w_max : int
+        Weight bounds, ``w_min <= w_max``, both within the signed weight range.
+    """
+
+    a_plus: int
+    a_minus: int
+    shift: int
+    d_pre: int
+    d_post: int
+    x_inc: int
+    y_inc: int
+    w_min: int
+    w_max: int
+
+    def check(self, hw, what):
+        """Check every field against ``hw``; ``what`` names the projection in messages."""
+        _check_int(self.a_plus, 0, 255, f"STDP a_plus of {what}")
+        _check_int(self.a_minus, 0, 255, f"STDP a_minus of {what}")
+        _check_int(self.shift, 0, 15, f"STDP shift of {what}")
+        _check_int(self.d_pre, 0, DECAY_ONE, f"STDP d_pre of {what}")
+        _check_int(self.d_post, 0, DECAY_ONE, f"STDP d_post of {what}")
+        tmax = unsigned_max(hw.trace_bits)
+        _check_int(self.x_inc, 0, tmax, f"STDP x_inc of {what}")
+        _check_int(self.y_inc, 0, tmax, f"STDP y_inc of {what}")
+        wmax = hw.weight_max
+        _check_int(self.w_min, -wmax, wmax, f"STDP w_min of {what}")
+        _check_int(self.w_max, self.w_min, wmax, f"STDP w_max of {what}")
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """All-to-all weights from a source (``"input"`` or a population) to a target population.
+
+    Parameters
+    ----------
+    source : str
+        ``"input"`` for the external input channels, or a population name.
+    target : str
+        A population name.
+    weights : numpy.ndarray
+        ``(source size, target size)`` integers, stored read-only as ``int64``; ``W[j][i]`` is
+        the weight from source ``j`` to target ``i``. A zero weight is an absent synapse.
+    weight_shift : int
+        Each delivered spike adds ``W[j][i] << weight_shift``, in ``[0, 24]``.
+    stdp : Stdp or None
+        Present for a plastic projection.
+    """
+
+    source: str
+    target: str
+    weights: np.ndarray = field(repr=False)
+    weight_shift: int = 0
+    stdp: "Stdp | None" = None
+
+    def __post_init__(self):
+        if not isinstance(self.source, str):
+            raise TypeError(f"Projection source must be a string, not {self.source!r}")
+        if not isinstance(self.target, str):
+            raise TypeError(f"Projection target must be a string, not {self.target!r}")
+        _check_int(self.weight_shift, 0, MAX_WEIGHT_SHIFT,
+                   f"Weight_shift of projection {self.source} -> {self.target}")
+        if self.stdp is not None and not isinstance(self.stdp, Stdp):
+            raise TypeError(f"STDP of projection {self.source} -> {self.target} must be an "
+                            f"Stdp, not {self.stdp!r}")
+        w = np.asarray(self.weights)
+        if w.dtype == np.bool_ or not np.issubdtype(w.dtype, np.integer):
+            raise TypeError(f"Weights of projection {self.source} -> {self.target} must be "
+                            f"integers, not {w.dtype}")
+        if w.ndim != 2:
+            raise ValueError(f"Weights of projection {self.source} -> {self.target} must be a "
+                             f"2-D (source size, target size) array, not {w.ndim}-D")
+        w = w.astype(np.int64)   # a copy: the caller's array can change, ours cannot
+        w.flags.writeable = False
+        object.__setattr__(self, "weights", w)
+
+    @property
+    def plastic(self):
+        return self.stdp is not None
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A whole validated network: input channels, populations, projections, widths.
+
+    Parameters
+    ----------
+    name : str
+        Identifier of the network.
+    inputs : int
+        External input channels, in ``[0, 65536]``.
+    populations : tuple of Population
+    projections : tuple of Projection
+        In file order; the order defines the projection index ``k``.
+    hardware : Hardware
+    """
+
+    name: str
+    inputs: int
+    populations: tuple
+    projections: tuple = ()
+    hardware: Hardware = field(default_factory=Hardware)
+
+    def __post_init__(self):
+        _check_name(self.name, "Network name")
+        _check_int(self.inputs, 0, MAX_SIZE, "Network inputs")
+        if not isinstance(self.hardware, Hardware):
+            raise TypeError(f"Network hardware must be a Hardware, not {self.hardware!r}")
+        object.__setattr__(self, "populations", tuple(self.populations))
+        object.__setattr__(self, "projections", tuple(self.projections))
+        if not self.populations:
+            raise ValueError("Network must have at least one population, not 0")
+        hw = self.hardware
+        seen = set()
+        for pop in self.populations:
+            if not isinstance(pop, Population):
+                raise TypeError(f"Network populations must be Population, not {pop!r}")
+            if pop.name in seen:
+                raise ValueError(f"Population name {pop.name!r} is used twice; names must "
+                                 f"be unique")
+            seen.add(pop.name)
+            pop.check_widths(hw)
+        sizes = {p.name: p.size for p in self.populations}
+        sizes["input"] = self.inputs
+        for k, proj in enumerate(self.projections):
+            if not isinstance(proj, Projection):
+                raise TypeError(f"Network projections must be Projection, not {proj!r}")
+            what = f"projection {k} ({proj.source} -> {proj.target})"
+            if proj.source not in sizes:
+                raise ValueError(f"Source of projection {k} must be 'input' or one of "
+                                 f"{_names(self.populations)}, not {proj.source!r}")
+            if proj.target not in sizes or proj.target == "input":
+                raise ValueError(f"Target of projection {k} must be one of "
+                                 f"{_names(self.populations)}, not {proj.target!r}")
+            want = (sizes[proj.source], sizes[proj.target])
+            if proj.weights.shape != want:
+                raise ValueError(f"Weights of {what} must have shape (source size, target "
+                                 f"size) = {want}, not {proj.weights.shape}")
+            if proj.stdp is not None:
+                proj.stdp.check(hw, what)
+                lo, hi = proj.stdp.w_min, proj.stdp.w_max
+                rng = f"[w_min, w_max] = [{lo}, {hi}]"
+            else:
+                lo, hi = -hw.weight_max, hw.weight_max
+                rng = f"[{lo}, {hi}] ({hw.weight_bits}-bit signed)"
+            if proj.weights.size:
+                bad = np.argwhere((proj.weights < lo) | (proj.weights > hi))
+                if len(bad):
+                    j, i = (int(x) for x in bad[0])
+                    raise ValueError(f"Weights of {what} must be integers in {rng}, not "
+                                     f"{int(proj.weights[j, i])} at [{j}][{i}]")
+        for pop in self.populations:
+            bits = self.accumulator_bits(pop.name)
+            if bits > ACC_MAX_BITS:
+                raise ValueError(
+                    f"Accumulator of population {pop.name!r} needs {bits} bits for the "
+                    f"worst-case fan-in, more than the {ACC_MAX_BITS} that the hardware "
+                    f"builds; reduce the fan-in, weight_bits or weight_shift")
+
+    # -- derived figures ------------------------------------------------------------------
+
+    def population(self, name):
+        """The :class:`Population` called ``name``."""
+        for pop in self.populations:
+            if pop.name == name:
+                return pop
+        raise KeyError(name)
+
+    def source_size(self, source):
+        """Number of channels of ``source`` (``"input"`` or a population name)."""
+        return self.inputs if source == "input" else self.population(source).size
+
+    def accumulator_bits(self, name):
+        """Width of the exact synaptic accumulator of population ``name``.
+
+        Weights are rewritable at run time, so the width covers the worst case of the widths,
+        not of today's values: every source of every projection into the population spiking
+        with the largest weight magnitude, ``sum(S_k * (2**(W-1) - 1) << shift_k)``.
+        """
+        wmax = self.hardware.weight_max
+        worst = sum(self.source_size(p.source) * (wmax << p.weight_shift)
+                    for p in self.projections if p.target == name)
+        return signed_bits_for(worst)
+
+    @property
+    def neurons(self):
+        return sum(p.size for p in self.populations)
+
+    @property
+    def synapses(self):
+        """Synapse slots: every ``W[j][i]`` of every projection, zero or not."""
+        return sum(p.weights.size for p in self.projections)
+
+    @property
+    def plastic_synapses(self):
+        return sum(p.weights.size for p in self.projections if p.plastic)
+
+    def memory_bits(self):
+        """Bits of state the hardware holds, by kind: a dict of name to bit count.
+
+        ``weights``: every synapse slot at ``weight_bits``; ``neuron_state``: ``u``, ``v``
+        and the refractory counter of every neuron; ``accumulators``: one exact accumulator per
+        neuron; ``traces``: a pre trace per source and a post trace per target of every plastic
+        projection.
+        """
+        hw = self.hardware
+        state = hw.current_bits + hw.voltage_bits + hw.refractory_bits
+        return {
+            "weights": self.synapses * hw.weight_bits,
+            "neuron_state": self.neurons * state,
+            "accumulators": sum(p.size * self.accumulator_bits(p.name)
+                                for p in self.populations),
+            "traces": sum((p.weights.shape[0] + p.weights.shape[1]) * hw.trace_bits
+                          for p in self.projections if p.plastic),
+        }
+
+
+def _names(populations):
+    return "[" + ", ".join(repr(p.name) for p in populations) + "]"

@@ -1,0 +1,247 @@
+"""Whole-network simulator: delivery (``docs/spec.md`` section 3), LIF and STDP, bit-exact.
+
+Vectorised over neurons, synapses and a batch of ``B`` independent runs; the only Python loops
+are over time steps, populations and projections. Implemented in hardware by the neuron cores
+and the spike router of ``spikefab.hdl``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import stdp as _stdp
+from .lif import lif_step
+
+__all__ = ["deliver", "Simulator", "SimResult", "simulate", "check_inputs"]
+
+
+def deliver(events, w, shift):
+    """Exact synaptic input of one projection for one step.
+
+    ``a[b, i] = sum_j events[b, j] * (W[j, i] << shift)``, summed exactly in ``int64`` (the
+    network's accumulator width, at most 48 bits, guarantees no overflow). Integer addition is
+    associative, so the order of the events cannot change the sum; the cost is one row of
+    ``N`` additions per delivered event, like the hardware's event phase.
+
+    Parameters
+    ----------
+    events : numpy.ndarray of bool, (B, S)
+    w : numpy.ndarray of int64, (S, N) shared by the batch, or (B, S, N) per run
+    shift : int
+        The projection's ``weight_shift``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, (B, N)
+    """
+    b, j = np.nonzero(events)
+    a = np.zeros((events.shape[0], w.shape[-1]), dtype=np.int64)
+    if len(b):
+        rows = w[j] if w.ndim == 2 else w[b, j]
+        np.add.at(a, b, rows)
+    return a << shift
+
+
+def check_inputs(net, inputs, steps=None):
+    """Validate host input spikes; return them as ``(B, T, inputs)`` bool and the batch flag.
+
+    ``inputs`` is a 0/1 integer or bool array shaped ``(T, inputs)`` or ``(B, T, inputs)``.
+    With ``steps``, the run is cut to ``steps`` or padded with silent steps up to it.
+    """
+    x = np.asarray(inputs)
+    if x.dtype != np.bool_ and not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"Inputs must be a 0/1 integer array, not {x.dtype}")
+    batched = x.ndim == 3
+    if x.ndim not in (2, 3) or x.shape[-1] != net.inputs:
+        raise ValueError(f"Inputs must have shape (T, {net.inputs}) or (B, T, {net.inputs}), "
+                         f"not {x.shape}")
+    if x.size and x.dtype != np.bool_:
+        bad = np.argwhere((x != 0) & (x != 1))
+        if len(bad):
+            where = "".join(f"[{int(k)}]" for k in bad[0])
+            raise ValueError(f"Inputs must be 0 or 1, not {int(x[tuple(bad[0])])} at {where}")
+    x = x.astype(bool).reshape((-1,) + x.shape[-2:])
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"Steps must be a non-negative integer, not {steps!r}")
+        t = x.shape[1]
+        if steps <= t:
+            x = x[:, :steps]
+        else:
+            x = np.concatenate([x, np.zeros((x.shape[0], steps - t, x.shape[2]), bool)], 1)
+    return x, batched
+
+
+@dataclass
+class SimResult:
+    """What a run produced. Arrays carry a leading batch axis only for batched inputs.
+
+    Attributes
+    ----------
+    spikes : dict of str to numpy.ndarray of uint8, ([B,] T, size)
+    u, v : dict of str to numpy.ndarray of int64, ([B,] T, size), or None unless recorded
+    weights : list of numpy.ndarray of int64, ([B,] S, N)
+        Final weights of every projection, by projection index.
+    pre_traces, post_traces : list of numpy.ndarray of int64 or None
+        Final traces of every plastic projection (``None`` for a static one).
+    """
+
+    spikes: dict
+    u: "dict | None"
+    v: "dict | None"
+    weights: list
+    pre_traces: list
+    post_traces: list
+
+    def to_npz_dict(self):
+        """The arrays as ``spikefab simulate`` writes them: ``spikes/<pop>``,
+        ``u/<pop>``, ``v/<pop>`` (when recorded) and ``weights/<k>``."""
+        out = {f"spikes/{k}": a for k, a in self.spikes.items()}
+        if self.u is not None:
+            out.update({f"u/{k}": a for k, a in self.u.items()})
+            out.update({f"v/{k}": a for k, a in self.v.items()})
+        out.update({f"weights/{k}": w for k, w in enumerate(self.weights)})
+        return out
+
+
+class Simulator:
+    """Step-by-step golden model of a network, for ``batch`` independent runs.
+
+    The state after :meth:`step` is public, read-only by convention: ``u``, ``v``, ``r``
+    (dicts of population name to ``(B, size)`` int64), ``weights`` (list by projection;
+    ``(S, N)`` shared for a static projection, ``(B, S, N)`` for a plastic one), ``pre`` and
+    ``post`` traces (lists; ``None`` for static projections), ``spikes`` (the last step's
+    spikes, dict of ``(B, size)`` bool) and ``t`` (steps done).
+    """
+
+    def __init__(self, net, batch=1):
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise ValueError(f"Batch must be a positive integer, not {batch!r}")
+        self.net = net
+        self.batch = int(batch)
+        self.reset()
+
+    def reset(self):
+        """Return to the initial state: ``u = v = r = 0``, traces 0, configured weights."""
+        b = self.batch
+        self.t = 0
+        zeros = {p.name: np.zeros((b, p.size), np.int64) for p in self.net.populations}
+        self.u = {k: z.copy() for k, z in zeros.items()}
+        self.v = {k: z.copy() for k, z in zeros.items()}
+        self.r = {k: z.copy() for k, z in zeros.items()}
+        self.spikes = {k: z.astype(bool) for k, z in zeros.items()}
+        self.weights, self.pre, self.post = [], [], []
+        for proj in self.net.projections:
+            s, n = proj.weights.shape
+            if proj.plastic:
+                self.weights.append(np.repeat(proj.weights[None], b, axis=0))
+                self.pre.append(np.zeros((b, s), np.int64))
+                self.post.append(np.zeros((b, n), np.int64))
+            else:
+                self.weights.append(proj.weights)
+                self.pre.append(None)
+                self.post.append(None)
+
+    def step(self, inputs):
+        """Run one time step.
+
+        Parameters
+        ----------
+        inputs : numpy.ndarray of bool, (B, inputs)
+            Host spikes injected for this step.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray of bool, (B, size)
+            Spikes of every population at this step.
+        """
+        net, hw = self.net, self.net.hardware
+        sources = dict(self.spikes, input=np.asarray(inputs, bool))
+        # 1. delivery and LTD: weights as they were at the start of the step, then depress
+        acc = {p.name: np.zeros((self.batch, p.size), np.int64) for p in net.populations}
+        for k, proj in enumerate(net.projections):
+            events = sources[proj.source]
+            acc[proj.target] += deliver(events, self.weights[k], proj.weight_shift)
+            if proj.plastic:
+                _stdp.depress(self.weights[k], events, self.post[k], proj.stdp)
+                # 2. pre traces
+                self.pre[k] = _stdp.pre_traces(self.pre[k], events, proj.stdp, hw)
+        # 3. neurons
+        spikes = {}
+        for pop in net.populations:
+            n = pop.name
+            self.u[n], self.v[n], self.r[n], spikes[n] = lif_step(
+                self.u[n], self.v[n], self.r[n], acc[n], pop, hw)
+        # 4. post traces, 5. LTP
+        for k, proj in enumerate(net.projections):
+            if proj.plastic:
+                s = spikes[proj.target]
+                self.post[k] = _stdp.post_traces(self.post[k], s, proj.stdp, hw)
+                _stdp.potentiate(self.weights[k], s, self.pre[k], proj.stdp)
+        self.spikes = spikes
+        self.t += 1
+        return spikes
+
+    def run(self, inputs, record_state=False):
+        """Run ``inputs.shape[1]`` steps from the current state.
+
+        Parameters
+        ----------
+        inputs : numpy.ndarray of bool, (B, T, inputs)
+        record_state : bool
+            Also record ``u`` and ``v`` after every step.
+
+        Returns
+        -------
+        SimResult
+            With a leading batch axis on every array.
+        """
+        b, steps = inputs.shape[:2]
+        pops = self.net.populations
+        spikes = {p.name: np.zeros((b, steps, p.size), np.uint8) for p in pops}
+        u = v = None
+        if record_state:
+            u = {p.name: np.zeros((b, steps, p.size), np.int64) for p in pops}
+            v = {p.name: np.zeros((b, steps, p.size), np.int64) for p in pops}
+        for t in range(steps):
+            out = self.step(inputs[:, t])
+            for name, s in out.items():
+                spikes[name][:, t] = s
+                if record_state:
+                    u[name][:, t] = self.u[name]
+                    v[name][:, t] = self.v[name]
+        weights = [w if w.ndim == 3 else np.repeat(w[None], b, axis=0) for w in self.weights]
+        return SimResult(spikes, u, v, [w.copy() for w in weights],
+                         [None if x is None else x.copy() for x in self.pre],
+                         [None if y is None else y.copy() for y in self.post])
+
+
+def simulate(net, inputs, steps=None, record_state=False):
+    """Run the golden model of ``net`` from its initial state.
+
+    Parameters
+    ----------
+    net : Network
+    inputs : array_like of 0/1, (T, inputs) or (B, T, inputs)
+        Host spikes injected for each step; a batch runs ``B`` independent copies.
+    steps : int, optional
+        Run this many steps: the inputs are cut, or padded with silent steps.
+    record_state : bool
+        Record ``u`` and ``v`` of every neuron after every step.
+
+    Returns
+    -------
+    SimResult
+        With a leading batch axis only when ``inputs`` had one.
+    """
+    x, batched = check_inputs(net, inputs, steps)
+    sim = Simulator(net, batch=x.shape[0])
+    res = sim.run(x, record_state=record_state)
+    if not batched:
+        def first(d):
+            return None if d is None else {k: a[0] for k, a in d.items()}
+        res = SimResult(first(res.spikes), first(res.u), first(res.v),
+                        [w[0] for w in res.weights],
+                        [None if x is None else x[0] for x in res.pre_traces],
+                        [None if y is None else y[0] for y in res.post_traces])
+    return res

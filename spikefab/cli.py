@@ -1,0 +1,188 @@
+"""The ``spikefab`` command line.
+
+Every user error (a bad network file, bad inputs, a missing file) is printed as one line,
+``spikefab: error: ...``, with exit status 2 and no traceback. Anything else is a bug and keeps
+its traceback.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+class UserError(Exception):
+    """An error in what the user asked for; printed as one line, exit status 2."""
+
+
+def _load(path):
+    from .golden import load
+    try:
+        return load(path)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"{path}: {e}") from None
+
+
+def _fmt_bits(bits):
+    if bits >= 8 * 1024 * 1024:
+        return f"{bits:,} b ({bits / 8 / 1024 / 1024:.2f} MiB)"
+    if bits >= 8 * 1024:
+        return f"{bits:,} b ({bits / 8 / 1024:.1f} KiB)"
+    return f"{bits:,} b"
+
+
+def _table(rows, header):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(header, widths)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def describe(net):
+    """A one-screen text description of ``net``: populations, projections, memory."""
+    out = [f"network {net.name}: {net.inputs} inputs, {len(net.populations)} populations, "
+           f"{len(net.projections)} projections"]
+    hw = net.hardware
+    out.append(f"widths: current {hw.current_bits} b, voltage {hw.voltage_bits} b, weight "
+               f"{hw.weight_bits} b, trace {hw.trace_bits} b, refractory {hw.refractory_bits} b")
+    out.append("")
+    out.append(_table(
+        [(p.name, p.size, p.threshold, p.du, p.dv, p.bias, p.refractory, p.reset,
+          "yes" if p.output else "no", net.accumulator_bits(p.name))
+         for p in net.populations],
+        ("population", "size", "threshold", "du", "dv", "bias", "refractory", "reset",
+         "output", "acc bits")))
+    if net.projections:
+        out.append("")
+        out.append(_table(
+            [(k, f"{p.source} -> {p.target}", f"{p.weights.size:,}",
+              f"{int(np.count_nonzero(p.weights)):,}", p.weight_shift,
+              "yes" if p.plastic else "no")
+             for k, p in enumerate(net.projections)],
+            ("projection", "source -> target", "synapses", "non-zero", "shift", "plastic")))
+    nonzero = sum(int(np.count_nonzero(p.weights)) for p in net.projections)
+    out.append("")
+    out.append(f"neurons {net.neurons:,}, synapses {net.synapses:,} ({nonzero:,} non-zero), "
+               f"plastic synapses {net.plastic_synapses:,}")
+    mem = net.memory_bits()
+    out.append("memory: " + ", ".join(f"{k.replace('_', ' ')} {_fmt_bits(v)}"
+                                      for k, v in mem.items()))
+    out.append(f"memory total: {_fmt_bits(sum(mem.values()))}")
+    return "\n".join(out)
+
+
+def cmd_check(args):
+    net = _load(args.net)
+    print(describe(net))
+    print(f"ok: {args.net} is valid")
+
+
+def _load_inputs(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"Inputs file {path!r} does not exist") from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"Inputs file {path!r} is not a readable .npy array: {e}") from None
+
+
+def _write_npz(path, arrays):
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = path + ".part"
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UserError(f"Cannot write {path!r}: {e.strerror}") from None
+
+
+def cmd_simulate(args):
+    from .golden import check_inputs, simulate
+    net = _load(args.net)
+    if args.inputs is None:
+        if args.steps is None:
+            raise UserError("Give --inputs IN.npy, --steps T, or both")
+        inputs = np.zeros((0, net.inputs), np.uint8)
+    else:
+        inputs = _load_inputs(args.inputs)
+    try:
+        inputs, batched = check_inputs(net, inputs, args.steps)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"{args.inputs}: {e}") from None
+    if batched:
+        raise UserError(f"{args.inputs}: Inputs must have shape (T, {net.inputs}) for "
+                        f"simulate, not a batch {inputs.shape}")
+    t0 = time.perf_counter()
+    res = simulate(net, inputs[0], record_state=args.record_state)
+    dt = time.perf_counter() - t0
+    _write_npz(args.out, res.to_npz_dict())
+    steps = inputs.shape[1]
+    spikes = ", ".join(f"{k} {int(s.sum()):,}" for k, s in res.spikes.items())
+    print(f"simulated {steps:,} steps of {net.name} in {dt:.2f} s (golden model); "
+          f"spikes: {spikes}; wrote {args.out}")
+
+
+def cmd_demo(args):
+    from .demo import run_demo
+    net = _load(args.net)
+    run_demo(net, steps=args.steps, seed=args.seed, out_dir=args.out)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="spikefab",
+        description="Bit-exact spiking networks from a TOML file to the golden model, "
+                    "Verilog and FPGA boards.")
+    p.add_argument("--version", action="version", version=f"spikefab {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    c = sub.add_parser("check", help="validate a network file and print what it needs")
+    c.add_argument("net", metavar="NET.toml")
+    c.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("simulate", help="run the golden model on input spikes, write an .npz")
+    s.add_argument("net", metavar="NET.toml")
+    s.add_argument("--inputs", metavar="IN.npy", help="0/1 array (T, inputs) of host spikes")
+    s.add_argument("--steps", type=int, metavar="T",
+                   help="run T steps (inputs cut, or padded with silent steps)")
+    s.add_argument("--record-state", action="store_true",
+                   help="also write u/<pop> and v/<pop> after every step")
+    s.add_argument("--out", required=True, metavar="OUT.npz")
+    s.set_defaults(func=cmd_simulate)
+
+    d = sub.add_parser("demo", help="run a network on seeded rate-coded input, "
+                                    "print a summary and write a raster plot")
+    d.add_argument("net", metavar="NET.toml", nargs="?", default="examples/demo.toml")
+    d.add_argument("--steps", type=int, default=300)
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--out", default="build/demo", metavar="DIR")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as e:
+        print(f"spikefab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("spikefab: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
