@@ -1,0 +1,65 @@
+"""Seeded random networks and stimulus, shared by the golden, RTL and CLI tests.
+
+Every generator takes a ``numpy.random.Generator`` (or a seed) so that a failing case is
+replayed from the seed printed in its message.
+"""
+
+import numpy as np
+
+from spikefab.golden import Hardware, Network, Population, Projection, Stdp
+
+
+def random_network(seed, max_pops=3, max_size=12, max_inputs=8, plastic=True, recurrent=True,
+                   hardware=None):
+    """A random valid network: 1..max_pops populations, random projections and widths."""
+    rng = np.random.default_rng(seed)
+    hw = hardware or Hardware(
+        current_bits=int(rng.integers(6, 25)), voltage_bits=int(rng.integers(6, 25)),
+        weight_bits=int(rng.integers(3, 10)), trace_bits=int(rng.integers(3, 10)),
+        refractory_bits=int(rng.integers(1, 5)))
+    vmax = 2 ** (hw.voltage_bits - 1) - 1
+    wmax = hw.weight_max
+    npop = int(rng.integers(1, max_pops + 1))
+    pops = []
+    for n in range(npop):
+        pops.append(Population(
+            name=f"p{n}", size=int(rng.integers(1, max_size + 1)),
+            threshold=int(rng.integers(0, max(1, vmax // 4))),
+            du=int(rng.choice([0, 4096, rng.integers(0, 4097), 2048, 1])),
+            dv=int(rng.choice([0, 4096, rng.integers(0, 4097), 1024])),
+            bias=int(rng.integers(-vmax // 16, vmax // 16 + 1)),
+            refractory=int(rng.integers(0, 2 ** hw.refractory_bits)),
+            reset=str(rng.choice(["zero", "subtract"])), output=bool(rng.integers(2))))
+    inputs = int(rng.integers(1, max_inputs + 1))
+    sizes = {"input": inputs, **{p.name: p.size for p in pops}}
+    projs = []
+    for p in pops:
+        sources = ["input"] + [q.name for q in pops if recurrent or q.name != p.name]
+        for src in rng.choice(sources, size=int(rng.integers(1, 3)), replace=True):
+            shape = (sizes[str(src)], p.size)
+            st = None
+            if plastic and rng.random() < 0.5:
+                lo = int(rng.integers(-wmax, wmax + 1))
+                hi = int(rng.integers(lo, wmax + 1))
+                st = Stdp(a_plus=int(rng.integers(0, 256)), a_minus=int(rng.integers(0, 256)),
+                          shift=int(rng.integers(0, 16)),
+                          d_pre=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                          d_post=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                          x_inc=int(rng.integers(0, 2 ** hw.trace_bits)),
+                          y_inc=int(rng.integers(0, 2 ** hw.trace_bits)), w_min=lo, w_max=hi)
+                w = rng.integers(lo, hi, size=shape, endpoint=True)
+            else:
+                w = rng.integers(-wmax, wmax, size=shape, endpoint=True)
+                w[rng.random(shape) < 0.3] = 0
+            projs.append(Projection(source=str(src), target=p.name, weights=w,
+                                    weight_shift=int(rng.integers(0, 7)), stdp=st))
+    return Network(name=f"random_{seed}", inputs=inputs, populations=pops, projections=projs,
+                   hardware=hw)
+
+
+def random_inputs(seed, net, steps, rate=None, batch=None):
+    """Bernoulli 0/1 inputs ``(T, inputs)``, or ``(B, T, inputs)`` with ``batch``."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.6) if rate is None else rate
+    shape = (steps, net.inputs) if batch is None else (batch, steps, net.inputs)
+    return (rng.random(shape) < p).astype(np.uint8)

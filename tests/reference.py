@@ -1,0 +1,100 @@
+"""A deliberately simple, loop-based reference of docs/spec.md, for testing the golden model.
+
+Plain Python integers and nested loops over neurons and synapses, written line by line from the
+spec's pseudo-code, sharing no code with ``spikefab.golden``. Slow on purpose: it is only run
+on small networks.
+"""
+
+
+def r_sat(x, bits):
+    m = 2 ** (bits - 1) - 1
+    return -m if x < -m else m if x > m else x
+
+
+def r_usat(x, bits):
+    m = 2 ** bits - 1
+    return 0 if x < 0 else m if x > m else x
+
+
+def r_decay(x, d):
+    mag = (abs(x) * (4096 - d)) // 4096
+    return mag if x >= 0 else -mag
+
+
+def r_clip(x, lo, hi):
+    return lo if x < lo else hi if x > hi else x
+
+
+def reference_simulate(net, inputs):
+    """Run ``net`` on ``inputs`` (a (T, C) 0/1 array or nested list) from the initial state.
+
+    Returns ``(spikes, u, v, weights, pre, post)``: dicts of population name to ``T`` lists of
+    per-neuron values, final weights as nested lists by projection index, final traces.
+    """
+    hw = net.hardware
+    pops = {p.name: p for p in net.populations}
+    u = {n: [0] * p.size for n, p in pops.items()}
+    v = {n: [0] * p.size for n, p in pops.items()}
+    r = {n: [0] * p.size for n, p in pops.items()}
+    last = {n: [0] * p.size for n, p in pops.items()}
+    w = [[[int(x) for x in row] for row in proj.weights] for proj in net.projections]
+    pre = [[0] * proj.weights.shape[0] for proj in net.projections]
+    post = [[0] * proj.weights.shape[1] for proj in net.projections]
+    rec_s = {n: [] for n in pops}
+    rec_u = {n: [] for n in pops}
+    rec_v = {n: [] for n in pops}
+    for t in range(len(inputs)):
+        src = dict(last)
+        src["input"] = [int(x) for x in inputs[t]]
+        a = {n: [0] * p.size for n, p in pops.items()}
+        for k, proj in enumerate(net.projections):
+            e = src[proj.source]
+            st = proj.stdp
+            for j in range(len(e)):
+                if not e[j]:
+                    continue
+                for i in range(len(w[k][j])):
+                    a[proj.target][i] += w[k][j][i] * 2 ** proj.weight_shift
+                    if st is not None:
+                        dw = (st.a_minus * post[k][i]) // 2 ** st.shift
+                        w[k][j][i] = r_clip(w[k][j][i] - dw, st.w_min, st.w_max)
+            if st is not None:
+                for j in range(len(e)):
+                    pre[k][j] = r_decay(pre[k][j], st.d_pre)
+                    if e[j]:
+                        pre[k][j] = r_usat(pre[k][j] + st.x_inc, hw.trace_bits)
+        spikes = {}
+        for n, p in pops.items():
+            s = [0] * p.size
+            for i in range(p.size):
+                u[n][i] = r_sat(r_decay(u[n][i], p.du) + a[n][i], hw.current_bits)
+                if r[n][i] > 0:
+                    r[n][i] -= 1
+                    continue
+                v[n][i] = r_sat(r_decay(v[n][i], p.dv) + u[n][i] + p.bias, hw.voltage_bits)
+                if v[n][i] > p.threshold:
+                    s[i] = 1
+                    v[n][i] = 0 if p.reset == "zero" else v[n][i] - p.threshold
+                    r[n][i] = p.refractory
+                else:
+                    r[n][i] = 0
+            spikes[n] = s
+            rec_s[n].append(s)
+            rec_u[n].append(list(u[n]))
+            rec_v[n].append(list(v[n]))
+        for k, proj in enumerate(net.projections):
+            st = proj.stdp
+            if st is None:
+                continue
+            s = spikes[proj.target]
+            for i in range(len(s)):
+                post[k][i] = r_decay(post[k][i], st.d_post)
+                if s[i]:
+                    post[k][i] = r_usat(post[k][i] + st.y_inc, hw.trace_bits)
+            for i in range(len(s)):
+                if s[i]:
+                    for j in range(len(w[k])):
+                        dw = (st.a_plus * pre[k][j]) // 2 ** st.shift
+                        w[k][j][i] = r_clip(w[k][j][i] + dw, st.w_min, st.w_max)
+        last = spikes
+    return rec_s, rec_u, rec_v, w, pre, post
