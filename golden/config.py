@@ -24,7 +24,8 @@ except ModuleNotFoundError:   # Python 3.10
     import tomli as tomllib
 
 from .fixed import signed_max
-from .params import Hardware, Network, Population, Projection, Stdp, _check_int
+from .params import (MAX_SIZE, MAX_WEIGHT_SHIFT, Hardware, Network, Population, Projection, Stdp,
+                     _check_int, check_weights_array)
 
 __all__ = ["load", "loads", "make_weights"]
 
@@ -108,6 +109,7 @@ def from_dict(doc, base_dir="."):
     net = _table(doc["network"], "[network]")
     _keys(net, _NETWORK_KEYS, _NETWORK_KEYS, "[network]")
 
+    _check_int(net["inputs"], 0, MAX_SIZE, "Network inputs")   # sizes the input weights
     hw_table = _table(doc.get("hardware", {}), "[hardware]")
     _keys(hw_table, _HARDWARE_KEYS, (), "[hardware]")
     hw = Hardware(**hw_table)
@@ -124,8 +126,7 @@ def from_dict(doc, base_dir="."):
         populations.append(Population(**p))
 
     sizes = {p.name: p.size for p in populations}
-    if isinstance(net.get("inputs"), int):
-        sizes["input"] = net["inputs"]
+    sizes["input"] = net["inputs"]
     projs = doc.get("projection", [])
     if not isinstance(projs, list):
         raise TypeError("[[projection]] must be an array of tables, written [[projection]]")
@@ -140,10 +141,12 @@ def from_dict(doc, base_dir="."):
             _keys(st, _STDP_KEYS, _STDP_KEYS, f"STDP of {what}")
             stdp = Stdp(**st)
         shape = (sizes.get(p["source"]), sizes.get(p["target"]))
-        weights = make_weights(p["weights"], shape, hw, what, base_dir)
+        weights = check_weights_array(make_weights(p["weights"], shape, hw, what, base_dir),
+                                      what)
+        shift = _check_int(p.get("weight_shift", 0), 0, MAX_WEIGHT_SHIFT,
+                           f"Weight_shift of {what}")
         projections.append(Projection(source=p["source"], target=p["target"],
-                                      weights=weights, weight_shift=p.get("weight_shift", 0),
-                                      stdp=stdp))
+                                      weights=weights, weight_shift=shift, stdp=stdp))
     return Network(name=net["name"], inputs=net["inputs"], populations=populations,
                    projections=projections, hardware=hw)
 

@@ -205,6 +205,17 @@ class Stdp:
         _check_int(self.w_max, self.w_min, wmax, f"STDP w_max of {what}")
 
 
+def check_weights_array(weights, what):
+    """Return ``weights`` as a 2-D integer array, or raise naming ``what``."""
+    w = np.asarray(weights)
+    if w.dtype == np.bool_ or not np.issubdtype(w.dtype, np.integer):
+        raise TypeError(f"Weights of {what} must be integers, not {w.dtype}")
+    if w.ndim != 2:
+        raise ValueError(f"Weights of {what} must be a 2-D (source size, target size) array, "
+                         f"not {w.ndim}-D")
+    return w
+
+
 @dataclass(frozen=True, eq=False)
 class Projection:
     """All-to-all weights from a source (``"input"`` or a population) to a target population.
@@ -240,13 +251,7 @@ class Projection:
         if self.stdp is not None and not isinstance(self.stdp, Stdp):
             raise TypeError(f"STDP of projection {self.source} -> {self.target} must be an "
                             f"Stdp, not {self.stdp!r}")
-        w = np.asarray(self.weights)
-        if w.dtype == np.bool_ or not np.issubdtype(w.dtype, np.integer):
-            raise TypeError(f"Weights of projection {self.source} -> {self.target} must be "
-                            f"integers, not {w.dtype}")
-        if w.ndim != 2:
-            raise ValueError(f"Weights of projection {self.source} -> {self.target} must be a "
-                             f"2-D (source size, target size) array, not {w.ndim}-D")
+        w = check_weights_array(self.weights, f"projection {self.source} -> {self.target}")
         w = w.astype(np.int64)   # a copy: the caller's array can change, ours cannot
         w.flags.writeable = False
         object.__setattr__(self, "weights", w)

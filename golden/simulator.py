@@ -60,7 +60,9 @@ def check_inputs(net, inputs, steps=None):
         if len(bad):
             where = "".join(f"[{int(k)}]" for k in bad[0])
             raise ValueError(f"Inputs must be 0 or 1, not {int(x[tuple(bad[0])])} at {where}")
-    x = x.astype(bool).reshape((-1,) + x.shape[-2:])
+    x = x.astype(bool)
+    if not batched:
+        x = x[None]
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise ValueError(f"Steps must be a non-negative integer, not {steps!r}")

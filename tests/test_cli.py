@@ -1,0 +1,122 @@
+"""The command line: outputs, files written, and one-line user errors with exit status 2."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import spikefab
+from spikefab.cli import main
+from spikefab.golden import simulate
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+DEMO = os.path.join(ROOT, "examples", "demo.toml")
+
+
+def run_cli(*args, cwd=None):
+    """Run the installed console script, as a user would."""
+    exe = os.path.join(os.path.dirname(sys.executable), "spikefab")
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_check_prints_the_hardware_needs(capsys):
+    assert main(["check", DEMO]) == 0
+    out = capsys.readouterr().out
+    assert "neurons 40, synapses 1,024" in out
+    assert "plastic synapses 512" in out
+    assert "memory total: 10,776 b (1.3 KiB)" in out
+    assert out.rstrip().endswith("is valid")
+
+
+def test_simulate_writes_the_golden_npz(tmp_path):
+    net = spikefab.load(DEMO)
+    x = (np.random.default_rng(4).random((60, 16)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "in.npy", x)
+    r = run_cli("simulate", DEMO, "--inputs", tmp_path / "in.npy", "--record-state",
+                "--out", tmp_path / "out.npz")
+    assert r.returncode == 0, r.stderr
+    assert "simulated 60 steps" in r.stdout
+    want = simulate(net, x, record_state=True).to_npz_dict()
+    with np.load(tmp_path / "out.npz") as got:
+        assert sorted(got.files) == sorted(want)
+        assert sorted(got.files) == ["spikes/exc", "spikes/inh", "u/exc", "u/inh", "v/exc",
+                                     "v/inh", "weights/0", "weights/1", "weights/2"]
+        for k in want:
+            assert got[k].dtype == want[k].dtype, k
+            assert np.array_equal(got[k], want[k]), k
+        assert got["spikes/exc"].dtype == np.uint8 and got["spikes/exc"].shape == (60, 32)
+        assert got["v/inh"].dtype == np.int64 and got["weights/0"].shape == (16, 32)
+
+
+def test_simulate_steps_pads_and_cuts(tmp_path):
+    x = np.ones((10, 16), np.uint8)
+    np.save(tmp_path / "in.npy", x)
+    assert main(["simulate", DEMO, "--inputs", str(tmp_path / "in.npy"), "--steps", "25",
+                 "--out", str(tmp_path / "a.npz")]) == 0
+    assert main(["simulate", DEMO, "--inputs", str(tmp_path / "in.npy"), "--steps", "4",
+                 "--out", str(tmp_path / "b.npz")]) == 0
+    assert main(["simulate", DEMO, "--steps", "7", "--out", str(tmp_path / "c.npz")]) == 0
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b, \
+            np.load(tmp_path / "c.npz") as c:
+        assert a["spikes/exc"].shape == (25, 32) and "u/exc" not in a.files
+        assert np.array_equal(a["spikes/exc"][:4], b["spikes/exc"])
+        assert c["spikes/exc"].shape == (7, 32)
+
+
+def test_demo_writes_a_raster(tmp_path):
+    r = run_cli("demo", DEMO, "--steps", "120", "--out", tmp_path / "demo")
+    assert r.returncode == 0, r.stderr
+    png = tmp_path / "demo" / "raster.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "plasticity of projection 0 (input -> exc)" in r.stdout
+    assert r.stdout.rstrip().splitlines()[-1].startswith("done: demo, 120 steps")
+
+
+def _bad_net(tmp_path):
+    with open(DEMO) as f:
+        text = f.read().replace("threshold = 900", "threshold = 40000")
+    (tmp_path / "bad.toml").write_text(text)
+    return tmp_path / "bad.toml"
+
+
+@pytest.mark.parametrize("case", ["bad_threshold", "missing_net", "bad_inputs_shape",
+                                  "bad_inputs_values", "missing_inputs", "no_inputs_no_steps",
+                                  "demo_bad_net", "not_npy"])
+def test_user_errors_are_one_line_exit_2(case, tmp_path):
+    np.save(tmp_path / "narrow.npy", np.zeros((5, 3), np.uint8))
+    np.save(tmp_path / "twos.npy", np.full((5, 16), 2, np.uint8))
+    (tmp_path / "text.npy").write_text("not an array")
+    out = tmp_path / "o.npz"
+    args, message = {
+        "bad_threshold": (["check", _bad_net(tmp_path)],
+                          "bad.toml: Threshold of population 'exc' must be an integer in "
+                          "[0, 32767], not 40000"),
+        "missing_net": (["check", tmp_path / "none.toml"], "does not exist"),
+        "bad_inputs_shape": (["simulate", DEMO, "--inputs", tmp_path / "narrow.npy", "--out",
+                              out], "Inputs must have shape (T, 16) or (B, T, 16), not (5, 3)"),
+        "bad_inputs_values": (["simulate", DEMO, "--inputs", tmp_path / "twos.npy", "--out",
+                               out], "Inputs must be 0 or 1, not 2 at [0][0]"),
+        "missing_inputs": (["simulate", DEMO, "--inputs", tmp_path / "x.npy", "--out", out],
+                           "x.npy' does not exist"),
+        "no_inputs_no_steps": (["simulate", DEMO, "--out", out],
+                               "Give --inputs IN.npy, --steps T, or both"),
+        "demo_bad_net": (["demo", _bad_net(tmp_path)], "Threshold of population 'exc'"),
+        "not_npy": (["simulate", DEMO, "--inputs", tmp_path / "text.npy", "--out", out],
+                    "is not a readable .npy array"),
+    }[case]
+    r = run_cli(*args)
+    assert r.returncode == 2
+    assert r.stdout == "" or case == "demo_bad_net" and "Traceback" not in r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("spikefab: error: ") and message in lines[0]
+    assert not out.exists()          # nothing half-written
+
+
+def test_version_and_module_entry():
+    r = subprocess.run([sys.executable, "-m", "spikefab", "--version"], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.strip() == f"spikefab {spikefab.__version__}"
