@@ -131,7 +131,7 @@ def main(argv=None):
             "",
             "| simulator | wall time | steps/s | synaptic events/s | spikes |",
             "|---|---|---|---|---|",
-            f"| spikefab golden (exact int64) | {tg:.2f} s | {args.steps / tg:,.0f} | "
+            f"| spikefab golden (exact integers) | {tg:.2f} s | {args.steps / tg:,.0f} | "
             f"{eg / tg / 1e6:.2f} M | {int(sg.sum()):,} |",
             f"| spikefab golden, batch of {batch} | {tb:.2f} s | "
             f"{batch * args.steps / tb:,.0f} network-steps/s | "
