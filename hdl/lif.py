@@ -1,0 +1,183 @@
+"""The LIF update pipeline: ``docs/spec.md`` section 2 for ``lanes`` neurons per clock."""
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from spikefab.golden.fixed import DECAY_ONE, DECAY_SHIFT, signed_max
+
+from .params import CoreParams
+
+__all__ = ["LIF_LATENCY", "lif_in_layout", "lif_out_layout", "LifPipeline"]
+
+#: Clock cycles from a neuron entering :class:`LifPipeline` to its result leaving it.
+LIF_LATENCY = 8
+
+
+def lif_in_layout(p):
+    """Payload into the pipeline: a row tag and, per lane, old ``u, v, r`` and the input ``a``."""
+    lane = data.StructLayout({
+        "u": signed(p.current_bits), "v": signed(p.voltage_bits),
+        "r": unsigned(p.refractory_bits), "a": signed(p.acc_bits)})
+    return data.StructLayout({"row": unsigned(max(1, (p.rows - 1).bit_length())),
+                              "lanes": data.ArrayLayout(lane, p.lanes)})
+
+
+def lif_out_layout(p):
+    """Payload out of the pipeline: the row tag and, per lane, new ``u, v, r`` and the spike."""
+    lane = data.StructLayout({
+        "u": signed(p.current_bits), "v": signed(p.voltage_bits),
+        "r": unsigned(p.refractory_bits), "s": 1})
+    return data.StructLayout({"row": unsigned(max(1, (p.rows - 1).bit_length())),
+                              "lanes": data.ArrayLayout(lane, p.lanes)})
+
+
+def _sat(x, bits):
+    m = signed_max(bits)
+    return Mux(x > m, m, Mux(x < -m, -m, x))
+
+
+class LifPipeline(wiring.Component):
+    """Fully pipelined LIF update of ``lanes`` neurons per clock (``spikefab.golden.lif_step``).
+
+    Per lane, with ``k_u = 4096 - du`` and ``k_v = 4096 - dv``::
+
+        stage 1  |u|, |v| and their signs                (registered)
+        stage 2  |u| * k_u, |v| * k_v                     (one multiplier each: SB_MAC16 / MULT18)
+        stage 3  decay(u) = +-(|u| k_u >> 12), decay(v)   (truncation toward zero)
+        stage 4  decay(u) + a (exact), decay(v) + bias
+        stage 5  u' = sat(., U_BITS)
+        stage 6  decay(v) + bias + u' (exact)
+        stage 7  v_int = sat(., V_BITS)
+        stage 8  s = r == 0 and v_int > vth; v', r' by refractory state and reset mode
+
+    Latency :data:`LIF_LATENCY` = 8 cycles, throughput one row (``lanes`` neurons) per clock,
+    no backpressure: the pipeline never stalls. Infers no memory; two multipliers per lane.
+
+    Parameters
+    ----------
+    params : CoreParams
+
+    Members
+    -------
+    i_neuron : In(stream.Signature(lif_in_layout(params), always_ready=True))
+        Old state and synaptic input of one row.
+    o_neuron : Out(stream.Signature(lif_out_layout(params), always_ready=True))
+        New state and spikes of the row, ``LIF_LATENCY`` cycles later.
+    k_u, k_v : In(unsigned(13))
+        ``4096 - du`` and ``4096 - dv``.
+    bias : In(signed(V_BITS))
+    threshold : In(unsigned(V_BITS - 1))
+    refractory : In(unsigned(refractory_bits))
+    reset_subtract : In(1)
+        1 for ``reset = subtract``, 0 for ``reset = zero``.
+    busy : Out(1)
+        A row is in the pipeline.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, CoreParams):
+            raise TypeError(f"Params must be a CoreParams, not {params!r}")
+        self._p = params
+        super().__init__({
+            "i_neuron": In(stream.Signature(lif_in_layout(params), always_ready=True)),
+            "o_neuron": Out(stream.Signature(lif_out_layout(params), always_ready=True)),
+            "k_u": In(unsigned(13)),
+            "k_v": In(unsigned(13)),
+            "bias": In(signed(params.voltage_bits)),
+            "threshold": In(unsigned(max(1, params.voltage_bits - 1))),
+            "refractory": In(unsigned(params.refractory_bits)),
+            "reset_subtract": In(1),
+            "busy": Out(1),
+        })
+
+    @property
+    def params(self):
+        return self._p
+
+    def elaborate(self, platform):
+        p = self._p
+        m = Module()
+        ub, vb, ab = p.current_bits, p.voltage_bits, p.acc_bits
+        rowbits = len(self.i_neuron.payload.row)
+
+        # The row tag and validity travel beside the data, one register per stage.
+        valid = [self.i_neuron.valid] + [Signal(name=f"valid{s}") for s in range(1, 9)]
+        row = [self.i_neuron.payload.row] + [Signal(rowbits, name=f"row{s}") for s in range(1, 9)]
+        for s in range(1, 9):
+            m.d.sync += [valid[s].eq(valid[s - 1]), row[s].eq(row[s - 1])]
+        busy = 0
+        for s in range(1, 9):
+            busy = busy | valid[s]
+        m.d.comb += self.busy.eq(busy)
+
+        o = self.o_neuron
+        m.d.comb += [o.valid.eq(valid[8]), o.payload.row.eq(row[8])]
+
+        for lane in range(p.lanes):
+            i = self.i_neuron.payload.lanes[lane]
+            out = o.payload.lanes[lane]
+
+            def reg(shape, name, _lane=lane):
+                return Signal(shape, name=f"l{_lane}_{name}")
+
+            # stage 1: magnitudes (|-2^(B-1)| = 2^(B-1) still fits B unsigned bits)
+            mag_u, neg_u = reg(ub, "mag_u"), reg(1, "neg_u")
+            mag_v, neg_v = reg(vb, "mag_v"), reg(1, "neg_v")
+            a1, v1 = reg(signed(ab), "a1"), reg(signed(vb), "v1")
+            r1 = reg(p.refractory_bits, "r1")
+            m.d.sync += [
+                mag_u.eq(Mux(i.u < 0, -i.u, i.u)[:ub]), neg_u.eq(i.u < 0),
+                mag_v.eq(Mux(i.v < 0, -i.v, i.v)[:vb]), neg_v.eq(i.v < 0),
+                a1.eq(i.a), v1.eq(i.v), r1.eq(i.r),
+            ]
+            # stage 2: the decay products
+            prod_u, prod_v = reg(ub + 13, "prod_u"), reg(vb + 13, "prod_v")
+            neg_u2, neg_v2 = reg(1, "neg_u2"), reg(1, "neg_v2")
+            a2, v2, r2 = reg(signed(ab), "a2"), reg(signed(vb), "v2"), \
+                reg(p.refractory_bits, "r2")
+            m.d.sync += [
+                prod_u.eq(mag_u * self.k_u), prod_v.eq(mag_v * self.k_v),
+                neg_u2.eq(neg_u), neg_v2.eq(neg_v), a2.eq(a1), v2.eq(v1), r2.eq(r1),
+            ]
+            # stage 3: truncate the magnitude, restore the sign
+            dec_u, dec_v = reg(signed(ub + 1), "dec_u"), reg(signed(vb + 1), "dec_v")
+            a3, v3, r3 = reg(signed(ab), "a3"), reg(signed(vb), "v3"), \
+                reg(p.refractory_bits, "r3")
+            mu = prod_u[DECAY_SHIFT:]
+            mv = prod_v[DECAY_SHIFT:]
+            m.d.sync += [
+                dec_u.eq(Mux(neg_u2, -mu, mu)), dec_v.eq(Mux(neg_v2, -mv, mv)),
+                a3.eq(a2), v3.eq(v2), r3.eq(r2),
+            ]
+            # stage 4: exact sums
+            usum = reg(signed(max(ub + 1, ab) + 1), "usum")
+            vpre = reg(signed(vb + 2), "vpre")
+            v4, r4 = reg(signed(vb), "v4"), reg(p.refractory_bits, "r4")
+            m.d.sync += [usum.eq(dec_u + a3), vpre.eq(dec_v + self.bias), v4.eq(v3), r4.eq(r3)]
+            # stage 5: u'
+            u5 = reg(signed(ub), "u5")
+            vpre5, v5, r5 = reg(signed(vb + 2), "vpre5"), reg(signed(vb), "v5"), \
+                reg(p.refractory_bits, "r5")
+            m.d.sync += [u5.eq(_sat(usum, ub)), vpre5.eq(vpre), v5.eq(v4), r5.eq(r4)]
+            # stage 6: the voltage sum
+            vsum = reg(signed(max(vb + 2, ub) + 1), "vsum")
+            u6, v6, r6 = reg(signed(ub), "u6"), reg(signed(vb), "v6"), \
+                reg(p.refractory_bits, "r6")
+            m.d.sync += [vsum.eq(vpre5 + u5), u6.eq(u5), v6.eq(v5), r6.eq(r5)]
+            # stage 7: v_int
+            vint = reg(signed(vb), "vint")
+            u7, v7, r7 = reg(signed(ub), "u7"), reg(signed(vb), "v7"), \
+                reg(p.refractory_bits, "r7")
+            m.d.sync += [vint.eq(_sat(vsum, vb)), u7.eq(u6), v7.eq(v6), r7.eq(r6)]
+            # stage 8: spike, reset, refractory
+            active = r7 == 0
+            spike = active & (vint > self.threshold)
+            fired = Mux(self.reset_subtract, vint - self.threshold, 0)
+            m.d.sync += [
+                out.u.eq(u7),
+                out.s.eq(spike),
+                out.v.eq(Mux(active, Mux(spike, fired, vint), v7)),
+                out.r.eq(Mux(active, Mux(spike, self.refractory, 0), r7 - 1)),
+            ]
+        return m

@@ -1,0 +1,225 @@
+"""Generation-time shape of one neuron core, derived from a validated network.
+
+A core holds one population (or a slice of it) of ``N`` neurons, processed ``lanes`` at a time.
+Neuron ``i`` lives in row ``i // lanes``, lane ``i % lanes``; the core has ``rows =
+ceil(N / lanes)`` rows. Its axon slots are the sources of the projections into the population,
+concatenated in projection order: projection ``k`` owns axons ``[offset_k, offset_k + S_k)`` and
+adds ``W << shift_k`` for each of them.
+
+Sizes, widths and shifts are generation-time (they shape the hardware); the neuron parameters
+and the weights are run-time (they are only the reset values of registers and memories that the
+configuration port rewrites).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spikefab.golden.fixed import DECAY_ONE, signed_max
+from spikefab.golden.params import Network
+
+__all__ = ["MAX_LANES", "CoreParams"]
+
+#: Widest core that the generator builds: lanes of neurons updated in parallel.
+MAX_LANES = 16
+
+
+def _check_int(value, lo, hi, what):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{what} must be an integer in [{lo}, {hi}], not {value}")
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class CoreParams:
+    """Everything the RTL of one core needs, validated.
+
+    Use :meth:`from_network`; the constructor is for tests that build a core directly.
+
+    Parameters
+    ----------
+    neurons : int
+        ``N``, neurons of the core, in ``[1, 65536]``.
+    lanes : int
+        Neurons updated (and synapses accumulated) in parallel, in ``[1, 16]``.
+    axon_shifts : tuple of (int, int)
+        ``(S_k, shift_k)`` per axon group, in axon order; ``A = sum(S_k)``.
+    current_bits, voltage_bits, weight_bits, refractory_bits : int
+        Datapath widths (``Hardware``).
+    acc_bits : int
+        Width of the exact accumulator (``Network.accumulator_bits``).
+    threshold, bias, du, dv, refractory : int
+        Reset values of the neuron parameter registers.
+    reset_subtract : bool
+        Reset value of the reset-mode register.
+    weights : numpy.ndarray of int64, (A, N)
+        Initial contents of the weight memory.
+    """
+
+    neurons: int
+    lanes: int
+    axon_shifts: tuple
+    current_bits: int = 16
+    voltage_bits: int = 16
+    weight_bits: int = 8
+    refractory_bits: int = 8
+    acc_bits: int = 0
+    threshold: int = 0
+    bias: int = 0
+    du: int = 0
+    dv: int = 0
+    refractory: int = 0
+    reset_subtract: bool = False
+    weights: np.ndarray = field(default=None, repr=False)
+
+    def __post_init__(self):
+        _check_int(self.neurons, 1, 1 << 16, "Core neurons")
+        _check_int(self.lanes, 1, MAX_LANES, "Core lanes")
+        groups = tuple((int(s), int(k)) for s, k in self.axon_shifts)
+        if not groups:
+            raise ValueError("Core axon_shifts must name at least one axon group, not 0")
+        for s, k in groups:
+            _check_int(s, 1, 1 << 16, "Core axon group size")
+            _check_int(k, 0, 24, "Core axon group shift")
+        object.__setattr__(self, "axon_shifts", groups)
+        _check_int(self.current_bits, 2, 32, "Core current_bits")
+        _check_int(self.voltage_bits, 2, 32, "Core voltage_bits")
+        _check_int(self.weight_bits, 2, 16, "Core weight_bits")
+        _check_int(self.refractory_bits, 1, 16, "Core refractory_bits")
+        wmax = signed_max(self.weight_bits)
+        need = max(2, (sum(s * (wmax << k) for s, k in groups)).bit_length() + 1)
+        if self.acc_bits == 0:
+            object.__setattr__(self, "acc_bits", need)
+        _check_int(self.acc_bits, need, 48, "Core acc_bits")
+        vmax = signed_max(self.voltage_bits)
+        _check_int(self.threshold, 0, vmax, "Core threshold")
+        _check_int(self.bias, -vmax, vmax, "Core bias")
+        _check_int(self.du, 0, DECAY_ONE, "Core du")
+        _check_int(self.dv, 0, DECAY_ONE, "Core dv")
+        _check_int(self.refractory, 0, (1 << self.refractory_bits) - 1, "Core refractory")
+        w = self.weights
+        if w is None:
+            w = np.zeros((self.axons, self.neurons), np.int64)
+        w = np.array(w, dtype=np.int64)
+        if w.shape != (self.axons, self.neurons):
+            raise ValueError(f"Core weights must have shape (axons, neurons) = "
+                             f"{(self.axons, self.neurons)}, not {w.shape}")
+        if w.size and np.abs(w).max() > wmax:
+            raise ValueError(f"Core weights must be integers in [{-wmax}, {wmax}], not "
+                             f"{int(w.flat[np.abs(w).argmax()])}")
+        w.flags.writeable = False
+        object.__setattr__(self, "weights", w)
+
+    @classmethod
+    def from_network(cls, net, population=None, lanes=1):
+        """The core that runs population ``population`` (default: the only one) of ``net``.
+
+        Raises
+        ------
+        ValueError
+            If the population has no projection into it, if a projection into it is plastic
+            (STDP is not in this core), or if a parameter is out of range.
+        """
+        if not isinstance(net, Network):
+            raise TypeError(f"Network must be a Network, not {net!r}")
+        if population is None:
+            if len(net.populations) != 1:
+                raise ValueError(f"Population must be named for a network of "
+                                 f"{len(net.populations)} populations")
+            population = net.populations[0].name
+        pop = net.population(population)
+        projs = [(k, p) for k, p in enumerate(net.projections) if p.target == pop.name]
+        if not projs:
+            raise ValueError(f"Population {pop.name!r} must have at least one projection "
+                             f"into it to be built as a core, not 0")
+        for k, p in projs:
+            if p.plastic:
+                raise ValueError(f"Projection {k} ({p.source} -> {p.target}) is plastic; the "
+                                 f"neuron core runs static projections only (STDP is issue 5)")
+        hw = net.hardware
+        return cls(
+            neurons=pop.size, lanes=lanes,
+            axon_shifts=tuple((p.weights.shape[0], p.weight_shift) for _, p in projs),
+            current_bits=hw.current_bits, voltage_bits=hw.voltage_bits,
+            weight_bits=hw.weight_bits, refractory_bits=hw.refractory_bits,
+            acc_bits=net.accumulator_bits(pop.name),
+            threshold=pop.threshold, bias=pop.bias, du=pop.du, dv=pop.dv,
+            refractory=pop.refractory, reset_subtract=pop.reset == "subtract",
+            weights=np.concatenate([p.weights for _, p in projs], axis=0))
+
+    # -- derived shape -------------------------------------------------------------------
+
+    @property
+    def axons(self):
+        """``A``, the number of axon slots."""
+        return sum(s for s, _ in self.axon_shifts)
+
+    @property
+    def rows(self):
+        """``ceil(N / lanes)``: cycles per delivered event and per update sweep."""
+        return -(-self.neurons // self.lanes)
+
+    @property
+    def axon_offsets(self):
+        """First axon of each group."""
+        out, o = [], 0
+        for s, _ in self.axon_shifts:
+            out.append(o)
+            o += s
+        return tuple(out)
+
+    @property
+    def weight_depth(self):
+        """Words of the weight memory: ``rows * A``; word ``row * A + axon``."""
+        return self.rows * self.axons
+
+    @property
+    def state_bits(self):
+        """Bits of one neuron's state word ``{r, v, u}``."""
+        return self.current_bits + self.voltage_bits + self.refractory_bits
+
+    def weight_words(self, weights=None):
+        """The weight memory image: a list of ``rows * A`` words of ``lanes * W`` bits.
+
+        Word ``row * A + axon`` holds ``W[axon][row * lanes + lane]`` in bits
+        ``[lane * W, (lane + 1) * W)`` (two's complement); padding lanes are 0.
+        """
+        w = self.weights if weights is None else np.asarray(weights, np.int64)
+        lw, wb = self.lanes, self.weight_bits
+        pad = np.zeros((self.axons, self.rows * lw), np.int64)
+        pad[:, :self.neurons] = w
+        mask = (1 << wb) - 1
+        words = []
+        for row in range(self.rows):
+            for a in range(self.axons):
+                word = 0
+                for lane in range(lw):
+                    word |= (int(pad[a, row * lw + lane]) & mask) << (lane * wb)
+                words.append(word)
+        return words
+
+    def memory_bits(self):
+        """Bits of each memory the core infers, by name (the synthesis test checks these)."""
+        return {
+            "weights": self.weight_depth * self.lanes * self.weight_bits,
+            "accumulators": self.rows * self.lanes * self.acc_bits,
+            "state": self.rows * self.lanes * self.state_bits,
+        }
+
+    def to_json(self):
+        """The parameters as a JSON-able dict (``params.json`` beside the Verilog)."""
+        return {
+            "neurons": self.neurons, "lanes": self.lanes, "rows": self.rows,
+            "axons": self.axons,
+            "axon_groups": [{"offset": o, "size": s, "shift": k}
+                            for o, (s, k) in zip(self.axon_offsets, self.axon_shifts)],
+            "current_bits": self.current_bits, "voltage_bits": self.voltage_bits,
+            "weight_bits": self.weight_bits, "refractory_bits": self.refractory_bits,
+            "acc_bits": self.acc_bits,
+            "threshold": self.threshold, "bias": self.bias, "du": self.du, "dv": self.dv,
+            "refractory": self.refractory,
+            "reset": "subtract" if self.reset_subtract else "zero",
+            "memory_bits": self.memory_bits(),
+        }

@@ -1,0 +1,155 @@
+"""Synapse memory and exact accumulation: the event phase of ``docs/spec.md`` section 3."""
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .params import CoreParams
+
+__all__ = ["SynapseArray"]
+
+
+class SynapseArray(wiring.Component):
+    """Weights ``W[A][N]`` and one exact accumulator per neuron; one synaptic op per lane per clock.
+
+    Memories (all with registered read ports, so they map onto iCE40 EBR / SPRAM and ECP5
+    DP16KD):
+
+    - ``weights``: ``rows * A`` words of ``lanes * W_BITS`` bits; word ``row * A + axon`` holds
+      ``W[axon][row * lanes + lane]`` in lane slice ``lane``. Its read and write ports share one
+      address, so it also maps onto a single-port RAM (UP5K SPRAM).
+    - ``accumulators``: ``rows`` words of ``lanes * acc_bits`` bits (simple dual port).
+
+    Event phase (``ext = 0``): an axon id accepted from ``i_event`` is delivered to every row,
+    one row (``lanes`` synapses) per clock: cycle ``k`` after the transfer reads weight word
+    ``k * A + axon`` and accumulator row ``k``; cycle ``k + 1`` writes ``acc + (W << shift)``
+    back. A new event is accepted in the cycle of the last row of the previous one, so ``E``
+    back-to-back events take exactly ``E * rows`` clocks. The one read-after-write hazard (the
+    same row in two consecutive clocks, which happens when ``rows == 1``) is resolved by
+    forwarding the sum just written, never by stalling. ``busy`` is high while an event is in
+    flight, and for the one clock of its last write.
+
+    External access (``ext = 1``, used by the update phase and the configuration port): the
+    ``x_*`` ports own both memories. Read data appears on ``x_w_rdata`` / ``x_a_rdata`` one
+    clock after the address. A read and a write of the same accumulator row in one clock return
+    the old value (read-and-clear in one cycle).
+
+    Parameters
+    ----------
+    params : CoreParams
+
+    Members
+    -------
+    i_event : In(stream.Signature(unsigned(bits of A - 1)))
+        Axon ids of the events of the current step.
+    enable : In(1)
+        Accept events (the step controller drops it once the step's ``start`` arrived).
+    busy : Out(1)
+    ext : In(1)
+        Hand both memories to the ``x_*`` ports. Only while ``busy`` is low.
+    x_w_addr, x_w_wen, x_w_wdata, x_w_rdata :
+        Weight memory word address, write enable, write data, read data.
+    x_a_addr, x_a_wen, x_a_wdata, x_a_rdata :
+        Accumulator memory row address, write enable, write data, read data.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, CoreParams):
+            raise TypeError(f"Params must be a CoreParams, not {params!r}")
+        self._p = params
+        p = params
+        acc_word = data.ArrayLayout(signed(p.acc_bits), p.lanes)
+        super().__init__({
+            "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
+            "enable": In(1),
+            "busy": Out(1),
+            "ext": In(1),
+            "x_w_addr": In(range(p.weight_depth)),
+            "x_w_wen": In(1),
+            "x_w_wdata": In(p.lanes * p.weight_bits),
+            "x_w_rdata": Out(p.lanes * p.weight_bits),
+            "x_a_addr": In(range(p.rows)),
+            "x_a_wen": In(1),
+            "x_a_wdata": In(acc_word),
+            "x_a_rdata": Out(acc_word),
+        })
+
+    @property
+    def params(self):
+        return self._p
+
+    def elaborate(self, platform):
+        p = self._p
+        m = Module()
+        lanes, wb, A, rows = p.lanes, p.weight_bits, p.axons, p.rows
+        acc_word = data.ArrayLayout(signed(p.acc_bits), lanes)
+
+        m.submodules.weights = weights = Memory(
+            shape=lanes * wb, depth=p.weight_depth, init=p.weight_words())
+        w_rd = weights.read_port()
+        w_wr = weights.write_port()
+        m.submodules.accumulators = accs = Memory(shape=acc_word, depth=rows, init=[])
+        a_rd = accs.read_port()
+        a_wr = accs.write_port()
+
+        # -- stage A: the row engine ------------------------------------------------------
+        active = Signal()
+        addr = Signal(range(p.weight_depth))
+        row = Signal(range(rows))
+        group = Signal(range(len(p.axon_shifts)))
+        last_row = row == rows - 1
+        ev = self.i_event
+        m.d.comb += ev.ready.eq(self.enable & (~active | last_row))
+        with m.If(ev.valid & ev.ready):
+            m.d.sync += [active.eq(1), addr.eq(ev.payload), row.eq(0)]
+            sel = len(p.axon_shifts) - 1
+            for g in reversed(range(1, len(p.axon_shifts))):
+                sel = Mux(ev.payload < p.axon_offsets[g], g - 1, sel)
+            m.d.sync += group.eq(sel)
+        with m.Elif(active):
+            with m.If(last_row):
+                m.d.sync += active.eq(0)
+            with m.Else():
+                m.d.sync += [row.eq(row + 1), addr.eq(addr + A)]
+
+        # One address for both weight ports: the write port is only used when ext is high.
+        w_addr = Signal(range(p.weight_depth))
+        m.d.comb += [
+            w_addr.eq(Mux(self.ext, self.x_w_addr, addr)),
+            w_rd.addr.eq(w_addr), w_wr.addr.eq(w_addr),
+            w_wr.data.eq(self.x_w_wdata), w_wr.en.eq(self.ext & self.x_w_wen),
+            self.x_w_rdata.eq(w_rd.data),
+            a_rd.addr.eq(Mux(self.ext, self.x_a_addr, row)),
+            self.x_a_rdata.eq(a_rd.data),
+        ]
+
+        # -- stage B: accumulate, with the previous sum forwarded --------------------------
+        b_valid = Signal()
+        b_row = Signal(range(rows))
+        b_group = Signal.like(group)
+        m.d.sync += [b_valid.eq(active), b_row.eq(row), b_group.eq(group)]
+        c_valid = Signal()
+        c_row = Signal(range(rows))
+        c_sum = Signal(acc_word)
+        total = Signal(acc_word)
+        hazard = c_valid & (c_row == b_row)
+        for lane in range(lanes):
+            w = w_rd.data[lane * wb:(lane + 1) * wb].as_signed()
+            contrib = Signal(signed(p.acc_bits), name=f"contrib{lane}")
+            with m.Switch(b_group):
+                for g, (_, shift) in enumerate(p.axon_shifts):
+                    with m.Case(g):
+                        m.d.comb += contrib.eq(w << shift)
+            old = Mux(hazard, c_sum[lane], a_rd.data[lane])
+            m.d.comb += total[lane].eq(old + contrib)
+        m.d.sync += [c_valid.eq(b_valid), c_row.eq(b_row), c_sum.eq(total)]
+
+        with m.If(self.ext):
+            m.d.comb += [a_wr.addr.eq(self.x_a_addr), a_wr.data.eq(self.x_a_wdata),
+                         a_wr.en.eq(self.x_a_wen)]
+        with m.Else():
+            m.d.comb += [a_wr.addr.eq(b_row), a_wr.data.eq(total), a_wr.en.eq(b_valid)]
+
+        m.d.comb += self.busy.eq(active | b_valid)
+        return m
