@@ -1,6 +1,7 @@
 """The command line: outputs, files written, and one-line user errors with exit status 2."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -77,7 +78,7 @@ def test_demo_writes_a_raster(tmp_path):
 
 def _bad_net(tmp_path):
     with open(DEMO) as f:
-        text = f.read().replace("threshold = 900", "threshold = 40000")
+        text = re.sub(r"threshold = \d+", "threshold = 40000", f.read(), count=1)
     (tmp_path / "bad.toml").write_text(text)
     return tmp_path / "bad.toml"
 
@@ -103,7 +104,7 @@ def test_user_errors_are_one_line_exit_2(case, tmp_path):
                            "x.npy' does not exist"),
         "no_inputs_no_steps": (["simulate", DEMO, "--out", out],
                                "Give --inputs IN.npy, --steps T, or both"),
-        "demo_bad_net": (["demo", _bad_net(tmp_path)], "Threshold of population 'exc'"),
+        "demo_bad_net": (["demo", _bad_net(tmp_path), "--out", tmp_path / "demo"], "Threshold of population 'exc'"),
         "not_npy": (["simulate", DEMO, "--inputs", tmp_path / "text.npy", "--out", out],
                     "is not a readable .npy array"),
     }[case]
