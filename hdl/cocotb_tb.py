@@ -1,0 +1,260 @@
+"""cocotb testbench of the generated core Verilog (imported by cocotb, not by ``spikefab.hdl``).
+
+The job (what to run, and whether to check against the golden model as it runs) comes from a
+pickle named by ``SPIKEFAB_JOB``; the results go to the pickle it names. :class:`TB` owns the
+clock, the reset, the event driver, the configuration port, the spike monitor with random
+backpressure, and the scoreboard fed by the golden model.
+
+Every clock of a driver is one iteration of: falling edge (drive inputs), ``ReadOnly``
+(sample; a stream transfers at the next rising edge iff ``valid & ready`` here).
+"""
+
+import os
+import pickle
+import traceback
+
+import numpy as np
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly
+
+from spikefab.golden import Simulator as Golden
+
+from .core import Param, Space, step_cycles
+from .host import CoreMap, pack_cfg, unpack_state
+
+
+class TB:
+    """Driver, monitor and scoreboard of one core.
+
+    Parameters
+    ----------
+    dut : cocotb handle of the generated ``spikefab_core``
+    params : CoreParams
+    rng : numpy.random.Generator
+        Backpressure pattern.
+    ready_prob : float
+        Probability of ``o_spike.ready`` in each clock.
+    what : str
+        Prefix of every failure message (the seed).
+    """
+
+    def __init__(self, dut, params, rng, ready_prob=1.0, what=""):
+        self.dut, self.p, self.rng = dut, params, rng
+        self.ready_prob, self.what = ready_prob, what
+        self.clock = 0
+
+    async def reset(self):
+        d = self.dut
+        Clock(d.clk, 10, unit="ns").start()
+        for sig in (d.i_event__valid, d.start, d.o_spike__ready, d.i_cfg__valid,
+                    d.o_rdata__ready, d.i_event__payload, d.i_cfg__payload):
+            sig.value = 0
+        d.rst.value = 1
+        for _ in range(3):
+            await FallingEdge(d.clk)
+        d.rst.value = 0
+
+    async def cycle(self):
+        """Advance to the next clock's driving point (falling edge)."""
+        await FallingEdge(self.dut.clk)
+        self.clock += 1
+
+    def _ready(self):
+        r = 1 if self.ready_prob >= 1 else int(self.rng.random() < self.ready_prob)
+        self.dut.o_spike__ready.value = r
+        return r
+
+    async def cfg(self, write, space, addr, data=0):
+        """One configuration command; returns the read data of a read."""
+        d = self.dut
+        d.i_cfg__payload.value = pack_cfg(self.p, write, space, addr, data)
+        d.i_cfg__valid.value = 1
+        while True:
+            await ReadOnly()
+            go = int(d.i_cfg__ready.value)
+            await self.cycle()
+            if go:
+                break
+        d.i_cfg__valid.value = 0
+        if write:
+            return None
+        d.o_rdata__ready.value = 1
+        while True:
+            await ReadOnly()
+            if int(d.o_rdata__valid.value):
+                value = int(d.o_rdata__payload.value)
+                await self.cycle()
+                break
+            await self.cycle()
+        d.o_rdata__ready.value = 0
+        return value
+
+    async def read_state(self):
+        """``(u, v, r)`` lists of all ``N`` neurons through the configuration port."""
+        u, v, r = [], [], []
+        for row in range(self.p.rows):
+            uu, vv, rr = unpack_state(self.p, await self.cfg(0, Space.STATE, row))
+            u += uu
+            v += vv
+            r += rr
+        n = self.p.neurons
+        return u[:n], v[:n], r[:n]
+
+    async def configure(self, params):
+        """Write every weight and neuron parameter of ``params`` through the port, and read
+        each back."""
+        for addr, word in enumerate(params.weight_words()):
+            await self.cfg(1, Space.WEIGHT, addr, word)
+        values = {Param.THRESHOLD: params.threshold,
+                  Param.BIAS: params.bias & ((1 << params.voltage_bits) - 1),
+                  Param.DU: params.du, Param.DV: params.dv, Param.REFRACTORY: params.refractory,
+                  Param.RESET_SUBTRACT: int(params.reset_subtract)}
+        for param, value in values.items():
+            await self.cfg(1, Space.PARAM, param, value)
+        for param, value in values.items():
+            got = await self.cfg(0, Space.PARAM, param)
+            assert got == value, f"{self.what}parameter {param.name}: read {got}, wrote {value}"
+        for addr, word in enumerate(params.weight_words()):
+            got = await self.cfg(0, Space.WEIGHT, addr)
+            assert got == word, f"{self.what}weight word {addr}: read {got:#x}, wrote {word:#x}"
+
+    async def step(self, events, step_no, expect=None):
+        """Run one step: events back to back, ``start`` the clock after the last transfer.
+
+        With ``expect`` (the golden spike ids in order), every spike transfer is checked at
+        the clock it happens. Returns ``(spike ids, reported cycles)``; the cycles are checked
+        against the measured span and :func:`~spikefab.hdl.core.step_cycles`.
+        """
+        d, p = self.dut, self.p
+        spikes, transfers = [], []
+        first = None
+
+        def collect():
+            r = self._ready()
+            return r
+
+        for ev in events:
+            d.i_event__payload.value = int(ev)
+            d.i_event__valid.value = 1
+            while True:
+                r = collect()
+                await ReadOnly()
+                self._spike(r, spikes, transfers, expect, step_no)
+                ok = int(d.i_event__ready.value)
+                if ok and first is None:
+                    first = self.clock
+                await self.cycle()
+                if ok:
+                    break
+        d.i_event__valid.value = 0
+        s = self.clock
+        d.start.value = 1
+        update_start = first + p.rows * len(events) + 3 if len(events) else s + 2
+        begin = first if len(events) else s
+        limit = self.clock + 64 * (p.rows + 20) * p.lanes
+        while True:
+            r = collect()
+            await ReadOnly()
+            self._spike(r, spikes, transfers, expect, step_no)
+            if int(d.done.value):
+                break
+            assert self.clock < limit, f"{self.what}step {step_no}: no done by clock {limit}"
+            await self.cycle()
+            d.start.value = 0
+        done_at = self.clock
+        await self.cycle()
+        d.start.value = 0
+        d.o_spike__ready.value = 0
+        await ReadOnly()
+        cycles = int(d.cycles.value)
+        await self.cycle()
+        if expect is not None:
+            assert spikes == list(expect), (
+                f"{self.what}step {step_no}: spikes {spikes}, expected {list(expect)}")
+        assert not transfers or transfers[0] >= update_start, (
+            f"{self.what}step {step_no}: spike at clock {transfers[0]}, before the update "
+            f"phase (clock {update_start})")
+        last = transfers[-1] - update_start if transfers else None
+        want = step_cycles(p, len(events), last)
+        assert done_at - begin == cycles == want, (
+            f"{self.what}step {step_no}, field cycles: reported {cycles}, measured "
+            f"{done_at - begin}, formula {want} (E={len(events)}, rows={p.rows}, last spike "
+            f"{last})")
+        return spikes, cycles
+
+    def _spike(self, ready, spikes, transfers, expect, step_no):
+        d = self.dut
+        if ready and int(d.o_spike__valid.value):
+            n = int(d.o_spike__payload.value)
+            k = len(spikes)
+            if expect is not None:
+                assert k < len(expect) and expect[k] == n, (
+                    f"{self.what}step {step_no}, field spike #{k}: got neuron {n}, expected "
+                    f"{'none' if k >= len(expect) else f'neuron {expect[k]}'} "
+                    f"(clock {self.clock})")
+            spikes.append(n)
+            transfers.append(self.clock)
+
+
+async def run_job(dut, job):
+    """Run the job's network on ``dut``; return the results dict."""
+    net, inputs = job["net"], job["inputs"]
+    cmap = CoreMap(net, lanes=job["lanes"])
+    p = cmap.params
+    seed = job.get("seed")
+    what = "" if seed is None else f"seed {seed}: "
+    rng = np.random.default_rng([0 if seed is None else seed, 17])
+    tb = TB(dut, p, rng, job.get("ready_prob", 1.0), what)
+    await tb.reset()
+    if job.get("configure"):
+        await tb.configure(p)
+    check = job.get("check", False)
+    golden = Golden(net) if check else None
+    name = cmap.pop.name
+    steps, n = inputs.shape[0], p.neurons
+    spikes = np.zeros((steps, n), np.uint8)
+    record = job.get("record_state", False) or check
+    u = np.zeros((steps, n), np.int64) if record else None
+    v = np.zeros((steps, n), np.int64) if record else None
+    cycles = np.zeros(steps, np.int64)
+    prev = np.zeros(n, bool)
+    for t in range(steps):
+        events = cmap.events(inputs[t], prev)
+        if job.get("shuffle", False):
+            events = rng.permutation(events)
+        expect = None
+        if check:
+            expect = list(np.flatnonzero(golden.step(inputs[t][None])[name][0]))
+        ids, cycles[t] = await tb.step(events, t, expect)
+        spikes[t, ids] = 1
+        prev = spikes[t].astype(bool)
+        if record:
+            uu, vv, rr = await tb.read_state()
+            u[t], v[t] = uu, vv
+            if check:
+                for field, got, want in (("u", uu, golden.u[name][0]),
+                                         ("v", vv, golden.v[name][0]),
+                                         ("r", rr, golden.r[name][0])):
+                    bad = [i for i in range(n) if got[i] != want[i]]
+                    assert not bad, (
+                        f"{what}step {t}, neuron {bad[0]}, field {field}: got {got[bad[0]]}, "
+                        f"expected {int(want[bad[0]])}")
+    return {"spikes": spikes, "u": u, "v": v, "cycles": cycles}
+
+
+@cocotb.test()
+async def run(dut):
+    """Run the job named by ``SPIKEFAB_JOB`` and write its results."""
+    path = os.environ["SPIKEFAB_JOB"]
+    with open(path, "rb") as f:
+        job = pickle.load(f)
+    try:
+        res = await run_job(dut, job)
+    except BaseException:
+        with open(job["error"], "w") as f:
+            f.write(traceback.format_exc())
+        raise
+    with open(job["out"], "wb") as f:
+        pickle.dump(res, f)
