@@ -252,9 +252,12 @@ async def run(dut):
         job = pickle.load(f)
     try:
         res = await run_job(dut, job)
-    except BaseException:
+    except BaseException as e:
+        # The first line of the message is the checker's own sentence (cocotb's assertion
+        # rewriting appends the expression below it); the traceback follows for the log.
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
         with open(job["error"], "w") as f:
-            f.write(traceback.format_exc())
+            f.write(first + "\n\n" + traceback.format_exc())
         raise
     with open(job["out"], "wb") as f:
         pickle.dump(res, f)

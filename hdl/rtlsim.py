@@ -111,6 +111,11 @@ def build(params, sim="icarus", build_root=None, waves=None):
     return runner, bdir
 
 
+def _first_line(path):
+    with open(path) as f:
+        return f.readline().rstrip("\n")
+
+
 def run_job(params, job, sim="icarus", build_root=None, name="run"):
     """Run the cocotb job ``job`` (see ``spikefab.hdl.cocotb_tb``) on a build of ``params``.
 
@@ -138,17 +143,13 @@ def run_job(params, job, sim="icarus", build_root=None, name="run"):
                     results_xml=os.path.join(tdir, "results.xml"))
     except SystemExit as e:
         if os.path.exists(job["error"]):
-            with open(job["error"]) as f:
-                lines = [ln for ln in f.read().splitlines() if ln.strip()]
-            raise AssertionError(f"{lines[-1]} ({sim}; log {log})") from None
+            raise AssertionError(f"{_first_line(job['error'])} ({sim}; log {log})") from None
         raise RuntimeError(f"RTL simulation with {sim} failed (exit {e.code}); log {log}") \
             from None
     if not os.path.exists(job["out"]):
         msg = f"RTL simulation with {sim} produced no results; log {log}"
         if os.path.exists(job["error"]):
-            with open(job["error"]) as f:
-                lines = [ln for ln in f.read().splitlines() if ln.strip()]
-            raise AssertionError(f"{lines[-1]} ({sim}; log {log})")
+            raise AssertionError(f"{_first_line(job['error'])} ({sim}; log {log})")
         raise RuntimeError(msg)
     with open(job["out"], "rb") as f:
         return pickle.load(f)
