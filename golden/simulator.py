@@ -159,6 +159,22 @@ class Simulator:
                 self.pre.append(None)
                 self.post.append(None)
 
+    def reset_state(self):
+        """Clear the neurons, traces and in-flight spikes but keep the (learned) weights.
+
+        This is the host's "reset network state" between independent stimuli: ``u``, ``v``,
+        refractory counters, STDP traces and last step's spikes go to 0; ``t`` restarts.
+        """
+        self.t = 0
+        for d in (self.u, self.v, self.r):
+            for a in d.values():
+                a[...] = 0
+        for a in self.spikes.values():
+            a[...] = False
+        for x in self.pre + self.post:
+            if x is not None:
+                x[...] = 0
+
     def step(self, inputs):
         """Run one time step.
 
