@@ -1,0 +1,397 @@
+"""The spike router: table-driven multicast from spike sources to (core, axon) slots and the host.
+
+See ``docs/router.md`` for the table format, the step barrier and the latency figures.
+"""
+
+from dataclasses import dataclass, field
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .mapping import Mapping
+
+__all__ = ["RouterParams", "ptr_layout", "dst_layout", "host_event_layout", "router_cfg_layout",
+           "TableSpace", "ROUTE_LATENCY", "QUEUE_LATENCY", "Router"]
+
+#: Clocks from a source transfer on ``i_host`` to its first destination being valid on an
+#: output (empty router, outputs ready): pointer read, walker load, destination read.
+ROUTE_LATENCY = 3
+#: Extra clocks that a core spike spends entering and leaving the spike queue.
+QUEUE_LATENCY = 2
+
+
+def _check_int(value, lo, hi, what):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{what} must be an integer in [{lo}, {hi}], not {value}")
+    return value
+
+
+def _bits(n):
+    """Unsigned bits that hold ``0 .. n`` (at least 1)."""
+    return max(1, int(n).bit_length())
+
+
+@dataclass(frozen=True, eq=False)
+class RouterParams:
+    """Generation-time shape of the router, and the reset contents of its table.
+
+    Use :meth:`from_mapping`; the constructor is for tests that build a router directly.
+
+    Parameters
+    ----------
+    inputs : int
+        Host input channels, in ``[0, 65536]``: source ids ``0 .. inputs - 1``.
+    core_neurons : tuple of int
+        Neurons of each core, each in ``[1, 65536]``; core ``c``'s neuron ``n`` is source id
+        ``inputs + sum(core_neurons[:c]) + n``. The number of cores is ``len(core_neurons)``,
+        in ``[1, 255]``.
+    entries : int
+        Depth of the destination list, in ``[1, 2**24]``.
+    index_bits : int
+        Width of a destination's index (axon slot or host id), in ``[1, 24]``.
+    step_bits : int
+        Width of the step tag of host output events, in ``[1, 32]``.
+    queue_depth : int
+        Depth of the spike queue; at least the number of core neurons (every neuron spikes at
+        most once per step), so that the queue can take a whole step's spikes while the
+        destination cores still run their update. Default: that number.
+    pointers : list of (int, int)
+        Initial ``(base, count)`` of every source id (default: no destination).
+    destinations : list of (int, int)
+        Initial ``(port, index)`` entries (default: zeros).
+    """
+
+    inputs: int
+    core_neurons: tuple
+    entries: int
+    index_bits: int
+    step_bits: int = 16
+    queue_depth: int = 0
+    pointers: list = field(default=None, repr=False)
+    destinations: list = field(default=None, repr=False)
+
+    def __post_init__(self):
+        _check_int(self.inputs, 0, 1 << 16, "Router inputs")
+        if not isinstance(self.core_neurons, (tuple, list)):
+            raise TypeError(f"Router core_neurons must be a tuple of integers, not "
+                            f"{self.core_neurons!r}")
+        object.__setattr__(self, "core_neurons", tuple(self.core_neurons))
+        _check_int(len(self.core_neurons), 1, 255, "Router cores")
+        for n in self.core_neurons:
+            _check_int(n, 1, 1 << 16, "Router core neurons")
+        _check_int(self.entries, 1, 1 << 24, "Router entries")
+        _check_int(self.index_bits, 1, 24, "Router index_bits")
+        _check_int(self.step_bits, 1, 32, "Router step_bits")
+        spikes = sum(self.core_neurons)
+        if self.queue_depth == 0:
+            object.__setattr__(self, "queue_depth", spikes)
+        _check_int(self.queue_depth, spikes, 1 << 20, "Router queue_depth")
+        ptrs = self.pointers
+        if ptrs is None:
+            ptrs = [(0, 0)] * self.sources
+        ptrs = tuple((int(b), int(n)) for b, n in ptrs)
+        if len(ptrs) != self.sources:
+            raise ValueError(f"Router pointers must have one (base, count) per source, "
+                             f"{self.sources}, not {len(ptrs)}")
+        for s, (b, n) in enumerate(ptrs):
+            if n and not (0 <= b and b + n <= self.entries):
+                raise ValueError(f"Router pointer of source {s} must lie in [0, "
+                                 f"{self.entries}), not [{b}, {b + n})")
+        dsts = self.destinations
+        if dsts is None:
+            dsts = []
+        dsts = tuple((int(p), int(i)) for p, i in dsts)
+        if len(dsts) > self.entries:
+            raise ValueError(f"Router destinations must be at most {self.entries}, "
+                             f"not {len(dsts)}")
+        for p, i in dsts:
+            _check_int(p, 0, self.cores, "Router destination port")
+            _check_int(i, 0, (1 << self.index_bits) - 1, "Router destination index")
+        object.__setattr__(self, "pointers", ptrs)
+        object.__setattr__(self, "destinations", dsts)
+
+    @classmethod
+    def from_mapping(cls, mapping, entries=None, step_bits=16, queue_depth=0):
+        """The router of ``mapping`` (:func:`spikefab.hdl.mapping.map_network`), with its
+        table as the reset contents. ``entries`` (default: the mapping's ``max_entries``, or
+        the table's size) sets the depth of the destination list."""
+        if not isinstance(mapping, Mapping):
+            raise TypeError(f"Mapping must be a Mapping, not {mapping!r}")
+        if entries is None:
+            entries = mapping.max_entries or max(1, mapping.entries)
+        return cls(inputs=mapping.net.inputs,
+                   core_neurons=tuple(c.neurons for c in mapping.cores),
+                   entries=entries, index_bits=mapping.index_bits, step_bits=step_bits,
+                   queue_depth=queue_depth, pointers=mapping.pointer_words(),
+                   destinations=mapping.destination_words())
+
+    # -- derived ------------------------------------------------------------------------
+
+    @property
+    def cores(self):
+        return len(self.core_neurons)
+
+    @property
+    def sources(self):
+        return self.inputs + sum(self.core_neurons)
+
+    @property
+    def core_base(self):
+        """Source id of neuron 0 of each core."""
+        out, b = [], self.inputs
+        for n in self.core_neurons:
+            out.append(b)
+            b += n
+        return tuple(out)
+
+    @property
+    def source_bits(self):
+        return _bits(self.sources - 1)
+
+    @property
+    def neuron_bits(self):
+        """Width of ``i_spike`` payloads: the largest core's neuron ids."""
+        return _bits(max(self.core_neurons) - 1)
+
+    @property
+    def channel_bits(self):
+        return _bits(max(self.inputs, 1) - 1)
+
+    def memory_bits(self):
+        """Bits of the memories the router infers."""
+        return {"pointers": self.sources * ptr_layout(self).size,
+                "destinations": self.entries * dst_layout(self).size,
+                "queue": self.queue_depth * self.source_bits}
+
+
+def ptr_layout(p):
+    """A pointer-table word: the first destination entry of a source and how many it has."""
+    return data.StructLayout({"base": unsigned(_bits(p.entries - 1)),
+                              "count": unsigned(_bits(p.entries))})
+
+
+def dst_layout(p):
+    """A destination entry: ``port`` (a core, or ``cores`` for the host) and ``index`` (axon
+    slot of that core, or host id)."""
+    return data.StructLayout({"port": unsigned(_bits(p.cores)),
+                              "index": unsigned(p.index_bits)})
+
+
+def host_event_layout(p):
+    """A host output event: a host id and the step in which that neuron spiked."""
+    return data.StructLayout({"neuron": unsigned(p.index_bits),
+                              "step": unsigned(p.step_bits)})
+
+
+class TableSpace:
+    """Address spaces of :func:`router_cfg_layout`."""
+    #: Pointer table: address a source id, data a :func:`ptr_layout` word.
+    POINTER = 0
+    #: Destination list: address an entry, data a :func:`dst_layout` word.
+    DESTINATION = 1
+
+
+def router_cfg_layout(p):
+    """A table write: space (:class:`TableSpace`), address, data (the low bits of ``data``
+    hold the word of the space)."""
+    return data.StructLayout({
+        "space": 1,
+        "addr": unsigned(max(p.source_bits, _bits(p.entries - 1))),
+        "data": unsigned(max(ptr_layout(p).size, dst_layout(p).size))})
+
+
+class Router(wiring.Component):
+    """Table-driven multicast spike router with backpressure on every port.
+
+    Sources are the host's input channels (``i_host``, source id = channel) and the spikes of
+    every core (``i_spike[c]``, source id = ``core_base[c] + neuron``). For each source event
+    the router reads the pointer table (``base``, ``count``) and emits the ``count``
+    destination entries ``base .. base + count - 1`` of the destination list, one per clock:
+    entries with ``port = c < cores`` leave as axon slot ``index`` on ``o_event[c]``, entries
+    with ``port >= cores`` leave on ``o_host`` as ``{neuron: index, step}``, tagged with the
+    value of ``step`` in the clock of the transfer. A source with ``count = 0`` has no
+    destination and costs one clock of the lookup stage.
+
+    Core spikes first enter the spike queue (``queue_depth`` entries, default the number of
+    core neurons, with a round-robin arbiter over the cores, one spike per clock); the lookup
+    stage takes the queue's head and ``i_host`` in turn. Because one step emits at most one
+    spike per neuron, the queue takes all spikes of a step even while every output is stalled
+    by cores that are still in their update phase: a core's spike output is never blocked
+    behind another core's step, so the step barrier cannot deadlock.
+
+    Throughput: one destination entry per clock, sustained, while the outputs that the entries
+    name are ready (every stall of an output stalls the whole router: the entries leave in
+    order). Latency of an otherwise empty router with ready outputs: :data:`ROUTE_LATENCY`
+    clocks from an ``i_host`` transfer, and :data:`QUEUE_LATENCY` more from an ``i_spike``
+    transfer, to the first destination being valid.
+
+    ``idle`` is high when no event is held anywhere in the router and none is being
+    transferred in: the step barrier is ``all cores done and idle``. The controller keeps
+    ``step`` at the number of the step whose spikes the cores are emitting, from that step's
+    ``start`` until ``idle``.
+
+    Table writes (``i_cfg``) are accepted only while the lookup pipeline is empty, and take
+    priority over new lookups, so that every event sees either the old or the new table. A
+    write takes effect for lookups that begin in the clock after it.
+
+    Memories: the pointer table (``sources`` x ``ptr_layout``), the destination list
+    (``entries`` x ``dst_layout``), both with registered read ports, and the spike queue
+    (``SyncFIFOBuffered``, ``queue_depth`` x ``source_bits``).
+
+    Parameters
+    ----------
+    params : RouterParams
+
+    Members
+    -------
+    i_host : In(stream.Signature(unsigned(channel_bits)))
+        Host input channel ids.
+    i_spike : In(stream.Signature(unsigned(neuron_bits))).array(cores)
+        Each core's spikes (local neuron ids).
+    o_event : Out(stream.Signature(unsigned(index_bits))).array(cores)
+        Each core's axon slot events.
+    o_host : Out(stream.Signature(host_event_layout(params)))
+        Spikes of output populations, tagged with their step.
+    step : In(unsigned(step_bits))
+    idle : Out(1)
+    i_cfg : In(stream.Signature(router_cfg_layout(params)))
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, RouterParams):
+            raise TypeError(f"Params must be a RouterParams, not {params!r}")
+        self._p = p = params
+        super().__init__({
+            "i_host": In(stream.Signature(unsigned(p.channel_bits))),
+            "i_spike": In(stream.Signature(unsigned(p.neuron_bits))).array(p.cores),
+            "o_event": Out(stream.Signature(unsigned(p.index_bits))).array(p.cores),
+            "o_host": Out(stream.Signature(host_event_layout(p))),
+            "step": In(unsigned(p.step_bits)),
+            "idle": Out(1),
+            "i_cfg": In(stream.Signature(router_cfg_layout(p))),
+        })
+
+    @property
+    def params(self):
+        return self._p
+
+    def elaborate(self, platform):
+        p = self._p
+        m = Module()
+        pl, dl = ptr_layout(p), dst_layout(p)
+        m.submodules.pointers = ptr_mem = Memory(
+            shape=pl, depth=p.sources,
+            init=[{"base": b, "count": n} for b, n in p.pointers])
+        m.submodules.destinations = dst_mem = Memory(
+            shape=dl, depth=p.entries,
+            init=[{"port": q, "index": i} for q, i in p.destinations])
+        ptr_rd, ptr_wr = ptr_mem.read_port(), ptr_mem.write_port()
+        dst_rd, dst_wr = dst_mem.read_port(), dst_mem.write_port()
+        m.submodules.queue = queue = SyncFIFOBuffered(width=p.source_bits,
+                                                      depth=p.queue_depth)
+
+        # -- spike arbiter: round robin over the cores into the queue ---------------------
+        last = Signal(range(p.cores), init=p.cores - 1)
+        any_spike = Signal()
+        grant = Signal(range(p.cores))
+        sid = Signal(p.source_bits)
+        with m.Switch(last):
+            for prev in range(p.cores):
+                with m.Case(prev):
+                    order = [(prev + 1 + k) % p.cores for k in range(p.cores)]
+                    for n, c in enumerate(order):
+                        cond = self.i_spike[c].valid
+                        with (m.If(cond) if n == 0 else m.Elif(cond)):
+                            m.d.comb += [any_spike.eq(1), grant.eq(c),
+                                         sid.eq(p.core_base[c] + self.i_spike[c].payload)]
+        for c in range(p.cores):
+            m.d.comb += self.i_spike[c].ready.eq(queue.w_rdy & (grant == c))
+        spike_in = any_spike & queue.w_rdy
+        m.d.comb += [queue.w_en.eq(any_spike), queue.w_data.eq(sid)]
+        with m.If(spike_in):
+            m.d.sync += last.eq(grant)
+
+        # -- lookup: S1 holds a source whose pointer word is being read -------------------
+        cfg = self.i_cfg
+        s1_valid = Signal()
+        s3_valid = Signal()
+        w_addr = Signal(_bits(p.entries))
+        w_left = Signal(_bits(p.entries))
+        w_busy = w_left != 0
+        s3_adv = Signal()
+        issue = Signal()
+        w_free = Signal()
+        s1_adv = Signal()
+        m.d.comb += [
+            issue.eq(w_busy & s3_adv),
+            w_free.eq(~w_busy | (issue & (w_left == 1))),
+            s1_adv.eq(~s1_valid | w_free),
+        ]
+
+        # the two candidates for the lookup: the queue's head and the host, in turn
+        host_turn = Signal()
+        h = self.i_host
+        pick_host = Signal()
+        m.d.comb += pick_host.eq(h.valid & (host_turn | ~queue.r_rdy))
+        take = Signal()
+        m.d.comb += take.eq(s1_adv & ~cfg.valid & (h.valid | queue.r_rdy))
+        with m.If(pick_host):
+            m.d.comb += ptr_rd.addr.eq(h.payload)
+        with m.Else():
+            m.d.comb += ptr_rd.addr.eq(queue.r_data)
+        m.d.comb += [
+            ptr_rd.en.eq(s1_adv),
+            h.ready.eq(take & pick_host),
+            queue.r_en.eq(take & ~pick_host),
+        ]
+        with m.If(take):
+            m.d.sync += host_turn.eq(~pick_host)
+        with m.If(s1_adv):
+            m.d.sync += s1_valid.eq(take)
+
+        # -- walker: one destination entry per clock ----------------------------------------
+        ptr = data.View(pl, ptr_rd.data)
+        with m.If(s1_valid & w_free):
+            m.d.sync += [w_addr.eq(ptr.base), w_left.eq(ptr.count)]
+        with m.Elif(issue):
+            m.d.sync += [w_addr.eq(w_addr + 1), w_left.eq(w_left - 1)]
+        m.d.comb += [dst_rd.addr.eq(w_addr), dst_rd.en.eq(s3_adv)]
+        with m.If(s3_adv):
+            m.d.sync += s3_valid.eq(issue)
+
+        # -- S3: the destination entry, to its output ---------------------------------------
+        dst = data.View(dl, dst_rd.data)
+        out_ready = Signal()
+        to_host = dst.port >= p.cores
+        m.d.comb += [
+            self.o_host.valid.eq(s3_valid & to_host),
+            self.o_host.payload.neuron.eq(dst.index),
+            self.o_host.payload.step.eq(self.step),
+        ]
+        with m.If(to_host):
+            m.d.comb += out_ready.eq(self.o_host.ready)
+        for c in range(p.cores):
+            o = self.o_event[c]
+            m.d.comb += [o.valid.eq(s3_valid & (dst.port == c)), o.payload.eq(dst.index)]
+            with m.If(dst.port == c):
+                m.d.comb += out_ready.eq(o.ready)
+        m.d.comb += s3_adv.eq(~s3_valid | out_ready)
+
+        # -- table writes -------------------------------------------------------------------
+        m.d.comb += cfg.ready.eq(~s1_valid & ~w_busy & ~s3_valid)
+        cfg_go = cfg.valid & cfg.ready
+        m.d.comb += [
+            ptr_wr.addr.eq(cfg.payload.addr), ptr_wr.data.eq(cfg.payload.data[:pl.size]),
+            dst_wr.addr.eq(cfg.payload.addr), dst_wr.data.eq(cfg.payload.data[:dl.size]),
+            ptr_wr.en.eq(cfg_go & (cfg.payload.space == TableSpace.POINTER)),
+            dst_wr.en.eq(cfg_go & (cfg.payload.space == TableSpace.DESTINATION)),
+        ]
+
+        m.d.comb += self.idle.eq(~s1_valid & ~w_busy & ~s3_valid & (queue.level == 0)
+                                 & ~spike_in & ~(h.valid & h.ready))
+        return m

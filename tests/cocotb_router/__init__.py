@@ -1,0 +1,1 @@
+"""Router verification shared by the Amaranth-simulator tests and the cocotb testbench."""
