@@ -177,7 +177,7 @@ class Core(wiring.Component):
         m.submodules.lif = lif = LifPipeline(p)
         m.submodules.emitter = emit = SpikeEmitter(p)
         st_layout = state_layout(p)
-        m.submodules.state = state = Memory(shape=st_layout, depth=p.rows, init=[])
+        m.submodules.state = state = Memory(shape=st_layout, depth=p.row_slots, init=[])
         st_rd = state.read_port()
         st_wr = state.write_port()
 
@@ -197,7 +197,7 @@ class Core(wiring.Component):
         # -- step control -----------------------------------------------------------------
         phase = Signal(_Phase)
         start_pending = Signal()
-        upd_row = Signal(range(p.rows))
+        upd_row = Signal(range(p.row_slots))
         issue_valid = Signal()
         issue_row = Signal.like(upd_row)
         drain = Signal(range(_DRAIN + 1))

@@ -1,6 +1,6 @@
 """Spike emitter: per-row spike masks in, one neuron id per transfer out, with backpressure."""
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -62,16 +62,15 @@ class SpikeEmitter(wiring.Component):
         m = Module()
         lanes = p.lanes
         layout = spike_row_layout(p)
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=layout.size, depth=p.rows + 1)
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=layout.size, depth=max(p.rows + 1, 3))
 
-        # Padding lanes of the last row never spike.
+        # Padding lanes of the last row never spike. A plain expression, not an m.If: Icarus
+        # never evaluates an ``always @*`` block whose inputs never change (the row of a
+        # one-row core), which would leave the mask undefined.
         keep = Signal(lanes)
         spare = p.rows * lanes - p.neurons
         full = (1 << lanes) - 1
-        last = full >> spare
-        m.d.comb += keep.eq(full)
-        with m.If(self.i_row.payload.row == p.rows - 1):
-            m.d.comb += keep.eq(last)
+        m.d.comb += keep.eq(Mux(self.i_row.payload.row == p.rows - 1, full >> spare, full))
         pushed = Signal(layout)
         m.d.comb += [
             pushed.row.eq(self.i_row.payload.row),
@@ -82,7 +81,7 @@ class SpikeEmitter(wiring.Component):
 
         cur_row = Signal.like(pushed.row)
         cur_mask = Signal(lanes)
-        lane = Signal(range(lanes))
+        lane = Signal(range(max(lanes, 2)))
         for k in reversed(range(lanes)):
             with m.If(cur_mask[k]):
                 m.d.comb += lane.eq(k)

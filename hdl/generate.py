@@ -26,7 +26,13 @@ def _params(source, population, lanes):
 
 
 def verilog_text(params, name=DEFAULT_TOP):
-    """The Verilog of :class:`~spikefab.hdl.core.Core` for ``params`` (deterministic)."""
+    """The Verilog of :class:`~spikefab.hdl.core.Core` for ``params`` (deterministic).
+
+    Amaranth's Verilog backend runs Yosys: the one that ``YOSYS`` names, by default the
+    YoWASP build that spikefab installs (``spikefab.toolchain``).
+    """
+    from spikefab.toolchain import setup_environ
+    setup_environ()
     core = Core(params)
     return verilog.convert(core, name=name, emit_src=False), core
 

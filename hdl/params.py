@@ -171,6 +171,17 @@ class CoreParams:
         return tuple(out)
 
     @property
+    def row_slots(self):
+        """Depth of the per-row memories and range of row counters: ``max(rows, 2)``, so that
+        no address is zero bits wide (the Verilog of a zero-width signal is not portable)."""
+        return max(self.rows, 2)
+
+    @property
+    def weight_slots(self):
+        """Depth of the weight memory: ``max(weight_depth, 2)``."""
+        return max(self.weight_depth, 2)
+
+    @property
     def weight_depth(self):
         """Words of the weight memory: ``rows * A``; word ``row * A + axon``."""
         return self.rows * self.axons

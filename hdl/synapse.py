@@ -65,11 +65,11 @@ class SynapseArray(wiring.Component):
             "enable": In(1),
             "busy": Out(1),
             "ext": In(1),
-            "x_w_addr": In(range(p.weight_depth)),
+            "x_w_addr": In(range(p.weight_slots)),
             "x_w_wen": In(1),
             "x_w_wdata": In(p.lanes * p.weight_bits),
             "x_w_rdata": Out(p.lanes * p.weight_bits),
-            "x_a_addr": In(range(p.rows)),
+            "x_a_addr": In(range(p.row_slots)),
             "x_a_wen": In(1),
             "x_a_wdata": In(acc_word),
             "x_a_rdata": Out(acc_word),
@@ -86,18 +86,18 @@ class SynapseArray(wiring.Component):
         acc_word = data.ArrayLayout(signed(p.acc_bits), lanes)
 
         m.submodules.weights = weights = Memory(
-            shape=lanes * wb, depth=p.weight_depth, init=p.weight_words())
+            shape=lanes * wb, depth=p.weight_slots, init=p.weight_words())
         w_rd = weights.read_port()
         w_wr = weights.write_port()
-        m.submodules.accumulators = accs = Memory(shape=acc_word, depth=rows, init=[])
+        m.submodules.accumulators = accs = Memory(shape=acc_word, depth=p.row_slots, init=[])
         a_rd = accs.read_port()
         a_wr = accs.write_port()
 
         # -- stage A: the row engine ------------------------------------------------------
         active = Signal()
-        addr = Signal(range(p.weight_depth))
-        row = Signal(range(rows))
-        group = Signal(range(len(p.axon_shifts)))
+        addr = Signal(range(p.weight_slots))
+        row = Signal(range(p.row_slots))
+        group = Signal(range(max(2, len(p.axon_shifts))))
         last_row = row == rows - 1
         ev = self.i_event
         m.d.comb += ev.ready.eq(self.enable & (~active | last_row))
@@ -114,7 +114,7 @@ class SynapseArray(wiring.Component):
                 m.d.sync += [row.eq(row + 1), addr.eq(addr + A)]
 
         # One address for both weight ports: the write port is only used when ext is high.
-        w_addr = Signal(range(p.weight_depth))
+        w_addr = Signal(range(p.weight_slots))
         m.d.comb += [
             w_addr.eq(Mux(self.ext, self.x_w_addr, addr)),
             w_rd.addr.eq(w_addr), w_wr.addr.eq(w_addr),
@@ -126,11 +126,11 @@ class SynapseArray(wiring.Component):
 
         # -- stage B: accumulate, with the previous sum forwarded --------------------------
         b_valid = Signal()
-        b_row = Signal(range(rows))
+        b_row = Signal(range(p.row_slots))
         b_group = Signal.like(group)
         m.d.sync += [b_valid.eq(active), b_row.eq(row), b_group.eq(group)]
         c_valid = Signal()
-        c_row = Signal(range(rows))
+        c_row = Signal(range(p.row_slots))
         c_sum = Signal(acc_word)
         total = Signal(acc_word)
         hazard = c_valid & (c_row == b_row)
