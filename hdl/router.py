@@ -17,8 +17,9 @@ __all__ = ["RouterParams", "ptr_layout", "dst_layout", "host_event_layout", "rou
            "TableSpace", "ROUTE_LATENCY", "QUEUE_LATENCY", "Router"]
 
 #: Clocks from a source transfer on ``i_host`` to its first destination being valid on an
-#: output (empty router, outputs ready): pointer read, walker load, destination read.
-ROUTE_LATENCY = 3
+#: output (empty router, outputs ready): pointer read, walker load, destination read, output
+#: register.
+ROUTE_LATENCY = 4
 #: Extra clocks that a core spike spends entering and leaving the spike queue.
 QUEUE_LATENCY = 2
 
@@ -364,26 +365,41 @@ class Router(wiring.Component):
         with m.If(s3_adv):
             m.d.sync += s3_valid.eq(issue)
 
-        # -- S3: the destination entry, to its output ---------------------------------------
+        # -- S3: the destination entry; into the output register or its skid register ---
+        # The skid register keeps the outputs' ready off the pipeline's combinational path:
+        # S3 advances on ``~skid_valid`` (a register), not on the ready of an output.
         dst = data.View(dl, dst_rd.data)
+        out = Signal(dl)
+        out_valid = Signal()
+        skid = Signal(dl)
+        skid_valid = Signal()
         out_ready = Signal()
-        to_host = dst.port >= p.cores
+        out_fire = out_valid & out_ready
+        m.d.comb += s3_adv.eq(~s3_valid | ~skid_valid)
+        with m.If(out_fire | ~out_valid):
+            with m.If(skid_valid):
+                m.d.sync += [out.eq(skid), out_valid.eq(1), skid_valid.eq(0)]
+            with m.Else():
+                m.d.sync += [out.eq(dst), out_valid.eq(s3_valid)]
+        with m.Elif(s3_valid & ~skid_valid):
+            m.d.sync += [skid.eq(dst), skid_valid.eq(1)]
+
+        to_host = out.port >= p.cores
         m.d.comb += [
-            self.o_host.valid.eq(s3_valid & to_host),
-            self.o_host.payload.neuron.eq(dst.index),
+            self.o_host.valid.eq(out_valid & to_host),
+            self.o_host.payload.neuron.eq(out.index),
             self.o_host.payload.step.eq(self.step),
         ]
         with m.If(to_host):
             m.d.comb += out_ready.eq(self.o_host.ready)
         for c in range(p.cores):
             o = self.o_event[c]
-            m.d.comb += [o.valid.eq(s3_valid & (dst.port == c)), o.payload.eq(dst.index)]
-            with m.If(dst.port == c):
+            m.d.comb += [o.valid.eq(out_valid & (out.port == c)), o.payload.eq(out.index)]
+            with m.If(out.port == c):
                 m.d.comb += out_ready.eq(o.ready)
-        m.d.comb += s3_adv.eq(~s3_valid | out_ready)
 
         # -- table writes -------------------------------------------------------------------
-        m.d.comb += cfg.ready.eq(~s1_valid & ~w_busy & ~s3_valid)
+        m.d.comb += cfg.ready.eq(~s1_valid & ~w_busy & ~s3_valid & ~skid_valid & ~out_valid)
         cfg_go = cfg.valid & cfg.ready
         m.d.comb += [
             ptr_wr.addr.eq(cfg.payload.addr), ptr_wr.data.eq(cfg.payload.data[:pl.size]),
@@ -392,6 +408,7 @@ class Router(wiring.Component):
             dst_wr.en.eq(cfg_go & (cfg.payload.space == TableSpace.DESTINATION)),
         ]
 
-        m.d.comb += self.idle.eq(~s1_valid & ~w_busy & ~s3_valid & (queue.level == 0)
+        m.d.comb += self.idle.eq(~s1_valid & ~w_busy & ~s3_valid & ~out_valid & ~skid_valid
+                                 & (queue.level == 0)
                                  & ~spike_in & ~(h.valid & h.ready))
         return m
