@@ -22,6 +22,7 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from spikefab.golden import Simulator as Golden
 
 from .core import Param, Space, step_cycles
+from .core import update_start as compute_update_start
 from .host import CoreMap, pack_cfg, unpack_state
 
 
@@ -151,7 +152,7 @@ class TB:
         d.i_event__valid.value = 0
         s = self.clock
         d.start.value = 1
-        update_start = first + p.rows * len(events) + 3 if len(events) else s + 2
+        update_start = compute_update_start(p, len(events), first, s)
         begin = first if len(events) else s
         limit = self.clock + 64 * (p.rows + 20) * p.lanes
         while True:

@@ -12,10 +12,10 @@ from spikefab.golden.fixed import DECAY_ONE
 from .emitter import EMIT_LATENCY, SpikeEmitter
 from .lif import LIF_LATENCY, LifPipeline
 from .params import CoreParams
-from .synapse import SynapseArray
+from .synapse import EVENT_TAIL, SynapseArray
 
 __all__ = ["Space", "Param", "CYCLES_BITS", "UPDATE_LATENCY", "cfg_layout", "state_layout",
-           "cfg_data_bits", "step_cycles", "Core"]
+           "cfg_data_bits", "step_cycles", "update_start", "Core"]
 
 #: Width of the per-step cycle counter.
 CYCLES_BITS = 32
@@ -88,16 +88,26 @@ def step_cycles(p, events, last_spike=None):
     Returns
     -------
     int
-        ``[E > 0] + rows * E + max(rows + UPDATE_LATENCY, last_spike + 3)``.
+        ``EVENT_TAIL * [E > 0] + rows * E + max(rows + UPDATE_LATENCY, last_spike + 3)``
+        with ``EVENT_TAIL = 2``.
         With ``o_spike.ready`` always high and at most one spiking lane per row (always so for
         ``lanes = 1``), the second term of the ``max`` never wins, and a step costs exactly
-        ``[E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks: one clock per synaptic event per
+        ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks: one clock per synaptic event per
         ``lanes`` synapses, one clock per ``lanes`` neuron updates.
     """
     upd = p.rows + UPDATE_LATENCY
     if last_spike is not None:
         upd = max(upd, last_spike + 3)
-    return int(events > 0) + p.rows * events + upd
+    return EVENT_TAIL * int(events > 0) + p.rows * events + upd
+
+
+def update_start(p, events, first_event, start):
+    """Clock of the first update-sweep clock, given the clock of the first event transfer
+    (events back to back, ``start`` no later than the clock after the last) or, with no
+    events, the clock of ``start``."""
+    if events:
+        return first_event + p.rows * events + EVENT_TAIL + 2
+    return start + 2
 
 
 class _Phase(enum.IntEnum):
@@ -119,7 +129,7 @@ class Core(wiring.Component):
     number of clocks the step kept the core busy (a clock is busy while an event is in flight,
     ``start`` is pending, or the update phase runs; host idle time is not counted). The exact
     count is :func:`step_cycles`: with events back to back and no backpressure,
-    ``[E > 0] + rows * (E + 1) + UPDATE_LATENCY``.
+    ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY``.
 
     Events transferred in the clock of ``start`` belong to the step; ``i_event.ready`` is low
     from the clock after ``start`` until ``done``.

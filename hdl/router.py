@@ -17,9 +17,9 @@ __all__ = ["RouterParams", "ptr_layout", "dst_layout", "host_event_layout", "rou
            "TableSpace", "ROUTE_LATENCY", "QUEUE_LATENCY", "Router"]
 
 #: Clocks from a source transfer on ``i_host`` to its first destination being valid on an
-#: output (empty router, outputs ready): pointer read, walker load, destination read, output
-#: register.
-ROUTE_LATENCY = 4
+#: output (empty router, outputs ready): source register, pointer read, walker load,
+#: destination read, output register.
+ROUTE_LATENCY = 5
 #: Extra clocks that a core spike spends entering and leaving the spike queue.
 QUEUE_LATENCY = 2
 
@@ -334,26 +334,34 @@ class Router(wiring.Component):
             s1_adv.eq(~s1_valid | w_free),
         ]
 
-        # the two candidates for the lookup: the queue's head and the host, in turn
+        # S0: the source id, registered, so that neither the queue's read data nor the host's
+        # payload reaches the pointer memory's address combinationally. The queue's head and
+        # the host take turns.
         host_turn = Signal()
         h = self.i_host
+        s0_valid = Signal()
+        s0_sid = Signal(p.source_bits)
+        s0_adv = Signal()
         pick_host = Signal()
-        m.d.comb += pick_host.eq(h.valid & (host_turn | ~queue.r_rdy))
         take = Signal()
-        m.d.comb += take.eq(s1_adv & ~cfg.valid & (h.valid | queue.r_rdy))
-        with m.If(pick_host):
-            m.d.comb += ptr_rd.addr.eq(h.payload)
-        with m.Else():
-            m.d.comb += ptr_rd.addr.eq(queue.r_data)
         m.d.comb += [
-            ptr_rd.en.eq(s1_adv),
+            s0_adv.eq(~s0_valid | s1_adv),
+            pick_host.eq(h.valid & (host_turn | ~queue.r_rdy)),
+            take.eq(s0_adv & ~cfg.valid & (h.valid | queue.r_rdy)),
             h.ready.eq(take & pick_host),
             queue.r_en.eq(take & ~pick_host),
         ]
         with m.If(take):
             m.d.sync += host_turn.eq(~pick_host)
+        with m.If(s0_adv):
+            m.d.sync += s0_valid.eq(take)
+            with m.If(pick_host):
+                m.d.sync += s0_sid.eq(h.payload)
+            with m.Else():
+                m.d.sync += s0_sid.eq(queue.r_data)
+        m.d.comb += [ptr_rd.addr.eq(s0_sid), ptr_rd.en.eq(s1_adv)]
         with m.If(s1_adv):
-            m.d.sync += s1_valid.eq(take)
+            m.d.sync += s1_valid.eq(s0_valid)
 
         # -- walker: one destination entry per clock ----------------------------------------
         ptr = data.View(pl, ptr_rd.data)
@@ -399,7 +407,8 @@ class Router(wiring.Component):
                 m.d.comb += out_ready.eq(o.ready)
 
         # -- table writes -------------------------------------------------------------------
-        m.d.comb += cfg.ready.eq(~s1_valid & ~w_busy & ~s3_valid & ~skid_valid & ~out_valid)
+        m.d.comb += cfg.ready.eq(~s0_valid & ~s1_valid & ~w_busy & ~s3_valid & ~skid_valid
+                                 & ~out_valid)
         cfg_go = cfg.valid & cfg.ready
         m.d.comb += [
             ptr_wr.addr.eq(cfg.payload.addr), ptr_wr.data.eq(cfg.payload.data[:pl.size]),
@@ -408,7 +417,7 @@ class Router(wiring.Component):
             dst_wr.en.eq(cfg_go & (cfg.payload.space == TableSpace.DESTINATION)),
         ]
 
-        m.d.comb += self.idle.eq(~s1_valid & ~w_busy & ~s3_valid & ~out_valid & ~skid_valid
+        m.d.comb += self.idle.eq(~s0_valid & ~s1_valid & ~w_busy & ~s3_valid & ~out_valid & ~skid_valid
                                  & (queue.level == 0)
                                  & ~spike_in & ~(h.valid & h.ready))
         return m

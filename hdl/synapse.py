@@ -7,7 +7,10 @@ from amaranth.lib.wiring import In, Out
 
 from .params import CoreParams
 
-__all__ = ["SynapseArray"]
+__all__ = ["EVENT_TAIL", "SynapseArray"]
+
+#: Clocks from the last row read of the last event to the clock after its write-back.
+EVENT_TAIL = 2
 
 
 class SynapseArray(wiring.Component):
@@ -23,12 +26,12 @@ class SynapseArray(wiring.Component):
 
     Event phase (``ext = 0``): an axon id accepted from ``i_event`` is delivered to every row,
     one row (``lanes`` synapses) per clock: cycle ``k`` after the transfer reads weight word
-    ``k * A + axon`` and accumulator row ``k``; cycle ``k + 1`` writes ``acc + (W << shift)``
-    back. A new event is accepted in the cycle of the last row of the previous one, so ``E``
-    back-to-back events take exactly ``E * rows`` clocks. The one read-after-write hazard (the
-    same row in two consecutive clocks, which happens when ``rows == 1``) is resolved by
-    forwarding the sum just written, never by stalling. ``busy`` is high while an event is in
-    flight, and for the one clock of its last write.
+    ``k * A + axon`` and accumulator row ``k``; cycle ``k + 1`` registers both (and the shifted
+    weight); cycle ``k + 2`` writes ``acc + (W << shift)`` back. A new event is accepted in the cycle of the last row of the previous one, so ``E``
+    back-to-back events take exactly ``E * rows`` clocks. The read-after-write hazards (the
+    same row within three consecutive clocks, which happens when ``rows <= 2``) are resolved by
+    forwarding the two sums most recently computed, never by stalling. ``busy`` is high while
+    an event is in flight, and for the :data:`EVENT_TAIL` clocks until its last write.
 
     External access (``ext = 1``, used by the update phase and the configuration port): the
     ``x_*`` ports own both memories. Read data appears on ``x_w_rdata`` / ``x_a_rdata`` one
@@ -85,8 +88,9 @@ class SynapseArray(wiring.Component):
         lanes, wb, A, rows = p.lanes, p.weight_bits, p.axons, p.rows
         acc_word = data.ArrayLayout(signed(p.acc_bits), lanes)
 
+        words = p.weight_words()
         m.submodules.weights = weights = Memory(
-            shape=lanes * wb, depth=p.weight_slots, init=p.weight_words())
+            shape=lanes * wb, depth=p.weight_slots, init=words if any(words) else [])
         w_rd = weights.read_port()
         w_wr = weights.write_port()
         m.submodules.accumulators = accs = Memory(shape=acc_word, depth=p.row_slots, init=[])
@@ -124,32 +128,46 @@ class SynapseArray(wiring.Component):
             self.x_a_rdata.eq(a_rd.data),
         ]
 
-        # -- stage B: accumulate, with the previous sum forwarded --------------------------
+        # -- stage B: register the memory outputs (and the shifted weight) ------------------
         b_valid = Signal()
         b_row = Signal(range(p.row_slots))
         b_group = Signal.like(group)
         m.d.sync += [b_valid.eq(active), b_row.eq(row), b_group.eq(group)]
         c_valid = Signal()
         c_row = Signal(range(p.row_slots))
-        c_sum = Signal(acc_word)
-        total = Signal(acc_word)
-        hazard = c_valid & (c_row == b_row)
+        c_acc = Signal(acc_word)
+        c_contrib = Signal(acc_word)
+        # -- stage C: accumulate, with the two previous sums forwarded ---------------------
+        # The row read for the op in C was read in the clock when the op two ahead of it
+        # was writing, so the memory holds neither of the two previous ops' sums: both are
+        # forwarded (the newer wins). The selects are compared one clock early.
+        d1_valid, d2_valid = Signal(), Signal()
+        d1_row, d2_row = Signal(range(p.row_slots)), Signal(range(p.row_slots))
+        d1_sum, d2_sum = Signal(acc_word), Signal(acc_word)
+        hit1, hit2 = Signal(), Signal()
+        m.d.sync += [
+            c_valid.eq(b_valid), c_row.eq(b_row), c_acc.eq(a_rd.data),
+            hit1.eq(c_valid & (c_row == b_row)),
+            hit2.eq(d1_valid & (d1_row == b_row)),
+        ]
         for lane in range(lanes):
             w = w_rd.data[lane * wb:(lane + 1) * wb].as_signed()
-            contrib = Signal(signed(p.acc_bits), name=f"contrib{lane}")
             with m.Switch(b_group):
                 for g, (_, shift) in enumerate(p.axon_shifts):
                     with m.Case(g):
-                        m.d.comb += contrib.eq(w << shift)
-            old = Mux(hazard, c_sum[lane], a_rd.data[lane])
-            m.d.comb += total[lane].eq(old + contrib)
-        m.d.sync += [c_valid.eq(b_valid), c_row.eq(b_row), c_sum.eq(total)]
+                        m.d.sync += c_contrib[lane].eq(w << shift)
+        total = Signal(acc_word)
+        for lane in range(lanes):
+            old = Mux(hit1, d1_sum[lane], Mux(hit2, d2_sum[lane], c_acc[lane]))
+            m.d.comb += total[lane].eq(old + c_contrib[lane])
+        m.d.sync += [d1_valid.eq(c_valid), d1_row.eq(c_row), d1_sum.eq(total),
+                     d2_valid.eq(d1_valid), d2_row.eq(d1_row), d2_sum.eq(d1_sum)]
 
         with m.If(self.ext):
             m.d.comb += [a_wr.addr.eq(self.x_a_addr), a_wr.data.eq(self.x_a_wdata),
                          a_wr.en.eq(self.x_a_wen)]
         with m.Else():
-            m.d.comb += [a_wr.addr.eq(b_row), a_wr.data.eq(total), a_wr.en.eq(b_valid)]
+            m.d.comb += [a_wr.addr.eq(c_row), a_wr.data.eq(total), a_wr.en.eq(c_valid)]
 
-        m.d.comb += self.busy.eq(active | b_valid)
+        m.d.comb += self.busy.eq(active | b_valid | c_valid)
         return m

@@ -55,7 +55,7 @@ def test_core_rtl_matches_golden(sim, case):
 @pytest.mark.parametrize("sim", SIMS)
 def test_core_rtl_cycles_formula(sim):
     """All neurons spike every step (one spiking lane per row, no backpressure): every step
-    costs exactly ``[E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks."""
+    costs exactly ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks."""
     net = single_core_network("busy", 9, 5, np.full((5, 9), 60), threshold=50,
                               recurrent=np.eye(9, dtype=int))
     x = np.zeros((5, 5), np.uint8)
@@ -64,7 +64,7 @@ def test_core_rtl_cycles_formula(sim):
     p = CoreParams.from_network(net)
     events = [0, 5, 5 + 9, 5 + 9, 5 + 9]
     assert list(got.cycles) == [step_cycles(p, e) for e in events]
-    assert list(got.cycles) == [9 + 14, 1 + 9 * 6 + 14] + [1 + 9 * 15 + 14] * 3
+    assert list(got.cycles) == [9 + 14, 2 + 9 * 6 + 14] + [2 + 9 * 15 + 14] * 3
 
 
 def test_simulate_rtl_rejects_what_one_core_cannot_run():

@@ -97,6 +97,7 @@ def test_lif_pipeline_matches_lif_step(seed):
 # -- synapse array --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("seed,neurons,lanes", [(0, 1, 1), (1, 3, 4), (2, 7, 2), (3, 10, 3),
+                                                (6, 4, 2),
                                                 (4, 5, 1)])
 def test_synapse_array_accumulates_exactly(seed, neurons, lanes):
     rng = np.random.default_rng(seed)
@@ -258,7 +259,7 @@ def test_core_cycles_formula_without_backpressure():
     p, cycles = run_core(net, 1, inputs, seed=0)
     events = [4, 4 + 8, 4 + 8, 4 + 8]   # every neuron spikes from step 0 on
     assert cycles == [step_cycles(p, e) for e in events]
-    assert cycles[0] == 1 + p.rows * (4 + 1) + 14
+    assert cycles[0] == 2 + p.rows * (4 + 1) + 14
 
 
 def test_core_config_port_rewrites_everything():

@@ -7,6 +7,7 @@ and :func:`spikefab.hdl.core.step_cycles`.
 """
 
 from spikefab.hdl.core import Space, step_cycles
+from spikefab.hdl.core import update_start as compute_update_start
 from spikefab.hdl.host import pack_cfg, unpack_state
 
 
@@ -86,7 +87,7 @@ class AmaranthCoreHost:
         ctx.set(dut.i_event.valid, 0)
         s = self.clock
         ctx.set(dut.start, 1)
-        update_start = (first + p.rows * len(events) + 3) if events.size else s + 2
+        update_start = compute_update_start(p, len(events), first, s)
         begin = first if events.size else s
         for _ in range(100 * (p.rows + 20) + p.rows * len(events)):
             self._collect(spikes, transfers, step_no)

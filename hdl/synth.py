@@ -1,0 +1,135 @@
+"""Synthesis and place-and-route of a core for iCE40 UP5K and ECP5-85F, with figures.
+
+The core is wrapped in :class:`SerialTop`, which keeps every port of the core observable
+through four pins, so that synthesis cannot trim any of it. The flow runs the YoWASP tools
+(``YOSYS``, ``NEXTPNR_ICE40``, ``NEXTPNR_ECP5``; ``spikefab.toolchain``) in a folder under
+``build/`` with relative paths (YoWASP tools see a private ``/tmp``).
+"""
+
+import json
+import os
+import re
+import subprocess
+
+from amaranth.back import rtlil
+from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
+from amaranth.lib import wiring
+
+from .core import Core
+from .params import CoreParams
+
+__all__ = ["DEVICES", "SerialTop", "default_params", "core_memory_bits", "run_flow"]
+
+#: Device name -> (nextpnr tool variable, nextpnr arguments, yosys synth command, goal MHz).
+DEVICES = {
+    "up5k": ("NEXTPNR_ICE40", ["--up5k", "--package", "sg48"],
+             "synth_ice40 -dsp -spram -abc9 -top top", 40),
+    "ecp5-85f": ("NEXTPNR_ECP5", ["--85k", "--package", "CABGA381"],
+                 "synth_ecp5 -abc9 -top top", 120),
+}
+
+
+def default_params(lanes=2):
+    """The default core of the figures: 256 neurons x 256 axons x 8-bit weights."""
+    return CoreParams(neurons=256, lanes=lanes, axon_shifts=((256, 0),), weight_bits=8)
+
+
+def _ports(core):
+    ins, outs = [], []
+    for path, member, value in core.signature.flatten(core):
+        (ins if member.flow == wiring.In else outs).append(Value.cast(value))
+    return ins, outs
+
+
+class SerialTop(Elaboratable):
+    """A core whose every input comes from, and every output goes to, a shift register.
+
+    Pins: ``sdi`` (serial data in), ``shift`` (shift both registers by one bit), ``latch``
+    (copy the input shift register onto the core's inputs), ``sdo`` (serial data out). The
+    output register captures all core outputs every clock in which ``shift`` is low.
+    """
+
+    def __init__(self, params):
+        self.params = params
+        self.sdi = Signal()
+        self.shift = Signal()
+        self.latch = Signal()
+        self.sdo = Signal()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = Core(self.params)
+        ins, outs = _ports(core)
+        in_bits = sum(len(v) for v in ins)
+        out_bits = sum(len(v) for v in outs)
+        sin = Signal(in_bits)
+        held = Signal(in_bits)
+        sout = Signal(out_bits)
+        with m.If(self.shift):
+            m.d.sync += [sin.eq(Cat(sin[1:], self.sdi)), sout.eq(sout[1:])]
+        with m.Else():
+            m.d.sync += sout.eq(Cat(*outs))
+        with m.If(self.latch):
+            m.d.sync += held.eq(sin)
+        m.d.comb += [Cat(*ins).eq(held), self.sdo.eq(sout[0])]
+        return m
+
+
+def core_memory_bits(params):
+    """Bits of every memory of the core, including the spike FIFO: what synthesis must keep."""
+    bits = dict(params.memory_bits())
+    row_bits = max(1, (params.rows - 1).bit_length())
+    bits["spike_fifo"] = (max(params.rows + 1, 3) - 1) * (row_bits + params.lanes)
+    return bits
+
+
+def _run(cmd, cwd, log):
+    with open(os.path.join(cwd, log), "w") as f:
+        r = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+    if r.returncode:
+        raise RuntimeError(f"{cmd[0]} failed (exit {r.returncode}); log "
+                           f"{os.path.join(cwd, log)}")
+
+
+def run_flow(params, device, outdir):
+    """Synthesise, place and route ``SerialTop(params)`` for ``device``.
+
+    Returns
+    -------
+    dict
+        ``fmax_mhz`` (achieved, nextpnr), ``utilisation`` (cell type -> (used, available)),
+        ``memory_bits_rtl`` (bits of the memories yosys found before mapping them),
+        ``log`` (folder of the logs and reports).
+    """
+    from spikefab.toolchain import find, setup_environ
+    setup_environ()
+    if device not in DEVICES:
+        raise ValueError(f"Device must be one of {', '.join(DEVICES)}, not {device!r}")
+    var, pnr_args, synth, goal = DEVICES[device]
+    yosys, nextpnr = find("YOSYS"), find(var)
+    os.makedirs(outdir, exist_ok=True)
+    top = SerialTop(params)
+    # RTLIL, not Verilog: Verilog spells a memory's contents as one statement per word, which
+    # yosys reads slowly; RTLIL keeps them as one parameter.
+    text = rtlil.convert(top, name="top", emit_src=False,
+                         ports=[top.sdi, top.shift, top.latch, top.sdo])
+    with open(os.path.join(outdir, "top.il"), "w") as f:
+        f.write(text)
+    # memory bits as inferred, before any mapping
+    _run([yosys, "-p", "read_rtlil top.il; hierarchy -top top; proc; flatten; opt_clean; "
+          "memory_collect; stat"], outdir, "memstat.log")
+    with open(os.path.join(outdir, "memstat.log")) as f:
+        stat = f.read()
+    found = re.findall(r"(\d+)\s+memory bits|Number of memory bits:\s+(\d+)", stat)
+    mem_bits = int(next(x for x in found[-1] if x)) if found else 0
+    _run([yosys, "-p", f"read_rtlil top.il; {synth} -json top.json"], outdir, "synth.log")
+    _run([nextpnr, *pnr_args, "--json", "top.json", "--freq", str(goal), "--report",
+          "report.json", "--seed", "1", "--timing-allow-fail"]
+         + (["--pcf-allow-unconstrained"] if device == "up5k" else
+            ["--lpf-allow-unconstrained"]), outdir, "pnr.log")
+    with open(os.path.join(outdir, "report.json")) as f:
+        rep = json.load(f)
+    fmax = min(v["achieved"] for v in rep["fmax"].values())
+    util = {k: (v["used"], v["available"]) for k, v in rep["utilization"].items() if v["used"]}
+    return {"device": device, "fmax_mhz": fmax, "utilisation": util,
+            "memory_bits_rtl": mem_bits, "log": outdir}
