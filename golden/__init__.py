@@ -6,7 +6,7 @@ RTL test compares against its step functions.
 
 from .fixed import DECAY_ONE, decay, sat, signed_max, unsigned_max, usat
 from .params import ACC_MAX_BITS, Hardware, Network, Population, Projection, Stdp
-from .config import load, loads
+from .config import dump, load, loads
 from .lif import lif_step
 from .simulator import SimResult, Simulator, check_inputs, deliver, simulate
 from .encode import rate_encode
@@ -14,6 +14,6 @@ from .encode import rate_encode
 __all__ = [
     "DECAY_ONE", "decay", "sat", "signed_max", "unsigned_max", "usat",
     "ACC_MAX_BITS", "Hardware", "Network", "Population", "Projection", "Stdp",
-    "load", "loads", "lif_step", "SimResult", "Simulator", "check_inputs", "deliver",
+    "dump", "load", "loads", "lif_step", "SimResult", "Simulator", "check_inputs", "deliver",
     "simulate", "rate_encode",
 ]

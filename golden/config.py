@@ -27,7 +27,7 @@ from .fixed import signed_max
 from .params import (MAX_SIZE, MAX_WEIGHT_SHIFT, Hardware, Network, Population, Projection, Stdp,
                      _check_int, check_weights_array)
 
-__all__ = ["load", "loads", "make_weights"]
+__all__ = ["load", "loads", "dump", "make_weights"]
 
 _TOP = ("network", "hardware", "population", "projection")
 _NETWORK_KEYS = ("name", "inputs")
@@ -213,3 +213,44 @@ def _init_weights(spec, shape, hw, what):
     if density < 1.0:
         w[rng.random(shape) >= density] = 0
     return w
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(int(v))
+
+
+def dump(net, path):
+    """Write ``net`` as a network file at ``path``, its weights as ``.npy`` files beside it.
+
+    Projection ``k``'s weights go to ``<stem>.w<k>.npy``; :func:`load` of the result gives a
+    network equal to ``net`` (same parameters, same weights). Returns the paths written.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    os.makedirs(folder, exist_ok=True)
+    hw = net.hardware
+    lines = ["[network]", f"name = {_toml_value(net.name)}", f"inputs = {net.inputs}", "",
+             "[hardware]"]
+    lines += [f"{k} = {getattr(hw, k)}" for k in _HARDWARE_KEYS]
+    for p in net.populations:
+        lines += ["", "[[population]]"]
+        lines += [f"{k} = {_toml_value(getattr(p, k))}" for k in _POP_KEYS]
+    written = [path]
+    for k, proj in enumerate(net.projections):
+        wname = f"{stem}.w{k}.npy"
+        np.save(os.path.join(folder, wname), proj.weights)
+        written.append(os.path.join(folder, wname))
+        lines += ["", f"[[projection]]  # {k}", f"source = {_toml_value(proj.source)}",
+                  f"target = {_toml_value(proj.target)}", f"weights = {_toml_value(wname)}",
+                  f"weight_shift = {proj.weight_shift}"]
+        if proj.stdp is not None:
+            lines += ["[projection.stdp]"]
+            lines += [f"{k2} = {getattr(proj.stdp, k2)}" for k2 in _STDP_KEYS]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return written

@@ -249,3 +249,19 @@ def test_memory_and_counts():
     assert net.accumulator_bits("exc") == 10            # 4 * 127 = 508 -> 10 signed bits
     assert net.memory_bits() == {"weights": 96, "neuron_state": 3 * (16 + 16 + 8),
                                  "accumulators": 30, "traces": (4 + 3) * 8}
+
+
+def test_dump_then_load_round_trips(tmp_path):
+    from netgen import random_network
+    from spikefab.golden import dump
+    for seed in range(10):
+        net = random_network(seed)
+        paths = dump(net, tmp_path / f"n{seed}" / "net.toml")
+        assert len(paths) == 1 + len(net.projections)
+        back = load(paths[0])
+        assert (back.name, back.inputs, back.hardware, back.populations) == \
+            (net.name, net.inputs, net.hardware, net.populations)
+        for a, b in zip(net.projections, back.projections):
+            assert (a.source, a.target, a.weight_shift, a.stdp) == \
+                (b.source, b.target, b.weight_shift, b.stdp)
+            assert np.array_equal(a.weights, b.weights)
