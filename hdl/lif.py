@@ -11,7 +11,7 @@ from .params import CoreParams
 __all__ = ["LIF_LATENCY", "lif_in_layout", "lif_out_layout", "LifPipeline"]
 
 #: Clock cycles from a neuron entering :class:`LifPipeline` to its result leaving it.
-LIF_LATENCY = 8
+LIF_LATENCY = 9
 
 
 def lif_in_layout(p):
@@ -42,6 +42,7 @@ class LifPipeline(wiring.Component):
 
     Per lane, with ``k_u = 4096 - du`` and ``k_v = 4096 - dv``::
 
+        stage 0  the input, registered (it comes from block RAM outputs)
         stage 1  |u|, |v| and their signs                (registered)
         stage 2  |u| * k_u, |v| * k_v                     (one multiplier each: SB_MAC16 / MULT18)
         stage 3  decay(u) = +-(|u| k_u >> 12), decay(v)   (truncation toward zero)
@@ -51,7 +52,7 @@ class LifPipeline(wiring.Component):
         stage 7  v_int = sat(., V_BITS)
         stage 8  s = r == 0 and v_int > vth; v', r' by refractory state and reset mode
 
-    Latency :data:`LIF_LATENCY` = 8 cycles, throughput one row (``lanes`` neurons) per clock,
+    Latency :data:`LIF_LATENCY` = 9 cycles, throughput one row (``lanes`` neurons) per clock,
     no backpressure: the pipeline never stalls. Infers no memory; two multipliers per lane.
 
     Parameters
@@ -102,12 +103,18 @@ class LifPipeline(wiring.Component):
         rowbits = len(self.i_neuron.payload.row)
 
         # The row tag and validity travel beside the data, one register per stage.
-        valid = [self.i_neuron.valid] + [Signal(name=f"valid{s}") for s in range(1, 9)]
-        row = [self.i_neuron.payload.row] + [Signal(rowbits, name=f"row{s}") for s in range(1, 9)]
+        # stage 0 registers the input: it comes straight from block RAM outputs, whose
+        # clock-to-out would otherwise start the magnitude adders' path
+        valid = [Signal(name="valid0")] + [Signal(name=f"valid{s}") for s in range(1, 9)]
+        row = [Signal(rowbits, name="row0")] + [Signal(rowbits, name=f"row{s}")
+                                               for s in range(1, 9)]
+        held = Signal.like(self.i_neuron.payload)
+        m.d.sync += [valid[0].eq(self.i_neuron.valid), row[0].eq(self.i_neuron.payload.row),
+                     held.eq(self.i_neuron.payload)]
         for s in range(1, 9):
             m.d.sync += [valid[s].eq(valid[s - 1]), row[s].eq(row[s - 1])]
         busy = 0
-        for s in range(1, 9):
+        for s in range(0, 9):
             busy = busy | valid[s]
         m.d.comb += self.busy.eq(busy)
 
@@ -115,7 +122,7 @@ class LifPipeline(wiring.Component):
         m.d.comb += [o.valid.eq(valid[8]), o.payload.row.eq(row[8])]
 
         for lane in range(p.lanes):
-            i = self.i_neuron.payload.lanes[lane]
+            i = held.lanes[lane]
             out = o.payload.lanes[lane]
 
             def reg(shape, name, _lane=lane):

@@ -8,7 +8,6 @@ through four pins, so that synthesis cannot trim any of it. The flow runs the Yo
 
 import json
 import os
-import re
 import subprocess
 
 from amaranth.back import rtlil
@@ -98,7 +97,7 @@ def run_flow(params, device, outdir):
     -------
     dict
         ``fmax_mhz`` (achieved, nextpnr), ``utilisation`` (cell type -> (used, available)),
-        ``memory_bits_rtl`` (bits of the memories yosys found before mapping them),
+        ``memory_bits_rtl`` (memory name -> bits, as yosys found them before mapping),
         ``log`` (folder of the logs and reports).
     """
     from spikefab.toolchain import find, setup_environ
@@ -115,13 +114,15 @@ def run_flow(params, device, outdir):
                          ports=[top.sdi, top.shift, top.latch, top.sdo])
     with open(os.path.join(outdir, "top.il"), "w") as f:
         f.write(text)
-    # memory bits as inferred, before any mapping
+    # memory bits as inferred, before any mapping: every $mem_v2 cell, WIDTH x SIZE
     _run([yosys, "-p", "read_rtlil top.il; hierarchy -top top; proc; flatten; opt_clean; "
-          "memory_collect; stat"], outdir, "memstat.log")
-    with open(os.path.join(outdir, "memstat.log")) as f:
-        stat = f.read()
-    found = re.findall(r"(\d+)\s+memory bits|Number of memory bits:\s+(\d+)", stat)
-    mem_bits = int(next(x for x in found[-1] if x)) if found else 0
+          "memory_collect; select -module top t:$mem_v2; write_json -selected mem.json"],
+         outdir, "memstat.log")
+    with open(os.path.join(outdir, "mem.json")) as f:
+        cells = json.load(f)["modules"]["top"]["cells"]
+    mems = {name.split(".")[-1] if "." in name else name:
+            int(c["parameters"]["WIDTH"], 2) * int(c["parameters"]["SIZE"], 2)
+            for name, c in cells.items() if c["type"] == "$mem_v2"}
     _run([yosys, "-p", f"read_rtlil top.il; {synth} -json top.json"], outdir, "synth.log")
     _run([nextpnr, *pnr_args, "--json", "top.json", "--freq", str(goal), "--report",
           "report.json", "--seed", "1", "--timing-allow-fail"]
@@ -132,4 +133,4 @@ def run_flow(params, device, outdir):
     fmax = min(v["achieved"] for v in rep["fmax"].values())
     util = {k: (v["used"], v["available"]) for k, v in rep["utilization"].items() if v["used"]}
     return {"device": device, "fmax_mhz": fmax, "utilisation": util,
-            "memory_bits_rtl": mem_bits, "log": outdir}
+            "memory_bits_rtl": mems, "log": outdir}

@@ -64,7 +64,7 @@ def test_core_rtl_cycles_formula(sim):
     p = CoreParams.from_network(net)
     events = [0, 5, 5 + 9, 5 + 9, 5 + 9]
     assert list(got.cycles) == [step_cycles(p, e) for e in events]
-    assert list(got.cycles) == [9 + 14, 2 + 9 * 6 + 14] + [2 + 9 * 15 + 14] * 3
+    assert list(got.cycles) == [9 + 15, 2 + 9 * 6 + 15] + [2 + 9 * 15 + 15] * 3
 
 
 def test_simulate_rtl_rejects_what_one_core_cannot_run():

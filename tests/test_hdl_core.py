@@ -259,7 +259,7 @@ def test_core_cycles_formula_without_backpressure():
     p, cycles = run_core(net, 1, inputs, seed=0)
     events = [4, 4 + 8, 4 + 8, 4 + 8]   # every neuron spikes from step 0 on
     assert cycles == [step_cycles(p, e) for e in events]
-    assert cycles[0] == 2 + p.rows * (4 + 1) + 14
+    assert cycles[0] == 2 + p.rows * (4 + 1) + 15
 
 
 def test_core_config_port_rewrites_everything():

@@ -1,0 +1,42 @@
+"""Synthesis and place-and-route of the default core (256 neurons x 256 axons x 8-bit weights,
+2 lanes) behind ``SerialTop``: it must fit, keep every memory bit it needs, and meet the Fmax
+floor."""
+
+import os
+
+import pytest
+
+from spikefab.hdl.synth import core_memory_bits, default_params, run_flow
+
+FLOOR = {"up5k": 30.0, "ecp5-85f": 90.0}
+
+
+def check_memories(p, res):
+    want = core_memory_bits(p)
+    got = sorted(res["memory_bits_rtl"].values())
+    assert got == sorted(want.values()), (
+        f"memories kept by synthesis {res['memory_bits_rtl']}, core needs {want}")
+
+
+@pytest.mark.synth
+def test_default_core_fits_ecp5_85f():
+    p = default_params()
+    res = run_flow(p, "ecp5-85f", os.path.join("build", "synth", "test-ecp5-85f"))
+    check_memories(p, res)
+    used, avail = res["utilisation"]["DP16KD"]
+    # 512 Kbit of weights need at least 29 DP16KD (18 Kbit each); all of it must be there
+    assert 29 <= used <= avail, res["utilisation"]
+    assert res["utilisation"]["MULT18X18D"][0] >= 4, res["utilisation"]   # 2 decays x 2 lanes
+    assert res["fmax_mhz"] >= FLOOR["ecp5-85f"], res
+
+
+@pytest.mark.synth
+@pytest.mark.xfail(strict=True, reason="the weights (512 Kbit) need the UP5K SPRAM; yosys does "
+                   "not map the core's initialised weight memory onto SB_SPRAM256KA, so they "
+                   "spill into 136 EBR of 30 (known gap, see docs/core.md)")
+def test_default_core_fits_up5k():
+    p = default_params()
+    res = run_flow(p, "up5k", os.path.join("build", "synth", "test-up5k"))
+    check_memories(p, res)
+    assert res["utilisation"]["ICESTORM_SPRAM"][0] == 2, res["utilisation"]
+    assert res["fmax_mhz"] >= FLOOR["up5k"], res
