@@ -213,7 +213,7 @@ def _uniform_params(inputs, core_neurons, fanout, cores_only=False):
 def test_router_sustains_one_event_per_clock(fanout):
     """All inputs valid, all outputs ready: after the pipeline fills, one destination per
     clock. Step clocks = events + latency exactly."""
-    assert (ROUTE_LATENCY, QUEUE_LATENCY) == (4, 2)     # as docs/router.md says
+    assert (ROUTE_LATENCY, QUEUE_LATENCY) == (5, 2)     # as docs/router.md says
     p = _uniform_params(40, (32, 32), fanout)
     host_only = [{"host": list(range(40)), "spikes": [[], []]}]
     fig = run_router(p, host_only, 0, 1.0, 1.0)
