@@ -417,7 +417,7 @@ class Router(wiring.Component):
             dst_wr.en.eq(cfg_go & (cfg.payload.space == TableSpace.DESTINATION)),
         ]
 
-        m.d.comb += self.idle.eq(~s0_valid & ~s1_valid & ~w_busy & ~s3_valid & ~out_valid & ~skid_valid
-                                 & (queue.level == 0)
+        m.d.comb += self.idle.eq(~s0_valid & ~s1_valid & ~w_busy & ~s3_valid & ~out_valid
+                                 & ~skid_valid & (queue.level == 0)
                                  & ~spike_in & ~(h.valid & h.ready))
         return m

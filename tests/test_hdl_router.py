@@ -22,7 +22,8 @@ def run_router(p, steps, seed, valid_prob=0.7, ready_prob=0.6, writes=None, max_
                model=None):
     """Run ``steps`` (:func:`random_steps`) through a :class:`Router` of ``p``.
 
-    ``model``: the params whose table the scoreboard expects (default ``p``). ``writes``: optional ``{step: [(space, addr, value), ...]}`` table writes done through
+    ``model``: the params whose table the scoreboard expects (default ``p``). ``writes``:
+    optional ``{step: [(space, addr, value), ...]}`` table writes done through
     ``i_cfg`` before that step's events. Returns a dict of figures: clocks per step,
     delivered events, source events.
     """

@@ -2,9 +2,9 @@
 
 The job comes from the pickle named by ``SPIKEFAB_ROUTER_JOB``: router params, steps of source
 events, table writes, stall probabilities, the seed, and optionally the params whose table the
-scoreboard expects (``model``, to prove that a wrong table fails). :class:`TB` owns the clock, reset,
-drivers (random ``valid`` gaps on every input), random ``ready`` on every output, the stream
-rule checker and the multiset scoreboard. Figures go to ``out``; the first failure message goes
+scoreboard expects (``model``, to prove that a wrong table fails). :class:`TB` owns the clock,
+reset, drivers (random ``valid`` gaps on every input), random ``ready`` on every output, the
+stream rule checker and the multiset scoreboard. Figures go to ``out``; the first failure message goes
 to ``error`` (and fails the test).
 
 Every clock of the driver: falling edge (drive), ``ReadOnly`` (sample; a stream transfers at
