@@ -1,5 +1,5 @@
 # spikefab: `make demo` (the main job) and `make test` (the whole suite) set everything up
-# themselves. Other targets: `make bench`, `make check NET=...`, `make clean`.
+# themselves. Other targets: `make bench`, `make digits`, `make check NET=...`, `make clean`.
 PYTHON ?= python3
 VENV ?= .venv
 NET ?= examples/demo.toml
@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: all setup demo test test-fast bench check clean
+.PHONY: all setup demo test test-fast bench check digits verilog clean
 
 all: demo
 
@@ -18,6 +18,12 @@ setup:
 
 demo: setup
 	$(BIN)/spikefab demo $(NET)
+
+# Verilog of one neuron core: build/verilog/<name>/ (NET must have one population for now)
+verilog: NET = examples/core.toml
+LANES ?= 1
+verilog: setup
+	$(BIN)/spikefab generate $(NET) --lanes $(LANES)
 
 check: setup
 	$(BIN)/spikefab check $(NET)
@@ -30,8 +36,13 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -n $(JOBS) -m "not slow and not synth" $(PYTEST_ARGS)
 
+# Unsupervised STDP learning of 8x8 digits in the golden model, against baselines.
+digits: setup
+	$(BIN)/python examples/digits/digits.py
+
 bench: setup
 	$(BIN)/python bench/bench_golden.py --write docs/benchmarks.md
+	$(BIN)/python bench/bench_core.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -122,13 +122,40 @@ def cmd_simulate(args):
         raise UserError(f"{args.inputs}: Inputs must have shape (T, {net.inputs}) for "
                         f"simulate, not a batch {inputs.shape}")
     t0 = time.perf_counter()
-    res = simulate(net, inputs[0], record_state=args.record_state)
+    if args.rtl:
+        from .hdl.rtlsim import simulate_rtl
+        print(f"generating and building the core of {net.name} for {args.sim} "
+              f"(lanes {args.lanes})", flush=True)
+        try:
+            res = simulate_rtl(net, inputs[0], record_state=args.record_state, sim=args.sim,
+                               lanes=args.lanes)
+        except (ValueError, TypeError) as e:
+            raise UserError(f"{args.net}: {e}") from None
+        what = f"RTL on {args.sim}"
+    else:
+        res = simulate(net, inputs[0], record_state=args.record_state)
+        what = "golden model"
     dt = time.perf_counter() - t0
     _write_npz(args.out, res.to_npz_dict())
     steps = inputs.shape[1]
     spikes = ", ".join(f"{k} {int(s.sum()):,}" for k, s in res.spikes.items())
-    print(f"simulated {steps:,} steps of {net.name} in {dt:.2f} s (golden model); "
+    print(f"simulated {steps:,} steps of {net.name} in {dt:.2f} s ({what}); "
           f"spikes: {spikes}; wrote {args.out}")
+
+
+def cmd_generate(args):
+    from .hdl.generate import generate
+    net = _load(args.net)
+    out = args.out or os.path.join("build", "verilog", net.name)
+    print(f"generating the core of {net.name} (lanes {args.lanes}) with Amaranth + Yosys",
+          flush=True)
+    try:
+        paths = generate(net, out, population=args.population, lanes=args.lanes)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"{args.net}: {e}") from None
+    for kind, path in paths.items():
+        print(f"  {kind:<9} {path}")
+    print(f"done: {paths['verilog']}")
 
 
 def cmd_demo(args):
@@ -158,7 +185,19 @@ def build_parser():
     s.add_argument("--record-state", action="store_true",
                    help="also write u/<pop> and v/<pop> after every step")
     s.add_argument("--out", required=True, metavar="OUT.npz")
+    s.add_argument("--rtl", action="store_true",
+                   help="run the generated Verilog in a simulator instead of the golden model")
+    s.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
+                   help="simulator for --rtl (default icarus)")
+    s.add_argument("--lanes", type=int, default=1, help="neurons per clock of the core")
     s.set_defaults(func=cmd_simulate)
+
+    g = sub.add_parser("generate", help="write the Verilog, params.json and metadata JSON")
+    g.add_argument("net", metavar="NET.toml")
+    g.add_argument("-o", "--out", metavar="DIR", help="default build/verilog/<network name>")
+    g.add_argument("--lanes", type=int, default=1, help="neurons per clock (default 1)")
+    g.add_argument("--population", help="the population to put in the core")
+    g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("demo", help="run a network on seeded rate-coded input, "
                                     "print a summary and write a raster plot")

@@ -121,3 +121,38 @@ def test_version_and_module_entry():
     r = subprocess.run([sys.executable, "-m", "spikefab", "--version"], capture_output=True,
                        text=True, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.strip() == f"spikefab {spikefab.__version__}"
+
+
+CORE = os.path.join(ROOT, "examples", "core.toml")
+
+
+def test_generate_writes_verilog_params_and_metadata(tmp_path):
+    r = run_cli("generate", CORE, "-o", tmp_path / "v", "--lanes", "2")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "v" / "spikefab_core.v").read_text().count("module spikefab_core") == 1
+    import json
+    params = json.loads((tmp_path / "v" / "params.json").read_text())
+    assert params["lanes"] == 2
+    assert (tmp_path / "v" / "spikefab_core.json").exists()
+    assert r.stdout.rstrip().splitlines()[-1].startswith("done: ")
+
+
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_simulate_rtl_writes_the_same_npz_as_the_golden_model(sim, tmp_path):
+    x = (np.random.default_rng(8).random((12, 32)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "in.npy", x)
+    for name, extra in (("gold", []), ("rtl", ["--rtl", "--sim", sim])):
+        r = run_cli("simulate", CORE, "--inputs", tmp_path / "in.npy", "--record-state",
+                    "--out", tmp_path / f"{name}.npz", *extra)
+        assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "gold.npz") as a, np.load(tmp_path / "rtl.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
+
+
+def test_rtl_of_an_unsupported_network_is_a_one_line_error(tmp_path):
+    r = run_cli("generate", DEMO, "-o", tmp_path / "v")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spikefab: error: ") and "demo.toml" in lines[0]
