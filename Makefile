@@ -38,7 +38,7 @@ test-fast: setup
 
 # Unsupervised STDP learning of 8x8 digits in the golden model, against baselines.
 digits: setup
-	$(BIN)/python examples/digits/digits.py
+	$(BIN)/python examples/digits/digits.py --write docs/benchmarks.md
 
 bench: setup
 	$(BIN)/python bench/bench_golden.py --write docs/benchmarks.md
