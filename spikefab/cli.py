@@ -79,8 +79,19 @@ def describe(net):
 
 
 def cmd_check(args):
+    from .hdl.mapping import map_network
+    for opt, value in (("--neurons-per-core", args.neurons_per_core),
+                       ("--axons-per-core", args.axons_per_core)):
+        if not 1 <= value <= 65536:
+            raise UserError(f"{opt} must be an integer in [1, 65536], not {value}")
     net = _load(args.net)
     print(describe(net))
+    print()
+    try:
+        print(map_network(net, neurons_per_core=args.neurons_per_core,
+                          axons_per_core=args.axons_per_core, pack=False).describe())
+    except ValueError as e:
+        print(f"mapping onto cores: not possible yet: {e}")
     print(f"ok: {args.net} is valid")
 
 
@@ -175,6 +186,8 @@ def build_parser():
 
     c = sub.add_parser("check", help="validate a network file and print what it needs")
     c.add_argument("net", metavar="NET.toml")
+    c.add_argument("--neurons-per-core", type=int, default=256, metavar="N")
+    c.add_argument("--axons-per-core", type=int, default=256, metavar="A")
     c.set_defaults(func=cmd_check)
 
     s = sub.add_parser("simulate", help="run the golden model on input spikes, write an .npz")
