@@ -156,3 +156,12 @@ def test_rtl_of_an_unsupported_network_is_a_one_line_error(tmp_path):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("spikefab: error: ") and "demo.toml" in lines[0]
+
+
+def test_check_prints_the_mapping_onto_cores(capsys):
+    assert main(["check", CORE]) == 0
+    out = capsys.readouterr().out
+    assert "mapping: 1 cores of 256 neurons x 256 axon slots; 96 sources, 160 table entries" \
+        in out
+    assert main(["check", CORE, "--axons-per-core", "50"]) == 0
+    assert "mapping onto cores: not possible yet: " in capsys.readouterr().out
