@@ -12,7 +12,7 @@ from spikefab.golden.fixed import DECAY_ONE
 from .emitter import EMIT_LATENCY, SpikeEmitter
 from .lif import LIF_LATENCY, LifPipeline
 from .params import CoreParams
-from .synapse import EVENT_TAIL, SynapseArray
+from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram
 
 __all__ = ["Space", "Param", "CYCLES_BITS", "UPDATE_LATENCY", "cfg_layout", "state_layout",
            "cfg_data_bits", "step_cycles", "update_start", "Core"]
@@ -136,7 +136,7 @@ class Core(wiring.Component):
 
     Configuration (``i_cfg`` / ``o_rdata``, only between steps: ``i_cfg.ready`` is low while
     the core is busy): a write takes effect in its transfer clock; a read answers on
-    ``o_rdata`` two clocks after its transfer and holds until taken, and no command is accepted
+    ``o_rdata`` three clocks after its transfer and holds until taken, and no command is accepted
     meanwhile. Spaces are :class:`Space`, neuron parameters :class:`Param`. ``u, v, r`` start
     at 0, the weights and parameters at the values of ``params``.
 
@@ -147,6 +147,11 @@ class Core(wiring.Component):
     Parameters
     ----------
     params : CoreParams
+    weight_ram : str
+        Kind of weight memory (:data:`~spikefab.hdl.synapse.WEIGHT_RAMS`): ``"dual"``
+        (inferred block RAM), ``"single"`` (behavioural single-port model) or
+        ``"ice40_spram"`` (UP5K ``SB_SPRAM256KA``; no initial contents: weights are loaded
+        through the configuration port).
 
     Members
     -------
@@ -160,11 +165,12 @@ class Core(wiring.Component):
     o_rdata : Out(stream.Signature(unsigned(cfg_data_bits(params))))
     """
 
-    def __init__(self, params):
+    def __init__(self, params, weight_ram="dual"):
         if not isinstance(params, CoreParams):
             raise TypeError(f"Params must be a CoreParams, not {params!r}")
         self._p = params
         p = params
+        self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots)
         super().__init__({
             "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
             "start": In(1),
@@ -183,7 +189,7 @@ class Core(wiring.Component):
     def elaborate(self, platform):
         p = self._p
         m = Module()
-        m.submodules.synapses = syn = SynapseArray(p)
+        m.submodules.synapses = syn = SynapseArray(p, self._ram)
         m.submodules.lif = lif = LifPipeline(p)
         m.submodules.emitter = emit = SpikeEmitter(p)
         st_layout = state_layout(p)
@@ -288,12 +294,13 @@ class Core(wiring.Component):
 
         # -- configuration port -----------------------------------------------------------
         rd_pending = Signal()
+        rd_select = Signal()
         rd_space = Signal(2)
         rd_param = Signal(cfg_data_bits(p))
         rdata = self.o_rdata
         m.d.comb += [
             cfg.ready.eq(in_event & ~syn.busy & ~start_pending & ~self.start & ~rd_pending
-                         & ~rdata.valid),
+                         & ~rd_select & ~rdata.valid),
             syn.x_w_wdata.eq(cfg.payload.data),
         ]
         with m.If(cfg_go & cfg.payload.write):
@@ -334,15 +341,24 @@ class Core(wiring.Component):
                     m.d.sync += rd_param.eq(reset_sub)
                 with m.Default():
                     m.d.sync += rd_param.eq(0)
+        # The memories' read data go straight into capture registers (block RAM clock-to-out
+        # leaves no room for the space multiplexer in the same clock); the multiplexer works
+        # one clock later.
+        cap_w = Signal.like(syn.x_w_rdata)
+        cap_s = Signal.like(st_rd.data)
+        cap_a = Signal.like(syn.x_a_rdata)
         with m.If(rd_pending):
-            m.d.sync += [rd_pending.eq(0), rdata.valid.eq(1)]
+            m.d.sync += [rd_pending.eq(0), rd_select.eq(1), cap_w.eq(syn.x_w_rdata),
+                         cap_s.eq(st_rd.data), cap_a.eq(syn.x_a_rdata)]
+        with m.If(rd_select):
+            m.d.sync += [rd_select.eq(0), rdata.valid.eq(1)]
             with m.Switch(rd_space):
                 with m.Case(Space.WEIGHT):
-                    m.d.sync += rdata.payload.eq(syn.x_w_rdata)
+                    m.d.sync += rdata.payload.eq(cap_w)
                 with m.Case(Space.STATE):
-                    m.d.sync += rdata.payload.eq(st_rd.data)
+                    m.d.sync += rdata.payload.eq(cap_s)
                 with m.Case(Space.ACC):
-                    m.d.sync += rdata.payload.eq(syn.x_a_rdata)
+                    m.d.sync += rdata.payload.eq(cap_a)
                 with m.Case(Space.PARAM):
                     m.d.sync += rdata.payload.eq(rd_param)
         with m.Elif(rdata.valid & rdata.ready):

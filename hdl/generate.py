@@ -25,7 +25,7 @@ def _params(source, population, lanes):
     raise TypeError(f"Source must be a Network or a CoreParams, not {source!r}")
 
 
-def verilog_text(params, name=DEFAULT_TOP):
+def verilog_text(params, name=DEFAULT_TOP, weight_ram="dual"):
     """The Verilog of :class:`~spikefab.hdl.core.Core` for ``params`` (deterministic).
 
     Amaranth's Verilog backend runs Yosys: the one that ``YOSYS`` names, by default the
@@ -33,11 +33,11 @@ def verilog_text(params, name=DEFAULT_TOP):
     """
     from spikefab.toolchain import setup_environ
     setup_environ()
-    core = Core(params)
+    core = Core(params, weight_ram)
     return verilog.convert(core, name=name, emit_src=False), core
 
 
-def generate(source, outdir, population=None, lanes=1, name=DEFAULT_TOP):
+def generate(source, outdir, population=None, lanes=1, name=DEFAULT_TOP, weight_ram="dual"):
     """Write ``<name>.v``, ``params.json`` and ``<name>.json`` (component metadata) to
     ``outdir``.
 
@@ -51,6 +51,8 @@ def generate(source, outdir, population=None, lanes=1, name=DEFAULT_TOP):
     lanes : int
     name : str
         Verilog module name.
+    weight_ram : str
+        Kind of weight memory (``spikefab.hdl.synapse.WEIGHT_RAMS``).
 
     Returns
     -------
@@ -63,7 +65,7 @@ def generate(source, outdir, population=None, lanes=1, name=DEFAULT_TOP):
         As :meth:`CoreParams.from_network`.
     """
     p = _params(source, population, lanes)
-    text, core = verilog_text(p, name)
+    text, core = verilog_text(p, name, weight_ram)
     os.makedirs(outdir, exist_ok=True)
     paths = {"verilog": os.path.join(outdir, f"{name}.v"),
              "params": os.path.join(outdir, "params.json"),
@@ -74,6 +76,7 @@ def generate(source, outdir, population=None, lanes=1, name=DEFAULT_TOP):
     layout = cfg_layout(p)
     info.update({
         "top": name,
+        "weight_ram": weight_ram,
         "update_latency": UPDATE_LATENCY,
         "cycles_bits": CYCLES_BITS,
         "cfg": {"data_bits": cfg_data_bits(p),

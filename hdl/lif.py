@@ -49,7 +49,7 @@ class LifPipeline(wiring.Component):
         stage 4  decay(u) + a (exact), decay(v) + bias
         stage 5  u' = sat(., U_BITS)
         stage 6  decay(v) + bias + u' (exact)
-        stage 7  v_int = sat(., V_BITS)
+        stage 7  v_int = sat(., V_BITS); v_int > vth and v_int - vth from the unclipped sum
         stage 8  s = r == 0 and v_int > vth; v', r' by refractory state and reset mode
 
     Latency :data:`LIF_LATENCY` = 9 cycles, throughput one row (``lanes`` neurons) per clock,
@@ -172,15 +172,26 @@ class LifPipeline(wiring.Component):
             u6, v6, r6 = reg(signed(ub), "u6"), reg(signed(vb), "v6"), \
                 reg(p.refractory_bits, "r6")
             m.d.sync += [vsum.eq(vpre5 + u5), u6.eq(u5), v6.eq(v5), r6.eq(r5)]
-            # stage 7: v_int
+            # stage 7: v_int, and the spike test and subtract-reset value taken from the
+            # unsaturated sum in parallel (the threshold is at most vmax, so
+            # sat(vsum) > vth <=> vsum > vth and vth < vmax; a spike needs vsum > vth > -vmax,
+            # so only the upper clip can apply to v_int - vth)
+            vmax = signed_max(vb)
             vint = reg(signed(vb), "vint")
+            gt = reg(1, "gt")
+            fired = reg(signed(vb + 1), "fired")
             u7, v7, r7 = reg(signed(ub), "u7"), reg(signed(vb), "v7"), \
                 reg(p.refractory_bits, "r7")
-            m.d.sync += [vint.eq(_sat(vsum, vb)), u7.eq(u6), v7.eq(v6), r7.eq(r6)]
+            m.d.sync += [
+                vint.eq(_sat(vsum, vb)), u7.eq(u6), v7.eq(v6), r7.eq(r6),
+                gt.eq((vsum > self.threshold) & (self.threshold != vmax)),
+                fired.eq(Mux(self.reset_subtract,
+                             Mux(vsum > vmax, vmax - self.threshold, vsum - self.threshold),
+                             0)),
+            ]
             # stage 8: spike, reset, refractory
             active = r7 == 0
-            spike = active & (vint > self.threshold)
-            fired = Mux(self.reset_subtract, vint - self.threshold, 0)
+            spike = active & gt
             m.d.sync += [
                 out.u.eq(u7),
                 out.s.eq(spike),

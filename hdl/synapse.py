@@ -1,16 +1,115 @@
 """Synapse memory and exact accumulation: the event phase of ``docs/spec.md`` section 3."""
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import ClockSignal, Elaboratable, Instance, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .params import CoreParams
 
-__all__ = ["EVENT_TAIL", "SynapseArray"]
+__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "SPRAM_WORDS", "SPRAM_BITS", "SPRAM_TILES",
+           "WeightRam", "SynapseArray"]
 
 #: Clocks from the last row read of the last event to the clock after its write-back.
 EVENT_TAIL = 2
+
+#: Kinds of weight memory: ``"dual"`` (one read and one write port, inferred: iCE40 EBR,
+#: ECP5 DP16KD), ``"single"`` (the behavioural model of a single-port RAM: one address, reads
+#: and writes never in the same clock) and ``"ice40_spram"`` (the same single-port schedule on
+#: iCE40 UP5K ``SB_SPRAM256KA`` primitives; for synthesis, or simulation with the primitive's
+#: own model).
+WEIGHT_RAMS = ("dual", "single", "ice40_spram")
+#: Words, bits per word and number of the UP5K's ``SB_SPRAM256KA`` tiles.
+SPRAM_WORDS, SPRAM_BITS, SPRAM_TILES = 16384, 16, 4
+
+
+def check_weight_ram(kind, width, depth):
+    """Validate a weight memory kind for a ``depth`` x ``width`` memory; return ``kind``."""
+    if not isinstance(kind, str) or kind not in WEIGHT_RAMS:
+        raise ValueError(f"Weight RAM must be one of {', '.join(WEIGHT_RAMS)}, not {kind!r}")
+    if kind == "ice40_spram":
+        tiles = -(-width // SPRAM_BITS) * -(-depth // SPRAM_WORDS)
+        if tiles > SPRAM_TILES:
+            raise ValueError(f"Weight memory of {depth} x {width} bits needs {tiles} "
+                             f"SB_SPRAM256KA tiles; the UP5K has {SPRAM_TILES}")
+    return kind
+
+
+class WeightRam(Elaboratable):
+    """The weight memory: ``depth`` words of ``width`` bits, with a registered read.
+
+    ``rdata`` holds the word at ``raddr`` of the previous clock. With ``kind = "dual"`` a
+    write (``wen``, ``waddr``, ``wdata``) may happen in the same clock as any read. With a
+    single-port kind the address of a clock is ``waddr`` if ``wen`` else ``raddr``, and
+    ``rdata`` is undefined in the clock after a write (the SPRAM drives ``x``; the behavioural
+    model holds its last value): the user schedules reads and writes in different clocks.
+
+    ``"ice40_spram"`` builds ``ceil(width / 16) x ceil(depth / 16384)`` ``SB_SPRAM256KA``
+    tiles (bank = high address bits, registered bank select on the read data); they have no
+    initial contents, so the weights are loaded through the configuration port. The others
+    infer one ``lib.memory.Memory`` initialised with ``init``.
+    """
+
+    def __init__(self, width, depth, kind="dual", init=()):
+        self.kind = check_weight_ram(kind, width, depth)
+        self.width, self.depth, self.init = width, depth, list(init)
+        self.raddr = Signal(range(depth))
+        self.waddr = Signal(range(depth))
+        self.wen = Signal()
+        self.wdata = Signal(width)
+        self.rdata = Signal(width)
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.kind == "ice40_spram":
+            self._spram(m)
+            return m
+        mem = Memory(shape=self.width, depth=self.depth,
+                     init=self.init if any(self.init) else [])
+        m.submodules.mem = mem
+        rd = mem.read_port()
+        wr = mem.write_port()
+        m.d.comb += [wr.data.eq(self.wdata), wr.en.eq(self.wen), self.rdata.eq(rd.data)]
+        if self.kind == "dual":
+            m.d.comb += [rd.addr.eq(self.raddr), wr.addr.eq(self.waddr)]
+        else:
+            addr = Mux(self.wen, self.waddr, self.raddr)
+            m.d.comb += [rd.addr.eq(addr), wr.addr.eq(addr), rd.en.eq(~self.wen)]
+        return m
+
+    def _spram(self, m):
+        cols = -(-self.width // SPRAM_BITS)
+        banks = -(-self.depth // SPRAM_WORDS)
+        addr = Signal(range(self.depth))
+        m.d.comb += addr.eq(Mux(self.wen, self.waddr, self.raddr))
+        local = Signal(14)
+        m.d.comb += local.eq(addr)
+        bank = Signal(range(max(banks, 2)))
+        if banks > 1:
+            m.d.comb += bank.eq(addr[14:])
+        read_bank = Signal.like(bank)
+        m.d.sync += read_bank.eq(bank)
+        wdata = Signal(cols * SPRAM_BITS)
+        m.d.comb += wdata.eq(self.wdata)
+        outs = []
+        for b in range(banks):
+            out = Signal(cols * SPRAM_BITS, name=f"bank{b}_data")
+            outs.append(out)
+            for c in range(cols):
+                m.submodules[f"spram_{b}_{c}"] = Instance(
+                    "SB_SPRAM256KA",
+                    i_ADDRESS=local,
+                    i_DATAIN=wdata[c * SPRAM_BITS:(c + 1) * SPRAM_BITS],
+                    i_MASKWREN=0b1111,
+                    i_WREN=self.wen,
+                    i_CHIPSELECT=bank == b,
+                    i_CLOCK=ClockSignal(),
+                    i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
+                    o_DATAOUT=out[c * SPRAM_BITS:(c + 1) * SPRAM_BITS])
+        data_out = outs[0]
+        for b in range(1, banks):
+            data_out = Mux(read_bank == b, outs[b], data_out)
+        m.d.comb += self.rdata.eq(data_out[:self.width])
 
 
 class SynapseArray(wiring.Component):
@@ -57,11 +156,12 @@ class SynapseArray(wiring.Component):
         Accumulator memory row address, write enable, write data, read data.
     """
 
-    def __init__(self, params):
+    def __init__(self, params, weight_ram="dual"):
         if not isinstance(params, CoreParams):
             raise TypeError(f"Params must be a CoreParams, not {params!r}")
         self._p = params
         p = params
+        self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots)
         acc_word = data.ArrayLayout(signed(p.acc_bits), p.lanes)
         super().__init__({
             "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
@@ -88,11 +188,8 @@ class SynapseArray(wiring.Component):
         lanes, wb, A, rows = p.lanes, p.weight_bits, p.axons, p.rows
         acc_word = data.ArrayLayout(signed(p.acc_bits), lanes)
 
-        words = p.weight_words()
-        m.submodules.weights = weights = Memory(
-            shape=lanes * wb, depth=p.weight_slots, init=words if any(words) else [])
-        w_rd = weights.read_port()
-        w_wr = weights.write_port()
+        m.submodules.weights = weights = WeightRam(lanes * wb, p.weight_slots, self._ram,
+                                                   p.weight_words())
         m.submodules.accumulators = accs = Memory(shape=acc_word, depth=p.row_slots, init=[])
         a_rd = accs.read_port()
         a_wr = accs.write_port()
@@ -121,9 +218,9 @@ class SynapseArray(wiring.Component):
         w_addr = Signal(range(p.weight_slots))
         m.d.comb += [
             w_addr.eq(Mux(self.ext, self.x_w_addr, addr)),
-            w_rd.addr.eq(w_addr), w_wr.addr.eq(w_addr),
-            w_wr.data.eq(self.x_w_wdata), w_wr.en.eq(self.ext & self.x_w_wen),
-            self.x_w_rdata.eq(w_rd.data),
+            weights.raddr.eq(w_addr), weights.waddr.eq(w_addr),
+            weights.wdata.eq(self.x_w_wdata), weights.wen.eq(self.ext & self.x_w_wen),
+            self.x_w_rdata.eq(weights.rdata),
             a_rd.addr.eq(Mux(self.ext, self.x_a_addr, row)),
             self.x_a_rdata.eq(a_rd.data),
         ]
@@ -151,7 +248,7 @@ class SynapseArray(wiring.Component):
             hit2.eq(d1_valid & (d1_row == b_row)),
         ]
         for lane in range(lanes):
-            w = w_rd.data[lane * wb:(lane + 1) * wb].as_signed()
+            w = weights.rdata[lane * wb:(lane + 1) * wb].as_signed()
             with m.Switch(b_group):
                 for g, (_, shift) in enumerate(p.axon_shifts):
                     with m.Case(g):

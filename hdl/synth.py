@@ -15,16 +15,18 @@ from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
 
 from .core import Core
+from .synapse import SPRAM_BITS, SPRAM_WORDS
 from .params import CoreParams
 
 __all__ = ["DEVICES", "SerialTop", "default_params", "core_memory_bits", "run_flow"]
 
-#: Device name -> (nextpnr tool variable, nextpnr arguments, yosys synth command, goal MHz).
+#: Device name -> (nextpnr tool variable, nextpnr arguments, yosys synth command, goal MHz,
+#: weight memory kind).
 DEVICES = {
     "up5k": ("NEXTPNR_ICE40", ["--up5k", "--package", "sg48"],
-             "synth_ice40 -dsp -spram -abc9 -top top", 40),
+             "synth_ice40 -dsp -abc9 -top top", 40, "ice40_spram"),
     "ecp5-85f": ("NEXTPNR_ECP5", ["--85k", "--package", "CABGA381"],
-                 "synth_ecp5 -abc9 -top top", 120),
+                 "synth_ecp5 -abc9 -top top", 120, "dual"),
 }
 
 
@@ -48,8 +50,9 @@ class SerialTop(Elaboratable):
     output register captures all core outputs every clock in which ``shift`` is low.
     """
 
-    def __init__(self, params):
+    def __init__(self, params, weight_ram="dual"):
         self.params = params
+        self.weight_ram = weight_ram
         self.sdi = Signal()
         self.shift = Signal()
         self.latch = Signal()
@@ -57,7 +60,7 @@ class SerialTop(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = Core(self.params)
+        m.submodules.core = core = Core(self.params, self.weight_ram)
         ins, outs = _ports(core)
         in_bits = sum(len(v) for v in ins)
         out_bits = sum(len(v) for v in outs)
@@ -104,25 +107,29 @@ def run_flow(params, device, outdir):
     setup_environ()
     if device not in DEVICES:
         raise ValueError(f"Device must be one of {', '.join(DEVICES)}, not {device!r}")
-    var, pnr_args, synth, goal = DEVICES[device]
+    var, pnr_args, synth, goal, ram = DEVICES[device]
     yosys, nextpnr = find("YOSYS"), find(var)
     os.makedirs(outdir, exist_ok=True)
-    top = SerialTop(params)
+    top = SerialTop(params, ram)
     # RTLIL, not Verilog: Verilog spells a memory's contents as one statement per word, which
     # yosys reads slowly; RTLIL keeps them as one parameter.
     text = rtlil.convert(top, name="top", emit_src=False,
                          ports=[top.sdi, top.shift, top.latch, top.sdo])
     with open(os.path.join(outdir, "top.il"), "w") as f:
         f.write(text)
-    # memory bits as inferred, before any mapping: every $mem_v2 cell, WIDTH x SIZE
+    # memory bits as inferred, before any mapping: every $mem_v2 cell, WIDTH x SIZE, and the
+    # weights' SPRAM tiles (16384 x 16 bits each) when the core instantiates them
     _run([yosys, "-p", "read_rtlil top.il; hierarchy -top top; proc; flatten; opt_clean; "
-          "memory_collect; select -module top t:$mem_v2; write_json -selected mem.json"],
-         outdir, "memstat.log")
+          "memory_collect; select -module top t:$mem_v2 t:SB_SPRAM256KA; "
+          "write_json -selected mem.json"], outdir, "memstat.log")
     with open(os.path.join(outdir, "mem.json")) as f:
         cells = json.load(f)["modules"]["top"]["cells"]
     mems = {name.split(".")[-1] if "." in name else name:
             int(c["parameters"]["WIDTH"], 2) * int(c["parameters"]["SIZE"], 2)
             for name, c in cells.items() if c["type"] == "$mem_v2"}
+    spram = sum(1 for c in cells.values() if c["type"] == "SB_SPRAM256KA")
+    if spram:
+        mems["weights"] = spram * SPRAM_WORDS * SPRAM_BITS
     _run([yosys, "-p", f"read_rtlil top.il; {synth} -json top.json"], outdir, "synth.log")
     _run([nextpnr, *pnr_args, "--json", "top.json", "--freq", str(goal), "--report",
           "report.json", "--seed", "1", "--timing-allow-fail"]

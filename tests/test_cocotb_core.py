@@ -119,3 +119,26 @@ def test_sweep_icarus(seed):
     got = simulate_rtl(net, x, record_state=True, sim="icarus", lanes=lanes, check=True,
                        seed=1000 + seed, ready_prob=0.6, shuffle=True)
     check_same(net, got, simulate(net, x, record_state=True), 1000 + seed)
+
+
+@pytest.mark.parametrize("ram", ["single", "ice40_spram"])
+def test_core_rtl_single_port_weights(ram):
+    """The single-port weight memory: its behavioural model, and the UP5K ``SB_SPRAM256KA``
+    primitives under yosys's own simulation model (loaded through the configuration port;
+    the primitive starts as ``x``, so a weight not written would poison the run)."""
+    seed = 3
+    net = core_network(seed)
+    x = random_inputs(seed, net, 6)
+    got = simulate_rtl(net, x, record_state=True, sim="icarus", lanes=2, check=True,
+                       seed=seed, ready_prob=0.7, configure=True, weight_ram=ram)
+    check_same(net, got, simulate(net, x, record_state=True), seed)
+
+
+def test_simulate_rtl_spram_needs_configure():
+    net = single_core_network("x", 3, 2, np.ones((2, 3), int))
+    with pytest.raises(ValueError, match=r"^Weight RAM 'ice40_spram' has no initial contents: "
+                                         r"configure must be True$"):
+        simulate_rtl(net, np.zeros((1, 2), np.uint8), weight_ram="ice40_spram")
+    with pytest.raises(ValueError, match=r"^Weight RAM must be one of dual, single, "
+                                         r"ice40_spram, not 'ultra'$"):
+        simulate_rtl(net, np.zeros((1, 2), np.uint8), weight_ram="ultra")

@@ -31,12 +31,14 @@ def test_default_core_fits_ecp5_85f():
 
 
 @pytest.mark.synth
-@pytest.mark.xfail(strict=True, reason="the weights (512 Kbit) need the UP5K SPRAM; yosys does "
-                   "not map the core's initialised weight memory onto SB_SPRAM256KA, so they "
-                   "spill into 136 EBR of 30 (known gap, see docs/core.md)")
 def test_default_core_fits_up5k():
+    """The weights (512 Kbit) live in two SB_SPRAM256KA tiles (16384 x 16 bits each: 2 lanes x
+    8 bits x 128 rows x 256 axons); everything else in EBR."""
     p = default_params()
     res = run_flow(p, "up5k", os.path.join("build", "synth", "test-up5k"))
     check_memories(p, res)
-    assert res["utilisation"]["ICESTORM_SPRAM"][0] == 2, res["utilisation"]
+    util = res["utilisation"]
+    assert util["ICESTORM_SPRAM"][0] == 2, util
+    assert util["ICESTORM_RAM"][0] <= util["ICESTORM_RAM"][1], util
+    assert util["ICESTORM_DSP"][0] >= 4, util   # 2 decays x 2 lanes
     assert res["fmax_mhz"] >= FLOOR["up5k"], res
