@@ -156,13 +156,18 @@ class Mapping:
     max_cores, max_entries : int or None
         Capacity of the build (None: as many as needed).
     cores : tuple of MappedCore
+    outputs : tuple of str
+        Populations whose spikes go to the host, in network order.
     table : tuple of tuple of (int, int)
         ``table[source id]``: the destinations ``(port, index)`` of that source; ``port`` is a
         core index, or :attr:`host_port` with ``index`` the host id of an output neuron.
     """
 
-    def __init__(self, net, neurons_per_core, axons_per_core, max_cores, max_entries, cores):
+    def __init__(self, net, neurons_per_core, axons_per_core, max_cores, max_entries, cores,
+                 outputs=None):
         self.net = net
+        self.outputs = tuple(p.name for p in net.populations
+                             if (p.output if outputs is None else p.name in outputs))
         self.neurons_per_core = neurons_per_core
         self.axons_per_core = axons_per_core
         self.max_cores = max_cores
@@ -234,7 +239,7 @@ class Mapping:
         for core in self.cores:
             for g in core.groups:
                 by_source.setdefault(g.source, []).append((core.index, g.offset))
-        outputs = {p.name for p in net.populations if p.output}
+        outputs = set(self.outputs)
         for j in range(net.inputs):
             yield tuple((c, off + j) for c, off in by_source.get("input", ()))
         for core in self.cores:
@@ -269,7 +274,7 @@ class Mapping:
     @property
     def index_bits(self):
         """Width of a destination's index: the widest axon slot id or host id."""
-        hosts = self.net.neurons - 1 if any(p.output for p in self.net.populations) else 0
+        hosts = self.net.neurons - 1 if self.outputs else 0
         return _bits(max([hosts] + [c.axons - 1 for c in self.cores]))
 
     def router_memory_bits(self):
@@ -299,13 +304,18 @@ class Mapping:
                              f"neuron parameters, so it must hold 1 (map with pack=False)")
         pop = self.net.population(c.segments[0].population)
         hw = self.net.hardware
+        shifts, weights, acc = c.axon_shifts, c.weights, c.acc_bits
+        if not shifts:
+            # nothing projects into the core: one dummy slot of zero weights, which no table
+            # entry names (the neuron core has at least one axon slot)
+            shifts, weights, acc = ((1, 0),), np.zeros((1, c.neurons), np.int64), 0
         return CoreParams(
-            neurons=c.neurons, lanes=lanes, axon_shifts=c.axon_shifts,
+            neurons=c.neurons, lanes=lanes, axon_shifts=shifts,
             current_bits=hw.current_bits, voltage_bits=hw.voltage_bits,
             weight_bits=hw.weight_bits, refractory_bits=hw.refractory_bits,
-            acc_bits=c.acc_bits, threshold=pop.threshold, bias=pop.bias, du=pop.du, dv=pop.dv,
+            acc_bits=acc, threshold=pop.threshold, bias=pop.bias, du=pop.du, dv=pop.dv,
             refractory=pop.refractory, reset_subtract=pop.reset == "subtract",
-            weights=c.weights)
+            weights=weights)
 
     # -- report -------------------------------------------------------------------------
 
@@ -372,7 +382,7 @@ def _group(net, pops):
 
 
 def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
-                max_entries=None, pack=True):
+                max_entries=None, pack=True, outputs=None):
     """Place ``net`` on cores and build its routing table.
 
     Parameters
@@ -389,6 +399,9 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         Let slices of different populations share a core (True), or give every population
         its own cores (False: every core then has one parameter set, see
         :meth:`Mapping.core_params`).
+    outputs : iterable of str or None
+        Populations whose spikes the table sends to the host; None for those marked
+        ``output`` (RTL simulation names every population, to observe every spike).
 
     Returns
     -------
@@ -410,6 +423,13 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         max_entries = _check_int(max_entries, 1, 1 << 24, "Max table entries")
     if not isinstance(pack, (bool, np.bool_)):
         raise TypeError(f"Pack must be true or false, not {pack!r}")
+    if outputs is not None:
+        outputs = tuple(outputs)
+        names = {p.name for p in net.populations}
+        for name in outputs:
+            if name not in names:
+                raise ValueError(f"Output population must be one of {', '.join(sorted(names))}"
+                                 f", not {name!r}")
     for k, p in enumerate(net.projections):
         if p.plastic:
             raise ValueError(f"Projection {k} ({p.source} -> {p.target}) is plastic; the "
@@ -485,7 +505,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         w.flags.writeable = False
         acc = _worst_acc([(g.size, g.shift) for g in groups], wmax)
         cores.append(MappedCore(c, tuple(segs), tuple(groups), w, acc))
-    m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores)
+    m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores, outputs)
     if max_entries is not None and m.entries > max_entries:
         raise ValueError(f"Network {net.name!r} needs {m.entries} routing table entries, more "
                          f"than the {max_entries} of the build")

@@ -5,7 +5,7 @@ See ``docs/router.md`` for the table format, the step barrier and the latency fi
 
 from dataclasses import dataclass, field
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -297,19 +297,28 @@ class Router(wiring.Component):
                                                       depth=p.queue_depth)
 
         # -- spike arbiter: round robin over the cores into the queue ---------------------
-        last = Signal(range(p.cores), init=p.cores - 1)
+        # Expressions, not a switch: Icarus never evaluates an always block whose inputs do
+        # not change after time 0 (idle cores), which left the grant undefined.
+        last = Signal(range(max(2, p.cores)), init=p.cores - 1)
         any_spike = Signal()
-        grant = Signal(range(p.cores))
+        grant = Signal(range(max(2, p.cores)))
         sid = Signal(p.source_bits)
-        with m.Switch(last):
-            for prev in range(p.cores):
-                with m.Case(prev):
-                    order = [(prev + 1 + k) % p.cores for k in range(p.cores)]
-                    for n, c in enumerate(order):
-                        cond = self.i_spike[c].valid
-                        with (m.If(cond) if n == 0 else m.Elif(cond)):
-                            m.d.comb += [any_spike.eq(1), grant.eq(c),
-                                         sid.eq(p.core_base[c] + self.i_spike[c].payload)]
+        valid = [self.i_spike[c].valid for c in range(p.cores)]
+
+        def first_after(prev):
+            order = [(prev + 1 + k) % p.cores for k in range(p.cores)]
+            expr = Const(order[-1], grant.shape())
+            for c in reversed(order[:-1]):
+                expr = Mux(valid[c], c, expr)
+            return expr
+
+        g = first_after(p.cores - 1)
+        for prev in range(p.cores - 1):
+            g = Mux(last == prev, first_after(prev), g)
+        s_id = p.core_base[-1] + self.i_spike[p.cores - 1].payload
+        for c in reversed(range(p.cores - 1)):
+            s_id = Mux(grant == c, p.core_base[c] + self.i_spike[c].payload, s_id)
+        m.d.comb += [any_spike.eq(Cat(*valid).any()), grant.eq(g), sid.eq(s_id)]
         for c in range(p.cores):
             m.d.comb += self.i_spike[c].ready.eq(queue.w_rdy & (grant == c))
         spike_in = any_spike & queue.w_rdy

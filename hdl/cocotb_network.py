@@ -1,0 +1,304 @@
+"""cocotb testbench of generated network tops (imported by cocotb, not by ``spikefab.hdl``).
+
+The simulated design is a bundle of network tops side by side (ports ``n<k>__<port>``); the
+jobs (one per top) come from the pickle named by ``SPIKEFAB_JOB`` and the results go to the
+pickle it names. One :class:`NetworkTB` per top owns its input driver (random order within a
+step, random gaps), its output monitor (random backpressure) and its scoreboard, fed by the
+golden model: every output event is checked when it is transferred (its step tag is the
+running step, its neuron spikes in that step in the golden model, and it is not a duplicate),
+and at every step's ``done`` nothing of that step may be missing.
+
+Every clock is one iteration of: falling edge (drive inputs), ``ReadOnly`` (sample; a stream
+transfers at the next rising edge iff ``valid & ready`` here).
+"""
+
+import os
+import pickle
+import traceback
+
+import numpy as np
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly
+
+from spikefab.golden import simulate
+
+from .core import Space
+from .generate_network import network_params
+from .network_host import (core_weights, pack_input, pack_network_cfg, population_state,
+                           projection_weights, unpack_output)
+
+
+class NetworkTB:
+    """Driver, monitor and scoreboard of one network top of the bundle.
+
+    Parameters
+    ----------
+    dut : cocotb handle of the bundle
+    k : int
+        Which top (port prefix ``n<k>__``).
+    job : dict
+        As :func:`spikefab.hdl.generate_network.run_networks` takes it.
+    """
+
+    def __init__(self, dut, k, job):
+        self.dut, self.job = dut, job
+        self.prefix = f"n{k}__"
+        self.net = net = job["net"]
+        self.p = network_params(net, **job.get("options", {}))
+        self.m = self.p.mapping
+        self.x = np.asarray(job["inputs"], bool)
+        seed = job.get("seed")
+        self.what = ("" if seed is None else f"seed {seed}: ") + (f"network {net.name!r}: ")
+        self.rng = np.random.default_rng([0 if seed is None else seed, 31, k])
+        self.ready_prob = float(job.get("ready_prob", 1.0))
+        self.valid_prob = float(job.get("valid_prob", 1.0))
+        self.clock = 0
+        self.golden = simulate(net, self.x, record_state=True) if job.get("check") else None
+
+    def s(self, name):
+        return getattr(self.dut, self.prefix + name)
+
+    async def cycle(self):
+        await FallingEdge(self.dut.clk)
+        self.clock += 1
+
+    def idle_inputs(self):
+        for n in ("i_input__valid", "i_input__payload", "o_output__ready", "i_cfg__valid",
+                  "i_cfg__payload", "o_rdata__ready"):
+            self.s(n).value = 0
+
+    # -- configuration port --------------------------------------------------------------
+
+    async def cfg(self, target, write, space, addr, data=0):
+        """One configuration command; returns the read data of a read."""
+        self.s("i_cfg__payload").value = pack_network_cfg(self.p, target, write, space, addr,
+                                                          data)
+        self.s("i_cfg__valid").value = 1
+        limit = self.clock + 10000
+        while True:
+            await ReadOnly()
+            go = int(self.s("i_cfg__ready").value)
+            await self.cycle()
+            if go:
+                break
+            assert self.clock < limit, f"{self.what}configuration command not taken"
+        self.s("i_cfg__valid").value = 0
+        if write:
+            return None
+        self.s("o_rdata__ready").value = 1
+        while True:
+            await ReadOnly()
+            if int(self.s("o_rdata__valid").value):
+                value = int(self.s("o_rdata__payload").value)
+                await self.cycle()
+                break
+            await self.cycle()
+        self.s("o_rdata__ready").value = 0
+        return value
+
+    async def read_state(self):
+        words = []
+        for c, cp in enumerate(self.p.cores):
+            words.append([await self.cfg(c, 0, Space.STATE, row) for row in range(cp.rows)])
+        return population_state(self.m, self.p.cores, words)
+
+    async def read_weights(self):
+        per_core = []
+        for c, cp in enumerate(self.p.cores):
+            words = [await self.cfg(c, 0, Space.WEIGHT, a) for a in range(cp.weight_depth)]
+            per_core.append(core_weights(cp, words))
+        return projection_weights(self.m, per_core)
+
+    # -- the run -------------------------------------------------------------------------
+
+    def _words(self, t):
+        chans = [int(j) for j in self.rng.permutation(np.flatnonzero(self.x[t]))]
+        return [pack_input(self.p, j) for j in chans] + [pack_input(self.p, None)]
+
+    def _check_step(self, t, seen):
+        """At the barrier of step ``t``: every golden spike of the output populations of step
+        ``t`` has been reported."""
+        if self.golden is None:
+            return
+        for pop in self.m.outputs:
+            want = self.golden.spikes[pop][t]
+            for i in np.flatnonzero(want):
+                h = self.m.host_id(pop, int(i))
+                assert (t, h) in seen, (
+                    f"{self.what}step {t}, population {pop}, neuron {i}: spike 0 (none "
+                    f"reported by the end of the step), golden 1")
+
+    def _check_event(self, t_run, tag, h, seen):
+        mask = (1 << self.p.step_bits) - 1
+        pop, i = self.m.host_neuron(h)
+        assert pop in self.m.outputs, (
+            f"{self.what}step {t_run}: output event of neuron {h} ({pop}[{i}]), not of an "
+            f"output population")
+        assert t_run is not None and tag == (t_run & mask), (
+            f"{self.what}step {t_run}, population {pop}, neuron {i}: output tagged with step "
+            f"{tag}, expected {t_run}")
+        assert (t_run, h) not in seen, (
+            f"{self.what}step {t_run}, population {pop}, neuron {i}: reported twice")
+        if self.golden is not None:
+            want = int(self.golden.spikes[pop][t_run][i])
+            assert want == 1, (
+                f"{self.what}step {t_run}, population {pop}, neuron {i}: spike 1, golden "
+                f"{want}")
+
+    async def run(self):
+        T = self.x.shape[0]
+        net, m = self.net, self.m
+        record = self.job.get("record_state", False)
+        lockstep = self.job.get("lockstep", False) or record
+        spikes = {q.name: np.zeros((T, q.size), np.uint8) for q in net.populations}
+        u = {q.name: np.zeros((T, q.size), np.int64) for q in net.populations} if record \
+            else None
+        v = {q.name: np.zeros((T, q.size), np.int64) for q in net.populations} if record \
+            else None
+        cycles = np.zeros(T, np.int64)
+        seen, order = set(), []
+        t_send, words, cur = 0, [], None      # step being sent, its words, the word offered
+        t_done, t_run, begin = 0, None, None  # steps ended, step running, clock it began
+        pending = None                        # (step, begin, end): cycles to read next clock
+        limit_gap = 200000
+        last_progress = self.clock
+        while t_done < T:
+            # drive
+            if cur is None and not words and t_send < T and (not lockstep or t_send == t_done):
+                words = self._words(t_send)
+                t_send += 1
+            if cur is None and words and self.rng.random() < self.valid_prob:
+                cur = words.pop(0)
+            self.s("i_input__valid").value = int(cur is not None)
+            self.s("i_input__payload").value = 0 if cur is None else cur
+            ready = int(self.ready_prob >= 1 or self.rng.random() < self.ready_prob)
+            self.s("o_output__ready").value = ready
+            await ReadOnly()
+            # sample
+            if cur is not None and int(self.s("i_input__ready").value):
+                cur = None
+                last_progress = self.clock
+            if ready and int(self.s("o_output__valid").value):
+                h, tag = unpack_output(self.p, int(self.s("o_output__payload").value))
+                self._check_event(t_run, tag, h, seen)
+                seen.add((t_run, h))
+                order.append((t_run, h))
+                pop, i = m.host_neuron(h)
+                spikes[pop][t_run, i] = 1
+                last_progress = self.clock
+            busy = int(self.s("busy").value)
+            if busy and t_run is None:
+                t_run, begin = t_done, self.clock
+                last_progress = self.clock
+            if pending is not None:
+                self._check_cycles(pending, cycles, t_done)
+                pending = None
+            if int(self.s("done").value):
+                assert t_run == t_done, f"{self.what}done without a running step"
+                self._check_step(t_run, seen)
+                pending = (t_run, begin, self.clock)
+                t_done += 1
+                t_run = None
+                last_progress = self.clock
+                if record:
+                    # nothing can transfer now: the step's inputs were all taken before it
+                    # started, and the router is idle
+                    await self.cycle()
+                    await ReadOnly()
+                    self._check_cycles(pending, cycles, t_done)
+                    pending = None
+                    await self.cycle()
+                    self.s("i_input__valid").value = 0
+                    self.s("o_output__ready").value = 0
+                    uu, vv, rr = await self.read_state()
+                    for q in net.populations:
+                        u[q.name][t_done - 1], v[q.name][t_done - 1] = uu[q.name], vv[q.name]
+                    if self.golden is not None:
+                        self._check_state(t_done - 1, uu, vv)
+                    continue
+            await self.cycle()
+            assert self.clock - last_progress < limit_gap, (
+                f"{self.what}step {t_done}: no progress for {limit_gap} clocks")
+        await ReadOnly()
+        if pending is not None:
+            self._check_cycles(pending, cycles, t_done)
+        await self.cycle()
+        # nothing more may come out
+        self.s("i_input__valid").value = 0
+        self.s("o_output__ready").value = 1
+        for _ in range(20):
+            await ReadOnly()
+            assert not int(self.s("o_output__valid").value), (
+                f"{self.what}after the last step: an output event was offered")
+            await self.cycle()
+        self.s("o_output__ready").value = 0
+        if self.golden is not None:
+            for q in net.populations:
+                if q.name not in m.outputs:
+                    continue
+                g = self.golden.spikes[q.name]
+                bad = np.argwhere(spikes[q.name] != g)
+                assert not len(bad), (
+                    f"{self.what}step {bad[0][0]}, population {q.name}, neuron {bad[0][1]}: "
+                    f"spike {spikes[q.name][tuple(bad[0])]}, golden {g[tuple(bad[0])]}")
+        weights = None
+        if self.job.get("read_weights", False):
+            weights = await self.read_weights()
+            if self.golden is not None:
+                for k, (w, pr) in enumerate(zip(weights, net.projections)):
+                    bad = np.argwhere(w != pr.weights)
+                    assert not len(bad), (
+                        f"{self.what}final weights of projection {k}, row {bad[0][0]}, column "
+                        f"{bad[0][1]}: read {w[tuple(bad[0])]}, golden "
+                        f"{pr.weights[tuple(bad[0])]}")
+        return {"spikes": spikes, "u": u, "v": v, "weights": weights, "cycles": cycles,
+                "outputs": order}
+
+    def _check_cycles(self, pending, cycles, t_done):
+        t, begin, end = pending
+        cycles[t] = int(self.s("cycles").value)
+        assert cycles[t] == end - begin + 1, (
+            f"{self.what}step {t}, field cycles: reported {cycles[t]}, measured "
+            f"{end - begin + 1}")
+        steps = int(self.s("steps").value)
+        assert steps == t_done % (1 << self.p.step_bits), (
+            f"{self.what}step {t}, field steps: reported {steps}, expected {t_done}")
+
+    def _check_state(self, t, uu, vv):
+        for field, got, want in (("u", uu, self.golden.u), ("v", vv, self.golden.v)):
+            for q in self.net.populations:
+                g, w = got[q.name], want[q.name][t]
+                bad = np.flatnonzero(g != w)
+                assert not len(bad), (
+                    f"{self.what}step {t}, population {q.name}, neuron {bad[0]}, field "
+                    f"{field}: {g[bad[0]]}, golden {w[bad[0]]}")
+
+
+@cocotb.test()
+async def run(dut):
+    """Run every job named by ``SPIKEFAB_JOB`` on its top of the bundle; write the results."""
+    path = os.environ["SPIKEFAB_JOB"]
+    with open(path, "rb") as f:
+        spec = pickle.load(f)
+    try:
+        tbs = [NetworkTB(dut, k, job) for k, job in enumerate(spec["jobs"])]
+        Clock(dut.clk, 10, unit="ns").start()
+        for tb in tbs:
+            tb.idle_inputs()
+        dut.rst.value = 1
+        for _ in range(3):
+            await FallingEdge(dut.clk)
+        dut.rst.value = 0
+        tasks = [cocotb.start_soon(tb.run()) for tb in tbs]
+        res = []
+        for task in tasks:
+            res.append(await task)
+    except BaseException as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        with open(spec["error"], "w") as f:
+            f.write(first + "\n\n" + traceback.format_exc())
+        raise
+    with open(spec["out"], "wb") as f:
+        pickle.dump(res, f)

@@ -1,0 +1,275 @@
+"""The network top: one neuron core per mapped core, the spike router, the step barrier and
+the host ports.
+
+See ``docs/network.md`` for the host protocol and the cycle formula.
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .core import CYCLES_BITS, Core, cfg_data_bits, cfg_layout
+from .mapping import Mapping
+from .router import Router, RouterParams, host_event_layout, router_cfg_layout
+
+__all__ = ["NetworkParams", "input_layout", "network_cfg_layout", "NetworkTop"]
+
+
+def _bits(n):
+    """Unsigned bits that hold ``0 .. n`` (at least 1)."""
+    return max(1, int(n).bit_length())
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkParams:
+    """Generation-time shape of a network top: a mapping, the cores' and the router's params.
+
+    Use :meth:`from_mapping`.
+
+    Attributes
+    ----------
+    mapping : Mapping
+    lanes : int
+    cores : tuple of CoreParams
+        One per mapped core (:meth:`Mapping.core_params`).
+    router : RouterParams
+    """
+
+    mapping: Mapping
+    lanes: int
+    cores: tuple
+    router: RouterParams
+
+    @classmethod
+    def from_mapping(cls, mapping, lanes=1, step_bits=16, entries=None):
+        """The top of ``mapping``.
+
+        Parameters
+        ----------
+        mapping : Mapping
+            Every core must hold one population (map with ``pack=False``): the neuron core has
+            one set of neuron parameters.
+        lanes : int
+            Neurons per clock of every core.
+        step_bits : int
+            Width of the step counter and of the step tag of host output events (wraps).
+        entries : int or None
+            Depth of the router's destination list (default: the mapping's ``max_entries``, or
+            the table's size).
+        """
+        if not isinstance(mapping, Mapping):
+            raise TypeError(f"Mapping must be a Mapping, not {mapping!r}")
+        cores = tuple(mapping.core_params(c, lanes) for c in range(len(mapping.cores)))
+        router = RouterParams.from_mapping(mapping, entries=entries, step_bits=step_bits)
+        return cls(mapping, lanes, cores, router)
+
+    @property
+    def step_bits(self):
+        return self.router.step_bits
+
+    @property
+    def cfg_addr_bits(self):
+        rl = router_cfg_layout(self.router)
+        return max([rl["addr"].shape.width]
+                   + [cfg_layout(p)["addr"].shape.width for p in self.cores])
+
+    @property
+    def cfg_data_bits(self):
+        rl = router_cfg_layout(self.router)
+        return max([rl["data"].shape.width] + [cfg_data_bits(p) for p in self.cores])
+
+    @property
+    def rdata_bits(self):
+        return max(cfg_data_bits(p) for p in self.cores)
+
+    @property
+    def router_target(self):
+        """``target`` of a configuration command that writes the router's table."""
+        return len(self.cores)
+
+
+def input_layout(p):
+    """A host input word: an input channel of the step being sent, or (``end = 1``, channel
+    ignored) the end of that step's inputs."""
+    return data.StructLayout({"channel": unsigned(p.router.channel_bits), "end": 1})
+
+
+def network_cfg_layout(p):
+    """A configuration command of the top: ``target`` a core (its ``write, space, addr,
+    data`` as :func:`~spikefab.hdl.core.cfg_layout`), or :attr:`NetworkParams.router_target`
+    for a write of the router's table (``space`` a :class:`~spikefab.hdl.router.TableSpace`,
+    ``write`` ignored: the table is write-only)."""
+    return data.StructLayout({"write": 1, "space": 2, "addr": unsigned(p.cfg_addr_bits),
+                              "data": unsigned(p.cfg_data_bits),
+                              "target": unsigned(_bits(len(p.cores)))})
+
+
+class NetworkTop(wiring.Component):
+    """A whole network: ``C`` neuron cores and the spike router between them.
+
+    Core ``c``'s spikes enter the router at ``i_spike[c]``; the router's ``o_event[c]`` feeds
+    core ``c``'s axon slots. Output-population spikes leave at ``o_output``, tagged with their
+    step.
+
+    **Steps.** The host streams the input channels of step ``t`` into ``i_input``, then a word
+    with ``end = 1``. Step ``t`` starts (every core's ``start``, one clock) when its end word
+    has been taken, every core has finished step ``t - 1``, the router is idle, and no
+    configuration command is pending. During step ``t`` the cores update and emit their
+    spikes; the router delivers them to the cores' axon slots (which open as each core
+    finishes) and tags those of output populations with ``t``; the host may already send the
+    inputs of step ``t + 1`` (``i_input`` takes no word of step ``t + 1`` before step ``t``
+    has started, and none of step ``t + 2`` before ``t + 1`` has started). Step ``t`` ends at
+    the barrier: every core done and the router idle, so that every spike of step ``t`` has
+    reached its cores (for step ``t + 1``) and the host. ``done`` pulses in that clock,
+    ``steps`` becomes ``t + 1`` and ``cycles`` the clocks from step ``t``'s start to its
+    barrier. ``busy`` is high from a start to its barrier.
+
+    **Configuration** (``i_cfg``, ``o_rdata``), only between steps: ``i_cfg.ready`` is low
+    while ``busy``, and a pending command holds back the next start. A command addresses core
+    ``target`` (its configuration port, see ``docs/core.md``) or the router's table
+    (``target = C``, write only). A read answers on ``o_rdata``; no command is taken until it
+    has been.
+
+    No memory of its own; the cores' and the router's (``docs/core.md``, ``docs/router.md``).
+    The controller adds one clock between a barrier and the next start.
+
+    Parameters
+    ----------
+    params : NetworkParams
+
+    Members
+    -------
+    i_input : In(stream.Signature(input_layout(params)))
+    o_output : Out(stream.Signature(host_event_layout(params.router)))
+    busy : Out(1)
+    done : Out(1)
+    steps : Out(unsigned(step_bits))
+        Steps completed since reset (wraps).
+    cycles : Out(unsigned(CYCLES_BITS))
+    i_cfg : In(stream.Signature(network_cfg_layout(params)))
+    o_rdata : Out(stream.Signature(unsigned(params.rdata_bits)))
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, NetworkParams):
+            raise TypeError(f"Params must be a NetworkParams, not {params!r}")
+        self._p = p = params
+        super().__init__({
+            "i_input": In(stream.Signature(input_layout(p))),
+            "o_output": Out(stream.Signature(host_event_layout(p.router))),
+            "busy": Out(1),
+            "done": Out(1),
+            "steps": Out(unsigned(p.step_bits)),
+            "cycles": Out(unsigned(CYCLES_BITS)),
+            "i_cfg": In(stream.Signature(network_cfg_layout(p))),
+            "o_rdata": Out(stream.Signature(unsigned(p.rdata_bits))),
+        })
+
+    @property
+    def params(self):
+        return self._p
+
+    def elaborate(self, platform):
+        p = self._p
+        m = Module()
+        m.submodules.router = router = Router(p.router)
+        cores = []
+        for c, cp in enumerate(p.cores):
+            core = Core(cp)
+            m.submodules[f"core_{c}"] = core
+            cores.append(core)
+            # widths differ (the router's index covers every core and host id; a core's
+            # spike ids cover its own neurons), so the streams are joined field by field
+            m.d.comb += [
+                core.i_event.valid.eq(router.o_event[c].valid),
+                core.i_event.payload.eq(router.o_event[c].payload),
+                router.o_event[c].ready.eq(core.i_event.ready),
+                router.i_spike[c].valid.eq(core.o_spike.valid),
+                router.i_spike[c].payload.eq(core.o_spike.payload),
+                core.o_spike.ready.eq(router.i_spike[c].ready),
+            ]
+        wiring.connect(m, wiring.flipped(self.o_output), router.o_host)
+
+        # -- step controller -------------------------------------------------------------
+        running = Signal()
+        inputs_in = Signal()                    # the end word of the next step was taken
+        core_done = Signal(len(cores), init=(1 << len(cores)) - 1)
+        tag = Signal(p.step_bits)
+        count = Signal(CYCLES_BITS)
+        cfg_hold = Signal()
+        go = Signal()
+        barrier = Signal()
+        all_done = core_done.all()
+        m.d.comb += [
+            go.eq(~running & inputs_in & all_done & router.idle & ~cfg_hold),
+            barrier.eq(running & all_done & router.idle),
+            router.step.eq(tag),
+            self.busy.eq(running),
+            self.done.eq(barrier),
+        ]
+        for c, core in enumerate(cores):
+            m.d.comb += core.start.eq(go)
+            with m.If(core.done):
+                m.d.sync += core_done[c].eq(1)
+        with m.If(go):
+            m.d.sync += [running.eq(1), inputs_in.eq(0), core_done.eq(0), tag.eq(self.steps),
+                         count.eq(1)]
+        with m.Elif(barrier):
+            m.d.sync += [running.eq(0), self.steps.eq(self.steps + 1), self.cycles.eq(count)]
+        with m.Elif(running):
+            m.d.sync += count.eq(count + 1)
+
+        # host inputs: the words of the next step pass until its end word
+        inp = self.i_input
+        m.d.comb += [
+            router.i_host.payload.eq(inp.payload.channel),
+            router.i_host.valid.eq(inp.valid & ~inp.payload.end & ~inputs_in),
+            inp.ready.eq(~inputs_in & (inp.payload.end | router.i_host.ready)),
+        ]
+        with m.If(inp.valid & inp.ready & inp.payload.end):
+            m.d.sync += inputs_in.eq(1)
+
+        # -- configuration: demultiplex by target, one read outstanding -------------------
+        cfg = self.i_cfg
+        cmd = cfg.payload
+        rd_pending = Signal()
+        rd_target = Signal(range(max(2, len(cores))))
+        open_ = ~running & ~rd_pending
+        m.d.comb += cfg_hold.eq(cfg.valid | rd_pending)
+        # multiplexers as expressions, not switches: Icarus never evaluates an always block
+        # whose inputs do not change after time 0
+        ready = Mux(cmd.target > p.router_target, 1, 0)     # no such target: taken, ignored
+        for c, core in enumerate(cores):
+            port = core.i_cfg
+            m.d.comb += [
+                port.valid.eq(cfg.valid & open_ & (cmd.target == c)),
+                port.payload.write.eq(cmd.write),
+                port.payload.space.eq(cmd.space),
+                port.payload.addr.eq(cmd.addr),
+                port.payload.data.eq(cmd.data),
+            ]
+            ready = Mux(cmd.target == c, port.ready, ready)
+        rc = router.i_cfg
+        m.d.comb += [
+            rc.valid.eq(cfg.valid & open_ & (cmd.target == p.router_target)),
+            rc.payload.space.eq(cmd.space[0]),
+            rc.payload.addr.eq(cmd.addr),
+            rc.payload.data.eq(cmd.data),
+        ]
+        ready = Mux(cmd.target == p.router_target, rc.ready, ready)
+        m.d.comb += cfg.ready.eq(open_ & ready)
+        with m.If(cfg.valid & cfg.ready & ~cmd.write & (cmd.target < p.router_target)):
+            m.d.sync += [rd_pending.eq(1), rd_target.eq(cmd.target)]
+        rdata = self.o_rdata
+        r_valid, r_data = cores[-1].o_rdata.valid, cores[-1].o_rdata.payload
+        for c in reversed(range(len(cores) - 1)):
+            r_valid = Mux(rd_target == c, cores[c].o_rdata.valid, r_valid)
+            r_data = Mux(rd_target == c, cores[c].o_rdata.payload, r_data)
+        m.d.comb += [rdata.valid.eq(r_valid), rdata.payload.eq(r_data)]
+        for c, core in enumerate(cores):
+            m.d.comb += core.o_rdata.ready.eq(rdata.ready & (rd_target == c))
+        with m.If(rdata.valid & rdata.ready):
+            m.d.sync += rd_pending.eq(0)
+        return m
