@@ -23,7 +23,7 @@ from spikefab.golden import Simulator as Golden
 
 from .core import Param, Space, step_cycles
 from .core import update_start as compute_update_start
-from .host import CoreMap, pack_cfg, unpack_state
+from .host import CoreMap, pack_cfg, spiking_rows, unpack_state
 
 
 class TB:
@@ -178,11 +178,11 @@ class TB:
             f"{self.what}step {step_no}: spike at clock {transfers[0]}, before the update "
             f"phase (clock {update_start})")
         last = transfers[-1] - update_start if transfers else None
-        want = step_cycles(p, len(events), last)
+        want = step_cycles(p, len(events), last, spiking_rows(p, spikes))
         assert done_at - begin == cycles == want, (
             f"{self.what}step {step_no}, field cycles: reported {cycles}, measured "
             f"{done_at - begin}, formula {want} (E={len(events)}, rows={p.rows}, last spike "
-            f"{last})")
+            f"{last}, spiking rows {spiking_rows(p, spikes)})")
         return spikes, cycles
 
     def _spike(self, ready, spikes, transfers, expect, step_no):

@@ -4,6 +4,7 @@ import enum
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -12,10 +13,12 @@ from spikefab.golden.fixed import DECAY_ONE
 from .emitter import EMIT_LATENCY, SpikeEmitter
 from .lif import LIF_LATENCY, LifPipeline
 from .params import CoreParams
+from .stdp import UPDATE_STAGES, TRACE_STAGES, TraceUpdate, WeightUpdate, learn_layout
 from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram
 
-__all__ = ["Space", "Param", "CYCLES_BITS", "UPDATE_LATENCY", "cfg_layout", "state_layout",
-           "cfg_data_bits", "step_cycles", "update_start", "Core"]
+__all__ = ["Space", "Param", "Learn", "LEARN_BASE", "LEARN_STRIDE", "CYCLES_BITS",
+           "UPDATE_LATENCY", "SWEEP_LATENCY", "LTP_TAIL", "cfg_layout", "state_layout",
+           "cfg_data_bits", "row_bits", "event_tail", "step_cycles", "update_start", "Core"]
 
 #: Width of the per-step cycle counter.
 CYCLES_BITS = 32
@@ -37,8 +40,14 @@ class Space(enum.IntEnum):
     STATE = 1
     #: Accumulators: address ``row``, data ``lanes * acc_bits`` bits.
     ACC = 2
-    #: Neuron parameters: address a :class:`Param`.
+    #: Neuron parameters: address a :class:`Param`; learning registers of plastic group ``k``
+    #: at ``LEARN_BASE + LEARN_STRIDE * k + field`` (:class:`Learn`).
     PARAM = 3
+    #: Pre traces (plastic cores only): address the plastic axon slot, data ``T_BITS``.
+    PRE = 4
+    #: Post traces (plastic cores only): address ``(k << row bits) | row``, data ``lanes``
+    #: traces of ``T_BITS``.
+    POST = 5
 
 
 class Param(enum.IntEnum):
@@ -52,6 +61,31 @@ class Param(enum.IntEnum):
     RESET_SUBTRACT = 5
 
 
+class Learn(enum.IntEnum):
+    """Learning registers of one plastic projection, at ``LEARN_BASE + LEARN_STRIDE * k +
+    field`` in :attr:`Space.PARAM` (``d_pre``/``d_post`` read back as written; ``w_min``,
+    ``w_max`` two's complement of ``W_BITS``)."""
+    A_PLUS = 0
+    A_MINUS = 1
+    SHIFT = 2
+    D_PRE = 3
+    D_POST = 4
+    X_INC = 5
+    Y_INC = 6
+    W_MIN = 7
+    W_MAX = 8
+
+
+#: Address of the first learning register in :attr:`Space.PARAM`, and the stride per plastic
+#: projection.
+LEARN_BASE, LEARN_STRIDE = 8, 16
+
+
+def row_bits(p):
+    """Bits of a row index (the low address bits of :attr:`Space.POST`)."""
+    return max(1, (p.row_slots - 1).bit_length())
+
+
 def state_layout(p):
     """One state word: per lane ``{u, v, r}`` (``u`` in the low bits)."""
     return data.ArrayLayout(data.StructLayout({
@@ -61,18 +95,43 @@ def state_layout(p):
 
 def cfg_data_bits(p):
     """Width of the configuration data bus: the widest word of any space."""
-    return max(p.lanes * p.weight_bits, p.lanes * p.state_bits, p.lanes * p.acc_bits,
+    bits = max(p.lanes * p.weight_bits, p.lanes * p.state_bits, p.lanes * p.acc_bits,
                p.voltage_bits, 13, p.refractory_bits)
+    if p.plastic:
+        bits = max(bits, p.lanes * p.trace_bits)
+    return bits
 
 
 def cfg_layout(p):
     """One configuration command: write (1) or read (0), space, address, write data."""
     addr_bits = max(3, (p.weight_depth - 1).bit_length(), (p.rows - 1).bit_length())
-    return data.StructLayout({"write": 1, "space": 2, "addr": unsigned(addr_bits),
+    space_bits = 2
+    if p.plastic:
+        npl = len(p.plastic_groups)
+        space_bits = 3
+        addr_bits = max(addr_bits, (LEARN_BASE + LEARN_STRIDE * npl - 1).bit_length(),
+                        (p.pre_slots - 1).bit_length(), row_bits(p) + max(1, (npl - 1).bit_length()))
+    return data.StructLayout({"write": 1, "space": space_bits, "addr": unsigned(addr_bits),
                               "data": unsigned(cfg_data_bits(p))})
 
 
-def step_cycles(p, events, last_spike=None):
+def event_tail(p):
+    """Clocks from the last event's last row read until the update phase may start:
+    :data:`EVENT_TAIL` (2), plus ``UPDATE_STAGES - 1`` (3) in a plastic core, where every op
+    also passes the weight update pipeline (LTD)."""
+    return EVENT_TAIL + (UPDATE_STAGES - 1 if p.plastic else 0)
+
+
+#: Clocks of the pre-trace sweep beyond one per plastic axon slot (start, read, the three
+#: stages of the trace update, write).
+SWEEP_LATENCY = 5
+#: Clocks of the LTP pass beyond one per plastic axon slot per spiking row: the
+#: hand-over after the update (1), then per spiking row one clock to fetch it, and at the end
+#: the read and the weight update pipeline (1 + UPDATE_STAGES) and ``done`` (1).
+LTP_TAIL = 1 + UPDATE_STAGES + 1
+
+
+def step_cycles(p, events, last_spike=None, spiking_rows=0):
     """The cycle count that :class:`Core` reports for one step (the latency formula).
 
     Parameters
@@ -84,21 +143,41 @@ def step_cycles(p, events, last_spike=None):
     last_spike : int or None
         Clock, counted from the first clock of the update phase (0), in which the step's last
         spike transfer happened; None if the step emitted no spike.
+    spiking_rows : int
+        ``R_s``, rows with at least one spiking neuron (plastic cores only: the LTP pass
+        visits each).
 
     Returns
     -------
     int
+        Static core:
         ``EVENT_TAIL * [E > 0] + rows * E + max(rows + UPDATE_LATENCY, last_spike + 3)``
         with ``EVENT_TAIL = 2``.
         With ``o_spike.ready`` always high and at most one spiking lane per row (always so for
         ``lanes = 1``), the second term of the ``max`` never wins, and a step costs exactly
         ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks: one clock per synaptic event per
         ``lanes`` synapses, one clock per ``lanes`` neuron updates.
+
+        Plastic core, with ``P_A`` plastic axon slots::
+
+            5 * [E > 0] + rows * E + max(U, last_spike + 3)
+            U = 2 + max(rows + 13, P_A + SWEEP_LATENCY)
+                  + (1 if R_s == 0 else R_s * (P_A + 1) + LTP_TAIL)
+
+        i.e. LTD costs nothing beyond 3 clocks of tail (one synapse per lane per clock, riding
+        on the accumulation reads), the pre-trace sweep hides under the update sweep when
+        ``P_A + 5 <= rows + 13``, and LTP costs ``P_A + 1`` clocks per spiking row
+        (``lanes`` synapses per clock).
     """
-    upd = p.rows + UPDATE_LATENCY
+    tail = event_tail(p) * int(events > 0) + p.rows * events
+    if not p.plastic:
+        upd = p.rows + UPDATE_LATENCY
+    else:
+        upd = 2 + max(p.rows + _DRAIN, p.pre_count + SWEEP_LATENCY)
+        upd += 1 if spiking_rows == 0 else spiking_rows * (p.pre_count + 1) + LTP_TAIL
     if last_spike is not None:
         upd = max(upd, last_spike + 3)
-    return EVENT_TAIL * int(events > 0) + p.rows * events + upd
+    return tail + upd
 
 
 def update_start(p, events, first_event, start):
@@ -106,7 +185,7 @@ def update_start(p, events, first_event, start):
     (events back to back, ``start`` no later than the clock after the last) or, with no
     events, the clock of ``start``."""
     if events:
-        return first_event + p.rows * events + EVENT_TAIL + 2
+        return first_event + p.rows * events + event_tail(p) + 2
     return start + 2
 
 
@@ -114,6 +193,7 @@ class _Phase(enum.IntEnum):
     EVENT = 0
     UPDATE = 1
     DRAIN = 2
+    LTP = 3
 
 
 class Core(wiring.Component):
@@ -220,6 +300,9 @@ class Core(wiring.Component):
         in_event = phase == _Phase.EVENT
         cfg = self.i_cfg
         cfg_go = cfg.valid & cfg.ready
+        # learning status (constant 0 in a static core): the weight update pipeline, the
+        # pre-trace sweep and the LTP column pass are running
+        unit_busy, sweep_busy, ltp_busy = Signal(), Signal(), Signal()
 
         m.d.comb += [
             syn.i_event.valid.eq(self.i_event.valid),
@@ -234,7 +317,7 @@ class Core(wiring.Component):
         done = Signal()
         with m.Switch(phase):
             with m.Case(_Phase.EVENT):
-                with m.If(start_pending & ~syn.busy):
+                with m.If(start_pending & ~syn.busy & ~unit_busy):
                     m.d.sync += [phase.eq(_Phase.UPDATE), start_pending.eq(0), upd_row.eq(0)]
             with m.Case(_Phase.UPDATE):
                 m.d.sync += issue_valid.eq(1)
@@ -245,7 +328,15 @@ class Core(wiring.Component):
             with m.Case(_Phase.DRAIN):
                 with m.If(drain != 0):
                     m.d.sync += drain.eq(drain - 1)
-                with m.Elif(~issue_valid & ~lif.busy & emit.idle):
+                with m.Elif(~issue_valid & ~lif.busy & (~sweep_busy if p.plastic
+                                                         else emit.idle)):
+                    if p.plastic:
+                        m.d.sync += phase.eq(_Phase.LTP)
+                    else:
+                        m.d.comb += done.eq(1)
+                        m.d.sync += phase.eq(_Phase.EVENT)
+            with m.Case(_Phase.LTP):
+                with m.If(~ltp_busy & ~unit_busy & emit.idle):
                     m.d.comb += done.eq(1)
                     m.d.sync += phase.eq(_Phase.EVENT)
 
@@ -255,7 +346,6 @@ class Core(wiring.Component):
             syn.ext.eq(~in_event | cfg_go),
             st_rd.addr.eq(Mux(updating, upd_row, cfg.payload.addr)),
             syn.x_a_addr.eq(Mux(updating, upd_row, cfg.payload.addr)),
-            syn.x_w_addr.eq(cfg.payload.addr),
         ]
         with m.If(updating):
             m.d.comb += [syn.x_a_wen.eq(1), syn.x_a_wdata.eq(0)]
@@ -285,7 +375,7 @@ class Core(wiring.Component):
 
         # -- cycle counter ----------------------------------------------------------------
         count = Signal(CYCLES_BITS)
-        busy = syn.busy | start_pending | ~in_event
+        busy = syn.busy | unit_busy | start_pending | ~in_event
         m.d.comb += [self.busy.eq(busy), self.done.eq(done)]
         with m.If(done):
             m.d.sync += [self.cycles.eq(count + 1), count.eq(0)]
@@ -295,11 +385,12 @@ class Core(wiring.Component):
         # -- configuration port -----------------------------------------------------------
         rd_pending = Signal()
         rd_select = Signal()
-        rd_space = Signal(2)
+        rd_space = Signal(len(cfg.payload.space))
         rd_param = Signal(cfg_data_bits(p))
         rdata = self.o_rdata
         m.d.comb += [
-            cfg.ready.eq(in_event & ~syn.busy & ~start_pending & ~self.start & ~rd_pending
+            cfg.ready.eq(in_event & ~syn.busy & ~unit_busy & ~start_pending & ~self.start
+                         & ~rd_pending
                          & ~rd_select & ~rdata.valid),
             syn.x_w_wdata.eq(cfg.payload.data),
         ]
@@ -363,4 +454,285 @@ class Core(wiring.Component):
                     m.d.sync += rdata.payload.eq(rd_param)
         with m.Elif(rdata.valid & rdata.ready):
             m.d.sync += rdata.valid.eq(0)
+
+        if not p.plastic:
+            m.d.comb += syn.x_w_addr.eq(cfg.payload.addr)
+            return m
+        self._learning(m, dict(
+            syn=syn, lif=lif, phase=phase, cfg=cfg, cfg_go=cfg_go, upd_row=upd_row,
+            unit_busy=unit_busy, sweep_busy=sweep_busy, ltp_busy=ltp_busy,
+            rd_pending=rd_pending, rd_select=rd_select, rd_space=rd_space, rd_param=rd_param,
+            rdata=rdata, i_event=self.i_event))
         return m
+
+    def _learning(self, m, c):
+        """STDP (``docs/spec.md`` section 4): LTD on the event phase's reads, the pre-trace
+        sweep beside the update sweep, the post traces beside the LIF pipeline, and the LTP
+        column pass after it. Called by :meth:`elaborate` for a plastic core only."""
+        p = self._p
+        syn, lif, phase, cfg, cfg_go = c["syn"], c["lif"], c["phase"], c["cfg"], c["cfg_go"]
+        lanes, wb, tb, A = p.lanes, p.weight_bits, p.trace_bits, p.axons
+        groups = p.plastic_groups
+        npl = len(groups)
+        pre_off = p.pre_offsets
+        rbits = row_bits(p)
+        tmax = (1 << tb) - 1
+        cmd = cfg.payload
+        in_event = phase == _Phase.EVENT
+        updating = phase == _Phase.UPDATE
+        in_ltp = phase == _Phase.LTP
+        cfg_wr = cfg_go & cmd.write
+        cfg_rd = cfg_go & ~cmd.write
+
+        # -- learning registers, run-time writable --------------------------------------
+        layout = learn_layout(wb, tb)
+        learn = []
+        for k, g in enumerate(groups):
+            r = p.stdp[g]
+            learn.append(Signal(layout, name=f"learn{k}", init={
+                "a_plus": r.a_plus, "a_minus": r.a_minus, "shift": r.shift,
+                "k_pre": DECAY_ONE - r.d_pre, "k_post": DECAY_ONE - r.d_post,
+                "x_inc": r.x_inc, "y_inc": r.y_inc, "w_min": r.w_min, "w_max": r.w_max}))
+
+        def select(index, field, width):
+            """``learn[index].field``; ``index`` a plastic group index (Value)."""
+            out = Signal(width, name=f"sel_{field}")
+            with m.Switch(index):
+                for k in range(npl):
+                    with m.Case(k):
+                        m.d.comb += out.eq(learn[k][field])
+            return out
+
+        with m.If(cfg_wr & (cmd.space == Space.PARAM)):
+            for k in range(npl):
+                base = LEARN_BASE + LEARN_STRIDE * k
+                d = cmd.data
+                with m.Switch(cmd.addr):
+                    for f in Learn:
+                        with m.Case(base + f):
+                            name = f.name.lower()
+                            if f in (Learn.D_PRE, Learn.D_POST):
+                                m.d.sync += learn[k]["k_" + name[2:]].eq(DECAY_ONE - d[:13])
+                            else:
+                                m.d.sync += learn[k][name].eq(d)
+        with m.If(cfg_rd & (cmd.space == Space.PARAM)):
+            for k in range(npl):
+                base = LEARN_BASE + LEARN_STRIDE * k
+                with m.Switch(cmd.addr):
+                    for f in Learn:
+                        with m.Case(base + f):
+                            name = f.name.lower()
+                            if f in (Learn.D_PRE, Learn.D_POST):
+                                val = DECAY_ONE - learn[k]["k_" + name[2:]]
+                            elif f in (Learn.W_MIN, Learn.W_MAX):
+                                val = learn[k][name].as_unsigned()
+                            else:
+                                val = learn[k][name]
+                            m.d.sync += c["rd_param"].eq(val)
+
+        # -- memories: pre traces and their "hit this step" flags, post traces per group ---
+        m.submodules.pre_traces = pre = Memory(shape=tb, depth=p.pre_slots, init=[])
+        pre_rd, pre_wr = pre.read_port(), pre.write_port()
+        m.submodules.pre_hits = hits = Memory(shape=1, depth=p.pre_slots, init=[])
+        hit_rd, hit_wr = hits.read_port(), hits.write_port()
+        post_rd, post_wr = [], []
+        for k in range(npl):
+            mem = Memory(shape=lanes * tb, depth=p.row_slots, init=[])
+            m.submodules[f"post_traces_{k}"] = mem
+            post_rd.append(mem.read_port())
+            post_wr.append(mem.write_port())
+
+        def slot_of(axon):
+            """(is plastic, plastic group index, pre slot) of an axon id (Value)."""
+            hit, idx, slot = 0, 0, 0
+            for k, g in enumerate(groups):
+                off, size = p.axon_offsets[g], p.axon_shifts[g][0]
+                inside = (axon >= off) & (axon < off + size)
+                hit = hit | inside
+                idx = Mux(inside, k, idx)
+                slot = Mux(inside, axon - off + pre_off[k], slot)
+            return hit, idx, slot
+
+        def group_of_slot(slot):
+            """(plastic group index, axon) of a pre slot (Value)."""
+            idx, axon = 0, slot
+            for k, g in enumerate(groups):
+                above = slot >= pre_off[k]
+                idx = Mux(above, k, idx)
+                axon = Mux(above, slot - pre_off[k] + p.axon_offsets[g], axon)
+            return idx, axon
+
+        # -- the weight update pipeline, shared by LTD and LTP ---------------------------
+        unit = WeightUpdate(lanes, wb, tb, len(syn.u_waddr))
+        m.submodules.weight_update = unit
+        m.d.comb += [c["unit_busy"].eq(unit.busy), syn.u_wen.eq(unit.o_valid),
+                     syn.u_waddr.eq(unit.o_addr), syn.u_wdata.eq(unit.o_word)]
+
+        # LTD: every op of the event phase goes through the unit (a static group's with an
+        # empty mask, so that every event has the same tail); the post traces of step t-1
+        # are read at the op's row together with the weight word.
+        ltd_plastic, ltd_k = Signal(), Signal(range(max(npl, 2)))
+        with m.Switch(syn.ltd_group):
+            for g in range(len(p.axon_shifts)):
+                with m.Case(g):
+                    if g in groups:
+                        m.d.comb += [ltd_plastic.eq(1), ltd_k.eq(groups.index(g))]
+        y_sel = Signal(lanes * tb)
+        with m.Switch(ltd_k):
+            for k in range(npl):
+                with m.Case(k):
+                    m.d.comb += y_sel.eq(post_rd[k].data)
+
+        # LTP column pass: one spiking row at a time, every plastic axon slot of it.
+        rowb = max(1, (p.rows - 1).bit_length())
+        m.submodules.ltp_rows = fifo = SyncFIFOBuffered(width=rowb + lanes,
+                                                        depth=max(p.rows + 1, 3))
+        ltp_active = Signal()
+        ltp_row = Signal(rowb)
+        ltp_mask = Signal(lanes)
+        ltp_base = Signal(range(p.weight_slots + A))
+        ltp_slot = Signal(range(p.pre_slots))
+        b_valid, b_addr, b_mask = Signal(), Signal.like(syn.u_waddr), Signal(lanes)
+        b_k = Signal(range(max(npl, 2)))
+        slot_k, slot_axon = group_of_slot(ltp_slot)
+        m.d.sync += [b_valid.eq(0)]
+        with m.If(in_ltp):
+            with m.If(ltp_active):
+                m.d.sync += [b_valid.eq(1), b_addr.eq(ltp_base + slot_axon), b_mask.eq(ltp_mask),
+                             b_k.eq(slot_k)]
+                with m.If(ltp_slot == p.pre_count - 1):
+                    m.d.sync += ltp_active.eq(0)
+                with m.Else():
+                    m.d.sync += ltp_slot.eq(ltp_slot + 1)
+            with m.Elif(fifo.r_rdy):
+                head = fifo.r_data
+                m.d.comb += fifo.r_en.eq(1)
+                m.d.sync += [ltp_active.eq(1), ltp_row.eq(head[:rowb]),
+                             ltp_mask.eq(head[rowb:]), ltp_base.eq(head[:rowb] * A),
+                             ltp_slot.eq(0)]
+        m.d.comb += [
+            c["ltp_busy"].eq(ltp_active | fifo.r_rdy | b_valid),
+            syn.x_w_addr.eq(Mux(in_ltp, ltp_base + slot_axon, cmd.addr)),
+        ]
+
+        with m.If(in_ltp):
+            m.d.comb += [
+                unit.i_valid.eq(b_valid), unit.i_addr.eq(b_addr), unit.i_word.eq(syn.x_w_rdata),
+                unit.i_trace.eq(Cat(pre_rd.data for _ in range(lanes))),
+                unit.i_mask.eq(b_mask), unit.i_neg.eq(0),
+                unit.i_a.eq(select(b_k, "a_plus", 8)), unit.i_shift.eq(select(b_k, "shift", 4)),
+                unit.i_w_min.eq(select(b_k, "w_min", signed(wb))),
+                unit.i_w_max.eq(select(b_k, "w_max", signed(wb))),
+            ]
+        with m.Else():
+            m.d.comb += [
+                unit.i_valid.eq(syn.ltd_valid), unit.i_addr.eq(syn.ltd_addr),
+                unit.i_word.eq(syn.ltd_word), unit.i_trace.eq(y_sel),
+                unit.i_mask.eq(Mux(ltd_plastic, (1 << lanes) - 1, 0)), unit.i_neg.eq(1),
+                unit.i_a.eq(select(ltd_k, "a_minus", 8)),
+                unit.i_shift.eq(select(ltd_k, "shift", 4)),
+                unit.i_w_min.eq(select(ltd_k, "w_min", signed(wb))),
+                unit.i_w_max.eq(select(ltd_k, "w_max", signed(wb))),
+            ]
+
+        # -- pre traces: flag the delivered slots, then sweep them all after the events ---
+        ev = c["i_event"]
+        ev_plastic, _, ev_slot = slot_of(ev.payload)
+        sw_active, sw_slot = Signal(), Signal(range(p.pre_slots))
+        sw_started = Signal()
+        with m.If(in_event):
+            m.d.sync += sw_started.eq(0)
+        with m.If(updating & ~sw_started):
+            m.d.sync += [sw_active.eq(1), sw_slot.eq(0), sw_started.eq(1)]
+        with m.Elif(sw_active):
+            with m.If(sw_slot == p.pre_count - 1):
+                m.d.sync += sw_active.eq(0)
+            with m.Else():
+                m.d.sync += sw_slot.eq(sw_slot + 1)
+        sw_k, _ = group_of_slot(sw_slot)
+        # stage 1: the read data; stages 2-4: TraceUpdate; write in stage 4
+        s_valid = [Signal(name=f"sw_valid{i}") for i in range(1 + TRACE_STAGES)]
+        s_slot = [Signal.like(sw_slot, name=f"sw_slot{i}") for i in range(1 + TRACE_STAGES)]
+        s_k = [Signal(range(max(npl, 2)), name=f"sw_k{i}") for i in range(1 + TRACE_STAGES)]
+        s_hit = [Signal(name=f"sw_hit{i}") for i in range(1 + TRACE_STAGES)]
+        m.d.sync += [s_valid[0].eq(sw_active), s_slot[0].eq(sw_slot), s_k[0].eq(sw_k)]
+        m.d.comb += s_hit[0].eq(hit_rd.data)
+        for i in range(1, 1 + TRACE_STAGES):
+            m.d.sync += [s_valid[i].eq(s_valid[i - 1]), s_slot[i].eq(s_slot[i - 1]),
+                         s_k[i].eq(s_k[i - 1]), s_hit[i].eq(s_hit[i - 1])]
+        busy = sw_active
+        for v in s_valid:
+            busy = busy | v
+        m.d.comb += c["sweep_busy"].eq(busy | (updating & ~sw_started))
+        m.submodules.pre_update = pre_unit = TraceUpdate(1, tb)
+        m.d.comb += [pre_unit.i_trace.eq(pre_rd.data),
+                     pre_unit.k.eq(select(s_k[0], "k_pre", 13))]
+        last = TRACE_STAGES
+        pre_new = TraceUpdate.bump(pre_unit.o_decayed, s_hit[last],
+                                   select(s_k[last], "x_inc", tb), tb)
+
+        sweeping = (phase == _Phase.UPDATE) | (phase == _Phase.DRAIN)
+        m.d.comb += [
+            pre_rd.addr.eq(Mux(in_ltp, ltp_slot, Mux(sweeping, sw_slot, cmd.addr))),
+            hit_rd.addr.eq(sw_slot),
+        ]
+        with m.If(s_valid[last]):
+            m.d.comb += [pre_wr.addr.eq(s_slot[last]), pre_wr.data.eq(pre_new), pre_wr.en.eq(1),
+                         hit_wr.addr.eq(s_slot[last]), hit_wr.data.eq(0), hit_wr.en.eq(1)]
+        with m.Elif(ev.valid & ev.ready & ev_plastic):
+            m.d.comb += [hit_wr.addr.eq(ev_slot), hit_wr.data.eq(1), hit_wr.en.eq(1)]
+        with m.Elif(cfg_wr & (cmd.space == Space.PRE)):
+            m.d.comb += [pre_wr.addr.eq(cmd.addr), pre_wr.data.eq(cmd.data), pre_wr.en.eq(1)]
+
+        # -- post traces: read with the state, decayed beside the LIF pipeline ------------
+        res = lif.o_neuron.payload
+        cfg_row = cmd.addr[:rbits]
+        cfg_k = cmd.addr[rbits:]
+        delay = LIF_LATENCY - TRACE_STAGES
+        for k in range(npl):
+            m.d.comb += post_rd[k].addr.eq(
+                Mux(updating, c["upd_row"], Mux(in_event & cfg_go, cfg_row, syn.ev_row)))
+            tu = TraceUpdate(lanes, tb)
+            m.submodules[f"post_update_{k}"] = tu
+            m.d.comb += [tu.i_trace.eq(post_rd[k].data), tu.k.eq(learn[k].k_post)]
+            dec = tu.o_decayed
+            for i in range(delay):
+                nxt = Signal.like(dec, name=f"post{k}_delay{i}")
+                m.d.sync += nxt.eq(dec)
+                dec = nxt
+            new = Cat(TraceUpdate.bump(dec[l * tb:(l + 1) * tb], res.lanes[l].s,
+                                       learn[k].y_inc, tb)[:tb] for l in range(lanes))
+            with m.If(lif.o_neuron.valid):
+                m.d.comb += [post_wr[k].addr.eq(res.row), post_wr[k].data.eq(new),
+                             post_wr[k].en.eq(1)]
+            with m.Elif(cfg_wr & (cmd.space == Space.POST) & (cfg_k == k)):
+                m.d.comb += [post_wr[k].addr.eq(cfg_row), post_wr[k].data.eq(cmd.data),
+                             post_wr[k].en.eq(1)]
+
+        # spiking rows (padding lanes removed) queue for the LTP pass
+        spare = p.rows * lanes - p.neurons
+        full = (1 << lanes) - 1
+        keep = Signal(lanes)
+        m.d.comb += keep.eq(Mux(res.row == p.rows - 1, full >> spare, full))
+        mask = Cat(res.lanes[l].s for l in range(lanes)) & keep
+        m.d.comb += [fifo.w_data.eq(Cat(res.row[:rowb], mask)),
+                     fifo.w_en.eq(lif.o_neuron.valid & (mask != 0))]
+
+        # -- readback of the traces ------------------------------------------------------
+        cap_pre = Signal(tb)
+        cap_post = [Signal(lanes * tb, name=f"cap_post{k}") for k in range(npl)]
+        rd_k = Signal.like(cfg_k)
+        with m.If(cfg_rd):
+            m.d.sync += rd_k.eq(cfg_k)
+        with m.If(c["rd_pending"]):
+            m.d.sync += [cap_pre.eq(pre_rd.data)] + [cap_post[k].eq(post_rd[k].data)
+                                                     for k in range(npl)]
+        with m.If(c["rd_select"]):
+            with m.Switch(c["rd_space"]):
+                with m.Case(Space.PRE):
+                    m.d.sync += c["rdata"].payload.eq(cap_pre)
+                with m.Case(Space.POST):
+                    with m.Switch(rd_k):
+                        for k in range(npl):
+                            with m.Case(k):
+                                m.d.sync += c["rdata"].payload.eq(cap_post[k])

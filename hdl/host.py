@@ -7,11 +7,12 @@ one definition of every word format (``docs/core.md``).
 
 import numpy as np
 
-from .core import Param, Space, cfg_data_bits, cfg_layout
+from .core import LEARN_BASE, LEARN_STRIDE, Learn, Param, Space, cfg_data_bits, cfg_layout, row_bits
 from .params import CoreParams
 
 __all__ = ["CoreMap", "to_signed", "pack_cfg", "unpack_state", "pack_state",
-           "unpack_weight_word", "unpack_acc"]
+           "unpack_weight_word", "unpack_acc", "weights_from_words", "post_addr",
+           "unpack_traces", "learn_addr", "learn_values", "spiking_rows"]
 
 
 def to_signed(x, bits):
@@ -30,7 +31,7 @@ class CoreMap:
     Parameters
     ----------
     net : Network
-        With exactly one population and no plastic projection.
+        With exactly one population.
     lanes : int
     """
 
@@ -114,3 +115,44 @@ def param_value(p, param, word):
     if param == Param.BIAS:
         return to_signed(word, p.voltage_bits)
     return int(word)
+
+
+def weights_from_words(p, words):
+    """The ``(A, N)`` weight matrix from the ``rows * A`` weight words."""
+    w = np.zeros((p.axons, p.rows * p.lanes), np.int64)
+    for row in range(p.rows):
+        for a in range(p.axons):
+            w[a, row * p.lanes:(row + 1) * p.lanes] = unpack_weight_word(
+                p, words[row * p.axons + a])
+    return w[:, :p.neurons]
+
+
+def post_addr(p, k, row):
+    """:attr:`Space.POST` address of row ``row`` of plastic group ``k``."""
+    return (k << row_bits(p)) | row
+
+
+def unpack_traces(p, word):
+    """The ``lanes`` traces of a :attr:`Space.POST` word."""
+    tb = p.trace_bits
+    return [(word >> (lane * tb)) & ((1 << tb) - 1) for lane in range(p.lanes)]
+
+
+def learn_addr(k, field):
+    """:attr:`Space.PARAM` address of learning register ``field`` of plastic group ``k``."""
+    return LEARN_BASE + LEARN_STRIDE * k + int(Learn(field))
+
+
+def learn_values(p, rule):
+    """``{Learn field: register word}`` of an :class:`~spikefab.golden.Stdp` (as written
+    through the port and read back)."""
+    wmask = (1 << p.weight_bits) - 1
+    return {Learn.A_PLUS: rule.a_plus, Learn.A_MINUS: rule.a_minus, Learn.SHIFT: rule.shift,
+            Learn.D_PRE: rule.d_pre, Learn.D_POST: rule.d_post, Learn.X_INC: rule.x_inc,
+            Learn.Y_INC: rule.y_inc, Learn.W_MIN: rule.w_min & wmask,
+            Learn.W_MAX: rule.w_max & wmask}
+
+
+def spiking_rows(p, spikes):
+    """``R_s``: rows with at least one of the neuron ids ``spikes``."""
+    return len({int(i) // p.lanes for i in spikes})

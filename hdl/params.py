@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spikefab.golden.fixed import DECAY_ONE, signed_max
-from spikefab.golden.params import Network
+from spikefab.golden.params import Hardware, Network, Stdp
 
 __all__ = ["MAX_LANES", "CoreParams"]
 
@@ -56,6 +56,11 @@ class CoreParams:
         Reset value of the reset-mode register.
     weights : numpy.ndarray of int64, (A, N)
         Initial contents of the weight memory.
+    trace_bits : int
+        ``T_BITS``, width of the STDP traces.
+    stdp : tuple of (Stdp or None)
+        Per axon group: the learning rule of a plastic projection (reset values of its
+        learning registers), or None for a static one; empty for an all-static core.
     """
 
     neurons: int
@@ -73,6 +78,8 @@ class CoreParams:
     refractory: int = 0
     reset_subtract: bool = False
     weights: np.ndarray = field(default=None, repr=False)
+    trace_bits: int = 8
+    stdp: tuple = ()
 
     def __post_init__(self):
         _check_int(self.neurons, 1, 1 << 16, "Core neurons")
@@ -109,6 +116,28 @@ class CoreParams:
         if w.size and np.abs(w).max() > wmax:
             raise ValueError(f"Core weights must be integers in [{-wmax}, {wmax}], not "
                              f"{int(w.flat[np.abs(w).argmax()])}")
+        _check_int(self.trace_bits, 1, 16, "Core trace_bits")
+        rules = tuple(self.stdp)
+        if rules and len(rules) != len(groups):
+            raise ValueError(f"Core stdp must name one rule (or None) per axon group, "
+                             f"{len(groups)}, not {len(rules)}")
+        if not any(r is not None for r in rules):
+            rules = ()
+        hw = Hardware(weight_bits=self.weight_bits, trace_bits=self.trace_bits)
+        for g, r in enumerate(rules):
+            if r is None:
+                continue
+            if not isinstance(r, Stdp):
+                raise TypeError(f"Core stdp of axon group {g} must be an Stdp or None, not "
+                                f"{r!r}")
+            r.check(hw, f"axon group {g}")
+            o, n = self.axon_offsets[g], groups[g][0]
+            blk = w[o:o + n]
+            if blk.size and (blk.min() < r.w_min or blk.max() > r.w_max):
+                raise ValueError(f"Core weights of plastic axon group {g} must be integers in "
+                                 f"[w_min, w_max] = [{r.w_min}, {r.w_max}], not "
+                                 f"{int(blk.min() if blk.min() < r.w_min else blk.max())}")
+        object.__setattr__(self, "stdp", rules)
         w.flags.writeable = False
         object.__setattr__(self, "weights", w)
 
@@ -119,8 +148,7 @@ class CoreParams:
         Raises
         ------
         ValueError
-            If the population has no projection into it, if a projection into it is plastic
-            (STDP is not in this core), or if a parameter is out of range.
+            If the population has no projection into it, or if a parameter is out of range.
         """
         if not isinstance(net, Network):
             raise TypeError(f"Network must be a Network, not {net!r}")
@@ -134,10 +162,6 @@ class CoreParams:
         if not projs:
             raise ValueError(f"Population {pop.name!r} must have at least one projection "
                              f"into it to be built as a core, not 0")
-        for k, p in projs:
-            if p.plastic:
-                raise ValueError(f"Projection {k} ({p.source} -> {p.target}) is plastic; the "
-                                 f"neuron core runs static projections only (STDP is issue 5)")
         hw = net.hardware
         return cls(
             neurons=pop.size, lanes=lanes,
@@ -147,7 +171,8 @@ class CoreParams:
             acc_bits=net.accumulator_bits(pop.name),
             threshold=pop.threshold, bias=pop.bias, du=pop.du, dv=pop.dv,
             refractory=pop.refractory, reset_subtract=pop.reset == "subtract",
-            weights=np.concatenate([p.weights for _, p in projs], axis=0))
+            weights=np.concatenate([p.weights for _, p in projs], axis=0),
+            trace_bits=hw.trace_bits, stdp=tuple(p.stdp for _, p in projs))
 
     # -- derived shape -------------------------------------------------------------------
 
@@ -191,6 +216,35 @@ class CoreParams:
         """Bits of one neuron's state word ``{r, v, u}``."""
         return self.current_bits + self.voltage_bits + self.refractory_bits
 
+    @property
+    def plastic(self):
+        """True when at least one axon group is plastic."""
+        return bool(self.stdp)
+
+    @property
+    def plastic_groups(self):
+        """Indices of the plastic axon groups, in axon order."""
+        return tuple(g for g, r in enumerate(self.stdp) if r is not None)
+
+    @property
+    def pre_offsets(self):
+        """First pre-trace slot of each plastic axon group (by plastic group index)."""
+        out, o = [], 0
+        for g in self.plastic_groups:
+            out.append(o)
+            o += self.axon_shifts[g][0]
+        return tuple(out)
+
+    @property
+    def pre_count(self):
+        """``P_A``: plastic axon slots, one pre trace each (the LTP column pass length)."""
+        return sum(self.axon_shifts[g][0] for g in self.plastic_groups)
+
+    @property
+    def pre_slots(self):
+        """Depth of the pre-trace memory: ``max(P_A, 2)``."""
+        return max(self.pre_count, 2)
+
     def weight_words(self, weights=None):
         """The weight memory image: a list of ``rows * A`` words of ``lanes * W`` bits.
 
@@ -213,11 +267,17 @@ class CoreParams:
 
     def memory_bits(self):
         """Bits of each memory the core infers, by name (the synthesis test checks these)."""
-        return {
+        bits = {
             "weights": self.weight_depth * self.lanes * self.weight_bits,
             "accumulators": self.rows * self.lanes * self.acc_bits,
             "state": self.rows * self.lanes * self.state_bits,
         }
+        if self.plastic:
+            bits["pre_traces"] = self.pre_count * self.trace_bits
+            bits["pre_hits"] = self.pre_count
+            for k, _ in enumerate(self.plastic_groups):
+                bits[f"post_traces_{k}"] = self.rows * self.lanes * self.trace_bits
+        return bits
 
     def to_json(self):
         """The parameters as a JSON-able dict (``params.json`` beside the Verilog)."""
@@ -233,4 +293,6 @@ class CoreParams:
             "refractory": self.refractory,
             "reset": "subtract" if self.reset_subtract else "zero",
             "memory_bits": self.memory_bits(),
+            "trace_bits": self.trace_bits,
+            "stdp": [None if r is None else dict(vars(r)) for r in self.stdp],
         }

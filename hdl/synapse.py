@@ -176,6 +176,17 @@ class SynapseArray(wiring.Component):
             "x_a_wen": In(1),
             "x_a_wdata": In(acc_word),
             "x_a_rdata": Out(acc_word),
+            # learning (plastic cores): the read row, the registered-read view of each op,
+            # and the write port of the weight update pipeline
+            "ev_row": Out(range(p.row_slots)),
+            "ltd_valid": Out(1),
+            "ltd_addr": Out(range(p.weight_slots)),
+            "ltd_row": Out(range(p.row_slots)),
+            "ltd_group": Out(range(max(2, len(p.axon_shifts)))),
+            "ltd_word": Out(p.lanes * p.weight_bits),
+            "u_wen": In(1),
+            "u_waddr": In(range(p.weight_slots)),
+            "u_wdata": In(p.lanes * p.weight_bits),
         })
 
     @property
@@ -218,9 +229,12 @@ class SynapseArray(wiring.Component):
         w_addr = Signal(range(p.weight_slots))
         m.d.comb += [
             w_addr.eq(Mux(self.ext, self.x_w_addr, addr)),
-            weights.raddr.eq(w_addr), weights.waddr.eq(w_addr),
-            weights.wdata.eq(self.x_w_wdata), weights.wen.eq(self.ext & self.x_w_wen),
+            weights.raddr.eq(w_addr),
+            weights.waddr.eq(Mux(self.u_wen, self.u_waddr, w_addr)),
+            weights.wdata.eq(Mux(self.u_wen, self.u_wdata, self.x_w_wdata)),
+            weights.wen.eq(self.u_wen | (self.ext & self.x_w_wen)),
             self.x_w_rdata.eq(weights.rdata),
+            self.ev_row.eq(row),
             a_rd.addr.eq(Mux(self.ext, self.x_a_addr, row)),
             self.x_a_rdata.eq(a_rd.data),
         ]
@@ -229,7 +243,11 @@ class SynapseArray(wiring.Component):
         b_valid = Signal()
         b_row = Signal(range(p.row_slots))
         b_group = Signal.like(group)
-        m.d.sync += [b_valid.eq(active), b_row.eq(row), b_group.eq(group)]
+        b_addr = Signal.like(addr)
+        m.d.sync += [b_valid.eq(active), b_row.eq(row), b_group.eq(group), b_addr.eq(addr)]
+        m.d.comb += [self.ltd_valid.eq(b_valid), self.ltd_addr.eq(b_addr),
+                     self.ltd_row.eq(b_row), self.ltd_group.eq(b_group),
+                     self.ltd_word.eq(weights.rdata)]
         c_valid = Signal()
         c_row = Signal(range(p.row_slots))
         c_acc = Signal(acc_word)

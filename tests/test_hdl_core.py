@@ -327,8 +327,7 @@ def test_core_params_rejects_plastic_and_bad_lanes():
     with pytest.raises(ValueError, match=r"^Population must be named for a network of 2 "
                                          r"populations$"):
         CoreParams.from_network(net)
-    with pytest.raises(ValueError, match=r"^Projection 0 \(input -> exc\) is plastic; the "
-                                         r"neuron core runs static projections only"):
-        CoreParams.from_network(net, "exc")
+    p = CoreParams.from_network(net, "exc")      # plastic input projection: accepted
+    assert p.plastic and p.plastic_groups == (0,)
     with pytest.raises(ValueError, match=r"^Core lanes must be an integer in \[1, 16\], not 17$"):
         CoreParams(neurons=4, lanes=17, axon_shifts=((1, 0),))

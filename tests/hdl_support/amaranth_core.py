@@ -8,7 +8,8 @@ and :func:`spikefab.hdl.core.step_cycles`.
 
 from spikefab.hdl.core import Space, step_cycles
 from spikefab.hdl.core import update_start as compute_update_start
-from spikefab.hdl.host import pack_cfg, unpack_state
+from spikefab.hdl.host import (pack_cfg, post_addr, spiking_rows, unpack_state, unpack_traces,
+                               weights_from_words)
 
 
 class AmaranthCoreHost:
@@ -64,6 +65,24 @@ class AmaranthCoreHost:
         n = self.p.neurons
         return u[:n], v[:n], r[:n]
 
+    async def read_weights(self):
+        """The ``(A, N)`` weight matrix through the configuration port."""
+        words = [await self.cfg_read(Space.WEIGHT, a) for a in range(self.p.weight_depth)]
+        return weights_from_words(self.p, words)
+
+    async def read_traces(self):
+        """Per plastic group ``k``: (pre traces of its axon slots, post traces of all ``N``
+        neurons)."""
+        p, out = self.p, []
+        for k, g in enumerate(p.plastic_groups):
+            off, size = p.pre_offsets[k], p.axon_shifts[g][0]
+            pre = [await self.cfg_read(Space.PRE, off + j) for j in range(size)]
+            post = []
+            for row in range(p.rows):
+                post += unpack_traces(p, await self.cfg_read(Space.POST, post_addr(p, k, row)))
+            out.append((pre, post[:p.neurons]))
+        return out
+
     async def step(self, events, step_no):
         """Run one step; return ``(spike ids in transfer order, reported cycles)``.
 
@@ -102,13 +121,14 @@ class AmaranthCoreHost:
         ctx.set(dut.start, 0)
         cycles = int(ctx.get(dut.cycles))
         last = transfers[-1] - update_start if transfers else None
-        want = step_cycles(p, len(events), last)
+        want = step_cycles(p, len(events), last, spiking_rows(p, spikes))
         assert not transfers or transfers[0] >= update_start, (
             f"{self.what}step {step_no}: spike at clock {transfers[0]} before update start "
             f"{update_start}")
         assert d - begin == cycles == want, (
             f"{self.what}step {step_no}: cycles reported {cycles}, span {d - begin}, formula "
-            f"{want} (E={len(events)}, rows={p.rows}, last spike {last})")
+            f"{want} (E={len(events)}, rows={p.rows}, last spike {last}, spiking rows "
+            f"{spiking_rows(p, spikes)})")
         return spikes, cycles
 
     def _collect(self, spikes, transfers, step_no):
