@@ -138,7 +138,8 @@ class UartBridge(Elaboratable):
     rx : Signal, in
     tx : Signal, out
     led_rx, led_tx, led_link, led_status : Signal, out
-        Bytes received, bytes sent, either, and the design's status, stretched to ~20 ms.
+        Bytes received, bytes sent, either, and the design's status, stretched to ~20 ms
+        (3 to 4 ticks of a ~6 ms prescaler).
     """
 
     def __init__(self, design, clk_hz, baud=1_000_000, status=None):
@@ -167,12 +168,13 @@ class UartBridge(Elaboratable):
         return sum(w for _, _, w in self.out_map)
 
     def _stretch(self, m, name, pulse, out):
-        count = Signal(range(max(2, int(self.clk_hz * 0.02))), name=f"{name}_stretch")
+        # 3 to 4 ticks of the shared prescaler: short counters only, off the critical path
+        hold = Signal(2, name=f"{name}_hold")
         with m.If(pulse):
-            m.d.sync += count.eq(count.shape().range().stop - 1)
-        with m.Elif(count != 0):
-            m.d.sync += count.eq(count - 1)
-        m.d.comb += out.eq(count != 0)
+            m.d.sync += hold.eq(3)
+        with m.Elif(self._tick & (hold != 0)):
+            m.d.sync += hold.eq(hold - 1)
+        m.d.comb += out.eq(hold != 0)
 
     def elaborate(self, platform):
         m = Module()
@@ -213,6 +215,11 @@ class UartBridge(Elaboratable):
         with m.If(utx.valid & utx.ready):
             m.d.sync += [sout.eq(sout >> 8), left.eq(left - 1)]
 
+        # prescaler: one tick every 2**k clocks, ~6 ms
+        k = max(1, int(self.clk_hz * 0.006).bit_length() - 1)
+        prescaler = Signal(k)
+        self._tick = Signal()
+        m.d.sync += Cat(prescaler, self._tick).eq(prescaler + 1)
         self._stretch(m, "rx", urx.valid, self.led_rx)
         self._stretch(m, "tx", utx.valid & utx.ready, self.led_tx)
         self._stretch(m, "link", urx.valid | (utx.valid & utx.ready), self.led_link)

@@ -1,0 +1,184 @@
+"""The boards that spikefab builds for: device, resources, clock, default network, programmer.
+
+Every board module (``icebreaker.py``, ``ulx3s.py``, ...) defines its top (requests the board's
+clock, UART, LEDs and buttons through amaranth-boards and instantiates the network behind the
+UART bridge; no logic of its own) and one :class:`Board` per variant; :data:`BOARDS` collects
+them by the name used on the command line.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spikefab.golden.params import Hardware, Network, Population, Projection
+
+__all__ = ["FAMILIES", "Board", "BOARDS", "get_board", "board_names", "default_network"]
+
+#: Per family: block RAM name, bits per block, its (depth, width) modes; nextpnr cell names of
+#: the resources in the report (logic, flip-flops, block RAM, SPRAM, multipliers).
+FAMILIES = {
+    "ice40": {
+        "bram": "EBR", "bram_bits": 4096,
+        "bram_modes": ((256, 16), (512, 8), (1024, 4), (2048, 2)),
+        "cells": {"logic": "ICESTORM_LC", "ff": None, "bram": "ICESTORM_RAM",
+                  "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP", "pll": "ICESTORM_PLL"},
+    },
+    "ecp5": {
+        "bram": "DP16KD", "bram_bits": 18432,
+        "bram_modes": ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)),
+        "cells": {"logic": "TRELLIS_COMB", "ff": "TRELLIS_FF", "bram": "DP16KD", "spram": None,
+                  "dsp": "MULT18X18D", "pll": "EHXPLLL"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Board:
+    """One buildable board.
+
+    Attributes
+    ----------
+    name : str
+        Command-line name (``icebreaker``, ``ulx3s-85f``, ...).
+    title : str
+        Human name.
+    family : str
+        ``"ice40"`` or ``"ecp5"``.
+    device, package : str
+        As amaranth-boards spells them.
+    platform : type
+        amaranth-boards platform class.
+    top : type
+        The board's top: ``top(design, board)`` is an ``Elaboratable``.
+    resources : dict
+        Totals of the device: ``logic`` (LC / LUT4), ``ff``, ``bram`` (EBR / DP16KD), ``spram``
+        (UP5K 256 Kbit tiles), ``dsp`` (iCE40 DSP / ECP5 MULT18X18D), ``pll``.
+    clock_hz : float
+        The board's oscillator.
+    target_hz : float
+        The design clock the PLL makes; nextpnr's constraint.
+    programmer : str
+        ``"iceprog"``, ``"openFPGALoader"`` or ``"dfu-util"``.
+    program_args : tuple of str
+        Arguments before the bitstream.
+    bitstream : str
+        ``"top.bin"`` (iCE40) or ``"top.bit"`` (ECP5).
+    neurons, inputs, lanes : int
+        Default network: one population of ``neurons`` LIF neurons fed by ``inputs`` channels,
+        all-to-all (``neurons * inputs`` synapses), ``lanes`` neurons per clock.
+    pack_opts : tuple of str
+        Extra ``ecppack`` options (compression, SPI clock) the board's loader wants.
+    notes : str
+        What the board file had to add to amaranth-boards (pins of a UART, ...).
+    """
+
+    name: str
+    title: str
+    family: str
+    device: str
+    package: str
+    platform: type
+    top: type
+    resources: dict
+    clock_hz: float
+    target_hz: float
+    programmer: str
+    program_args: tuple
+    neurons: int
+    inputs: int
+    lanes: int
+    pack_opts: tuple = ()
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def bitstream(self):
+        return "top.bin" if self.family == "ice40" else "top.bit"
+
+    @property
+    def weight_ram(self):
+        """Kind of weight memory of the core (``spikefab.hdl.synapse.WEIGHT_RAMS``)."""
+        return "ice40_spram" if self.resources.get("spram") else "dual"
+
+    @property
+    def synapses(self):
+        return self.neurons * self.inputs
+
+
+def default_network(board, seed=0):
+    """The board's default network: one output population fed by every input channel.
+
+    Weights are uniform in ``[-16, 63]`` (8-bit), seeded; the neuron parameters are those of
+    ``examples/core.toml``. It is sized to fill the board's weight memory sensibly (see the
+    ``neurons`` and ``inputs`` of each :class:`Board`).
+    """
+    board = get_board(board) if isinstance(board, str) else board
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-16, 64, size=(board.inputs, board.neurons), dtype=np.int64)
+    name = board.name.replace("-", "_")
+    return Network(
+        name=f"{name}_default", inputs=board.inputs,
+        populations=(Population("lif", board.neurons, threshold=600, du=1024, dv=512,
+                                refractory=1, reset="subtract", output=True),),
+        projections=(Projection("input", "lif", w, weight_shift=2),),
+        hardware=Hardware())
+
+
+def _collect():
+    from . import ecpix5, icebreaker, orangecrab, ulx3s, upduino3
+    boards = {}
+    for mod in (icebreaker, upduino3, ulx3s, orangecrab, ecpix5):
+        for b in mod.VARIANTS:
+            boards[b.name] = b
+    return boards
+
+
+_BOARDS = None
+
+
+def _all():
+    global _BOARDS
+    if _BOARDS is None:
+        _BOARDS = _collect()
+    return _BOARDS
+
+
+def board_names():
+    """Names of every board, in catalog order."""
+    return list(_all())
+
+
+def get_board(name):
+    """The :class:`Board` called ``name``; ValueError naming the boards otherwise."""
+    if isinstance(name, Board):
+        return name
+    boards = _all()
+    if not isinstance(name, str) or name not in boards:
+        raise ValueError(f"Board must be one of {', '.join(boards)}, not {name!r}")
+    return boards[name]
+
+
+class _Boards:
+    """Read-only mapping view of the catalog, filled on first use (board modules import this)."""
+
+    def __getitem__(self, name):
+        return get_board(name)
+
+    def __iter__(self):
+        return iter(_all())
+
+    def __len__(self):
+        return len(_all())
+
+    def items(self):
+        return _all().items()
+
+    def values(self):
+        return _all().values()
+
+    def keys(self):
+        return _all().keys()
+
+
+#: Every board by command-line name.
+BOARDS = _Boards()

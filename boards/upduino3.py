@@ -1,0 +1,59 @@
+"""tinyVision UPduino v3 (iCE40UP5K-SG48): internal 48 MHz oscillator, an RGB LED.
+
+amaranth-boards gives this board no UART and no button: its FTDI chip only programs the flash.
+The bridge's UART is on header pins 4 (tx) and 3 (rx) (``J1``), for a USB-serial adapter at
+3.3 V; the design has no reset button (it resets at power-on). The 12 MHz oscillator pin needs
+a solder jumper, so the PLL takes its reference from ``SB_HFOSC``.
+"""
+
+from amaranth.build import Attrs
+from amaranth.hdl import Elaboratable, Module
+from amaranth_boards.resources import UARTResource
+from amaranth_boards.upduino_v3 import UpduinoV3Platform
+
+from spikefab.hdl.bridge import UartBridge
+from spikefab.hdl.clocks import ClockReset
+
+from .catalog import Board
+
+__all__ = ["Top", "VARIANTS", "UART"]
+
+#: The UART this board file adds (header pins; the board has no UART of its own).
+UART = UARTResource(0, rx="3", tx="4", attrs=Attrs(IO_STANDARD="SB_LVCMOS", PULLUP=1))
+
+
+class Top(Elaboratable):
+    """``design`` behind the UART bridge on the UPduino v3's pins.
+
+    Pins: ``SB_HFOSC`` (48 MHz) -> PLL -> ``sync``; ``uart`` 0 (header) carries the bridge;
+    the RGB LED shows the design's ``busy`` (red), received (green) and sent (blue) bytes.
+    """
+
+    def __init__(self, design, board):
+        self.design, self.board = design, board
+
+    def elaborate(self, platform):
+        m = Module()
+        platform.add_resources([UART])
+        uart = platform.request("uart", 0)
+        rgb = platform.request("rgb_led", 0)
+        m.submodules.clocks = clocks = ClockReset("ice40", 48e6, self.board.target_hz,
+                                                  hfosc=True)
+        m.submodules.bridge = bridge = UartBridge(self.design, clocks.frequency,
+                                                  status="busy")
+        m.d.comb += [
+            bridge.rx.eq(uart.rx.i), uart.tx.o.eq(bridge.tx),
+            rgb.r.o.eq(bridge.led_status), rgb.g.o.eq(bridge.led_rx),
+            rgb.b.o.eq(bridge.led_tx),
+        ]
+        return m
+
+
+VARIANTS = [
+    Board(name="upduino3", title="UPduino v3", family="ice40", device="iCE40UP5K",
+          package="SG48", platform=UpduinoV3Platform, top=Top,
+          resources={"logic": 5280, "ff": 5280, "bram": 30, "spram": 4, "dsp": 8, "pll": 1},
+          clock_hz=48e6, target_hz=30e6, programmer="iceprog", program_args=(),
+          neurons=512, inputs=256, lanes=2,
+          notes="UART on header pins 4 (tx) / 3 (rx); no button; clock from SB_HFOSC"),
+]
