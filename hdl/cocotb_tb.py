@@ -23,7 +23,8 @@ from spikefab.golden import Simulator as Golden
 
 from .core import Param, Space, step_cycles
 from .core import update_start as compute_update_start
-from .host import CoreMap, pack_cfg, spiking_rows, unpack_state
+from .host import (CoreMap, learn_addr, learn_values, pack_cfg, post_addr, spiking_rows,
+                   unpack_state, unpack_traces, weights_from_words)
 
 
 class TB:
@@ -103,6 +104,23 @@ class TB:
         n = self.p.neurons
         return u[:n], v[:n], r[:n]
 
+    async def read_weights(self):
+        """The ``(A, N)`` weight matrix through the configuration port."""
+        words = [await self.cfg(0, Space.WEIGHT, a) for a in range(self.p.weight_depth)]
+        return weights_from_words(self.p, words)
+
+    async def read_traces(self):
+        """Per plastic group: (pre traces of its axon slots, post traces of all neurons)."""
+        p, out = self.p, []
+        for k, g in enumerate(p.plastic_groups):
+            off, size = p.pre_offsets[k], p.axon_shifts[g][0]
+            pre = [await self.cfg(0, Space.PRE, off + j) for j in range(size)]
+            post = []
+            for row in range(p.rows):
+                post += unpack_traces(p, await self.cfg(0, Space.POST, post_addr(p, k, row)))
+            out.append((pre, post[:p.neurons]))
+        return out
+
     async def configure(self, params):
         """Write every weight and neuron parameter of ``params`` through the port, and read
         each back."""
@@ -112,11 +130,14 @@ class TB:
                   Param.BIAS: params.bias & ((1 << params.voltage_bits) - 1),
                   Param.DU: params.du, Param.DV: params.dv, Param.REFRACTORY: params.refractory,
                   Param.RESET_SUBTRACT: int(params.reset_subtract)}
+        for k, g in enumerate(params.plastic_groups):
+            for field, value in learn_values(params, params.stdp[g]).items():
+                values[learn_addr(k, field)] = value
         for param, value in values.items():
             await self.cfg(1, Space.PARAM, param, value)
         for param, value in values.items():
             got = await self.cfg(0, Space.PARAM, param)
-            assert got == value, f"{self.what}parameter {param.name}: read {got}, wrote {value}"
+            assert got == value, f"{self.what}parameter {param}: read {got}, wrote {value}"
         for addr, word in enumerate(params.weight_words()):
             got = await self.cfg(0, Space.WEIGHT, addr)
             assert got == word, f"{self.what}weight word {addr}: read {got:#x}, wrote {word:#x}"
@@ -221,6 +242,20 @@ async def run_job(dut, job):
     v = np.zeros((steps, n), np.int64) if record else None
     cycles = np.zeros(steps, np.int64)
     prev = np.zeros(n, bool)
+    every = job.get("check_learning_every", 1)
+
+    async def check_learning(t):
+        w = await tb.read_weights()
+        for g, (off, (size, _)) in enumerate(zip(p.axon_offsets, p.axon_shifts)):
+            gw = golden.weights[g]
+            gw = gw[0] if gw.ndim == 3 else gw
+            _first_mismatch(what, t, f"weight of projection {g}", w[off:off + size], gw)
+        for k, (pre, post) in enumerate(await tb.read_traces()):
+            g = p.plastic_groups[k]
+            _first_mismatch(what, t, f"pre trace of projection {g}", np.array(pre),
+                            golden.pre[g][0])
+            _first_mismatch(what, t, f"post trace of projection {g}", np.array(post),
+                            golden.post[g][0])
     for t in range(steps):
         events = cmap.events(inputs[t], prev)
         if job.get("shuffle", False):
@@ -242,7 +277,23 @@ async def run_job(dut, job):
                     assert not bad, (
                         f"{what}step {t}, neuron {bad[0]}, field {field}: got {got[bad[0]]}, "
                         f"expected {int(want[bad[0]])}")
-    return {"spikes": spikes, "u": u, "v": v, "cycles": cycles}
+        if check and p.plastic and ((t + 1) % every == 0 or t == steps - 1):
+            await check_learning(t)
+    res = {"spikes": spikes, "u": u, "v": v, "cycles": cycles}
+    if p.plastic:
+        res["weights"] = await tb.read_weights()
+        res["traces"] = await tb.read_traces()
+    return res
+
+
+def _first_mismatch(what, step, field, got, want):
+    """Assert ``got == want`` (arrays); name step, index, field, both values and the seed."""
+    got, want = np.asarray(got), np.asarray(want)
+    bad = np.argwhere(got != want)
+    assert not len(bad), (
+        f"{what}step {step}, {'neuron' if got.ndim == 1 else 'synapse'} "
+        f"{list(int(x) for x in bad[0])}, field {field}: got {int(got[tuple(bad[0])])}, "
+        f"expected {int(want[tuple(bad[0])])}")
 
 
 @cocotb.test()

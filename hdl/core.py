@@ -494,13 +494,13 @@ class Core(wiring.Component):
                 "k_pre": DECAY_ONE - r.d_pre, "k_post": DECAY_ONE - r.d_post,
                 "x_inc": r.x_inc, "y_inc": r.y_inc, "w_min": r.w_min, "w_max": r.w_max}))
 
+        # Plain expressions, not m.Switch: Icarus never evaluates an ``always @*`` block whose
+        # inputs never change (the index of a core with one plastic group).
         def select(index, field, width):
             """``learn[index].field``; ``index`` a plastic group index (Value)."""
-            out = Signal(width, name=f"sel_{field}")
-            with m.Switch(index):
-                for k in range(npl):
-                    with m.Case(k):
-                        m.d.comb += out.eq(learn[k][field])
+            out = learn[0][field]
+            for k in range(1, npl):
+                out = Mux(index == k, learn[k][field], out)
             return out
 
         with m.If(cfg_wr & (cmd.space == Space.PARAM)):
@@ -572,16 +572,14 @@ class Core(wiring.Component):
         # empty mask, so that every event has the same tail); the post traces of step t-1
         # are read at the op's row together with the weight word.
         ltd_plastic, ltd_k = Signal(), Signal(range(max(npl, 2)))
-        with m.Switch(syn.ltd_group):
-            for g in range(len(p.axon_shifts)):
-                with m.Case(g):
-                    if g in groups:
-                        m.d.comb += [ltd_plastic.eq(1), ltd_k.eq(groups.index(g))]
-        y_sel = Signal(lanes * tb)
-        with m.Switch(ltd_k):
-            for k in range(npl):
-                with m.Case(k):
-                    m.d.comb += y_sel.eq(post_rd[k].data)
+        plastic_expr, k_expr = 0, 0
+        for k, g in enumerate(groups):
+            plastic_expr = plastic_expr | (syn.ltd_group == g)
+            k_expr = Mux(syn.ltd_group == g, k, k_expr)
+        m.d.comb += [ltd_plastic.eq(plastic_expr), ltd_k.eq(k_expr)]
+        y_sel = post_rd[0].data
+        for k in range(1, npl):
+            y_sel = Mux(ltd_k == k, post_rd[k].data, y_sel)
 
         # LTP column pass: one spiking row at a time, every plastic axon slot of it.
         rowb = max(1, (p.rows - 1).bit_length())

@@ -138,6 +138,12 @@ def build(params, sim="icarus", build_root=None, waves=None, weight_ram="dual"):
     return runner, bdir
 
 
+def stack_fn(runs, batched, get):
+    """``get(run)`` of every run, stacked on a batch axis when the inputs had one."""
+    arr = np.stack([np.asarray(get(r), np.int64) for r in runs])
+    return arr if batched else arr[0]
+
+
 def _first_line(path):
     with open(path) as f:
         return f.readline().rstrip("\n")
@@ -184,13 +190,14 @@ def run_job(params, job, sim="icarus", build_root=None, name="run", weight_ram="
 
 def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lanes=1,
                  build_root=None, check=False, seed=None, ready_prob=1.0, configure=False,
-                 shuffle=False, weight_ram="dual"):
+                 shuffle=False, weight_ram="dual", check_learning_every=1):
     """Run ``net`` on the generated Verilog of its core; same arrays as ``golden.simulate``.
 
     Parameters
     ----------
     net : Network
-        One population, static projections (STDP is not in this core yet).
+        One population; plastic projections learn on the core (final weights and traces are
+        read back through the configuration port).
     inputs, steps, record_state :
         As :func:`spikefab.golden.simulate`.
     sim : str
@@ -221,11 +228,14 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
     -------
     RtlResult
 
+    check_learning_every : int
+        With ``check``, compare every weight and trace with the golden model after every
+        this many steps (and after the last).
+
     Raises
     ------
     ValueError
-        For a network with more than one population or a plastic projection, or a bad
-        simulator name.
+        For a network with more than one population, or a bad simulator name.
     """
     if not isinstance(net, Network):
         raise TypeError(f"Network must be a Network, not {net!r}")
@@ -243,7 +253,8 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
     for b in range(x.shape[0]):
         job = {"net": net, "inputs": x[b], "lanes": lanes, "record_state": record_state,
                "check": check, "seed": seed, "ready_prob": ready_prob,
-               "configure": configure, "shuffle": shuffle}
+               "configure": configure, "shuffle": shuffle,
+               "check_learning_every": check_learning_every}
         runs.append(run_job(params, job, sim, build_root, name=f"b{b}",
                             weight_ram=weight_ram))
     name = net.populations[0].name
@@ -257,7 +268,18 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
     if record_state:
         u, v = {name: stack("u")}, {name: stack("v")}
     nb = x.shape[0]
-    weights = [np.repeat(p.weights[None], nb, 0) if batched else p.weights.copy()
-               for p in net.projections]
-    return RtlResult(spikes, u, v, weights, [None] * len(weights), [None] * len(weights),
+    weights, pre, post = [], [], []
+    for g, proj in enumerate(net.projections):
+        off, size = params.axon_offsets[g], params.axon_shifts[g][0]
+        if proj.plastic:
+            k = params.plastic_groups.index(g)
+            weights.append(stack_fn(runs, batched, lambda r: r["weights"][off:off + size]))
+            pre.append(stack_fn(runs, batched, lambda r: np.asarray(r["traces"][k][0])))
+            post.append(stack_fn(runs, batched, lambda r: np.asarray(r["traces"][k][1])))
+        else:
+            weights.append(np.repeat(proj.weights[None], nb, 0) if batched
+                           else proj.weights.copy())
+            pre.append(None)
+            post.append(None)
+    return RtlResult(spikes, u, v, weights, pre, post,
                      cycles=stack("cycles"))

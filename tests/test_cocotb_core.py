@@ -77,18 +77,6 @@ def test_simulate_rtl_rejects_what_one_core_cannot_run():
         simulate_rtl(net, np.zeros((1, 2), np.uint8), sim="modelsim")
 
 
-def test_simulate_rtl_rejects_plastic_projections():
-    from spikefab.golden import Network, Population, Projection, Stdp
-    st = Stdp(a_plus=1, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1, w_min=0,
-              w_max=10)
-    net = Network("pl", 2, (Population("p0", 3, 10),),
-                  (Projection("input", "p0", np.ones((2, 3), int), stdp=st),))
-    with pytest.raises(ValueError, match=r"^Projection 0 \(input -> p0\) is plastic; the neuron "
-                                         r"core runs static projections only \(STDP is issue "
-                                         r"5\)$"):
-        simulate_rtl(net, np.zeros((1, 2), np.uint8))
-
-
 @pytest.mark.parametrize("sim", SIMS)
 def test_rtl_failure_names_step_neuron_field_and_seed(sim):
     """The checker can fail: hardware generated with weights 50, golden model with weights 0;
