@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikefab.golden.params import Hardware, Network, Population, Projection
+from spikefab.golden.params import Hardware, Network, Population, Projection, Stdp
 
-__all__ = ["FAMILIES", "Board", "BOARDS", "get_board", "board_names", "default_network"]
+__all__ = ["FAMILIES", "Board", "BOARDS", "DEFAULT_STDP", "get_board", "board_names",
+           "default_network"]
 
 #: Per family: block RAM name, bits per block, its (depth, width) modes; nextpnr cell names of
 #: the resources in the report (logic, flip-flops, block RAM, SPRAM, multipliers).
@@ -105,22 +106,28 @@ class Board:
         return self.neurons * self.inputs
 
 
-def default_network(board, seed=0):
-    """The board's default network: one output population fed by every input channel.
+#: The learning rule of the default networks (that of ``examples/demo.toml``).
+DEFAULT_STDP = Stdp(a_plus=4, a_minus=3, shift=6, d_pre=512, d_post=512, x_inc=64, y_inc=64,
+                    w_min=0, w_max=127)
 
-    Weights are uniform in ``[-16, 63]`` (8-bit), seeded; the neuron parameters are those of
-    ``examples/core.toml``. It is sized to fill the board's weight memory sensibly (see the
-    ``neurons`` and ``inputs`` of each :class:`Board`).
+
+def default_network(board, seed=0):
+    """The board's default network: one output population fed by every input channel through
+    a plastic (STDP) projection.
+
+    Weights are uniform in ``[0, 63]`` (8-bit), seeded; the neuron parameters are those of
+    ``examples/core.toml``, the learning rule :data:`DEFAULT_STDP`. It is sized to fill the
+    board's weight memory sensibly (see the ``neurons`` and ``inputs`` of each :class:`Board`).
     """
     board = get_board(board) if isinstance(board, str) else board
     rng = np.random.default_rng(seed)
-    w = rng.integers(-16, 64, size=(board.inputs, board.neurons), dtype=np.int64)
+    w = rng.integers(0, 64, size=(board.inputs, board.neurons), dtype=np.int64)
     name = board.name.replace("-", "_")
     return Network(
         name=f"{name}_default", inputs=board.inputs,
         populations=(Population("lif", board.neurons, threshold=600, du=1024, dv=512,
                                 refractory=1, reset="subtract", output=True),),
-        projections=(Projection("input", "lif", w, weight_shift=2),),
+        projections=(Projection("input", "lif", w, weight_shift=2, stdp=DEFAULT_STDP),),
         hardware=Hardware())
 
 

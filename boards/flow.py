@@ -78,27 +78,60 @@ def _network(net, board):
     raise TypeError(f"Network must be a Network, a network file path or None, not {net!r}")
 
 
-def _core_params(net, board):
-    if len(net.populations) != 1:
-        raise ValueError(f"Network {net.name!r} has {len(net.populations)} populations; board "
-                         f"builds take one population (one core) until the multi-core network "
-                         f"top (hdl/network.py) lands")
-    return CoreParams.from_network(net, lanes=board.lanes)
+def _hardware_params(net, board):
+    """``CoreParams`` (one population: one core, STDP allowed, weights in SPRAM on UP5K) or
+    ``NetworkParams`` (several populations: cores and router, ``hdl/network.py``)."""
+    if len(net.populations) == 1:
+        return CoreParams.from_network(net, lanes=board.lanes)
+    from spikefab.hdl.generate_network import network_params
+    return network_params(net, lanes=board.lanes)
 
 
-def _memories(p):
+def _core_memories(p, prefix=""):
     """``[(name, depth, width)]`` of every memory of the core of ``p``."""
     row_bits = max(1, (p.rows - 1).bit_length())
-    return [
+    mems = [
         ("weights", p.weight_slots, p.lanes * p.weight_bits),
         ("accumulators", p.row_slots, p.lanes * p.acc_bits),
         ("state", p.row_slots, p.lanes * p.state_bits),
         ("spike FIFO", max(p.rows + 1, 3) - 1, row_bits + p.lanes),
     ]
+    if p.plastic:
+        mems += [("pre traces", p.pre_count, p.trace_bits), ("pre hits", p.pre_count, 1)]
+        mems += [("post traces", p.row_slots, p.lanes * p.trace_bits)
+                 for _ in p.plastic_groups]
+    return [(prefix + n, d, w) for n, d, w in mems]
+
+
+def _memories(hp):
+    """``[(name, depth, width)]`` of every memory of the design of ``hp``."""
+    if isinstance(hp, CoreParams):
+        return _core_memories(hp)
+    from spikefab.hdl.router import dst_layout, ptr_layout
+    r = hp.router
+    mems = []
+    for c, cp in enumerate(hp.cores):
+        mems += _core_memories(cp, f"core {c} ")
+    mems += [("router pointers", r.sources, ptr_layout(r).size),
+             ("router table", r.entries, dst_layout(r).size),
+             ("router queue", r.queue_depth, r.source_bits)]
+    return mems
 
 
 def _blocks(depth, width, modes):
     return min(-(-depth // d) * -(-width // w) for d, w in modes)
+
+
+def _multipliers(p, board):
+    """Hardware multipliers of a core: two per lane (LIF decay of ``u`` and ``v``, in pieces
+    when wider than 16 / 18 bits) and, in a plastic core, one per lane for the weight update,
+    one per lane per plastic group for the post-trace decay and one for the pre-trace decay
+    (``hdl/stdp.py``)."""
+    piece = 16 if board.family == "ice40" else 18
+    n = 2 * p.lanes * max(-(-p.current_bits // piece), -(-p.voltage_bits // piece)) ** 2
+    if p.plastic:
+        n += p.lanes + p.lanes * len(p.plastic_groups) + 1
+    return n
 
 
 def needs(net, board):
@@ -111,22 +144,25 @@ def needs(net, board):
     """
     board = get_board(board)
     net = _network(net, board)
-    p = _core_params(net, board)
+    hp = _hardware_params(net, board)
+    one = isinstance(hp, CoreParams)
+    cores = (hp,) if one else hp.cores
     fam = FAMILIES[board.family]
     bram, spram = {}, 0
-    for name, depth, width in _memories(p):
-        if name == "weights" and board.resources.get("spram"):
+    for name, depth, width in _memories(hp):
+        # the single core puts its weights in SPRAM on UP5K (the network top does not yet)
+        if one and name == "weights" and board.weight_ram == "ice40_spram":
             spram = -(-width // _SPRAM_WIDTH) * -(-depth // _SPRAM_WORDS)
         else:
-            bram[name] = _blocks(depth, width, fam["bram_modes"])
-    # two multipliers per lane (LIF decay of u and v), each wider than 16/18 bits in pieces
-    piece = 16 if board.family == "ice40" else 18
-    per = max(-(-p.current_bits // piece), -(-p.voltage_bits // piece)) ** 2
+            kind = name.split(" ", 2)[-1] if name.startswith("core ") else name
+            bram[kind] = bram.get(kind, 0) + _blocks(depth, width, fam["bram_modes"])
+    dsp = sum(_multipliers(p, board) for p in cores)
     return {
         "network": net.name, "neurons": net.neurons, "synapses": net.synapses,
-        "table_entries": 0, "memory_bits": sum(net.memory_bits().values()),
-        "core_bits": sum(d * w for _, d, w in _memories(p)),
-        "bram": bram, "spram": spram, "dsp": 2 * p.lanes * per, "params": p,
+        "cores": len(cores), "table_entries": 0 if one else hp.mapping.entries,
+        "memory_bits": sum(net.memory_bits().values()),
+        "core_bits": sum(d * w for _, d, w in _memories(hp)),
+        "bram": bram, "spram": spram, "dsp": dsp, "params": hp,
     }
 
 
@@ -146,20 +182,30 @@ def check_capacity(net, board):
     total = sum(n["bram"].values())
     if total > res["bram"]:
         parts = ", ".join(f"{k} {v}" for k, v in n["bram"].items())
-        raise ValueError(f"{head}its {net.neurons} neurons and {net.synapses} synapses need "
-                         f"{total} {fam['bram']} ({parts}), the board has {res['bram']} "
+        table = f", {n['table_entries']} table entries" if n["cores"] > 1 else ""
+        raise ValueError(f"{head}its {net.neurons} neurons, {net.synapses} synapses{table} "
+                         f"need {total} {fam['bram']} ({parts}), the board has {res['bram']} "
                          f"({res['bram'] * fam['bram_bits']} bits)")
     if n["dsp"] > res["dsp"]:
-        raise ValueError(f"{head}its {board.lanes} lanes need {n['dsp']} multipliers, the "
-                         f"board has {res['dsp']}")
+        raise ValueError(f"{head}its {n['cores']} cores of {board.lanes} lanes need "
+                         f"{n['dsp']} multipliers, the board has {res['dsp']}")
     return n
 
 
+def _design(hp, board):
+    if isinstance(hp, CoreParams):
+        return Core(hp, board.weight_ram)
+    from spikefab.hdl.network import NetworkTop
+    return NetworkTop(hp)
+
+
 def design_for(net, board):
-    """The network's hardware for ``board``: ``(Core, CoreParams)`` (one population for now)."""
+    """The network's hardware for ``board`` and its parameters: ``(Core, CoreParams)`` for one
+    population (weights in SPRAM on UP5K, STDP allowed), ``(NetworkTop, NetworkParams)`` for
+    several (static projections; the network top keeps its weights in block RAM)."""
     board = get_board(board)
-    p = _core_params(_network(net, board), board)
-    return Core(p, board.weight_ram), p
+    hp = _hardware_params(_network(net, board), board)
+    return _design(hp, board), hp
 
 
 def build_top(net, board):
@@ -167,13 +213,17 @@ def build_top(net, board):
     board = get_board(board)
     net = _network(net, board)
     n = check_capacity(net, board)
-    core = Core(n["params"], board.weight_ram)
-    return board.top(core, board), board.platform(), n
+    return board.top(_design(n["params"], board), board), board.platform(), n
 
 
 # -- running the tools ------------------------------------------------------------------------
 
+_STDOUT = object()        # default ``out``: sys.stdout at call time (pytest's capsys swaps it)
+
+
 def _say(out, text, end="\n"):
+    if out is _STDOUT:
+        out = sys.stdout
     if out is not None:
         out.write(text + end)
         out.flush()
@@ -182,7 +232,8 @@ def _say(out, text, end="\n"):
 def _stage(out, n, total, what, cmd, cwd, log):
     """Run ``cmd`` in ``cwd`` with output to ``log``; one line, elapsed time while it runs."""
     label = f"[{n}/{total}] {what}"
-    tty = out is not None and hasattr(out, "isatty") and out.isatty()
+    stream = sys.stdout if out is _STDOUT else out
+    tty = stream is not None and hasattr(stream, "isatty") and stream.isatty()
     t0 = time.monotonic()
     done = threading.Event()
 
@@ -221,7 +272,7 @@ def _fmax(rep):
     return clocks[name][0], clocks[name][1], clocks
 
 
-def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=sys.stdout, strict=True,
+def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, strict=True,
           reuse=True):
     """Build the bitstream of ``net`` for ``board``.
 
@@ -329,16 +380,16 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=sys.stdout, 
     used_bits = util.get(cells["bram"], [0])[0] * fam["bram_bits"]
     if cells["spram"]:
         used_bits += util.get(cells["spram"], [0])[0] * _SPRAM_WORDS * _SPRAM_WIDTH
-    p = n["params"]
+    lanes = board.lanes
     result = {
         "key": key, "board": board.name, "title": board.title, "device": board.device,
         "network": net.name, "neurons": net.neurons, "synapses": net.synapses,
-        "lanes": p.lanes, "utilisation": util, "fmax_mhz": round(fmax, 2),
+        "cores": n["cores"], "lanes": lanes, "utilisation": util, "fmax_mhz": round(fmax, 2),
         "constraint_mhz": round(constraint, 2), "timing_met": fmax >= constraint,
         "clocks": {k: [round(a, 2), round(c, 2)] for k, (a, c) in clocks.items()},
         "memory_bits_used": used_bits, "memory_bits_needed": n["memory_bits"],
         "core_memory_bits": n["core_bits"], "seconds": secs,
-        "synaptic_ops_per_s": round(fmax * 1e6 * p.lanes),
+        "synaptic_ops_per_s": round(fmax * 1e6 * lanes * n["cores"]),
         "bitstream": os.path.join(outdir, board.bitstream), "log": outdir,
         "date": datetime.date.today().isoformat(),
     }
@@ -383,7 +434,7 @@ def _row(result, board):
     return cells
 
 
-def report(boards=None, *, out=sys.stdout, write="docs/boards.md", rebuild=False):
+def report(boards=None, *, out=_STDOUT, write="docs/boards.md", rebuild=False):
     """Build (or reuse) every board's default network and print the apio-style table.
 
     Returns the list of results (:func:`build`); writes ``write`` (Markdown) unless None.
@@ -469,7 +520,7 @@ def flash_command(board, bitstream=None):
     return [tool, *board.program_args, os.fspath(bitstream)]
 
 
-def flash(board, bitstream=None, dry_run=False, out=sys.stdout):
+def flash(board, bitstream=None, dry_run=False, out=_STDOUT):
     """Program ``board`` with ``bitstream`` (default ``build/<board>/top.bin|top.bit``).
 
     With ``dry_run`` print the command and return it. Raises :class:`ToolNotFound` (the tool,

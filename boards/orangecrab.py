@@ -7,13 +7,14 @@ network: 256 LIF neurons x 256 inputs (65536 8-bit synapses), two neurons per cl
 """
 
 from amaranth.build import Attrs
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_25FPlatform
 from amaranth_boards.resources import UARTResource
 
 from spikefab.hdl.bridge import UartBridge
 from spikefab.hdl.clocks import ClockReset
 
+from ._pins import pin_in, pin_out
 from .catalog import Board
 
 __all__ = ["Top", "VARIANTS", "UART"]
@@ -34,20 +35,24 @@ class Top(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
+        m.domains.sync = ClockDomain("sync")
         platform.add_resources([UART])
-        clk = platform.request("clk", 0)
-        button = platform.request("button", 0)
-        uart = platform.request("uart", 0)
-        rgb = platform.request("rgb_led", 0)
+        clk = platform.request("clk", 0, dir="-")
+        button = platform.request("button", 0, dir="-")
+        uart = platform.request("uart", 0, dir="-")
+        rgb = platform.request("rgb_led", 0, dir="-")
         m.submodules.clocks = clocks = ClockReset("ecp5", self.board.clock_hz,
                                                   self.board.target_hz)
         m.submodules.bridge = bridge = UartBridge(self.design, clocks.frequency,
                                                   status="busy")
         m.d.comb += [
-            clocks.clk.eq(clk.i), clocks.button.eq(button.i),
-            bridge.rx.eq(uart.rx.i), uart.tx.o.eq(bridge.tx),
-            rgb.r.o.eq(bridge.led_status), rgb.g.o.eq(bridge.led_rx),
-            rgb.b.o.eq(bridge.led_tx),
+            clocks.clk.eq(pin_in(m, "clk", clk)),
+            clocks.button.eq(pin_in(m, "button", button)),
+            bridge.rx.eq(pin_in(m, "uart_rx", uart.rx)),
+            pin_out(m, "uart_tx", uart.tx).eq(bridge.tx),
+            pin_out(m, "led_r", rgb.r).eq(bridge.led_status),
+            pin_out(m, "led_g", rgb.g).eq(bridge.led_rx),
+            pin_out(m, "led_b", rgb.b).eq(bridge.led_tx),
         ]
         return m
 

@@ -5,12 +5,13 @@ Default networks: 1024 LIF neurons x 256 inputs (262144 8-bit synapses in DP16KD
 per clock) on the 85F; 256 x 256 (65536 synapses, two per clock) on the 25F.
 """
 
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth_boards.ulx3s import ULX3S_25F_Platform, ULX3S_85F_Platform
 
 from spikefab.hdl.bridge import UartBridge
 from spikefab.hdl.clocks import ClockReset
 
+from ._pins import pin_in, pin_out
 from .catalog import Board
 
 __all__ = ["Top", "VARIANTS"]
@@ -28,19 +29,24 @@ class Top(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
-        clk = platform.request("clk25", 0)
-        button = platform.request("button_pwr", 0)
-        uart = platform.request("uart", 0)
-        leds = [platform.request("led", i) for i in range(4)]
+        m.domains.sync = ClockDomain("sync")
+        clk = platform.request("clk25", 0, dir="-")
+        button = platform.request("button_pwr", 0, dir="-")
+        uart = platform.request("uart", 0, dir="-")
+        leds = [platform.request("led", i, dir="-") for i in range(4)]
         m.submodules.clocks = clocks = ClockReset("ecp5", self.board.clock_hz,
                                                   self.board.target_hz)
         m.submodules.bridge = bridge = UartBridge(self.design, clocks.frequency,
                                                   status="busy")
         m.d.comb += [
-            clocks.clk.eq(clk.i), clocks.button.eq(button.i),
-            bridge.rx.eq(uart.rx.i), uart.tx.o.eq(bridge.tx),
-            leds[0].o.eq(bridge.led_rx), leds[1].o.eq(bridge.led_tx),
-            leds[2].o.eq(bridge.led_status), leds[3].o.eq(clocks.locked),
+            clocks.clk.eq(pin_in(m, "clk", clk)),
+            clocks.button.eq(pin_in(m, "button", button)),
+            bridge.rx.eq(pin_in(m, "uart_rx", uart.rx)),
+            pin_out(m, "uart_tx", uart.tx).eq(bridge.tx),
+            pin_out(m, "led_0", leds[0]).eq(bridge.led_rx),
+            pin_out(m, "led_1", leds[1]).eq(bridge.led_tx),
+            pin_out(m, "led_2", leds[2]).eq(bridge.led_status),
+            pin_out(m, "led_3", leds[3]).eq(clocks.locked),
         ]
         return m
 

@@ -7,13 +7,14 @@ a solder jumper, so the PLL takes its reference from ``SB_HFOSC``.
 """
 
 from amaranth.build import Attrs
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth_boards.resources import UARTResource
 from amaranth_boards.upduino_v3 import UpduinoV3Platform
 
 from spikefab.hdl.bridge import UartBridge
 from spikefab.hdl.clocks import ClockReset
 
+from ._pins import pin_in, pin_out
 from .catalog import Board
 
 __all__ = ["Top", "VARIANTS", "UART"]
@@ -34,17 +35,20 @@ class Top(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
+        m.domains.sync = ClockDomain("sync")
         platform.add_resources([UART])
-        uart = platform.request("uart", 0)
-        rgb = platform.request("rgb_led", 0)
+        uart = platform.request("uart", 0, dir="-")
+        rgb = platform.request("rgb_led", 0, dir="-")
         m.submodules.clocks = clocks = ClockReset("ice40", 48e6, self.board.target_hz,
                                                   hfosc=True)
         m.submodules.bridge = bridge = UartBridge(self.design, clocks.frequency,
                                                   status="busy")
         m.d.comb += [
-            bridge.rx.eq(uart.rx.i), uart.tx.o.eq(bridge.tx),
-            rgb.r.o.eq(bridge.led_status), rgb.g.o.eq(bridge.led_rx),
-            rgb.b.o.eq(bridge.led_tx),
+            bridge.rx.eq(pin_in(m, "uart_rx", uart.rx)),
+            pin_out(m, "uart_tx", uart.tx).eq(bridge.tx),
+            pin_out(m, "led_r", rgb.r).eq(bridge.led_status),
+            pin_out(m, "led_g", rgb.g).eq(bridge.led_rx),
+            pin_out(m, "led_b", rgb.b).eq(bridge.led_tx),
         ]
         return m
 
@@ -54,6 +58,6 @@ VARIANTS = [
           package="SG48", platform=UpduinoV3Platform, top=Top,
           resources={"logic": 5280, "ff": 5280, "bram": 30, "spram": 4, "dsp": 8, "pll": 1},
           clock_hz=48e6, target_hz=30e6, programmer="iceprog", program_args=(),
-          neurons=512, inputs=256, lanes=2,
+          neurons=256, inputs=256, lanes=1,
           notes="UART on header pins 4 (tx) / 3 (rx); no button; clock from SB_HFOSC"),
 ]

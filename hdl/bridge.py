@@ -7,8 +7,9 @@ person can poke the design by hand from a terminal.
 
 Protocol (8N1 bytes, host to board):
 
-* ``0b0ddddddd``: shift 7 data bits into the input shift register (new bits enter at the top:
-  send the least significant 7-bit group of the input word first).
+* ``0b0ddddddd``: shift 7 data bits into the input shift register, ``7 * ceil(in_bits / 7)``
+  bits wide (new bits enter at the top): send the ``ceil(in_bits / 7)`` 7-bit groups of the
+  input word, least significant first.
 * ``0x80`` (``HOLD``): drive the design's inputs from the shift register, continuously.
 * ``0x81`` (``PULSE``): drive them for one clock, then return every input to 0 (a stream
   transfer or a ``start`` pulse happens exactly once).
@@ -144,13 +145,17 @@ class UartBridge(Elaboratable):
 
     def __init__(self, design, clk_hz, baud=1_000_000, status=None):
         self.design = design
-        self.divisor = _divisor(clk_hz, baud)
+        try:
+            self.divisor = _divisor(clk_hz, baud)
+            self.in_map, self.out_map = port_map(design)
+            names = [n for n, _, _ in self.out_map]
+            if status is not None and status not in names:
+                raise ValueError(f"Status must be one of the design's outputs "
+                                 f"({', '.join(names)}), not {status!r}")
+        except Exception:
+            self._MustUse__silence = True     # a rejected bridge is not an unused design
+            raise
         self.clk_hz = clk_hz
-        self.in_map, self.out_map = port_map(design)
-        names = [n for n, _, _ in self.out_map]
-        if status is not None and status not in names:
-            raise ValueError(f"Status must be one of the design's outputs ({', '.join(names)}), "
-                             f"not {status!r}")
         self.status = status
         self.rx = Signal(init=1)
         self.tx = Signal(init=1)
@@ -188,7 +193,7 @@ class UartBridge(Elaboratable):
             (ins if member.flow == wiring.In else outs).append(Value.cast(value))
         in_bits = max(1, self.in_bits)
         out_bytes = max(1, -(-self.out_bits // 8))
-        shreg = Signal(in_bits)
+        shreg = Signal(7 * -(-in_bits // 7))
         held = Signal(in_bits)
         sout = Signal(out_bytes * 8)
         left = Signal(range(out_bytes + 1))
@@ -196,14 +201,11 @@ class UartBridge(Elaboratable):
 
         with m.If(urx.valid):
             with m.If(~urx.data[7]):
-                if in_bits > 7:
-                    m.d.sync += shreg.eq(Cat(shreg[7:], urx.data[:7]))
-                else:
-                    m.d.sync += shreg.eq(urx.data[7 - in_bits:7])
+                m.d.sync += shreg.eq(Cat(shreg[7:], urx.data[:7]))
             with m.Elif(urx.data == HOLD):
-                m.d.sync += held.eq(shreg)
+                m.d.sync += held.eq(shreg[:in_bits])
             with m.Elif(urx.data == PULSE):
-                m.d.sync += held.eq(shreg)
+                m.d.sync += held.eq(shreg[:in_bits])
             with m.Elif((urx.data == READ) & (left == 0)):
                 m.d.sync += [sout.eq(Cat(*outs)), left.eq(out_bytes)]
         pulse = Signal()

