@@ -251,6 +251,10 @@ class Core(wiring.Component):
         self._p = params
         p = params
         self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots)
+        if p.plastic and weight_ram != "dual":
+            self._MustUse__silence = True     # rejected: never elaborated, not a leak
+            raise ValueError(f"Weight RAM of a plastic core must be 'dual' (STDP writes while "
+                             f"the event phase reads), not {weight_ram!r}")
         super().__init__({
             "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
             "start": In(1),

@@ -68,3 +68,20 @@ def test_plastic_core_matches_golden(seed):
     net = plastic_network(seed)
     run_plastic(net, core_lanes(seed), random_inputs(seed, net, 8, rate=0.5), seed,
                 ready_prob=0.6)
+
+
+def test_plastic_core_rejects_single_port_weights_and_bad_rules():
+    net = plastic_network(1)
+    p = CoreParams.from_network(net)
+    with pytest.raises(ValueError, match=r"^Weight RAM of a plastic core must be 'dual' \(STDP "
+                                         r"writes while the event phase reads\), not "
+                                         r"'ice40_spram'$"):
+        Core(p, "ice40_spram")
+    st = Stdp(a_plus=1, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1, w_min=0,
+              w_max=3)
+    with pytest.raises(ValueError, match=r"^Core weights of plastic axon group 0 must be "
+                                         r"integers in \[w_min, w_max\] = \[0, 3\], not 5$"):
+        CoreParams(neurons=2, lanes=1, axon_shifts=((1, 0),), weights=[[5, 1]], stdp=(st,))
+    with pytest.raises(ValueError, match=r"^Core stdp must name one rule \(or None\) per axon "
+                                         r"group, 1, not 2$"):
+        CoreParams(neurons=2, lanes=1, axon_shifts=((1, 0),), stdp=(st, None))
