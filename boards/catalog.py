@@ -13,7 +13,7 @@ import numpy as np
 from spikefab.golden.params import Hardware, Network, Population, Projection, Stdp
 
 __all__ = ["FAMILIES", "Board", "BOARDS", "DEFAULT_STDP", "get_board", "board_names",
-           "default_network"]
+           "default_network", "describe_boards"]
 
 #: Per family: block RAM name, bits per block, its (depth, width) modes; nextpnr cell names of
 #: the resources in the report (logic, flip-flops, block RAM, SPRAM, multipliers).
@@ -163,6 +163,19 @@ def get_board(name):
     if not isinstance(name, str) or name not in boards:
         raise ValueError(f"Board must be one of {', '.join(boards)}, not {name!r}")
     return boards[name]
+
+
+def describe_boards():
+    """One line per board, for ``spikefab boards``: name, device, clocks, default network,
+    programmer."""
+    rows = [("board", "device", "clock", "default network", "programmer")]
+    for b in _all().values():
+        net = f"{b.neurons} x {b.inputs} ({b.synapses} synapses, STDP), {b.lanes} lane" + \
+            ("s" if b.lanes > 1 else "")
+        rows.append((b.name, f"{b.device} ({b.title})",
+                     f"{b.clock_hz / 1e6:g} -> {b.target_hz / 1e6:g} MHz", net, b.programmer))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
 class _Boards:

@@ -317,3 +317,32 @@ def test_bridge_hold_pulse_read():
     sim.add_testbench(host)
     sim.add_testbench(uart_monitor, background=True)
     sim.run()
+
+
+def test_describe_boards():
+    lines = __import__("spikefab.boards", fromlist=["x"]).describe_boards().splitlines()
+    assert lines[0].split() == ["board", "device", "clock", "default", "network", "programmer"]
+    assert [ln.split()[0] for ln in lines[1:]] == NAMES
+    assert lines[1].split()[1:3] == ["iCE40UP5K", "(iCEBreaker)"]
+
+
+# -- build failures ---------------------------------------------------------------------------
+
+def test_build_rejects_before_synthesis(tmp_path):
+    out = os.path.join("build", "test-boards", "too-big")
+    shutil.rmtree(out, ignore_errors=True)
+    from spikefab.boards import build
+    with pytest.raises(ValueError, match=r"^Network 'big' does not fit the iCEBreaker"):
+        build(_net(512, 512), "icebreaker", outdir=out, out=None)
+    assert not os.path.exists(os.path.join(out, "top.il"))
+
+
+def test_build_failure_names_the_log(monkeypatch):
+    from spikefab.boards import build
+    from spikefab.boards.flow import BuildError
+    monkeypatch.setenv("NEXTPNR_ICE40", "false")
+    out = os.path.join("build", "test-boards", "failing")
+    with pytest.raises(BuildError) as e:
+        build(_net(8, 8, "tiny"), "icebreaker", outdir=out, out=None, reuse=False)
+    assert str(e.value) == (f"nextpnr (ice40 place & route) failed (exit 1); log: "
+                            f"{out}/nextpnr.log")

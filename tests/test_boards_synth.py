@@ -1,0 +1,39 @@
+"""Bitstreams of the default networks for one iCE40 and one ECP5 board (marked ``synth``).
+
+Fails if the design does not fit, misses its clock constraint, or misses the floors of the
+boards issue: iCEBreaker >= 64k synapses with STDP at >= 30 MHz; ULX3S-85F >= 1,024 neurons and
+>= 256k synapses at >= 90 MHz. Results are cached by design (``build/test-synth/<board>``).
+"""
+
+import os
+
+import pytest
+
+from spikefab.boards import build, default_network, get_board
+
+FLOORS = {
+    # board: (min synapses, min neurons, min MHz)
+    "icebreaker": (65536, 1, 30.0),
+    "ulx3s-85f": (262144, 1024, 90.0),
+}
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_default_network_bitstream(name):
+    board = get_board(name)
+    net = default_network(board)
+    assert net.plastic_synapses == net.synapses            # the floors are with STDP
+    r = build(net, board, outdir=os.path.join("build", "test-synth", name), out=None,
+              strict=False)
+    bit = r["bitstream"]
+    assert os.path.getsize(bit) > 100_000, bit
+    syn, neurons, mhz = FLOORS[name]
+    assert r["synapses"] >= syn and r["neurons"] >= neurons
+    # nothing trimmed: the placed block RAM / SPRAM holds at least the network's state
+    assert r["memory_bits_used"] >= r["memory_bits_needed"], r
+    if board.family == "ice40":
+        assert r["utilisation"]["ICESTORM_SPRAM"][0] == 4      # the weights are in SPRAM
+    assert r["constraint_mhz"] >= mhz, r["clocks"]
+    assert r["timing_met"], (f"{name}: Fmax {r['fmax_mhz']} MHz misses the "
+                             f"{r['constraint_mhz']} MHz constraint; log {r['log']}")
