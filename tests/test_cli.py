@@ -138,11 +138,13 @@ def test_generate_writes_verilog_params_and_metadata(tmp_path):
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
-def test_simulate_rtl_writes_the_same_npz_as_the_golden_model(sim, tmp_path):
-    x = (np.random.default_rng(8).random((12, 32)) < 0.3).astype(np.uint8)
+@pytest.mark.parametrize("example, inputs", [("core.toml", 32), ("stdp.toml", 24)])
+def test_simulate_rtl_writes_the_same_npz_as_the_golden_model(example, inputs, sim, tmp_path):
+    x = (np.random.default_rng(8).random((16, inputs)) < 0.3).astype(np.uint8)
     np.save(tmp_path / "in.npy", x)
+    net = os.path.join(ROOT, "examples", example)
     for name, extra in (("gold", []), ("rtl", ["--rtl", "--sim", sim])):
-        r = run_cli("simulate", CORE, "--inputs", tmp_path / "in.npy", "--record-state",
+        r = run_cli("simulate", net, "--inputs", tmp_path / "in.npy", "--record-state",
                     "--out", tmp_path / f"{name}.npz", *extra)
         assert r.returncode == 0, r.stderr
     with np.load(tmp_path / "gold.npz") as a, np.load(tmp_path / "rtl.npz") as b:
