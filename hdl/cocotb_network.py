@@ -24,10 +24,11 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from spikefab.golden import simulate
 
-from .core import Space
+from .core import Param, Space
+from .router import TableSpace
 from .generate_network import network_params
-from .network_host import (core_weights, pack_input, pack_network_cfg, population_state,
-                           projection_weights, unpack_output)
+from .network_host import (core_weights, destination_words, pack_input, pack_network_cfg,
+                           pointer_words, population_state, projection_weights, unpack_output)
 
 
 class NetworkTB:
@@ -45,17 +46,25 @@ class NetworkTB:
     def __init__(self, dut, k, job):
         self.dut, self.job = dut, job
         self.prefix = f"n{k}__"
-        self.net = net = job["net"]
+        net = job["net"]
         self.p = network_params(net, **job.get("options", {}))
-        self.m = self.p.mapping
-        self.x = np.asarray(job["inputs"], bool)
+        self.t0 = 0                           # steps run before the current run
         seed = job.get("seed")
         self.what = ("" if seed is None else f"seed {seed}: ") + (f"network {net.name!r}: ")
         self.rng = np.random.default_rng([0 if seed is None else seed, 31, k])
         self.ready_prob = float(job.get("ready_prob", 1.0))
         self.valid_prob = float(job.get("valid_prob", 1.0))
         self.clock = 0
-        self.golden = simulate(net, self.x, record_state=True) if job.get("check") else None
+        self._select(net, job["inputs"])
+
+    def _select(self, net, inputs):
+        """Make ``net`` (the built shape, its own weights and parameters) and ``inputs`` the
+        current run."""
+        self.net = net
+        self.m = network_params(net, **self.job.get("options", {})).mapping
+        self.x = np.asarray(inputs, bool)
+        self.golden = simulate(net, self.x, record_state=True) if self.job.get("check") \
+            else None
 
     def s(self, name):
         return getattr(self.dut, self.prefix + name)
@@ -136,9 +145,9 @@ class NetworkTB:
         assert pop in self.m.outputs, (
             f"{self.what}step {t_run}: output event of neuron {h} ({pop}[{i}]), not of an "
             f"output population")
-        assert t_run is not None and tag == (t_run & mask), (
+        assert t_run is not None and tag == ((self.t0 + t_run) & mask), (
             f"{self.what}step {t_run}, population {pop}, neuron {i}: output tagged with step "
-            f"{tag}, expected {t_run}")
+            f"{tag}, expected {self.t0 + t_run}")
         assert (t_run, h) not in seen, (
             f"{self.what}step {t_run}, population {pop}, neuron {i}: reported twice")
         if self.golden is not None:
@@ -147,7 +156,46 @@ class NetworkTB:
                 f"{self.what}step {t_run}, population {pop}, neuron {i}: spike 1, golden "
                 f"{want}")
 
+    async def configure(self):
+        """Clear every core's state and accumulators, write the current network's weights,
+        neuron parameters and routing table through the configuration port, and read the
+        parameters back."""
+        router = self.p.router_target
+        for c, cp in enumerate(self.m.core_params(c, self.p.lanes)
+                               for c in range(len(self.m.cores))):
+            for row in range(cp.rows):
+                await self.cfg(c, 1, Space.ACC, row, 0)
+                await self.cfg(c, 1, Space.STATE, row, 0)
+            for addr, word in enumerate(cp.weight_words()):
+                await self.cfg(c, 1, Space.WEIGHT, addr, word)
+            values = {Param.THRESHOLD: cp.threshold,
+                      Param.BIAS: cp.bias & ((1 << cp.voltage_bits) - 1),
+                      Param.DU: cp.du, Param.DV: cp.dv, Param.REFRACTORY: cp.refractory,
+                      Param.RESET_SUBTRACT: int(cp.reset_subtract)}
+            for param, value in values.items():
+                await self.cfg(c, 1, Space.PARAM, param, value)
+            for param, value in values.items():
+                got = await self.cfg(c, 0, Space.PARAM, param)
+                assert got == value, (f"{self.what}core {c}, parameter {param.name}: read "
+                                      f"{got}, wrote {value}")
+        for s, word in enumerate(pointer_words(self.p.router, self.m.pointer_words())):
+            await self.cfg(router, 1, TableSpace.POINTER, s, word)
+        for e, word in enumerate(destination_words(self.p.router,
+                                                   self.m.destination_words())):
+            await self.cfg(router, 1, TableSpace.DESTINATION, e, word)
+
     async def run(self):
+        """Every run of the job: the built network, then each of ``job["runs"]``
+        (reconfigured through the port, state cleared); one result dict per run."""
+        out = [await self.run_one()]
+        for r in self.job.get("runs", ()):
+            self.t0 += self.x.shape[0]
+            self._select(r["net"], r["inputs"])
+            await self.configure()
+            out.append(await self.run_one())
+        return out
+
+    async def run_one(self):
         T = self.x.shape[0]
         net, m = self.net, self.m
         record = self.job.get("record_state", False)
@@ -263,8 +311,9 @@ class NetworkTB:
             f"{self.what}step {t}, field cycles: reported {cycles[t]}, measured "
             f"{end - begin + 1}")
         steps = int(self.s("steps").value)
-        assert steps == t_done % (1 << self.p.step_bits), (
-            f"{self.what}step {t}, field steps: reported {steps}, expected {t_done}")
+        assert steps == (self.t0 + t_done) % (1 << self.p.step_bits), (
+            f"{self.what}step {t}, field steps: reported {steps}, expected "
+            f"{self.t0 + t_done}")
 
     def _check_state(self, t, uu, vv):
         for field, got, want in (("u", uu, self.golden.u), ("v", vv, self.golden.v)):
@@ -293,8 +342,9 @@ async def run(dut):
         dut.rst.value = 0
         tasks = [cocotb.start_soon(tb.run()) for tb in tbs]
         res = []
-        for task in tasks:
-            res.append(await task)
+        for task, job in zip(tasks, spec["jobs"]):
+            runs = await task
+            res.append(runs if "runs" in job else runs[0])
     except BaseException as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         with open(spec["error"], "w") as f:

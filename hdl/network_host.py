@@ -9,9 +9,10 @@ import numpy as np
 
 from .host import unpack_state, unpack_weight_word
 from .network import input_layout, network_cfg_layout
-from .router import host_event_layout
+from .router import dst_layout, host_event_layout, ptr_layout
 
-__all__ = ["pack_input", "pack_network_cfg", "unpack_output", "core_weights",
+__all__ = ["pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
+           "destination_words", "core_weights",
            "projection_weights", "population_state"]
 
 
@@ -54,6 +55,19 @@ def unpack_output(p, word):
     n, s = layout["neuron"], layout["step"]
     return ((word >> n.offset) & ((1 << n.shape.width) - 1),
             (word >> s.offset) & ((1 << s.shape.width) - 1))
+
+
+def pointer_words(rp, pointers):
+    """Router table write data (:attr:`TableSpace.POINTER`) of ``(base, count)`` pairs."""
+    layout = ptr_layout(rp)
+    return [(b << layout["base"].offset) | (n << layout["count"].offset) for b, n in pointers]
+
+
+def destination_words(rp, destinations):
+    """Router table write data (:attr:`TableSpace.DESTINATION`) of ``(port, index)`` pairs."""
+    layout = dst_layout(rp)
+    return [(q << layout["port"].offset) | (i << layout["index"].offset)
+            for q, i in destinations]
 
 
 def core_weights(cp, words):
