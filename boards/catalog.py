@@ -67,6 +67,11 @@ class Board:
     neurons, inputs, lanes : int
         Default network: one population of ``neurons`` LIF neurons fed by ``inputs`` channels,
         all-to-all (``neurons * inputs`` synapses), ``lanes`` neurons per clock.
+    stdp : bool
+        The default network's projection is plastic (STDP).
+    core_neurons : int or None
+        Neurons per core when a static population is split over several cores (the network
+        top, ``hdl/network.py``); None: one core holds the whole population.
     pack_opts : tuple of str
         Extra ``ecppack`` options (compression, SPI clock) the board's loader wants.
     notes : str
@@ -88,6 +93,8 @@ class Board:
     neurons: int
     inputs: int
     lanes: int
+    stdp: bool = True
+    core_neurons: int = None
     pack_opts: tuple = ()
     notes: str = ""
     extra: dict = field(default_factory=dict)
@@ -112,12 +119,12 @@ DEFAULT_STDP = Stdp(a_plus=4, a_minus=3, shift=6, d_pre=512, d_post=512, x_inc=6
 
 
 def default_network(board, seed=0):
-    """The board's default network: one output population fed by every input channel through
-    a plastic (STDP) projection.
+    """The board's default network: one output population fed by every input channel, through
+    a plastic (STDP, :data:`DEFAULT_STDP`) projection if the board's ``stdp``.
 
     Weights are uniform in ``[0, 63]`` (8-bit), seeded; the neuron parameters are those of
-    ``examples/core.toml``, the learning rule :data:`DEFAULT_STDP`. It is sized to fill the
-    board's weight memory sensibly (see the ``neurons`` and ``inputs`` of each :class:`Board`).
+    ``examples/core.toml``. It is sized to fill the board's weight memory sensibly (see the
+    ``neurons`` and ``inputs`` of each :class:`Board`).
     """
     board = get_board(board) if isinstance(board, str) else board
     rng = np.random.default_rng(seed)
@@ -127,7 +134,8 @@ def default_network(board, seed=0):
         name=f"{name}_default", inputs=board.inputs,
         populations=(Population("lif", board.neurons, threshold=600, du=1024, dv=512,
                                 refractory=1, reset="subtract", output=True),),
-        projections=(Projection("input", "lif", w, weight_shift=2, stdp=DEFAULT_STDP),),
+        projections=(Projection("input", "lif", w, weight_shift=2,
+                                stdp=DEFAULT_STDP if board.stdp else None),),
         hardware=Hardware())
 
 
@@ -170,8 +178,10 @@ def describe_boards():
     programmer."""
     rows = [("board", "device", "clock", "default network", "programmer")]
     for b in _all().values():
-        net = f"{b.neurons} x {b.inputs} ({b.synapses} synapses, STDP), {b.lanes} lane" + \
-            ("s" if b.lanes > 1 else "")
+        cores = "" if b.core_neurons is None else f" on {-(-b.neurons // b.core_neurons)} cores"
+        net = (f"{b.neurons} x {b.inputs} ({b.synapses} synapses, "
+               f"{'STDP' if b.stdp else 'static'}){cores}, {b.lanes} lane"
+               + ("s" if b.lanes > 1 else ""))
         rows.append((b.name, f"{b.device} ({b.title})",
                      f"{b.clock_hz / 1e6:g} -> {b.target_hz / 1e6:g} MHz", net, b.programmer))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

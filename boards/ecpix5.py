@@ -56,6 +56,7 @@ VARIANTS = [
           resources={"logic": 83640, "ff": 83640, "bram": 208, "spram": 0, "dsp": 156,
                      "pll": 4},
           clock_hz=100e6, target_hz=90e6, programmer="openFPGALoader",
-          program_args=("-b", "ecpix5", "-m"), neurons=1024, inputs=256, lanes=4,
+          program_args=("-b", "ecpix5", "-m"), neurons=1024, inputs=256, lanes=2, stdp=False,
+          core_neurons=256,
           pack_opts=("--compress",)),
 ]

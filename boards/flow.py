@@ -81,10 +81,17 @@ def _network(net, board):
 def _hardware_params(net, board):
     """``CoreParams`` (one population: one core, STDP allowed, weights in SPRAM on UP5K) or
     ``NetworkParams`` (several populations: cores and router, ``hdl/network.py``)."""
-    if len(net.populations) == 1:
+    pops = net.populations
+    plastic = any(p.plastic for p in net.projections)
+    split = board.core_neurons is not None and pops[0].size > board.core_neurons
+    if len(pops) == 1 and (plastic or not split):
         return CoreParams.from_network(net, lanes=board.lanes)
     from spikefab.hdl.generate_network import network_params
-    return network_params(net, lanes=board.lanes)
+    fan_in = max(sum(net.source_size(p.source) for p in net.projections if p.target == q.name)
+                 for q in pops)
+    return network_params(net, lanes=board.lanes,
+                          neurons_per_core=board.core_neurons or 256,
+                          axons_per_core=max(256, fan_in))
 
 
 def _core_memories(p, prefix=""):

@@ -59,12 +59,14 @@ def test_default_network_fits_and_meets_floors(name):
     net = default_network(b)
     n = check_capacity(net, b)
     assert n["neurons"] == b.neurons and n["synapses"] == b.neurons * b.inputs
-    assert net.plastic_synapses == net.synapses
+    assert net.plastic_synapses == (net.synapses if b.stdp else 0)
     if b.device == "iCE40UP5K":
         # floor: >= 64k synapses with STDP; the weights fill the SPRAM
         assert n["synapses"] >= 65536 and n["spram"] == 4
+        assert b.stdp and n["cores"] == 1
     if b.name in ("ulx3s-85f", "ecpix5-85f"):
-        assert n["neurons"] >= 1024 and n["synapses"] >= 262144
+        # floor: >= 1,024 neurons and >= 256k synapses; on four cores behind the router
+        assert n["neurons"] >= 1024 and n["synapses"] >= 262144 and n["cores"] == 4
 
 
 @pytest.mark.parametrize("name", NAMES)
