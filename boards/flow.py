@@ -269,6 +269,29 @@ def _stage(out, n, total, what, cmd, cwd, log):
     return dt
 
 
+def _critical_path(log):
+    """``"<first source> -> <last sink> (x ns logic, y ns routing)"`` of the first clock's
+    critical path in nextpnr's log, or None."""
+    try:
+        with open(log) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    starts = [i for i, ln in enumerate(lines) if "Critical path report for clock" in ln]
+    if not starts:
+        return None
+    src = sink = None
+    for ln in lines[starts[-1] + 1:]:
+        if " Source " in ln:
+            name = ln.split(" Source ", 1)[1].strip()
+            src = src or name
+        elif " Sink " in ln:
+            sink = ln.split(" Sink ", 1)[1].strip()
+        elif "ns logic" in ln:
+            return f"{src} -> {sink} ({ln.split('Info:', 1)[-1].strip()})"
+    return None
+
+
 def _fmax(rep):
     """``(fmax_mhz, constraint_mhz, clocks)`` of the design clock from nextpnr's report."""
     clocks = {k: (v["achieved"], v["constraint"]) for k, v in rep["fmax"].items()}
@@ -367,6 +390,8 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, str
             old = json.load(f)
         if old.get("key") == key and os.path.exists(os.path.join(outdir, board.bitstream)):
             _say(out, f"[2-4/{steps}] unchanged design: reusing {result_path}")
+            old.setdefault("critical_path",
+                           _critical_path(os.path.join(outdir, "nextpnr.log")))
             return _finish(old, out, strict)
 
     secs = {"elaborate": round(t_elab, 1)}
@@ -394,6 +419,7 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, str
         "cores": n["cores"], "lanes": lanes, "utilisation": util, "fmax_mhz": round(fmax, 2),
         "constraint_mhz": round(constraint, 2), "timing_met": fmax >= constraint,
         "clocks": {k: [round(a, 2), round(c, 2)] for k, (a, c) in clocks.items()},
+        "critical_path": _critical_path(os.path.join(outdir, "nextpnr.log")),
         "memory_bits_used": used_bits, "memory_bits_needed": n["memory_bits"],
         "core_memory_bits": n["core_bits"], "seconds": secs,
         "synaptic_ops_per_s": round(fmax * 1e6 * lanes * n["cores"]),
@@ -507,6 +533,10 @@ def _markdown(results, head, rows):
     ]
     for row in rows:
         lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "Critical path of each design clock (nextpnr, source register -> sink):", ""]
+    for r in results:
+        lines.append(f"- `{r['board']}` ({r['fmax_mhz']:.1f} MHz): "
+                     f"`{r.get('critical_path') or 'not reported'}`")
     dates = sorted({r["date"] for r in results})
     lines += ["", f"Measured {', '.join(dates)}.", ""]
     return "\n".join(lines)
