@@ -206,6 +206,7 @@ class NetworkTB:
         v = {q.name: np.zeros((T, q.size), np.int64) for q in net.populations} if record \
             else None
         cycles = np.zeros(T, np.int64)
+        starts = np.zeros(T, np.int64)
         seen, order = set(), []
         t_send, words, cur = 0, [], None      # step being sent, its words, the word offered
         t_done, t_run, begin = 0, None, None  # steps ended, step running, clock it began
@@ -239,6 +240,7 @@ class NetworkTB:
             busy = int(self.s("busy").value)
             if busy and t_run is None:
                 t_run, begin = t_done, self.clock
+                starts[t_run] = begin
                 last_progress = self.clock
             if pending is not None:
                 self._check_cycles(pending, cycles, t_done)
@@ -302,7 +304,7 @@ class NetworkTB:
                         f"{bad[0][1]}: read {w[tuple(bad[0])]}, golden "
                         f"{pr.weights[tuple(bad[0])]}")
         return {"spikes": spikes, "u": u, "v": v, "weights": weights, "cycles": cycles,
-                "outputs": order}
+                "starts": starts, "outputs": order}
 
     def _check_cycles(self, pending, cycles, t_done):
         t, begin, end = pending

@@ -297,7 +297,8 @@ def run_networks(jobs, sim="icarus", build_root=None, name="run"):
     -------
     list
         Per job: a dict with ``spikes``, ``u``, ``v`` (dicts by population), ``weights``,
-        ``cycles``, ``outputs`` (``(step, host id)`` in arrival order); a list of such dicts,
+        ``cycles``, ``starts`` (the testbench's clock of each step's first busy clock),
+        ``outputs`` (``(step, host id)`` in arrival order); a list of such dicts,
         one per run, for a job with ``runs``.
 
     Raises
