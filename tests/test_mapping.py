@@ -308,3 +308,25 @@ def test_mapped_networks_match_golden_long():
         net = random_multicore_network(seed)
         m = map_network(net, *random_capacity(seed, net))
         check_against_golden(m, random_inputs(seed, net, 2000, rate=0.3), seed)
+
+
+def test_outputs_option_names_the_host_populations():
+    net = small_net([3, 2], [("input", "p0", 0), ("p0", "p1", 0)], outputs=("p1",))
+    m = map_network(net)
+    assert m.outputs == ("p1",)
+    hosts = lambda m: sorted(i for d in m.table for q, i in d if q == m.host_port)  # noqa: E731
+    assert hosts(m) == [3, 4]
+    every = map_network(net, outputs=["p0", "p1"])
+    assert every.outputs == ("p0", "p1") and hosts(every) == [0, 1, 2, 3, 4]
+    assert map_network(net, outputs=[]).entries == m.entries - 2
+    with pytest.raises(ValueError, match=r"^Output population must be one of p0, p1, not 'p9'$"):
+        map_network(net, outputs=["p9"])
+
+
+def test_core_with_no_projection_gets_one_dummy_slot():
+    net = small_net([3, 2], [("p0", "p1", 0)])
+    m = map_network(net, pack=False)
+    p = m.core_params(0)
+    assert m.cores[0].axons == 0
+    assert p.axon_shifts == ((1, 0),) and not p.weights.any() and p.neurons == 3
+    assert all(q != 0 for d in m.table for q, _ in d)       # no entry names core 0
