@@ -511,6 +511,25 @@ def _markdown(results, head, rows):
         "and a PLL (`hdl/clocks.py`) that makes the design clock. `make bitstream BOARD=...`",
         "builds `build/<board>/top.bin|top.bit`; `make flash BOARD=...` programs it.",
         "",
+        "- **Capacity check** (before synthesis, `spikefab.boards.check_capacity`): the",
+        "  network's memories (weights, accumulators, neuron state, spike FIFO, STDP traces,",
+        "  router pointers / table / queue) are counted in block RAM tiles of the family's",
+        "  shapes (iCE40 EBR 256x16 .. 2048x2, ECP5 DP16KD 512x36 .. 16384x1; UP5K weights in",
+        "  16384x16 SPRAM tiles) and its multipliers in DSP / MULT18 blocks; a network that",
+        "  does not fit is rejected with a one-line `ValueError` naming what it needs and what",
+        "  the board has.",
+        "- **Design**: one population is one neuron core (`hdl/core.py`; STDP allowed; weights",
+        "  in SPRAM on UP5K); several populations, or a static population larger than the",
+        "  board's `core_neurons`, are the network top (`hdl/network.py`: cores + router).",
+        "- **UART bridge protocol** (until the host link): bytes `0ddddddd` shift 7 bits into",
+        "  the input word (least significant group first), `0x80` holds the word on the",
+        "  network's inputs, `0x81` applies it for one clock, `0x82` returns every output,",
+        "  least significant byte first; 1 Mbaud 8N1.",
+        "- **Tools**: YoWASP `YOSYS`, `NEXTPNR_ICE40`, `ICEPACK`, `NEXTPNR_ECP5`, `ECPPACK`;",
+        "  programmers `ICEPROG` (`apt-get install --no-install-recommends fpga-icestorm`),",
+        "  `OPENFPGALOADER` (`apt-get install openfpgaloader`), `DFU_UTIL` (`apt-get install",
+        "  dfu-util`). `--dry-run` prints the command.",
+        "",
         "| board | device | board clock | design clock | default network | programmer | notes |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -581,7 +600,8 @@ def flash(board, bitstream=None, dry_run=False, out=_STDOUT):
     _say(out, " ".join(cmd))
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode:
-        last = [ln.strip() for ln in r.stdout.splitlines() if ln.strip()]
+        # the last line that says something (iceprog ends with a bare "ABORT.")
+        last = [ln.strip() for ln in r.stdout.splitlines() if ln.strip() not in ("", "ABORT.")]
         raise FlashError(f"{board.programmer} could not program the {board.title} (exit "
                          f"{r.returncode}): {last[-1] if last else 'no output'}; is the "
                          f"board plugged in and its USB device accessible?")
