@@ -40,10 +40,13 @@ class TB:
         Probability of ``o_spike.ready`` in each clock.
     what : str
         Prefix of every failure message (the seed).
+    weight_ram : str
+        The generated core's weight memory kind (its cycle counts depend on it).
     """
 
-    def __init__(self, dut, params, rng, ready_prob=1.0, what=""):
+    def __init__(self, dut, params, rng, ready_prob=1.0, what="", weight_ram="dual"):
         self.dut, self.p, self.rng = dut, params, rng
+        self.weight_ram = weight_ram
         self.ready_prob, self.what = ready_prob, what
         self.clock = 0
 
@@ -173,7 +176,7 @@ class TB:
         d.i_event__valid.value = 0
         s = self.clock
         d.start.value = 1
-        update_start = compute_update_start(p, len(events), first, s)
+        update_start = compute_update_start(p, len(events), first, s, self.weight_ram)
         begin = first if len(events) else s
         limit = self.clock + 64 * (p.rows + 20) * p.lanes
         while True:
@@ -199,7 +202,7 @@ class TB:
             f"{self.what}step {step_no}: spike at clock {transfers[0]}, before the update "
             f"phase (clock {update_start})")
         last = transfers[-1] - update_start if transfers else None
-        want = step_cycles(p, len(events), last, spiking_rows(p, spikes))
+        want = step_cycles(p, len(events), last, spiking_rows(p, spikes), self.weight_ram)
         assert done_at - begin == cycles == want, (
             f"{self.what}step {step_no}, field cycles: reported {cycles}, measured "
             f"{done_at - begin}, formula {want} (E={len(events)}, rows={p.rows}, last spike "
@@ -228,7 +231,7 @@ async def run_job(dut, job):
     seed = job.get("seed")
     what = "" if seed is None else f"seed {seed}: "
     rng = np.random.default_rng([0 if seed is None else seed, 17])
-    tb = TB(dut, p, rng, job.get("ready_prob", 1.0), what)
+    tb = TB(dut, p, rng, job.get("ready_prob", 1.0), what, job.get("weight_ram", "dual"))
     await tb.reset()
     if job.get("configure"):
         await tb.configure(p)

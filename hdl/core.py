@@ -2,7 +2,7 @@
 
 import enum
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -14,10 +14,10 @@ from .emitter import EMIT_LATENCY, SpikeEmitter
 from .lif import LIF_LATENCY, LifPipeline
 from .params import CoreParams
 from .stdp import UPDATE_STAGES, TRACE_STAGES, TraceUpdate, WeightUpdate, learn_layout
-from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram
+from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram, row_clocks
 
 __all__ = ["Space", "Param", "Learn", "LEARN_BASE", "LEARN_STRIDE", "CYCLES_BITS",
-           "UPDATE_LATENCY", "SWEEP_LATENCY", "LTP_TAIL", "cfg_layout", "state_layout",
+           "UPDATE_LATENCY", "SWEEP_LATENCY", "LTP_TAIL", "ltp_row_clocks", "cfg_layout", "state_layout",
            "cfg_data_bits", "row_bits", "event_tail", "step_cycles", "update_start", "Core"]
 
 #: Width of the per-step cycle counter.
@@ -115,23 +115,36 @@ def cfg_layout(p):
                               "data": unsigned(cfg_data_bits(p))})
 
 
-def event_tail(p):
-    """Clocks from the last event's last row read until the update phase may start:
+def event_tail(p, weight_ram="dual"):
+    """Clocks from the end of the last event's last row until the update phase may start:
     :data:`EVENT_TAIL` (2), plus ``UPDATE_STAGES - 1`` (3) in a plastic core, where every op
-    also passes the weight update pipeline (LTD)."""
-    return EVENT_TAIL + (UPDATE_STAGES - 1 if p.plastic else 0)
+    also passes the weight update pipeline (LTD); one less on a single-port weight memory,
+    where the last row's second (write) clock already counts as part of the row."""
+    if not p.plastic:
+        return EVENT_TAIL
+    return EVENT_TAIL + UPDATE_STAGES - 1 - (row_clocks(p, weight_ram) - 1)
+
+
+def ltp_row_clocks(p, weight_ram="dual"):
+    """Clocks of the LTP column pass per spiking row: one to fetch the row, then one per
+    plastic axon slot (``lanes`` synapses each); on a single-port weight memory two per slot
+    (read, then the clock left for a write), the next row fetched in the last of them."""
+    if row_clocks(p, weight_ram) == 2:
+        return 2 * p.pre_count
+    return 1 + p.pre_count
 
 
 #: Clocks of the pre-trace sweep beyond one per plastic axon slot (start, read, the three
 #: stages of the trace update, write).
 SWEEP_LATENCY = 5
-#: Clocks of the LTP pass beyond one per plastic axon slot per spiking row: the
-#: hand-over after the update (1), then per spiking row one clock to fetch it, and at the end
-#: the read and the weight update pipeline (1 + UPDATE_STAGES) and ``done`` (1).
+#: Clocks of the LTP pass beyond :func:`ltp_row_clocks` per spiking row: the hand-over after
+#: the update (1), and at the end the read and the weight update pipeline (1 + UPDATE_STAGES)
+#: and ``done`` (1). (On a single-port weight memory the first fetch takes the hand-over
+#: clock's place and the last row's write clock the read's: the same 6.)
 LTP_TAIL = 1 + UPDATE_STAGES + 1
 
 
-def step_cycles(p, events, last_spike=None, spiking_rows=0):
+def step_cycles(p, events, last_spike=None, spiking_rows=0, weight_ram="dual"):
     """The cycle count that :class:`Core` reports for one step (the latency formula).
 
     Parameters
@@ -146,6 +159,9 @@ def step_cycles(p, events, last_spike=None, spiking_rows=0):
     spiking_rows : int
         ``R_s``, rows with at least one spiking neuron (plastic cores only: the LTP pass
         visits each).
+    weight_ram : str
+        The core's weight memory kind; only a plastic core on a single-port kind
+        (``"single"``, ``"ice40_spram"``) differs.
 
     Returns
     -------
@@ -168,24 +184,34 @@ def step_cycles(p, events, last_spike=None, spiking_rows=0):
         on the accumulation reads), the pre-trace sweep hides under the update sweep when
         ``P_A + 5 <= rows + 13``, and LTP costs ``P_A + 1`` clocks per spiking row
         (``lanes`` synapses per clock).
+
+        Plastic core on a single-port weight memory (two clocks per row and per LTP slot: a
+        read clock, and a clock for the write of the update pipeline)::
+
+            4 * [E > 0] + 2 * rows * E + max(U, last_spike + 3)
+            U = 2 + max(rows + 13, P_A + SWEEP_LATENCY)
+                  + (1 if R_s == 0 else R_s * 2 * P_A + LTP_TAIL)
     """
-    tail = event_tail(p) * int(events > 0) + p.rows * events
+    rc = row_clocks(p, weight_ram)
+    tail = event_tail(p, weight_ram) * int(events > 0) + rc * p.rows * events
     if not p.plastic:
         upd = p.rows + UPDATE_LATENCY
     else:
         upd = 2 + max(p.rows + _DRAIN, p.pre_count + SWEEP_LATENCY)
-        upd += 1 if spiking_rows == 0 else spiking_rows * (p.pre_count + 1) + LTP_TAIL
+        upd += 1 if spiking_rows == 0 else (spiking_rows * ltp_row_clocks(p, weight_ram)
+                                            + LTP_TAIL)
     if last_spike is not None:
         upd = max(upd, last_spike + 3)
     return tail + upd
 
 
-def update_start(p, events, first_event, start):
+def update_start(p, events, first_event, start, weight_ram="dual"):
     """Clock of the first update-sweep clock, given the clock of the first event transfer
     (events back to back, ``start`` no later than the clock after the last) or, with no
     events, the clock of ``start``."""
     if events:
-        return first_event + p.rows * events + event_tail(p) + 2
+        return (first_event + row_clocks(p, weight_ram) * p.rows * events
+                + event_tail(p, weight_ram) + 2)
     return start + 2
 
 
@@ -251,10 +277,6 @@ class Core(wiring.Component):
         self._p = params
         p = params
         self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots)
-        if p.plastic and weight_ram != "dual":
-            self._MustUse__silence = True     # rejected: never elaborated, not a leak
-            raise ValueError(f"Weight RAM of a plastic core must be 'dual' (STDP writes while "
-                             f"the event phase reads), not {weight_ram!r}")
         super().__init__({
             "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
             "start": In(1),
@@ -269,6 +291,11 @@ class Core(wiring.Component):
     @property
     def params(self):
         return self._p
+
+    @property
+    def weight_ram(self):
+        """The kind of weight memory (argument of :func:`step_cycles`)."""
+        return self._ram
 
     def elaborate(self, platform):
         p = self._p
@@ -597,21 +624,42 @@ class Core(wiring.Component):
         b_valid, b_addr, b_mask = Signal(), Signal.like(syn.u_waddr), Signal(lanes)
         b_k = Signal(range(max(npl, 2)))
         slot_k, slot_axon = group_of_slot(ltp_slot)
+        # On a single-port weight memory each slot takes two clocks: the read, then a clock
+        # left free for the write of the slot read 5 clocks earlier (``ltp_wclk``). The next
+        # row is fetched in the last write clock of a row, so that reads stay on one parity
+        # of clocks and writes on the other for the whole pass.
+        slow = row_clocks(p, self._ram) == 2
+        ltp_wclk = Signal() if slow else Const(1)
+        head = fifo.r_data
+
+        def fetch():
+            m.d.comb += fifo.r_en.eq(1)
+            m.d.sync += [ltp_active.eq(1), ltp_row.eq(head[:rowb]), ltp_mask.eq(head[rowb:]),
+                         ltp_base.eq(head[:rowb] * A), ltp_slot.eq(0)]
+
         m.d.sync += [b_valid.eq(0)]
         with m.If(in_ltp):
             with m.If(ltp_active):
-                m.d.sync += [b_valid.eq(1), b_addr.eq(ltp_base + slot_axon), b_mask.eq(ltp_mask),
-                             b_k.eq(slot_k)]
-                with m.If(ltp_slot == p.pre_count - 1):
-                    m.d.sync += ltp_active.eq(0)
-                with m.Else():
-                    m.d.sync += ltp_slot.eq(ltp_slot + 1)
+                if slow:
+                    m.d.sync += ltp_wclk.eq(~ltp_wclk)
+                with m.If(~ltp_wclk if slow else 1):
+                    m.d.sync += [b_valid.eq(1), b_addr.eq(ltp_base + slot_axon),
+                                 b_mask.eq(ltp_mask), b_k.eq(slot_k)]
+                with m.If(ltp_wclk):
+                    with m.If(ltp_slot == p.pre_count - 1):
+                        if slow:
+                            with m.If(fifo.r_rdy):
+                                fetch()
+                            with m.Else():
+                                m.d.sync += ltp_active.eq(0)
+                        else:
+                            m.d.sync += ltp_active.eq(0)
+                    with m.Else():
+                        m.d.sync += ltp_slot.eq(ltp_slot + 1)
             with m.Elif(fifo.r_rdy):
-                head = fifo.r_data
-                m.d.comb += fifo.r_en.eq(1)
-                m.d.sync += [ltp_active.eq(1), ltp_row.eq(head[:rowb]),
-                             ltp_mask.eq(head[rowb:]), ltp_base.eq(head[:rowb] * A),
-                             ltp_slot.eq(0)]
+                fetch()
+                if slow:
+                    m.d.sync += ltp_wclk.eq(0)
         m.d.comb += [
             c["ltp_busy"].eq(ltp_active | fifo.r_rdy | b_valid),
             syn.x_w_addr.eq(Mux(in_ltp, ltp_base + slot_axon, cmd.addr)),

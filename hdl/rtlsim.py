@@ -159,7 +159,8 @@ def run_job(params, job, sim="icarus", build_root=None, name="run", weight_ram="
     waves = _waves()
     tdir = os.path.join(bdir, f"run-{name}-{os.getpid()}")
     os.makedirs(tdir, exist_ok=True)
-    job = dict(job, out=os.path.join(tdir, "out.pkl"), error=os.path.join(tdir, "error.txt"))
+    job = dict(job, out=os.path.join(tdir, "out.pkl"), error=os.path.join(tdir, "error.txt"),
+               weight_ram=weight_ram)
     for f in (job["out"], job["error"]):
         with contextlib.suppress(FileNotFoundError):
             os.remove(f)

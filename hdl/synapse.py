@@ -1,13 +1,13 @@
 """Synapse memory and exact accumulation: the event phase of ``docs/spec.md`` section 3."""
 
-from amaranth.hdl import ClockSignal, Elaboratable, Instance, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import ClockSignal, Const, Elaboratable, Instance, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .params import CoreParams
 
-__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "SPRAM_WORDS", "SPRAM_BITS", "SPRAM_TILES",
+__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "row_clocks", "SPRAM_WORDS", "SPRAM_BITS", "SPRAM_TILES",
            "WeightRam", "SynapseArray"]
 
 #: Clocks from the last row read of the last event to the clock after its write-back.
@@ -112,6 +112,13 @@ class WeightRam(Elaboratable):
         m.d.comb += self.rdata.eq(data_out[:self.width])
 
 
+def row_clocks(params, weight_ram):
+    """Clocks per row of the event phase: 2 for a plastic core on a single-port weight memory
+    (the row is read on the first clock; the LTD write of the row read 5 clocks earlier takes
+    the second), else 1."""
+    return 2 if params.plastic and weight_ram != "dual" else 1
+
+
 class SynapseArray(wiring.Component):
     """Weights ``W[A][N]`` and one exact accumulator per neuron; one synaptic op per lane per clock.
 
@@ -131,6 +138,12 @@ class SynapseArray(wiring.Component):
     same row within three consecutive clocks, which happens when ``rows <= 2``) are resolved by
     forwarding the two sums most recently computed, never by stalling. ``busy`` is high while
     an event is in flight, and for the :data:`EVENT_TAIL` clocks until its last write.
+
+    A plastic core on a single-port weight memory (:func:`row_clocks` = 2) spends two clocks per
+    row: a free-running toggle splits the clocks into read clocks and write clocks; rows are
+    read only on read clocks and events are accepted only on write clocks, so that the weight
+    update pipeline's write, 5 clocks after each read, always falls on a write clock, also
+    across gaps between events. ``E`` back-to-back events then take ``2 * E * rows`` clocks.
 
     External access (``ext = 1``, used by the update phase and the configuration port): the
     ``x_*`` ports own both memories. Read data appears on ``x_w_rdata`` / ``x_a_rdata`` one
@@ -162,6 +175,7 @@ class SynapseArray(wiring.Component):
         self._p = params
         p = params
         self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots)
+        self._slow = row_clocks(p, weight_ram) == 2
         acc_word = data.ArrayLayout(signed(p.acc_bits), p.lanes)
         super().__init__({
             "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
@@ -212,14 +226,19 @@ class SynapseArray(wiring.Component):
         group = Signal(range(max(2, len(p.axon_shifts))))
         last_row = row == rows - 1
         ev = self.i_event
-        m.d.comb += ev.ready.eq(self.enable & (~active | last_row))
+        # ``wclk``: the write clock of a single-port plastic core (constant 1 otherwise)
+        wclk = Const(1)
+        if self._slow:
+            wclk = Signal()
+            m.d.sync += wclk.eq(~wclk)
+        m.d.comb += ev.ready.eq(self.enable & wclk & (~active | last_row))
         with m.If(ev.valid & ev.ready):
             m.d.sync += [active.eq(1), addr.eq(ev.payload), row.eq(0)]
             sel = len(p.axon_shifts) - 1
             for g in reversed(range(1, len(p.axon_shifts))):
                 sel = Mux(ev.payload < p.axon_offsets[g], g - 1, sel)
             m.d.sync += group.eq(sel)
-        with m.Elif(active):
+        with m.Elif(active & wclk):
             with m.If(last_row):
                 m.d.sync += active.eq(0)
             with m.Else():
@@ -244,7 +263,8 @@ class SynapseArray(wiring.Component):
         b_row = Signal(range(p.row_slots))
         b_group = Signal.like(group)
         b_addr = Signal.like(addr)
-        m.d.sync += [b_valid.eq(active), b_row.eq(row), b_group.eq(group), b_addr.eq(addr)]
+        m.d.sync += [b_valid.eq(active & ~wclk if self._slow else active), b_row.eq(row),
+                     b_group.eq(group), b_addr.eq(addr)]
         m.d.comb += [self.ltd_valid.eq(b_valid), self.ltd_addr.eq(b_addr),
                      self.ltd_row.eq(b_row), self.ltd_group.eq(b_group),
                      self.ltd_word.eq(weights.rdata)]

@@ -75,39 +75,51 @@ CORNERS = {
 }
 
 
-# Every corner on Icarus; on Verilator (a model build each) the recurrent one by default, the
-# others in the slow run.
-CORNER_RUNS = [pytest.param("icarus", c, id=f"icarus-{c}") for c in CORNERS] + [
-    pytest.param("verilator", c, id=f"verilator-{c}",
+# Every corner on Icarus with the dual-port weight memory, and with the UP5K's SB_SPRAM256KA
+# primitives (yosys's model; two corners by default, all in the slow run); on Verilator (a
+# model build each) with the dual-port memory and the single-port model, the recurrent one by
+# default, the others in the slow run.
+_SPRAM_FAST = ("recurrent-plastic", "bounds-narrow-saturated")
+CORNER_RUNS = [pytest.param("icarus", "dual", c, id=f"icarus-dual-{c}") for c in CORNERS] + [
+    pytest.param("icarus", "ice40_spram", c, id=f"icarus-ice40_spram-{c}",
+                 marks=[] if c in _SPRAM_FAST else [pytest.mark.slow]) for c in CORNERS] + [
+    pytest.param("verilator", ram, c, id=f"verilator-{ram}-{c}",
                  marks=[] if c == "recurrent-plastic" else [pytest.mark.slow])
-    for c in CORNERS]
+    for ram in ("dual", "single") for c in CORNERS]
 
 
-@pytest.mark.parametrize("sim,case", CORNER_RUNS)
-def test_stdp_corners(sim, case):
+@pytest.mark.parametrize("sim,ram,case", CORNER_RUNS)
+def test_stdp_corners(sim, ram, case):
     net = CORNERS[case]
     seed = sorted(CORNERS).index(case)
     x = random_inputs(seed, net, 12, rate=0.7)
     x[0] = 1                                # pre and post in the same step
     got = simulate_rtl(net, x, record_state=True, sim=sim, lanes=2 if seed % 2 else 1,
                        check=True, seed=seed, ready_prob=0.7, shuffle=True,
-                       configure=sim == "icarus")
+                       configure=sim == "icarus" or ram != "dual", weight_ram=ram)
     check_same(net, got, simulate(net, x, record_state=True), seed)
 
 
-@pytest.mark.parametrize("sim", SIMS)
-def test_stdp_cycles_formula(sim):
+@pytest.mark.parametrize("sim,ram", [("icarus", "dual"), ("verilator", "dual"),
+                                     ("icarus", "ice40_spram"), ("verilator", "single")])
+def test_stdp_cycles_formula(sim, ram):
     """Every neuron spikes every step, lanes = 1, no backpressure: LTD rides on the event
-    phase (3 clocks of tail), the LTP pass costs ``P_A + 1`` clocks per spiking row."""
+    phase (3 clocks of tail), the LTP pass costs ``P_A + 1`` clocks per spiking row; on a
+    single-port weight memory two clocks per row and per LTP slot."""
     net = corner_network("cy", rule(), n=5, inputs=3, threshold=0,
                          w_in=np.full((3, 5), 31))
     x = np.ones((4, 3), np.uint8)
-    got = simulate_rtl(net, x, sim=sim, lanes=1, check=True, seed=0)
+    got = simulate_rtl(net, x, sim=sim, lanes=1, check=True, seed=0, weight_ram=ram,
+                       configure=ram != "dual")
     p = CoreParams.from_network(net)
-    want = [step_cycles(p, 3, spiking_rows=5)] * 4
+    want = [step_cycles(p, 3, spiking_rows=5, weight_ram=ram)] * 4
     assert list(got.cycles) == want
-    # tail 5, 3 events * 5 rows, update 2 + (5 + 13), LTP 5 rows * (3 + 1) + 6
-    assert want[0] == 5 + 15 + 2 + 18 + 20 + 6
+    if ram == "dual":
+        # tail 5, 3 events * 5 rows, update 2 + (5 + 13), LTP 5 rows * (3 + 1) + 6
+        assert want[0] == 5 + 15 + 2 + 18 + 20 + 6
+    else:
+        # tail 4, 3 events * 5 rows * 2, update 2 + (5 + 13), LTP 5 rows * 2 * 3 + 6
+        assert want[0] == 4 + 30 + 2 + 18 + 30 + 6
 
 
 @pytest.mark.parametrize("sim", SIMS)
@@ -128,15 +140,16 @@ def test_stdp_failure_names_step_synapse_field_and_seed(sim):
 # -- long run and sweep ---------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sim", SIMS)
-def test_stdp_long_run(sim):
+@pytest.mark.parametrize("sim,ram", [("icarus", "dual"), ("verilator", "dual"),
+                                     ("icarus", "ice40_spram"), ("verilator", "single")])
+def test_stdp_long_run(sim, ram):
     """2,000 steps of a plastic recurrent network: spikes every step, state and all weights
     and traces every 100 steps and at the end."""
     seed = 4242
     net = CORNERS["recurrent-plastic"]
     x = random_inputs(seed, net, 2000, rate=0.3)
     got = simulate_rtl(net, x, sim=sim, lanes=2, check=True, seed=seed,
-                       check_learning_every=100)
+                       check_learning_every=100, weight_ram=ram, configure=ram != "dual")
     check_same(net, got, simulate(net, x), seed)
 
 

@@ -17,11 +17,11 @@ from hdl_support.amaranth_core import AmaranthCoreHost
 from netgen import random_inputs
 
 
-def run_plastic(net, lanes, inputs, seed, ready_prob=1.0):
+def run_plastic(net, lanes, inputs, seed, ready_prob=1.0, weight_ram="dual"):
     """Run ``net`` on a core in the Amaranth simulator and compare everything every step."""
     cmap = CoreMap(net, lanes=lanes)
     p = cmap.params
-    dut = Core(p)
+    dut = Core(p, weight_ram)
     golden = Golden(net)
     name = net.populations[0].name
     rng = np.random.default_rng([seed, 99])
@@ -70,13 +70,34 @@ def test_plastic_core_matches_golden(seed):
                 ready_prob=0.6)
 
 
-def test_plastic_core_rejects_single_port_weights_and_bad_rules():
-    net = plastic_network(1)
-    p = CoreParams.from_network(net)
-    with pytest.raises(ValueError, match=r"^Weight RAM of a plastic core must be 'dual' \(STDP "
-                                         r"writes while the event phase reads\), not "
-                                         r"'ice40_spram'$"):
-        Core(p, "ice40_spram")
+@pytest.mark.parametrize("seed", range(100, 106))
+def test_plastic_core_single_port_matches_golden(seed):
+    """The single-port weight memory model (UP5K SPRAM schedule): two clocks per row and per
+    LTP slot, every cycle count exact."""
+    net = plastic_network(seed)
+    run_plastic(net, core_lanes(seed), random_inputs(seed, net, 8, rate=0.5), seed,
+                ready_prob=0.6, weight_ram="single")
+
+
+def test_single_port_stdp_cycles():
+    """LTD at two clocks per row (``lanes`` synapses), LTP at two clocks per plastic slot per
+    spiking row, against the dual-port figures; every neuron spikes every step."""
+    net = Network("cy", 3, (Population("p0", 5, 0, du=1024, dv=512, output=True),),
+                  (Projection("input", "p0", np.full((3, 5), 3), stdp=Stdp(
+                      a_plus=40, a_minus=30, shift=4, d_pre=512, d_post=512, x_inc=20,
+                      y_inc=20, w_min=-31, w_max=31)),))
+    x = np.ones((3, 3), np.uint8)
+    _, dual = run_plastic(net, 1, x, 0)
+    p, single = run_plastic(net, 1, x, 0, weight_ram="single")
+    assert dual == [step_cycles(p, 3, spiking_rows=5)] * 3
+    assert single == [step_cycles(p, 3, spiking_rows=5, weight_ram="single")] * 3
+    # events: 3 * 5 rows at 1 / 2 clocks, tail 5 / 4; update 2 + (5 + 13); LTP 5 rows of
+    # 1 + 3 / 2 * 3 clocks, tail 6
+    assert dual[0] == 5 + 15 + 2 + 18 + 5 * 4 + 6
+    assert single[0] == 4 + 30 + 2 + 18 + 5 * 6 + 6
+
+
+def test_plastic_core_rejects_bad_rules():
     st = Stdp(a_plus=1, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1, w_min=0,
               w_max=3)
     with pytest.raises(ValueError, match=r"^Core weights of plastic axon group 0 must be "

@@ -106,7 +106,7 @@ class AmaranthCoreHost:
         ctx.set(dut.i_event.valid, 0)
         s = self.clock
         ctx.set(dut.start, 1)
-        update_start = compute_update_start(p, len(events), first, s)
+        update_start = compute_update_start(p, len(events), first, s, dut.weight_ram)
         begin = first if events.size else s
         for _ in range(100 * (p.rows + 20) + p.rows * len(events)):
             self._collect(spikes, transfers, step_no)
@@ -121,7 +121,7 @@ class AmaranthCoreHost:
         ctx.set(dut.start, 0)
         cycles = int(ctx.get(dut.cycles))
         last = transfers[-1] - update_start if transfers else None
-        want = step_cycles(p, len(events), last, spiking_rows(p, spikes))
+        want = step_cycles(p, len(events), last, spiking_rows(p, spikes), dut.weight_ram)
         assert not transfers or transfers[0] >= update_start, (
             f"{self.what}step {step_no}: spike at clock {transfers[0]} before update start "
             f"{update_start}")
