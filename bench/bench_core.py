@@ -1,5 +1,7 @@
-"""Figures of the neuron core: cycles per synaptic event and per neuron update (measured in the
-Amaranth simulator), utilisation and Fmax on iCE40 UP5K and ECP5-85F (YoWASP yosys/nextpnr).
+"""Figures of the neuron core: cycles per synaptic event and per neuron update, and the STDP
+cycles (LTD clocks per synapse, LTP clocks per spiking row, dual-port and single-port weight
+memory), measured in the Amaranth simulator; utilisation and Fmax of the static and the
+plastic core on iCE40 UP5K and ECP5-85F (YoWASP yosys/nextpnr).
 
 Usage: ``python bench/bench_core.py [--lanes 2] [--no-synth] [--json OUT]``. Prints a table;
 exits non-zero if a device misses its Fmax floor (UP5K 30 MHz, ECP5 90 MHz).
@@ -13,17 +15,18 @@ import sys
 import numpy as np
 from amaranth.sim import Simulator
 
-from spikefab.hdl.core import Core, step_cycles
+from spikefab.hdl.core import LTP_TAIL, Core, event_tail, step_cycles
 from spikefab.hdl.params import CoreParams
 from spikefab.hdl.synapse import EVENT_TAIL
-from spikefab.hdl.synth import DEVICES, core_memory_bits, default_params, run_flow
+from spikefab.hdl.synth import (DEVICES, core_memory_bits, default_params, plastic_params,
+                                run_flow)
 
 FLOORS = {"up5k": 30.0, "ecp5-85f": 90.0}
 
 
-def measure_cycles(params, events):
+def measure_cycles(params, events, weight_ram="dual"):
     """Clock cycles of one step with ``events`` back-to-back events, measured in simulation."""
-    dut = Core(params)
+    dut = Core(params, weight_ram)
     out = {}
 
     async def tb(ctx):
@@ -66,6 +69,39 @@ def cycle_figures(neurons=64, axons=32, lanes=(1, 2, 4)):
     return rows
 
 
+def stdp_cycle_figures(neurons=32, axons=16, lanes=(1, 2), events=8):
+    """LTD and LTP cost of a plastic core (every axon plastic), measured: a step with
+    ``events`` events and no spike against one without events gives the LTD clocks per row;
+    a step in which every neuron spikes (bias 1 > threshold 0) against a quiet one gives the LTP
+    clocks per spiking row. Every measured count is also checked against ``step_cycles``."""
+    out = []
+    for ram in ("dual", "single"):
+        for ln in lanes:
+            base = plastic_params(ln, neurons, axons)
+            quiet = CoreParams(neurons=neurons, lanes=ln, axon_shifts=((axons, 0),),
+                               weight_bits=8, trace_bits=8, stdp=base.stdp, threshold=30000)
+            fire = CoreParams(neurons=neurons, lanes=ln, axon_shifts=((axons, 0),),
+                              weight_bits=8, trace_bits=8, stdp=base.stdp, threshold=0, bias=1)
+            ev = list(range(events))
+            c0 = measure_cycles(quiet, [], ram)
+            ce = measure_cycles(quiet, ev, ram)
+            cs = measure_cycles(fire, [], ram)
+            rows = quiet.rows
+            assert c0 == step_cycles(quiet, 0, weight_ram=ram), c0
+            assert ce == step_cycles(quiet, events, weight_ram=ram), ce
+            assert cs == step_cycles(fire, 0, spiking_rows=rows, weight_ram=ram), cs
+            per_row = (ce - c0 - event_tail(quiet, ram)) / (events * rows)
+            ltp_row = (cs - c0 - (LTP_TAIL - 1)) / rows
+            out.append({"weight_ram": ram, "lanes": ln, "neurons": neurons,
+                        "plastic_axons": axons, "ltd_clocks_per_row": per_row,
+                        "ltd_clocks_per_synapse_per_lane": per_row,
+                        "ltd_synapses_per_clock": ln / per_row,
+                        "ltp_clocks_per_spiking_row": ltp_row,
+                        "ltp_clocks_per_plastic_slot": ltp_row / axons,
+                        "quiet_step": c0, "step_all_spiking": cs})
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lanes", type=int, default=2, help="lanes of the synthesised core")
@@ -79,6 +115,13 @@ def main(argv=None):
               f"({r['synaptic_ops_per_cycle']:.1f} synaptic ops/cycle), "
               f"{r['cycles_per_neuron_update']:.3f} cycles/neuron update, "
               f"+{r['step_overhead']} cycles/step")
+    fig["stdp_cycles"] = stdp_cycle_figures()
+    print("STDP cycles (Amaranth simulation, 32 neurons x 16 plastic axons, 8 events):")
+    for r in fig["stdp_cycles"]:
+        print(f"  {r['weight_ram']:6s} lanes {r['lanes']}: LTD {r['ltd_clocks_per_row']:.2f} "
+              f"clocks per row of {r['lanes']} synapses ({r['ltd_synapses_per_clock']:.2f} "
+              f"synapses/clock), LTP {r['ltp_clocks_per_spiking_row']:.2f} clocks per spiking "
+              f"row ({r['ltp_clocks_per_plastic_slot']:.2f} per plastic axon slot)")
     ok = True
     if not args.no_synth:
         p = default_params(args.lanes)
@@ -96,6 +139,19 @@ def main(argv=None):
             sops = r["fmax_mhz"] * 1e6 * args.lanes
             print(f"  {dev}: Fmax {r['fmax_mhz']:.1f} MHz ({verdict}; floor {FLOORS[dev]}, "
                   f"goal {goal}), {sops / 1e6:.0f} M synaptic ops/s; {util}")
+        pp = plastic_params(args.lanes)
+        print(f"synthesis, plastic: {pp.neurons} neurons x {pp.axons} plastic axons x 8-bit "
+              f"weights ({pp.neurons * pp.axons} synapses with STDP), lanes {args.lanes}; "
+              f"memory bits {core_memory_bits(pp)}")
+        fig["synth_plastic"] = []
+        for dev in DEVICES:
+            r = run_flow(pp, dev, os.path.join("build", "bench", f"plastic-{dev}-l{args.lanes}"))
+            fig["synth_plastic"].append(r)
+            ok &= r["fmax_mhz"] >= FLOORS[dev]
+            verdict = "floor met" if r["fmax_mhz"] >= FLOORS[dev] else "BELOW FLOOR"
+            util = ", ".join(f"{k} {u}/{a}" for k, (u, a) in sorted(r["utilisation"].items()))
+            print(f"  {dev} ({DEVICES[dev][4]} weights): Fmax {r['fmax_mhz']:.1f} MHz "
+                  f"({verdict}; floor {FLOORS[dev]}); {util}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(fig, f, indent=1)

@@ -245,11 +245,16 @@ class SynapseArray(wiring.Component):
                 m.d.sync += [row.eq(row + 1), addr.eq(addr + A)]
 
         # One address for both weight ports: the write port is only used when ext is high.
+        # The engine owns the address while it is active (``ext`` is never high then); the
+        # select is a register, not ``ext``, which comes late from the configuration handshake.
         w_addr = Signal(range(p.weight_slots))
+        waddr = Mux(self.u_wen, self.u_waddr, w_addr)
         m.d.comb += [
-            w_addr.eq(Mux(self.ext, self.x_w_addr, addr)),
-            weights.raddr.eq(w_addr),
-            weights.waddr.eq(Mux(self.u_wen, self.u_waddr, w_addr)),
+            w_addr.eq(Mux(active, addr, self.x_w_addr)),
+            # single-port: the write address is the read address unless the update pipeline
+            # writes, so the memory's address never waits for the configuration handshake
+            weights.raddr.eq(w_addr if self._ram == "dual" else waddr),
+            weights.waddr.eq(waddr),
             weights.wdata.eq(Mux(self.u_wen, self.u_wdata, self.x_w_wdata)),
             weights.wen.eq(self.u_wen | (self.ext & self.x_w_wen)),
             self.x_w_rdata.eq(weights.rdata),

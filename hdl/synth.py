@@ -18,7 +18,8 @@ from .core import Core
 from .synapse import SPRAM_BITS, SPRAM_WORDS
 from .params import CoreParams
 
-__all__ = ["DEVICES", "SerialTop", "default_params", "core_memory_bits", "run_flow"]
+__all__ = ["DEVICES", "SerialTop", "default_params", "plastic_params", "core_memory_bits",
+           "run_flow"]
 
 #: Device name -> (nextpnr tool variable, nextpnr arguments, yosys synth command, goal MHz,
 #: weight memory kind).
@@ -33,6 +34,17 @@ DEVICES = {
 def default_params(lanes=2):
     """The default core of the figures: 256 neurons x 256 axons x 8-bit weights."""
     return CoreParams(neurons=256, lanes=lanes, axon_shifts=((256, 0),), weight_bits=8)
+
+
+def plastic_params(lanes=2, neurons=256, axons=256):
+    """The plastic core of the figures: by default 256 neurons x 256 axons x 8-bit weights
+    (64k synapses), every axon plastic (8-bit traces), the iCEBreaker floor of
+    ``docs/spec.md``."""
+    from spikefab.golden import Stdp
+    rule = Stdp(a_plus=64, a_minus=48, shift=6, d_pre=512, d_post=512, x_inc=64, y_inc=64,
+                w_min=-127, w_max=127)
+    return CoreParams(neurons=neurons, lanes=lanes, axon_shifts=((axons, 0),), weight_bits=8,
+                      trace_bits=8, stdp=(rule,))
 
 
 def _ports(core):
@@ -82,6 +94,8 @@ def core_memory_bits(params):
     bits = dict(params.memory_bits())
     row_bits = max(1, (params.rows - 1).bit_length())
     bits["spike_fifo"] = (max(params.rows + 1, 3) - 1) * (row_bits + params.lanes)
+    if params.plastic:
+        bits["ltp_rows"] = bits["spike_fifo"]
     return bits
 
 
@@ -124,9 +138,14 @@ def run_flow(params, device, outdir):
           "write_json -selected mem.json"], outdir, "memstat.log")
     with open(os.path.join(outdir, "mem.json")) as f:
         cells = json.load(f)["modules"]["top"]["cells"]
-    mems = {name.split(".")[-1] if "." in name else name:
-            int(c["parameters"]["WIDTH"], 2) * int(c["parameters"]["SIZE"], 2)
-            for name, c in cells.items() if c["type"] == "$mem_v2"}
+    mems = {}
+    short = [name.split(".")[-1] for name, c in cells.items() if c["type"] == "$mem_v2"]
+    for name, c in cells.items():
+        if c["type"] == "$mem_v2":
+            # the short name unless two memories share it (the FIFOs' "storage")
+            key = name.split(".")[-1]
+            mems[key if short.count(key) == 1 else name] = (
+                int(c["parameters"]["WIDTH"], 2) * int(c["parameters"]["SIZE"], 2))
     spram = sum(1 for c in cells.values() if c["type"] == "SB_SPRAM256KA")
     if spram:
         mems["weights"] = spram * SPRAM_WORDS * SPRAM_BITS

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from spikefab.hdl.synth import core_memory_bits, default_params, run_flow
+from spikefab.hdl.synth import core_memory_bits, default_params, plastic_params, run_flow
 
 FLOOR = {"up5k": 30.0, "ecp5-85f": 90.0}
 
@@ -42,3 +42,42 @@ def test_default_core_fits_up5k():
     assert util["ICESTORM_RAM"][0] <= util["ICESTORM_RAM"][1], util
     assert util["ICESTORM_DSP"][0] >= 4, util   # 2 decays x 2 lanes
     assert res["fmax_mhz"] >= FLOOR["up5k"], res
+
+
+# -- plastic cores: the iCEBreaker floor (>= 64k synapses with STDP at >= 30 MHz) -------------
+
+def check_plastic(p):
+    assert p.plastic and p.pre_count == p.axons, p
+    assert p.neurons * p.axons >= 65536, p
+
+
+@pytest.mark.synth
+def test_plastic_core_fits_up5k():
+    """256 neurons x 256 plastic axons x 8-bit weights (64k synapses with STDP), one lane (two
+    lanes need 9 of the 8 DSPs and 97% of the LCs): the 65536 x 8-bit weights in the four
+    SB_SPRAM256KA tiles (one per 16384 words, 8 of 16 bits used; single-port: 2 clocks per row
+    for LTD, 2 per slot for LTP), traces and the rest in EBR; the UP5K floor is 30 MHz."""
+    p = plastic_params(lanes=1)
+    check_plastic(p)
+    res = run_flow(p, "up5k", os.path.join("build", "synth", "test-plastic-up5k"))
+    want = core_memory_bits(p)
+    got = dict(res["memory_bits_rtl"])
+    # the SPRAM tiles are counted whole (4 x 16384 x 16 bits): twice the 512 Kbit used
+    assert want.pop("weights") * 2 == got.pop("weights") == 4 * 16384 * 16, got
+    assert sorted(got.values()) == sorted(want.values()), (got, want)
+    util = res["utilisation"]
+    assert util["ICESTORM_SPRAM"][0] == 4, util
+    for cell in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP"):
+        assert util[cell][0] <= util[cell][1], util
+    assert res["fmax_mhz"] >= FLOOR["up5k"], res
+
+
+@pytest.mark.synth
+def test_plastic_core_fits_ecp5_85f():
+    p = plastic_params()
+    check_plastic(p)
+    res = run_flow(p, "ecp5-85f", os.path.join("build", "synth", "test-plastic-ecp5-85f"))
+    check_memories(p, res)
+    used, avail = res["utilisation"]["DP16KD"]
+    assert 29 <= used <= avail, res["utilisation"]
+    assert res["fmax_mhz"] >= FLOOR["ecp5-85f"], res
