@@ -220,7 +220,8 @@ def test_default_build_every_core_and_table_entry():
     x = (rng.random((4, a)) < 0.05).astype(np.uint8)
     job = {"net": net, "inputs": x, "options": dict(b), "seed": 11, "check": True,
            "record_state": False, "read_weights": False, "ready_prob": 0.8, "valid_prob": 1.0}
-    results = run_networks([job], "verilator", name="full")
+    # Icarus: Verilator spends 3 minutes compiling the 4 x 65,536 initial weight words
+    results = run_networks([job], "icarus", name="full")
     check_results([job], results)
     want = simulate(net, x)
     assert all(want.spikes[q.name].any() for q in pops)
@@ -275,10 +276,10 @@ def test_reconfigured_variants_match_golden():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chunk", range(4))
+@pytest.mark.parametrize("chunk", range(2))
 def test_verilator_sweep_100_networks(chunk):
-    """100 networks on Verilator: 20 random topologies (5 per build), each run with its own
-    network and 4 more random networks of its shape written through the configuration port.
+    """100 networks on Verilator: 10 random topologies (5 per build), each run with its own
+    network and 9 more random networks of its shape written through the configuration port.
     (A Verilator build costs ~1.5 s per core, so 100 separate topologies would cost ~10 min;
     Icarus runs 100 separate topologies in ``test_random_networks_match_golden_sweep``.)"""
-    run_variants(list(range(200 + 5 * chunk, 205 + 5 * chunk)), "verilator", 5)
+    run_variants(list(range(200 + 5 * chunk, 205 + 5 * chunk)), "verilator", 10)
