@@ -1,0 +1,580 @@
+"""The host link: framed commands over a UART to a network top (``docs/protocol.md``).
+
+:class:`Link` parses frames from its UART into a frame buffer, checks length, CRC and every
+field before it changes anything, executes the command on the network top's host and
+configuration ports and answers with a response frame. :class:`LinkedNetwork` is the drop-in
+board component: a :class:`~spikefab.hdl.network.NetworkTop` behind a :class:`Link`, with the
+pins ``rx``, ``tx`` and four LEDs.
+"""
+
+import json
+import zlib
+
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, Value
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .core import CYCLES_BITS, Space
+from .network import NetworkParams, NetworkTop, input_layout, network_cfg_layout
+from .router import host_event_layout
+from .uart import UartRx, UartTx, crc16_update, CRC_INIT
+
+__all__ = ["START", "VERSION", "Cmd", "Status", "MAX_EVENTS", "MAX_CYCLES", "link_info",
+           "Link", "LinkedNetwork"]
+
+START = 0xA5
+VERSION = 1
+#: Events / cycle counts per READ_SPIKES / READ_CYCLES response.
+MAX_EVENTS, MAX_CYCLES = 60, 60
+
+
+class Cmd:
+    IDENTIFY = 0x01
+    RESET = 0x02
+    WRITE_WEIGHTS = 0x10
+    WRITE_PARAMS = 0x11
+    WRITE_ROUTES = 0x12
+    WRITE_STATE = 0x13
+    READ = 0x20
+    INPUT = 0x30
+    RUN = 0x31
+    READ_SPIKES = 0x40
+    READ_CYCLES = 0x41
+
+
+class Status:
+    OK = 0
+    BAD_CRC = 1
+    TRUNCATED = 2
+    UNKNOWN = 3
+    BAD_LENGTH = 4
+    BAD_FIELD = 5
+    BUSY = 6
+
+
+def link_info(p, out_depth=256, cycles_depth=64):
+    """The numbers of a link build that the host needs (also the IDENTIFY payload)."""
+    from .generate_network import params_json
+    blob = json.dumps(params_json(p), sort_keys=True, default=str).encode()
+    return {
+        "version": VERSION, "cores": len(p.cores), "inputs": p.mapping.net.inputs,
+        "cfg_addr_bits": p.cfg_addr_bits, "cfg_data_bits": p.cfg_data_bits,
+        "rdata_bits": p.rdata_bits, "index_bits": p.router.index_bits,
+        "step_bits": p.step_bits, "out_depth": out_depth, "cycles_depth": cycles_depth,
+        "build_hash": zlib.crc32(blob),
+    }
+
+
+def identify_bytes(info):
+    """The IDENTIFY response payload after the status byte (``docs/protocol.md``)."""
+    b = bytearray(b"SF")
+    b += bytes([info["version"], info["cores"]])
+    b += info["inputs"].to_bytes(2, "little")
+    b += bytes([info["cfg_addr_bits"], info["cfg_data_bits"], info["rdata_bits"],
+                info["index_bits"], info["step_bits"]])
+    b += info["out_depth"].to_bytes(2, "little") + info["cycles_depth"].to_bytes(2, "little")
+    b += info["build_hash"].to_bytes(4, "little")
+    return bytes(b)
+
+
+def _pad16(v):
+    v = Value.cast(v)
+    return Cat(v, Const(0, 16 - len(v))) if len(v) < 16 else v
+
+
+def _nbytes(bits):
+    return max(1, -(-bits // 8))
+
+
+class Link(wiring.Component):
+    """Frame parser, command executor and response framer between a UART and the ports of a
+    :class:`~spikefab.hdl.network.NetworkTop` of ``params``.
+
+    One command at a time: bytes that arrive while a command executes or its response is sent
+    are dropped (the host waits for each response). A frame is executed only after its CRC and
+    every field have been checked, so a rejected frame changes nothing. Steps requested by RUN
+    run in the background; their output events and cycle counts queue in two FIFOs that
+    READ_SPIKES and READ_CYCLES drain.
+
+    Memories: the 256-byte frame buffer (one block RAM), the output-event FIFO
+    (``out_depth`` x (index + step bits)) and the cycle-count FIFO (``cycles_depth`` x 32).
+
+    Parameters
+    ----------
+    params : NetworkParams
+    divisor : int
+        Clocks per UART bit (>= 4).
+    timeout : int
+        Clocks without a byte after which a partly received frame is answered TRUNCATED.
+    out_depth, cycles_depth : int
+
+    Members
+    -------
+    rx : In(1)
+    tx : Out(1)
+    o_input, i_output, o_cfg, i_rdata : the network top's streams, flipped
+    busy, done, steps, cycles : In, from the network top
+    net_reset : Out(1)
+        Resets the network top's control state (RESET command).
+    led_link, led_spike, led_error : Out(1)
+        Stretched pulses: a byte in or out, an output spike, an error response.
+    """
+
+    def __init__(self, params, divisor, timeout=100_000, out_depth=256, cycles_depth=64):
+        if not isinstance(params, NetworkParams):
+            raise TypeError(f"Params must be a NetworkParams, not {params!r}")
+        if params.cfg_addr_bits > 16:
+            raise ValueError(f"Configuration address must fit 16 bits, not "
+                             f"{params.cfg_addr_bits}")
+        if params.router.index_bits > 16 or params.step_bits > 16:
+            raise ValueError("Host ids and step tags must fit 16 bits")
+        if not isinstance(timeout, int) or timeout < 20 * divisor:
+            raise ValueError(f"Timeout must be an integer >= 20 * divisor, not {timeout!r}")
+        self._p = p = params
+        self.divisor = divisor
+        self.timeout = timeout
+        self.out_depth, self.cycles_depth = out_depth, cycles_depth
+        self.info = link_info(p, out_depth, cycles_depth)
+        super().__init__({
+            "rx": In(1, init=1),
+            "tx": Out(1, init=1),
+            "o_input": Out(stream.Signature(input_layout(p))),
+            "i_output": In(stream.Signature(host_event_layout(p.router))),
+            "o_cfg": Out(stream.Signature(network_cfg_layout(p))),
+            "i_rdata": In(stream.Signature(p.rdata_bits)),
+            "busy": In(1),
+            "done": In(1),
+            "steps": In(p.step_bits),
+            "cycles": In(CYCLES_BITS),
+            "net_reset": Out(1),
+            "led_link": Out(1),
+            "led_spike": Out(1),
+            "led_error": Out(1),
+        })
+
+    def elaborate(self, platform):
+        p = self._p
+        m = Module()
+        C = len(p.cores)
+        D = _nbytes(p.cfg_data_bits)
+        R = _nbytes(p.rdata_bits)
+        max_reads = 254 // R
+        ident = identify_bytes(self.info)
+
+        m.submodules.urx = urx = UartRx(self.divisor)
+        m.submodules.utx = utx = UartTx(self.divisor)
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
+
+        m.submodules.buf = buf = Memory(shape=8, depth=256, init=[])
+        wp = buf.write_port()
+        rp = buf.read_port()
+
+        clear = Signal()
+        ofifo = SyncFIFOBuffered(width=32, depth=self.out_depth)
+        cfifo = SyncFIFOBuffered(width=CYCLES_BITS, depth=self.cycles_depth)
+        m.submodules.ofifo = ResetInserter(clear)(ofifo)
+        m.submodules.cfifo = ResetInserter(clear)(cfifo)
+
+        # -- receiver: frame into the buffer, CRC checked -------------------------------------
+        exec_idle = Signal()
+        frame_ok = Signal()
+        frame_err = Signal()
+        err_code = Signal(8)
+        f_len = Signal(8)
+        f_cmd = Signal(8)
+        crc = Signal(16, init=CRC_INIT)
+        crc_hi = Signal(8)
+        count = Signal(8)
+        idle_t = Signal(range(self.timeout + 1))
+        rx_timeout = Signal()
+        m.d.comb += rx_timeout.eq(idle_t == self.timeout)
+        byte = urx.o_data.payload
+        got = urx.o_data.valid
+        m.d.comb += urx.o_data.ready.eq(1)
+        m.d.comb += [wp.addr.eq(count), wp.data.eq(byte)]
+        with m.FSM(name="rx_fsm") as rx_fsm:
+            with m.State("HUNT"):
+                with m.If(got & (byte == START) & exec_idle):
+                    m.d.sync += [crc.eq(CRC_INIT), count.eq(0), idle_t.eq(0)]
+                    m.next = "LEN"
+            with m.State("LEN"):
+                with m.If(rx_timeout):
+                    m.d.comb += [frame_err.eq(1), err_code.eq(Status.TRUNCATED)]
+                    m.next = "HUNT"
+                with m.Elif(got):
+                    m.d.sync += [f_len.eq(byte), crc.eq(crc16_update(crc, byte))]
+                    m.next = "CMD"
+            with m.State("CMD"):
+                with m.If(rx_timeout):
+                    m.d.comb += [frame_err.eq(1), err_code.eq(Status.TRUNCATED)]
+                    m.next = "HUNT"
+                with m.Elif(got):
+                    m.d.sync += [f_cmd.eq(byte), crc.eq(crc16_update(crc, byte))]
+                    with m.If(f_len == 0):
+                        m.next = "CRC_HI"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+            with m.State("PAYLOAD"):
+                with m.If(rx_timeout):
+                    m.d.comb += [frame_err.eq(1), err_code.eq(Status.TRUNCATED)]
+                    m.next = "HUNT"
+                with m.Elif(got):
+                    m.d.comb += wp.en.eq(1)
+                    m.d.sync += [count.eq(count + 1), crc.eq(crc16_update(crc, byte))]
+                    with m.If(count + 1 == f_len):
+                        m.next = "CRC_HI"
+            with m.State("CRC_HI"):
+                with m.If(rx_timeout):
+                    m.d.comb += [frame_err.eq(1), err_code.eq(Status.TRUNCATED)]
+                    m.next = "HUNT"
+                with m.Elif(got):
+                    m.d.sync += crc_hi.eq(byte)
+                    m.next = "CRC_LO"
+            with m.State("CRC_LO"):
+                with m.If(rx_timeout):
+                    m.d.comb += [frame_err.eq(1), err_code.eq(Status.TRUNCATED)]
+                    m.next = "HUNT"
+                with m.Elif(got):
+                    with m.If(Cat(byte, crc_hi) == crc):
+                        m.d.comb += frame_ok.eq(1)
+                    with m.Else():
+                        m.d.comb += [frame_err.eq(1), err_code.eq(Status.BAD_CRC)]
+                    m.next = "HUNT"
+        with m.If(rx_fsm.ongoing("HUNT")):
+            m.d.sync += idle_t.eq(0)
+        with m.Elif(got | urx.busy):
+            m.d.sync += idle_t.eq(0)
+        with m.Elif(~rx_timeout):
+            m.d.sync += idle_t.eq(idle_t + 1)
+
+        # -- response: framer pulls payload bytes from a word shifter ---------------------------
+        tx_word = Signal(max(8 * (len(ident) + 1), 8 * R, 32))
+        tx_left = Signal(range(len(tx_word) // 8 + 1))
+        r_len = Signal(8)
+        r_cmd = Signal(8)
+        r_start = Signal()
+        r_busy = Signal()
+        r_crc = Signal(16, init=CRC_INIT)
+        r_cnt = Signal(8)
+        tb = Signal(8)
+        tvalid = Signal()
+        m.d.comb += [utx.i_data.payload.eq(tb), utx.i_data.valid.eq(tvalid)]
+        sent = utx.i_data.ready & tvalid
+        with m.FSM(name="tx_fsm") as tx_fsm:
+            with m.State("IDLE"):
+                with m.If(r_start):
+                    m.d.sync += [r_crc.eq(CRC_INIT), r_cnt.eq(0)]
+                    m.next = "START"
+            with m.State("START"):
+                m.d.comb += [tb.eq(START), tvalid.eq(1)]
+                with m.If(sent):
+                    m.next = "LEN"
+            with m.State("LEN"):
+                m.d.comb += [tb.eq(r_len), tvalid.eq(1)]
+                with m.If(sent):
+                    m.d.sync += r_crc.eq(crc16_update(r_crc, r_len))
+                    m.next = "CMD"
+            with m.State("CMD"):
+                m.d.comb += [tb.eq(r_cmd), tvalid.eq(1)]
+                with m.If(sent):
+                    m.d.sync += r_crc.eq(crc16_update(r_crc, r_cmd))
+                    with m.If(r_len == 0):
+                        m.next = "CRC_HI"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+            with m.State("PAYLOAD"):
+                m.d.comb += [tb.eq(tx_word[:8]), tvalid.eq(tx_left != 0)]
+                with m.If(sent):
+                    m.d.sync += [r_crc.eq(crc16_update(r_crc, tx_word[:8])),
+                                 tx_word.eq(tx_word >> 8), tx_left.eq(tx_left - 1),
+                                 r_cnt.eq(r_cnt + 1)]
+                    with m.If(r_cnt + 1 == r_len):
+                        m.next = "CRC_HI"
+            with m.State("CRC_HI"):
+                m.d.comb += [tb.eq(r_crc[8:]), tvalid.eq(1)]
+                with m.If(sent):
+                    m.next = "CRC_LO"
+            with m.State("CRC_LO"):
+                m.d.comb += [tb.eq(r_crc[:8]), tvalid.eq(1)]
+                with m.If(sent):
+                    m.next = "IDLE"
+            m.d.comb += r_busy.eq(~tx_fsm.ongoing("IDLE") | r_start)
+
+        # -- background steps ---------------------------------------------------------------
+        pending = Signal(16)
+        inflight = Signal(2)
+        running = Signal()
+        m.d.comb += running.eq((pending != 0) | (inflight != 0) | self.busy)
+        room = cfifo.level + inflight < self.cycles_depth - 1
+        push_end = Signal()
+        m.d.comb += push_end.eq((pending != 0) & room)
+        end_taken = push_end & self.o_input.ready
+        add_pending = Signal(16)
+        with m.If(clear):
+            m.d.sync += [pending.eq(0), inflight.eq(0)]
+        with m.Else():
+            m.d.sync += [pending.eq(pending + add_pending - end_taken),
+                         inflight.eq(inflight + end_taken - self.done)]
+        done_d = Signal()                  # ``cycles`` holds the step's count one clock later
+        m.d.sync += done_d.eq(self.done & ~clear)
+        m.d.comb += [cfifo.w_data.eq(self.cycles), cfifo.w_en.eq(done_d)]
+        o = self.i_output
+        m.d.comb += [ofifo.w_data.eq(Cat(_pad16(o.payload.neuron), _pad16(o.payload.step))),
+                     ofifo.w_en.eq(o.valid), o.ready.eq(ofifo.w_rdy)]
+
+        # -- executor -----------------------------------------------------------------------
+        pos = Signal(8)
+        ent = Signal(8 * (4 + D))
+        eidx = Signal(range(4 + D + 1))
+        esize = Signal(range(4 + D + 1))
+        n = Signal(8)
+        phase = Signal()           # 0: validate every entry, 1: execute
+        status = Signal(8)
+        m.d.comb += rp.addr.eq(pos)
+
+        e_target, e_space = ent[0:8], ent[8:16]
+        e_addr, e_data = ent[16:32], ent[32:32 + 8 * D]
+        is_write = (f_cmd >= Cmd.WRITE_WEIGHTS) & (f_cmd <= Cmd.WRITE_STATE)
+        addr_ok = (e_addr >> p.cfg_addr_bits) == 0
+        field_ok = Signal()
+        with m.Switch(f_cmd):
+            with m.Case(Cmd.WRITE_WEIGHTS):
+                m.d.comb += field_ok.eq((e_target < C) & (e_space == Space.WEIGHT) & addr_ok)
+            with m.Case(Cmd.WRITE_PARAMS):
+                m.d.comb += field_ok.eq((e_target < C) & (e_space == Space.PARAM) & addr_ok)
+            with m.Case(Cmd.WRITE_STATE):
+                m.d.comb += field_ok.eq((e_target < C) & (e_space == Space.STATE) & addr_ok)
+            with m.Case(Cmd.WRITE_ROUTES):
+                m.d.comb += field_ok.eq((e_target == C) & (e_space < 2) & addr_ok)
+            with m.Case(Cmd.READ):
+                m.d.comb += field_ok.eq((e_target < C) & (e_space < 4) & addr_ok)
+            with m.Case(Cmd.INPUT):
+                m.d.comb += field_ok.eq(ent[:16] < p.mapping.net.inputs)
+            with m.Case(Cmd.RUN):
+                m.d.comb += field_ok.eq(1)
+
+        cfg = self.o_cfg
+        m.d.comb += [cfg.payload.target.eq(e_target), cfg.payload.space.eq(e_space),
+                     cfg.payload.addr.eq(e_addr), cfg.payload.data.eq(e_data),
+                     cfg.payload.write.eq(f_cmd != Cmd.READ)]
+        inp = self.o_input
+        in_valid = Signal()
+        m.d.comb += [inp.valid.eq(Mux(pending != 0, push_end, in_valid)),
+                     inp.payload.channel.eq(ent[:16]),
+                     inp.payload.end.eq(pending != 0)]
+        nfifo = Signal(8)
+
+        def respond(code, length=1):
+            m.d.sync += [tx_word.eq(code), tx_left.eq(1), r_len.eq(length)]
+            m.d.comb += r_start.eq(1)
+
+        with m.FSM(name="exec_fsm") as ex:
+            with m.State("IDLE"):
+                m.d.comb += exec_idle.eq(1)
+                with m.If(frame_err):
+                    m.d.sync += r_cmd.eq(Mux(rx_fsm.ongoing("CRC_LO"), f_cmd, 0xFF))
+                    respond(err_code)
+                    m.next = "FINISH"
+                with m.Elif(frame_ok):
+                    m.d.sync += [r_cmd.eq(f_cmd), pos.eq(0), n.eq(0), phase.eq(0)]
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                with m.Switch(f_cmd):
+                    with m.Case(Cmd.IDENTIFY):
+                        with m.If(f_len != 0):
+                            m.d.sync += status.eq(Status.BAD_LENGTH)
+                            m.next = "ERROR"
+                        with m.Else():
+                            m.d.sync += [tx_word.eq(Cat(Const(0, 8), Const(
+                                int.from_bytes(ident, "little"), 8 * len(ident)))),
+                                tx_left.eq(len(ident) + 1), r_len.eq(len(ident) + 1)]
+                            m.d.comb += r_start.eq(1)
+                            m.next = "FINISH"
+                    with m.Case(Cmd.RESET):
+                        with m.If(f_len != 0):
+                            m.d.sync += status.eq(Status.BAD_LENGTH)
+                            m.next = "ERROR"
+                        with m.Else():
+                            m.d.comb += [clear.eq(1), self.net_reset.eq(1)]
+                            respond(Status.OK)
+                            m.next = "FINISH"
+                    with m.Case(Cmd.READ_SPIKES, Cmd.READ_CYCLES):
+                        with m.If(f_len != 0):
+                            m.d.sync += status.eq(Status.BAD_LENGTH)
+                            m.next = "ERROR"
+                        with m.Else():
+                            lvl = Mux(f_cmd == Cmd.READ_SPIKES, ofifo.r_level, cfifo.r_level)
+                            lim = Mux(f_cmd == Cmd.READ_SPIKES, MAX_EVENTS, MAX_CYCLES)
+                            k = Mux(lvl > lim, lim, lvl)
+                            m.d.sync += nfifo.eq(k)
+                            with m.If(f_cmd == Cmd.READ_SPIKES):
+                                m.d.sync += [
+                                    tx_word.eq(Cat(Const(0, 8), _pad16(self.steps),
+                                                   (pending + inflight)[:16])),
+                                    tx_left.eq(5), r_len.eq(5 + (k << 2))]
+                            with m.Else():
+                                m.d.sync += [tx_word.eq(0), tx_left.eq(1),
+                                             r_len.eq(1 + (k << 2))]
+                            m.d.comb += r_start.eq(1)
+                            m.next = "DRAIN"
+                    with m.Case(Cmd.WRITE_WEIGHTS, Cmd.WRITE_PARAMS, Cmd.WRITE_ROUTES,
+                                Cmd.WRITE_STATE, Cmd.READ, Cmd.INPUT, Cmd.RUN):
+                        with m.If(running):
+                            m.d.sync += status.eq(Status.BUSY)
+                            m.next = "ERROR"
+                        with m.Else():
+                            m.d.sync += esize.eq(Mux(is_write, 4 + D, Mux(
+                                f_cmd == Cmd.READ, 4, 2)))
+                            m.next = "NEXT"
+                    with m.Default():
+                        m.d.sync += status.eq(Status.UNKNOWN)
+                        m.next = "ERROR"
+            with m.State("NEXT"):
+                with m.If(pos == f_len):
+                    with m.If(phase == 0):
+                        with m.If((f_cmd == Cmd.RUN) & (f_len != 2)):
+                            m.d.sync += status.eq(Status.BAD_LENGTH)
+                            m.next = "ERROR"
+                        with m.Elif((f_cmd == Cmd.READ) & (n > max_reads)):
+                            m.d.sync += status.eq(Status.BAD_LENGTH)
+                            m.next = "ERROR"
+                        with m.Else():
+                            m.d.sync += [phase.eq(1), pos.eq(0)]
+                            with m.If(f_cmd == Cmd.READ):
+                                respond(Status.OK, 1 + n * R)
+                                m.next = "WAIT_SENT"
+                    with m.Elif(f_cmd == Cmd.READ):
+                        m.next = "FINISH"
+                    with m.Else():
+                        respond(Status.OK)
+                        m.next = "FINISH"
+                with m.Elif(f_len - pos < esize):
+                    m.d.sync += status.eq(Status.BAD_LENGTH)
+                    m.next = "ERROR"
+                with m.Else():
+                    m.d.sync += [eidx.eq(0), ent.eq(0)]
+                    m.next = "LOAD_A"
+            with m.State("WAIT_SENT"):
+                with m.If(tx_left == 0):
+                    m.next = "NEXT"
+            with m.State("LOAD_A"):
+                m.next = "LOAD_B"
+            with m.State("LOAD_B"):
+                # little-endian fields: byte eidx of the entry
+                for i in range(4 + D):
+                    with m.If(eidx == i):
+                        m.d.sync += ent[8 * i:8 * i + 8].eq(rp.data)
+                m.d.sync += [eidx.eq(eidx + 1), pos.eq(pos + 1)]
+                with m.If(eidx + 1 == esize):
+                    m.next = "ENTRY"
+                with m.Else():
+                    m.next = "LOAD_A"
+            with m.State("ENTRY"):
+                with m.If(phase == 0):
+                    with m.If(field_ok):
+                        m.d.sync += n.eq(n + 1)
+                        m.next = "NEXT"
+                    with m.Else():
+                        m.d.sync += status.eq(Status.BAD_FIELD)
+                        m.next = "ERROR"
+                with m.Elif(is_write | (f_cmd == Cmd.READ)):
+                    m.d.comb += cfg.valid.eq(1)
+                    with m.If(cfg.ready):
+                        with m.If(f_cmd == Cmd.READ):
+                            m.next = "RDATA"
+                        with m.Else():
+                            m.next = "NEXT"
+                with m.Elif(f_cmd == Cmd.INPUT):
+                    m.d.comb += in_valid.eq(1)
+                    with m.If(inp.ready):
+                        m.next = "NEXT"
+                with m.Else():                       # RUN
+                    m.d.comb += add_pending.eq(ent[:16])
+                    m.next = "NEXT"
+            with m.State("RDATA"):
+                m.d.comb += self.i_rdata.ready.eq(1)
+                with m.If(self.i_rdata.valid):
+                    m.d.sync += [tx_word.eq(self.i_rdata.payload), tx_left.eq(R)]
+                    m.next = "WAIT_SENT"
+            with m.State("DRAIN"):
+                with m.If(tx_left == 0):
+                    with m.If(nfifo == 0):
+                        m.next = "FINISH"
+                    with m.Elif(f_cmd == Cmd.READ_SPIKES):
+                        m.d.comb += ofifo.r_en.eq(1)
+                        m.d.sync += [tx_word.eq(ofifo.r_data), tx_left.eq(4),
+                                     nfifo.eq(nfifo - 1)]
+                    with m.Else():
+                        m.d.comb += cfifo.r_en.eq(1)
+                        m.d.sync += [tx_word.eq(cfifo.r_data), tx_left.eq(4),
+                                     nfifo.eq(nfifo - 1)]
+            with m.State("ERROR"):
+                respond(status)
+                m.next = "FINISH"
+            with m.State("FINISH"):
+                with m.If(~r_busy):
+                    m.next = "IDLE"
+
+        # -- LEDs: ~2**k-clock stretch of each pulse --------------------------------------------
+        for name, pulse in (("led_link", got | sent), ("led_spike", o.valid & o.ready),
+                            ("led_error", ex.ongoing("ERROR") | frame_err)):
+            hold = Signal(16, name=f"{name}_hold")
+            with m.If(pulse):
+                m.d.sync += hold.eq(0xFFFF)
+            with m.Elif(hold != 0):
+                m.d.sync += hold.eq(hold - 1)
+            m.d.comb += getattr(self, name).eq(hold != 0)
+        return m
+
+
+class LinkedNetwork(wiring.Component):
+    """A network top behind the host link: what a board top instantiates.
+
+    Parameters
+    ----------
+    params : NetworkParams
+    clk_hz : float
+        Frequency of ``sync``.
+    baud : int
+        Default 1 Mbaud.
+    timeout : int or None
+        Inter-byte timeout in clocks (default 50 ms).
+
+    Members
+    -------
+    rx : In(1)
+    tx : Out(1)
+    led_link, led_spike, led_error, led_busy : Out(1)
+    """
+
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+    led_link: Out(1)
+    led_spike: Out(1)
+    led_error: Out(1)
+    led_busy: Out(1)
+
+    def __init__(self, params, clk_hz, baud=1_000_000, timeout=None, divisor=None):
+        from .uart import uart_divisor
+        self.params = params
+        self.divisor = uart_divisor(clk_hz, baud) if divisor is None else divisor
+        self.timeout = int(clk_hz * 0.05) if timeout is None else timeout
+        self.link = Link(params, self.divisor, self.timeout)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.link = link = self.link
+        net = NetworkTop(self.params)
+        m.submodules.net = ResetInserter(link.net_reset)(net)
+        wiring.connect(m, link.o_input, net.i_input)
+        wiring.connect(m, net.o_output, link.i_output)
+        wiring.connect(m, link.o_cfg, net.i_cfg)
+        wiring.connect(m, net.o_rdata, link.i_rdata)
+        m.d.comb += [link.busy.eq(net.busy), link.done.eq(net.done), link.steps.eq(net.steps),
+                     link.cycles.eq(net.cycles), link.rx.eq(self.rx), self.tx.eq(link.tx),
+                     self.led_link.eq(link.led_link), self.led_spike.eq(link.led_spike),
+                     self.led_error.eq(link.led_error), self.led_busy.eq(net.busy)]
+        return m
