@@ -348,3 +348,37 @@ def test_build_failure_names_the_log(monkeypatch):
         build(_net(8, 8, "tiny"), "icebreaker", outdir=out, out=None, reuse=False)
     assert str(e.value) == (f"nextpnr (ice40 place & route) failed (exit 1); log: "
                             f"{out}/nextpnr.log")
+
+
+def test_report_table_and_markdown(monkeypatch, tmp_path, capsys):
+    """The apio-style table and docs/boards.md from results (builds replaced by fixed ones)."""
+    import spikefab.boards.flow as flow
+
+    def fake_build(net, name, out=None, strict=True, reuse=True):
+        b = get_board(name)
+        cells = {"ice40": {"ICESTORM_LC": [2640, 5280], "ICESTORM_RAM": [10, 30],
+                           "ICESTORM_SPRAM": [4, 4], "ICESTORM_DSP": [5, 8]},
+                 "ecp5": {"TRELLIS_COMB": [4000, b.resources["logic"]],
+                          "TRELLIS_FF": [3000, b.resources["ff"]],
+                          "DP16KD": [38, b.resources["bram"]],
+                          "MULT18X18D": [9, b.resources["dsp"]]}}[b.family]
+        return {"board": b.name, "device": b.device, "utilisation": cells, "fmax_mhz": 31.25,
+                "constraint_mhz": b.target_hz / 1e6, "timing_met": b.family == "ice40",
+                "synapses": b.synapses, "memory_bits_used": 1089536,
+                "memory_bits_needed": 543232, "critical_path": "a -> b (1 ns logic, 2 ns "
+                "routing)", "date": "2026-01-02"}
+
+    monkeypatch.setattr(flow, "build", fake_build)
+    md = tmp_path / "boards.md"
+    results = flow.report(["icebreaker", "ulx3s-25f"], write=str(md))
+    assert [r["board"] for r in results] == ["icebreaker", "ulx3s-25f"]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:7] == ["board", "device", "LC/LUT", "FF", "EBR/DP16KD", "SPRAM",
+                                    "DSP/MULT18"]
+    assert lines[2].split() == ["icebreaker", "iCE40UP5K", "2640/5280", "(50%)", "-",
+                                "10/30", "(33%)", "4/4", "(100%)", "5/8", "(62%)", "31.2",
+                                "30", "ok", "65536", "1089536", "/", "543232"]
+    assert lines[3].split()[-6:] == ["90", "MISSED", "65536", "1089536", "/", "543232"]
+    text = md.read_text()
+    assert "| `ulx3s-25f` | LFE5U-25F (BG381) | 25 MHz | 90 MHz |" in text
+    assert "- `icebreaker` (31.2 MHz): `a -> b (1 ns logic, 2 ns routing)`" in text
