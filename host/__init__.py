@@ -4,10 +4,10 @@ port, or the same gateware in the Amaranth simulator with a UART model) and :fun
 See ``docs/protocol.md``.
 """
 
-from .protocol import (Cmd, Status, LinkError, DeviceError, crc16, encode_frame, FrameDecoder,
+from .protocol import (START, Cmd, Status, LinkError, DeviceError, crc16, encode_frame, FrameDecoder,
                        STATUS_NAMES)
 from .device import Device, SerialTransport, SimTransport
 from .run import run
 
-__all__ = ["Cmd", "Status", "LinkError", "DeviceError", "crc16", "encode_frame", "FrameDecoder",
+__all__ = ["START", "Cmd", "Status", "LinkError", "DeviceError", "crc16", "encode_frame", "FrameDecoder",
            "STATUS_NAMES", "Device", "SerialTransport", "SimTransport", "run"]
