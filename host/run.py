@@ -51,8 +51,9 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     dev = Device.sim(p) if sim else Device.open(port, p, baud=baud, timeout=timeout)
     try:
         dev.identify()
-        if not dev.matches and not sim:
-            pass
+        if not dev.matches:
+            raise ValueError(f"The device on {port} runs another build than {net.name!r} "
+                             f"needs (build hash differs): build and flash it for this network")
         dev.load()
         spikes, cycles = dev.run(x[0])
     finally:

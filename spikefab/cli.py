@@ -154,6 +154,40 @@ def cmd_simulate(args):
           f"spikes: {spikes}; wrote {args.out}")
 
 
+def cmd_run(args):
+    from .golden import check_inputs
+    from .host import DeviceError, LinkError, run
+    net = _load(args.net)
+    if (args.port is None) == (not args.sim):
+        raise UserError("Give exactly one of --port DEVICE and --sim")
+    inputs = _load_inputs(args.inputs)
+    try:
+        x, batched = check_inputs(net, inputs, args.steps)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"{args.inputs}: {e}") from None
+    if batched:
+        raise UserError(f"{args.inputs}: Inputs must have shape (T, {net.inputs}), not a "
+                        f"batch {inputs.shape}")
+    where = "the simulated board" if args.sim else args.port
+    print(f"loading {net.name} into {where} over the host link ({args.baud:,} baud)",
+          flush=True)
+    t0 = time.perf_counter()
+    try:
+        res = run(net, x[0], port=args.port, sim=args.sim, baud=args.baud)
+    except (ValueError, TypeError, LinkError, DeviceError) as e:
+        raise UserError(f"{where}: {e}") from None
+    dt = time.perf_counter() - t0
+    # The same file as `spikefab simulate`: spikes of every population and the final weights
+    # (static projections: the ones loaded into the device).
+    arrays = {f"spikes/{k}": np.asarray(v, np.uint8) for k, v in res["spikes"].items()}
+    arrays.update({f"weights/{k}": p.weights for k, p in enumerate(net.projections)})
+    _write_npz(args.out, arrays)
+    cycles = np.asarray(res["cycles"])
+    print(f"ran {x.shape[1]:,} steps of {net.name} on {where} in {dt:.1f} s; "
+          f"device cycles per step: mean {cycles.mean():.0f}, max {cycles.max()}; "
+          f"wrote {args.out}")
+
+
 def cmd_generate(args):
     from .hdl.generate import generate
     net = _load(args.net)
@@ -204,6 +238,17 @@ def build_parser():
                    help="simulator for --rtl (default icarus)")
     s.add_argument("--lanes", type=int, default=1, help="neurons per clock of the core")
     s.set_defaults(func=cmd_simulate)
+
+    r = sub.add_parser("run", help="run a network on a board (or the simulated board) over "
+                                   "the host link, write the same .npz as simulate")
+    r.add_argument("net", metavar="NET.toml")
+    r.add_argument("--port", metavar="DEVICE", help="serial port of the board, e.g. /dev/ttyUSB1")
+    r.add_argument("--sim", action="store_true", help="use the simulated board")
+    r.add_argument("--inputs", required=True, metavar="IN.npy")
+    r.add_argument("--steps", type=int, metavar="T")
+    r.add_argument("--baud", type=int, default=1_000_000)
+    r.add_argument("--out", required=True, metavar="OUT.npz")
+    r.set_defaults(func=cmd_run)
 
     g = sub.add_parser("generate", help="write the Verilog, params.json and metadata JSON")
     g.add_argument("net", metavar="NET.toml")

@@ -167,3 +167,59 @@ def test_check_prints_the_mapping_onto_cores(capsys):
         in out
     assert main(["check", CORE, "--axons-per-core", "50"]) == 0
     assert "mapping onto cores: not possible yet: " in capsys.readouterr().out
+
+
+SMALL = """
+[network]
+name = "small"
+inputs = 6
+[[population]]
+name = "a"
+size = 5
+threshold = 40
+du = 2048
+dv = 1024
+output = true
+[[population]]
+name = "b"
+size = 3
+threshold = 30
+reset = "subtract"
+output = true
+[[projection]]
+source = "input"
+target = "a"
+weights = {init = "uniform", low = -10, high = 40, seed = 2}
+[[projection]]
+source = "a"
+target = "b"
+weights = {init = "uniform", low = -20, high = 40, seed = 3}
+"""
+
+
+def test_run_on_the_simulated_board_writes_the_golden_npz(tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL)
+    x = (np.random.default_rng(3).random((10, 6)) < 0.4).astype(np.uint8)
+    np.save(tmp_path / "in.npy", x)
+    r = run_cli("run", tmp_path / "small.toml", "--sim", "--inputs", tmp_path / "in.npy",
+                "--out", tmp_path / "run.npz")
+    assert r.returncode == 0, r.stderr
+    assert "device cycles per step" in r.stdout
+    want = simulate(spikefab.load(tmp_path / "small.toml"), x).to_npz_dict()
+    assert sum(int(want[f"spikes/{p}"].sum()) for p in "ab") > 10     # the network is active
+    with np.load(tmp_path / "run.npz") as got:
+        assert sorted(got.files) == sorted(want)
+        for k in want:
+            assert got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]), k
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "Give exactly one of --port DEVICE and --sim"),
+    (["--sim", "--port", "/dev/null"], "Give exactly one of --port DEVICE and --sim"),
+])
+def test_run_needs_one_device(args, message, tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL)
+    np.save(tmp_path / "in.npy", np.zeros((2, 6), np.uint8))
+    r = run_cli("run", tmp_path / "small.toml", "--inputs", tmp_path / "in.npy", "--out",
+                tmp_path / "o.npz", *args)
+    assert r.returncode == 2 and r.stderr.strip() == f"spikefab: error: {message}"

@@ -8,7 +8,6 @@ import pytest
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
-import hostpkg
 from netgen import random_inputs, random_network
 from spikefab.golden import simulate
 from spikefab.hdl.core import Space
@@ -16,7 +15,7 @@ from spikefab.hdl.generate_network import network_params
 from spikefab.hdl.link import Cmd, Status
 from spikefab.hdl.uart import UartRx, UartTx, crc16_update, uart_divisor
 
-h = hostpkg.load()
+import spikefab.host as h
 
 
 def test_crc16_check_value():
