@@ -123,7 +123,8 @@ def test_population_without_projections_and_one_core():
     population; on Verilator."""
     pops = [Population("drive", 5, 0, bias=40, output=True), Population("one", 1, 30)]
     w = np.full((5, 1), 9)
-    net = _net(pops, [Projection("drive", "one", w), Projection("input", "one", np.ones((3, 1), np.int64))])
+    net = _net(pops, [Projection("drive", "one", w),
+                      Projection("input", "one", np.ones((3, 1), np.int64))])
     x = random_inputs(9, net, 12, rate=0.5)
     got = simulate_network_rtl(net, x, record_state=True, sim="verilator", check=True, seed=9)
     want = simulate(net, x, record_state=True)
