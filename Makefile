@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: all setup demo test test-fast bench check digits verilog clean
+.PHONY: all setup demo test test-slow bench check digits verilog bitstream report flash clean
 
 all: demo
 
@@ -25,16 +25,29 @@ LANES ?= 1
 verilog: setup
 	$(BIN)/spikefab generate $(NET) --lanes $(LANES)
 
+# Bitstream for a board: build/<board>/ (BNET: a network file; default the board's own network)
+BOARD ?= icebreaker
+bitstream: setup
+	$(BIN)/spikefab build $(BNET) --board $(BOARD)
+
+# Utilisation and Fmax of every board (reuses builds), written to docs/boards.md
+report: setup
+	$(BIN)/spikefab report
+
+flash: setup
+	$(BIN)/spikefab flash --board $(BOARD) $(if $(DRY_RUN),--dry-run)
+
 check: setup
 	$(BIN)/spikefab check $(NET)
 
-# The whole suite, slow sweeps and synthesis included: what CI runs.
+# The default suite: every tier but the long sweeps and synthesis (under 10 minutes).
 test: setup
-	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
-
-# Everything but the slow sweeps and synthesis, for the edit-test loop.
-test-fast: setup
 	$(BIN)/python -m pytest -n $(JOBS) -m "not slow and not synth" $(PYTEST_ARGS)
+
+# The long sweeps (random networks, 2,000-step runs, fuzzing) and the synthesis and
+# place-and-route tests against the Fmax floors. CI runs these after `make test`.
+test-slow: setup
+	$(BIN)/python -m pytest -n $(JOBS) -m "slow or synth" $(PYTEST_ARGS)
 
 # Unsupervised STDP learning of 8x8 digits in the golden model, against baselines.
 digits: setup

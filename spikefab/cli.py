@@ -188,6 +188,42 @@ def cmd_run(args):
           f"wrote {args.out}")
 
 
+def cmd_boards(args):
+    from .boards import describe_boards
+    print(describe_boards())
+
+
+def _board_errors():
+    from .boards.flow import BuildError, FlashError
+    from .toolchain import ToolNotFound
+    return (ValueError, TypeError, BuildError, FlashError, ToolNotFound)
+
+
+def cmd_build(args):
+    from .boards import build
+    net = _load(args.net) if args.net else None
+    try:
+        build(net=net, board=args.board, outdir=args.out, seed=args.seed)
+    except _board_errors() as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_flash(args):
+    from .boards import flash
+    try:
+        flash(args.board, bitstream=args.bitstream, dry_run=args.dry_run)
+    except _board_errors() as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_report(args):
+    from .boards import report
+    try:
+        report(write=args.write, rebuild=args.rebuild)
+    except _board_errors() as e:
+        raise UserError(str(e)) from None
+
+
 def cmd_generate(args):
     from .hdl.generate import generate
     net = _load(args.net)
@@ -249,6 +285,28 @@ def build_parser():
     r.add_argument("--baud", type=int, default=1_000_000)
     r.add_argument("--out", required=True, metavar="OUT.npz")
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("boards", help="list the supported boards and their devices")
+    b.set_defaults(func=cmd_boards)
+
+    bu = sub.add_parser("build", help="build the bitstream of a network for a board")
+    bu.add_argument("net", metavar="NET.toml", nargs="?",
+                    help="default: the board's default network")
+    bu.add_argument("--board", required=True)
+    bu.add_argument("--out", metavar="DIR", help="default build/<board>")
+    bu.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    bu.set_defaults(func=cmd_build)
+
+    f = sub.add_parser("flash", help="program a board with its bitstream")
+    f.add_argument("--board", required=True)
+    f.add_argument("--bitstream", metavar="FILE", help="default build/<board>/top.bin|bit")
+    f.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
+    f.set_defaults(func=cmd_flash)
+
+    rp = sub.add_parser("report", help="utilisation and Fmax of every board's build")
+    rp.add_argument("--rebuild", action="store_true", help="rebuild instead of reusing")
+    rp.add_argument("--write", default="docs/boards.md", metavar="MD")
+    rp.set_defaults(func=cmd_report)
 
     g = sub.add_parser("generate", help="write the Verilog, params.json and metadata JSON")
     g.add_argument("net", metavar="NET.toml")

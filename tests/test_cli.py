@@ -223,3 +223,21 @@ def test_run_needs_one_device(args, message, tmp_path):
     r = run_cli("run", tmp_path / "small.toml", "--inputs", tmp_path / "in.npy", "--out",
                 tmp_path / "o.npz", *args)
     assert r.returncode == 2 and r.stderr.strip() == f"spikefab: error: {message}"
+
+
+def test_boards_lists_every_board_with_its_device():
+    r = run_cli("boards")
+    assert r.returncode == 0, r.stderr
+    for name, device in (("icebreaker", "iCE40UP5K"), ("upduino3", "iCE40UP5K"),
+                         ("ulx3s-85f", "LFE5U-85F"), ("ulx3s-25f", "LFE5U-25F"),
+                         ("orangecrab-25f", "LFE5U-25F"), ("ecpix5-85f", "LFE5UM5G-85F")):
+        assert any(ln.startswith(name) and device in ln for ln in r.stdout.splitlines()), name
+
+
+def test_flash_dry_run_and_unknown_board():
+    r = run_cli("flash", "--board", "icebreaker", "--dry-run")
+    assert r.returncode == 0 and r.stdout.strip() == "iceprog build/icebreaker/top.bin"
+    r = run_cli("flash", "--board", "nope", "--dry-run")
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "spikefab: error: Board must be one of icebreaker, upduino3, ulx3s-85f, ulx3s-25f, "
+        "orangecrab-25f, ecpix5-85f, not 'nope'")
