@@ -19,7 +19,7 @@ setup:
 demo: setup
 	$(BIN)/spikefab demo $(NET)
 
-# Verilog of one neuron core: build/verilog/<name>/ (NET must have one population for now)
+# Verilog of a network: build/verilog/<name>/ (one population: a core; several: the network top)
 verilog: NET = examples/core.toml
 LANES ?= 1
 verilog: setup
@@ -56,6 +56,7 @@ digits: setup
 bench: setup
 	$(BIN)/python bench/bench_golden.py --write docs/benchmarks.md
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_network.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -134,12 +134,18 @@ def cmd_simulate(args):
                         f"simulate, not a batch {inputs.shape}")
     t0 = time.perf_counter()
     if args.rtl:
-        from .hdl.rtlsim import simulate_rtl
-        print(f"generating and building the core of {net.name} for {args.sim} "
+        # one population: one core (STDP included); several: the network top (cores + router)
+        if len(net.populations) == 1:
+            from .hdl.rtlsim import simulate_rtl as sim_rtl
+            what = "core"
+        else:
+            from .hdl.generate_network import simulate_network_rtl as sim_rtl
+            what = "network top (cores + router)"
+        print(f"generating and building the {what} of {net.name} for {args.sim} "
               f"(lanes {args.lanes})", flush=True)
         try:
-            res = simulate_rtl(net, inputs[0], record_state=args.record_state, sim=args.sim,
-                               lanes=args.lanes)
+            res = sim_rtl(net, inputs[0], record_state=args.record_state, sim=args.sim,
+                          lanes=args.lanes)
         except (ValueError, TypeError) as e:
             raise UserError(f"{args.net}: {e}") from None
         what = f"RTL on {args.sim}"
@@ -226,12 +232,18 @@ def cmd_report(args):
 
 def cmd_generate(args):
     from .hdl.generate import generate
+    from .hdl.generate_network import generate_network
     net = _load(args.net)
     out = args.out or os.path.join("build", "verilog", net.name)
-    print(f"generating the core of {net.name} (lanes {args.lanes}) with Amaranth + Yosys",
+    single = len(net.populations) == 1 or args.population is not None
+    what = "core" if single else "network top (cores + router)"
+    print(f"generating the {what} of {net.name} (lanes {args.lanes}) with Amaranth + Yosys",
           flush=True)
     try:
-        paths = generate(net, out, population=args.population, lanes=args.lanes)
+        if single:
+            paths = generate(net, out, population=args.population, lanes=args.lanes)
+        else:
+            paths = generate_network(net, out, lanes=args.lanes)
     except (ValueError, TypeError) as e:
         raise UserError(f"{args.net}: {e}") from None
     for kind, path in paths.items():
@@ -312,7 +324,7 @@ def build_parser():
     g.add_argument("net", metavar="NET.toml")
     g.add_argument("-o", "--out", metavar="DIR", help="default build/verilog/<network name>")
     g.add_argument("--lanes", type=int, default=1, help="neurons per clock (default 1)")
-    g.add_argument("--population", help="the population to put in the core")
+    g.add_argument("--population", help="generate one core for this population only")
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("demo", help="run a network on seeded rate-coded input, "

@@ -241,3 +241,21 @@ def test_flash_dry_run_and_unknown_board():
     assert r.returncode == 2 and r.stderr.strip() == (
         "spikefab: error: Board must be one of icebreaker, upduino3, ulx3s-85f, ulx3s-25f, "
         "orangecrab-25f, ecpix5-85f, not 'nope'")
+
+
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_simulate_rtl_of_several_populations_uses_the_network_top(sim, tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL)
+    x = (np.random.default_rng(5).random((12, 6)) < 0.4).astype(np.uint8)
+    np.save(tmp_path / "in.npy", x)
+    r = run_cli("simulate", tmp_path / "small.toml", "--inputs", tmp_path / "in.npy", "--rtl",
+                "--sim", sim, "--record-state", "--out", tmp_path / "rtl.npz")
+    assert r.returncode == 0, r.stderr
+    assert "network top (cores + router)" in r.stdout
+    want = simulate(spikefab.load(tmp_path / "small.toml"), x, record_state=True).to_npz_dict()
+    with np.load(tmp_path / "rtl.npz") as got:
+        assert sorted(got.files) == sorted(want)
+        for k in want:
+            assert got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]), k
+    r = run_cli("generate", tmp_path / "small.toml", "-o", tmp_path / "v")
+    assert r.returncode == 0 and (tmp_path / "v" / "spikefab_network.v").exists()
