@@ -129,8 +129,10 @@ class NetworkTop(wiring.Component):
     **Configuration** (``i_cfg``, ``o_rdata``), only between steps: ``i_cfg.ready`` is low
     while ``busy``, and a pending command holds back the next start. A command addresses core
     ``target`` (its configuration port, see ``docs/core.md``) or the router's table
-    (``target = C``, write only). A read answers on ``o_rdata``; no command is taken until it
-    has been.
+    (``target = C``, write only). A command is taken into a register stage and passed to
+    its target from there; ``i_cfg.ready`` stays low until the target has taken it (at most
+    one command every two clocks). A read answers on ``o_rdata``; no command is taken until
+    it has been.
 
     No memory of its own; the cores' and the router's (``docs/core.md``, ``docs/router.md``).
     The controller adds one clock between a barrier and the next start.
@@ -231,37 +233,46 @@ class NetworkTop(wiring.Component):
         with m.If(inp.valid & inp.ready & inp.payload.end):
             m.d.sync += inputs_in.eq(1)
 
-        # -- configuration: demultiplex by target, one read outstanding -------------------
+        # -- configuration: a register stage, then demultiplex by target -----------------
+        # A command is taken into ``q`` (and its one-hot target into ``q_sel``) and passed to
+        # its target from there: no path from ``i_cfg`` reaches a core's or the router's
+        # memories in the same clock, and ``i_cfg.ready`` depends on registers only.
         cfg = self.i_cfg
         cmd = cfg.payload
         rd_pending = Signal()
         rd_target = Signal(range(max(2, len(cores))))
-        open_ = ~running & ~rd_pending
-        m.d.comb += cfg_hold.eq(cfg.valid | rd_pending)
-        # multiplexers as expressions, not switches: Icarus never evaluates an always block
-        # whose inputs do not change after time 0
-        ready = Mux(cmd.target > p.router_target, 1, 0)     # no such target: taken, ignored
+        q = Signal(network_cfg_layout(p))
+        q_sel = Signal(len(cores) + 1)          # one bit per core, then the router
+        m.d.comb += [
+            cfg.ready.eq(~running & ~rd_pending & ~q_sel.any()),
+            cfg_hold.eq(cfg.valid | rd_pending | q_sel.any()),
+        ]
+        with m.If(cfg.valid & cfg.ready):       # a target > router_target: taken, ignored
+            m.d.sync += q.eq(cmd)
+            m.d.sync += [q_sel[c].eq(cmd.target == c) for c in range(len(cores))]
+            m.d.sync += q_sel[len(cores)].eq(cmd.target == p.router_target)
+            with m.If(~cmd.write & (cmd.target < p.router_target)):
+                m.d.sync += [rd_pending.eq(1), rd_target.eq(cmd.target)]
         for c, core in enumerate(cores):
             port = core.i_cfg
             m.d.comb += [
-                port.valid.eq(cfg.valid & open_ & (cmd.target == c)),
-                port.payload.write.eq(cmd.write),
-                port.payload.space.eq(cmd.space),
-                port.payload.addr.eq(cmd.addr),
-                port.payload.data.eq(cmd.data),
+                port.valid.eq(q_sel[c]),
+                port.payload.write.eq(q.write),
+                port.payload.space.eq(q.space),
+                port.payload.addr.eq(q.addr),
+                port.payload.data.eq(q.data),
             ]
-            ready = Mux(cmd.target == c, port.ready, ready)
+            with m.If(port.valid & port.ready):
+                m.d.sync += q_sel[c].eq(0)
         rc = router.i_cfg
         m.d.comb += [
-            rc.valid.eq(cfg.valid & open_ & (cmd.target == p.router_target)),
-            rc.payload.space.eq(cmd.space[0]),
-            rc.payload.addr.eq(cmd.addr),
-            rc.payload.data.eq(cmd.data),
+            rc.valid.eq(q_sel[len(cores)]),
+            rc.payload.space.eq(q.space[0]),
+            rc.payload.addr.eq(q.addr),
+            rc.payload.data.eq(q.data),
         ]
-        ready = Mux(cmd.target == p.router_target, rc.ready, ready)
-        m.d.comb += cfg.ready.eq(open_ & ready)
-        with m.If(cfg.valid & cfg.ready & ~cmd.write & (cmd.target < p.router_target)):
-            m.d.sync += [rd_pending.eq(1), rd_target.eq(cmd.target)]
+        with m.If(rc.valid & rc.ready):
+            m.d.sync += q_sel[len(cores)].eq(0)
         rdata = self.o_rdata
         r_valid, r_data = cores[-1].o_rdata.valid, cores[-1].o_rdata.payload
         for c in reversed(range(len(cores) - 1)):
