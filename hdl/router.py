@@ -305,19 +305,33 @@ class Router(wiring.Component):
         sid = Signal(p.source_bits)
         valid = [self.i_spike[c].valid for c in range(p.cores)]
 
-        def first_after(prev):
-            order = [(prev + 1 + k) % p.cores for k in range(p.cores)]
-            expr = Const(order[-1], grant.shape())
-            for c in reversed(order[:-1]):
-                expr = Mux(valid[c], c, expr)
-            return expr
+        # Balanced trees, not chains: depth log2(cores), so that neither the logic nor the
+        # Python simulator's generated code (which nests one level per Mux) grows with cores.
+        def first_valid(order):
+            """(any valid, first valid core) of ``order``, as a balanced priority tree."""
+            if len(order) == 1:
+                return valid[order[0]], Const(order[0], grant.shape())
+            half = len(order) // 2
+            v_lo, i_lo = first_valid(order[:half])
+            v_hi, i_hi = first_valid(order[half:])
+            return v_lo | v_hi, Mux(v_lo, i_lo, i_hi)
 
-        g = first_after(p.cores - 1)
-        for prev in range(p.cores - 1):
-            g = Mux(last == prev, first_after(prev), g)
-        s_id = p.core_base[-1] + self.i_spike[p.cores - 1].payload
-        for c in reversed(range(p.cores - 1)):
-            s_id = Mux(grant == c, p.core_base[c] + self.i_spike[c].payload, s_id)
+        def select(sel, options):
+            """``options[sel]`` as a balanced tree on the bits of ``sel`` (missing: last)."""
+            def tree(lo, n, bit):
+                if n == 1 or bit < 0:
+                    return options[min(lo, len(options) - 1)]
+                half = 1 << bit
+                if lo + half >= len(options):
+                    return tree(lo, n, bit - 1)
+                return Mux(sel[bit], tree(lo + half, half, bit - 1), tree(lo, half, bit - 1))
+            bits = max(1, (len(options) - 1).bit_length())
+            return tree(0, 1 << bits, bits - 1)
+
+        g = select(last, [first_valid([(prev + 1 + k) % p.cores for k in range(p.cores)])[1]
+                          for prev in range(p.cores)])
+        s_id = select(grant, [p.core_base[c] + self.i_spike[c].payload
+                              for c in range(p.cores)])
         m.d.comb += [any_spike.eq(Cat(*valid).any()), grant.eq(g), sid.eq(s_id)]
         for c in range(p.cores):
             m.d.comb += self.i_spike[c].ready.eq(queue.w_rdy & (grant == c))
