@@ -46,6 +46,10 @@ def _check_int(value, lo, hi, what):
     return int(value)
 
 
+#: The shared range check, for the other layers' parameter classes (``spikefab.hdl``).
+check_int = _check_int
+
+
 def _check_bool(value, what):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{what} must be true or false, not {value!r}")

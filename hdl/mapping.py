@@ -34,16 +34,9 @@ import numpy as np
 
 from spikefab.golden.fixed import signed_max
 from spikefab.golden.params import ACC_MAX_BITS, MAX_SIZE, Network
+from spikefab.golden.params import check_int as _check_int
 
 __all__ = ["Segment", "AxonGroup", "MappedCore", "Mapping", "map_network"]
-
-
-def _check_int(value, lo, hi, what):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{what} must be an integer in [{lo}, {hi}], not {value}")
-    return int(value)
 
 
 def _bits(n):

@@ -11,6 +11,8 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from spikefab.golden.params import check_int as _check_int
+
 from .mapping import Mapping
 
 __all__ = ["RouterParams", "ptr_layout", "dst_layout", "host_event_layout", "router_cfg_layout",
@@ -22,14 +24,6 @@ __all__ = ["RouterParams", "ptr_layout", "dst_layout", "host_event_layout", "rou
 ROUTE_LATENCY = 5
 #: Extra clocks that a core spike spends entering and leaving the spike queue.
 QUEUE_LATENCY = 2
-
-
-def _check_int(value, lo, hi, what):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{what} must be an integer in [{lo}, {hi}], not {value}")
-    return value
 
 
 def _bits(n):
