@@ -70,7 +70,8 @@ def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_c
     for k, pr in enumerate(net.projections):
         if pr.plastic:
             raise ValueError(f"Projection {k} ({pr.source} -> {pr.target}) is plastic; the "
-                             f"network top runs static projections only (STDP is issue 5)")
+                             f"network top runs static projections only; a plastic network "
+                             f"must be one population, which runs on one core")
     m = map_network(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack=False,
                     outputs=outputs)
     return NetworkParams.from_mapping(m, lanes=lanes, step_bits=step_bits)

@@ -25,7 +25,8 @@ The terms are those of ``docs/router.md``:
   table (one ``(base, count)`` word per source id) and a destination list (one ``(port,
   index)`` word per entry, the entries of a source contiguous).
 
-Static projections only for now: a plastic projection is rejected (STDP hardware is issue 5).
+Static projections only for now: a plastic projection is rejected (a plastic network runs on
+one core).
 """
 
 from dataclasses import dataclass
@@ -426,8 +427,8 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
     for k, p in enumerate(net.projections):
         if p.plastic:
             raise ValueError(f"Projection {k} ({p.source} -> {p.target}) is plastic; the "
-                             f"router mapping handles static projections only (STDP is "
-                             f"issue 5)")
+                             f"router mapping handles static projections only; a plastic network "
+                             f"must be one population, which runs on one core")
 
     # a population must fit a core's axon slots on its own (its accumulator width was
     # checked by Network; groups of one population never merge, so it is the same here)

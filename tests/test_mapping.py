@@ -261,8 +261,9 @@ def test_errors_name_need_and_capacity():
     pl = Network("pl", 2, (Population("p0", 3, 10),),
                  (Projection("input", "p0", np.ones((2, 3), int), stdp=st),))
     with pytest.raises(ValueError, match=r"^Projection 0 \(input -> p0\) is plastic; the router "
-                                         r"mapping handles static projections only \(STDP is "
-                                         r"issue 5\)$"):
+                                         r"mapping handles static projections only; a plastic "
+                                         r"network must be one population, which runs on one "
+                                         r"core$"):
         map_network(pl)
 
 

@@ -140,7 +140,8 @@ def test_plastic_projection_is_rejected():
               w_max=5)
     net = _net(pops, [Projection("input", "a", np.ones((3, 2), np.int64), stdp=st)])
     with pytest.raises(ValueError, match=r"^Projection 0 \(input -> a\) is plastic; the network "
-                                         r"top runs static projections only \(STDP is issue 5\)$"):
+                                         r"top runs static projections only; a plastic network "
+                                         r"must be one population, which runs on one core$"):
         simulate_network_rtl(net, np.zeros((2, 3)))
 
 
