@@ -22,13 +22,30 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from spikefab.golden import simulate
+from spikefab.golden import Simulator, simulate
 
 from .core import Param, Space
 from .router import TableSpace
 from .generate_network import network_params
-from .network_host import (core_weights, destination_words, pack_input, pack_network_cfg,
-                           pointer_words, population_state, projection_weights, unpack_output)
+from .network_host import (core_weights, destination_words, learning_words, pack_input,
+                           pack_network_cfg, pointer_words, population_state,
+                           projection_traces, projection_weights, trace_addresses,
+                           unpack_output)
+
+
+def golden_checkpoints(net, x, every):
+    """The golden model's weights and traces of every plastic projection after step ``t``
+    for every ``t`` with ``(t + 1) % every == 0`` (``every > 0``): ``{t: (weights, pre,
+    post)}``, lists by projection (None for a static one)."""
+    sim = Simulator(net)
+    out = {}
+    for t in range(x.shape[0]):
+        sim.step(x[t][None])
+        if every and (t + 1) % every == 0:
+            out[t] = ([None if w.ndim == 2 else w[0].copy() for w in sim.weights],
+                      [None if a is None else a[0].copy() for a in sim.pre],
+                      [None if a is None else a[0].copy() for a in sim.post])
+    return out
 
 
 class NetworkTB:
@@ -65,6 +82,12 @@ class NetworkTB:
         self.x = np.asarray(inputs, bool)
         self.golden = simulate(net, self.x, record_state=True) if self.job.get("check") \
             else None
+        self.plastic = any(pr.plastic for pr in net.projections)
+        # lock-step runs of plastic networks compare every plastic weight and trace every
+        # ``checkpoint`` steps (traces are cheap to read; weights cost a read per word)
+        every = int(self.job.get("checkpoint", 0)) if self.plastic else 0
+        self.checkpoints = golden_checkpoints(net, self.x, every) \
+            if self.golden is not None and every else {}
 
     def s(self, name):
         return getattr(self.dut, self.prefix + name)
@@ -113,12 +136,46 @@ class NetworkTB:
             words.append([await self.cfg(c, 0, Space.STATE, row) for row in range(cp.rows)])
         return population_state(self.m, self.p.cores, words)
 
-    async def read_weights(self):
+    async def read_weights(self, plastic_only=False):
         per_core = []
-        for c, cp in enumerate(self.p.cores):
+        for c, (cp, mc) in enumerate(zip(self.p.cores, self.m.cores)):
+            if plastic_only and not cp.plastic:
+                per_core.append(np.zeros((cp.axons, cp.neurons), np.int64))
+                continue
             words = [await self.cfg(c, 0, Space.WEIGHT, a) for a in range(cp.weight_depth)]
             per_core.append(core_weights(cp, words))
         return projection_weights(self.m, per_core)
+
+    async def read_traces(self):
+        words = {}
+        for c, space, addr in trace_addresses(self.m, self.p.cores):
+            words[(c, space, addr)] = await self.cfg(c, 0, space, addr)
+        return projection_traces(self.m, self.p.cores, words)
+
+    def check_learning(self, t, weights, traces, want):
+        """Plastic weights and traces (read) against the golden model's ``want`` =
+        ``(weights, pre, post)`` after step ``t`` (``"final"`` at the end)."""
+        w_want, pre_want, post_want = want
+        pre, post, copies = traces
+        at = f"step {t}" if t != "final" else "end of the run"
+        for k, pr in enumerate(self.net.projections):
+            if not pr.plastic:
+                continue
+            if weights is not None:
+                bad = np.argwhere(weights[k] != w_want[k])
+                assert not len(bad), (
+                    f"{self.what}{at}, weights of projection {k}, row {bad[0][0]}, column "
+                    f"{bad[0][1]}: read {weights[k][tuple(bad[0])]}, golden "
+                    f"{w_want[k][tuple(bad[0])]}")
+            for c, x in copies[k]:
+                bad = np.flatnonzero(x != pre_want[k])
+                assert not len(bad), (
+                    f"{self.what}{at}, pre trace {bad[0]} of projection {k} (core {c}): "
+                    f"read {x[bad[0]]}, golden {pre_want[k][bad[0]]}")
+            bad = np.flatnonzero(post[k] != post_want[k])
+            assert not len(bad), (
+                f"{self.what}{at}, post trace of projection {k}, population {pr.target}, "
+                f"neuron {bad[0]}: read {post[k][bad[0]]}, golden {post_want[k][bad[0]]}")
 
     # -- the run -------------------------------------------------------------------------
 
@@ -178,6 +235,14 @@ class NetworkTB:
                 got = await self.cfg(c, 0, Space.PARAM, param)
                 assert got == value, (f"{self.what}core {c}, parameter {param.name}: read "
                                       f"{got}, wrote {value}")
+        for c, addr, word in learning_words(self.m, self.p.cores, self.net):
+            await self.cfg(c, 1, Space.PARAM, addr, word)
+        for c, addr, word in learning_words(self.m, self.p.cores, self.net):
+            got = await self.cfg(c, 0, Space.PARAM, addr)
+            assert got == word, (f"{self.what}core {c}, learning register {addr}: read "
+                                 f"{got}, wrote {word}")
+        for c, space, addr in trace_addresses(self.m, self.p.cores):
+            await self.cfg(c, 1, space, addr, 0)
         for s, word in enumerate(pointer_words(self.p.router, self.m.pointer_words())):
             await self.cfg(router, 1, TableSpace.POINTER, s, word)
         for e, word in enumerate(destination_words(self.p.router,
@@ -267,6 +332,10 @@ class NetworkTB:
                         u[q.name][t_done - 1], v[q.name][t_done - 1] = uu[q.name], vv[q.name]
                     if self.golden is not None:
                         self._check_state(t_done - 1, uu, vv)
+                    if t_done - 1 in self.checkpoints:
+                        w = await self.read_weights(plastic_only=True)
+                        self.check_learning(t_done - 1, w, await self.read_traces(),
+                                            self.checkpoints[t_done - 1])
                     continue
             await self.cycle()
             assert self.clock - last_progress < limit_gap, (
@@ -297,14 +366,22 @@ class NetworkTB:
         if self.job.get("read_weights", False):
             weights = await self.read_weights()
             if self.golden is not None:
-                for k, (w, pr) in enumerate(zip(weights, net.projections)):
-                    bad = np.argwhere(w != pr.weights)
+                for k, (w, want) in enumerate(zip(weights, self.golden.weights)):
+                    bad = np.argwhere(w != want)
                     assert not len(bad), (
                         f"{self.what}final weights of projection {k}, row {bad[0][0]}, column "
                         f"{bad[0][1]}: read {w[tuple(bad[0])]}, golden "
-                        f"{pr.weights[tuple(bad[0])]}")
+                        f"{want[tuple(bad[0])]}")
+        pre = post = None
+        if self.plastic and self.job.get("read_weights", False):
+            traces = await self.read_traces()
+            pre, post = traces[0], traces[1]
+            if self.golden is not None:
+                self.check_learning("final", None, traces,
+                                    (self.golden.weights, self.golden.pre_traces,
+                                     self.golden.post_traces))
         return {"spikes": spikes, "u": u, "v": v, "weights": weights, "cycles": cycles,
-                "starts": starts, "outputs": order}
+                "starts": starts, "outputs": order, "pre": pre, "post": post}
 
     def _check_cycles(self, pending, cycles, t_done):
         t, begin, end = pending

@@ -62,16 +62,10 @@ def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_c
     Raises
     ------
     ValueError
-        If a projection is plastic (STDP is not in the network top yet), or the network does
-        not fit (the message names what does not fit).
+        If the network does not fit (the message names what does not fit).
     """
     if not isinstance(net, Network):
         raise TypeError(f"Network must be a Network, not {net!r}")
-    for k, pr in enumerate(net.projections):
-        if pr.plastic:
-            raise ValueError(f"Projection {k} ({pr.source} -> {pr.target}) is plastic; the "
-                             f"network top runs static projections only; a plastic network "
-                             f"must be one population, which runs on one core")
     m = map_network(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack=False,
                     outputs=outputs)
     return NetworkParams.from_mapping(m, lanes=lanes, step_bits=step_bits)
@@ -144,7 +138,7 @@ def generate_network(net, outdir, lanes=1, neurons_per_core=256, axons_per_core=
     Parameters
     ----------
     net : Network
-        Static projections only; every population gets its own cores.
+        Every population gets its own cores.
     outdir : str or os.PathLike
         Created if missing; files of the same names are overwritten.
     lanes : int
@@ -339,7 +333,8 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
     Parameters
     ----------
     net : Network
-        Any number of populations, static projections only.
+        Any number of populations; plastic projections learn on the chip (their final
+        weights and traces are read back when ``read_weights``).
     inputs, steps, record_state :
         As :func:`spikefab.golden.simulate`; a batch ``(B, T, inputs)`` runs ``B`` times.
     sim : str
@@ -366,7 +361,7 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
     Raises
     ------
     ValueError
-        For a plastic projection, a network that does not fit, or a bad simulator name.
+        For a network that does not fit, or a bad simulator name.
     """
     if not isinstance(net, Network):
         raise TypeError(f"Network must be a Network, not {net!r}")
@@ -399,6 +394,10 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
         nb = x.shape[0]
         weights = [np.repeat(pr.weights[None], nb, 0) if batched else pr.weights.copy()
                    for pr in net.projections]
-    none = [None] * len(net.projections)
-    return RtlResult(spikes, u, v, weights, none, list(none),
-                     cycles=stack(lambda r: r["cycles"]))
+    pre, post = [None] * len(net.projections), [None] * len(net.projections)
+    if read_weights:
+        for k, pr in enumerate(net.projections):
+            if pr.plastic:
+                pre[k] = stack(lambda r, k=k: r["pre"][k])
+                post[k] = stack(lambda r, k=k: r["post"][k])
+    return RtlResult(spikes, u, v, weights, pre, post, cycles=stack(lambda r: r["cycles"]))

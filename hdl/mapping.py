@@ -25,8 +25,11 @@ The terms are those of ``docs/router.md``:
   table (one ``(base, count)`` word per source id) and a destination list (one ``(port,
   index)`` word per entry, the entries of a source contiguous).
 
-Static projections only for now: a plastic projection is rejected (a plastic network runs on
-one core).
+A plastic projection (STDP, ``docs/spec.md`` section 4) gets an axon group of its own, never
+merged with another projection's: its learning rule is the group's, and the core's STDP
+hardware updates exactly the columns of that group's target population. Every core that holds
+a slice of the target keeps its own copy of the pre traces of the group's source; the copies
+see the same delivered spikes, so they stay equal.
 """
 
 from dataclasses import dataclass
@@ -78,6 +81,8 @@ class AxonGroup:
     projections : tuple of int
         Indices of the projections whose columns this group holds (their targets differ).
     offset, size : int
+    stdp : Stdp or None
+        The learning rule of the group's one plastic projection, or None for a static group.
     """
 
     source: str
@@ -85,6 +90,7 @@ class AxonGroup:
     projections: tuple
     offset: int
     size: int
+    stdp: object = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,17 +305,19 @@ class Mapping:
         pop = self.net.population(c.segments[0].population)
         hw = self.net.hardware
         shifts, weights, acc = c.axon_shifts, c.weights, c.acc_bits
+        rules = tuple(g.stdp for g in c.groups)
         if not shifts:
             # nothing projects into the core: one dummy slot of zero weights, which no table
             # entry names (the neuron core has at least one axon slot)
             shifts, weights, acc = ((1, 0),), np.zeros((1, c.neurons), np.int64), 0
+            rules = ()
         return CoreParams(
             neurons=c.neurons, lanes=lanes, axon_shifts=shifts,
             current_bits=hw.current_bits, voltage_bits=hw.voltage_bits,
             weight_bits=hw.weight_bits, refractory_bits=hw.refractory_bits,
             acc_bits=acc, threshold=pop.threshold, bias=pop.bias, du=pop.du, dv=pop.dv,
             refractory=pop.refractory, reset_subtract=pop.reset == "subtract",
-            weights=weights)
+            weights=weights, trace_bits=hw.trace_bits, stdp=rules)
 
     # -- report -------------------------------------------------------------------------
 
@@ -327,6 +335,7 @@ class Mapping:
             groups = ", ".join(
                 f"{g.source}x{g.size}<<{g.shift}->"
                 + "+".join(net.projections[k].target for k in g.projections)
+                + (" stdp" if g.stdp is not None else "")
                 for g in c.groups) or "none"
             mem = c.memory_bits(hw)
             bits = sum(mem.values())
@@ -359,14 +368,15 @@ def _fits(slices, a_cap, net):
 
 def _group(net, pops):
     """``[(source, shift, [projection, ...])]``: the axon groups of a core that holds the
-    populations ``pops``, in projection order; projections merge when source and shift match
-    and their targets differ."""
+    populations ``pops``, in projection order; static projections merge when source and shift
+    match and their targets differ; a plastic projection has a group of its own."""
     groups = []
     for k, proj in enumerate(net.projections):
         if proj.target not in pops:
             continue
         for src, shift, members in groups:
-            if (src == proj.source and shift == proj.weight_shift
+            if (not proj.plastic and src == proj.source and shift == proj.weight_shift
+                    and not any(net.projections[m].plastic for m in members)
                     and all(net.projections[m].target != proj.target for m in members)):
                 members.append(k)
                 break
@@ -382,7 +392,6 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
     Parameters
     ----------
     net : Network
-        Static projections only.
     neurons_per_core, axons_per_core : int
         Capacity of one core, in ``[1, 65536]``.
     max_cores : int or None
@@ -404,8 +413,8 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
     Raises
     ------
     ValueError
-        If a projection is plastic, or the network does not fit: the message names what does
-        not fit, what it needs and what is available.
+        If the network does not fit: the message names what does not fit, what it needs and
+        what is available.
     """
     if not isinstance(net, Network):
         raise TypeError(f"Network must be a Network, not {net!r}")
@@ -424,12 +433,6 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
             if name not in names:
                 raise ValueError(f"Output population must be one of {', '.join(sorted(names))}"
                                  f", not {name!r}")
-    for k, p in enumerate(net.projections):
-        if p.plastic:
-            raise ValueError(f"Projection {k} ({p.source} -> {p.target}) is plastic; the "
-                             f"router mapping handles static projections only; a plastic network "
-                             f"must be one population, which runs on one core")
-
     # a population must fit a core's axon slots on its own (its accumulator width was
     # checked by Network; groups of one population never merge, so it is the same here)
     for pop in net.populations:
@@ -486,7 +489,8 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         groups, a = [], 0
         for src, shift, members in _fits(b, a_cap, net):
             size = net.source_size(src)
-            groups.append(AxonGroup(src, shift, tuple(members), a, size))
+            rule = net.projections[members[0]].stdp
+            groups.append(AxonGroup(src, shift, tuple(members), a, size, rule))
             a += size
         w = np.zeros((a, off), np.int64)
         for g in groups:

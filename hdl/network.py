@@ -6,7 +6,7 @@ See ``docs/network.md`` for the host protocol and the cycle formula.
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -101,7 +101,9 @@ def network_cfg_layout(p):
     data`` as :func:`~spikefab.hdl.core.cfg_layout`), or :attr:`NetworkParams.router_target`
     for a write of the router's table (``space`` a :class:`~spikefab.hdl.router.TableSpace`,
     ``write`` ignored: the table is write-only)."""
-    return data.StructLayout({"write": 1, "space": 2, "addr": unsigned(p.cfg_addr_bits),
+    space_bits = max([2] + [Shape.cast(cfg_layout(c)["space"].shape).width for c in p.cores])
+    return data.StructLayout({"write": 1, "space": space_bits,
+                              "addr": unsigned(p.cfg_addr_bits),
                               "data": unsigned(p.cfg_data_bits),
                               "target": unsigned(_bits(len(p.cores)))})
 

@@ -7,13 +7,15 @@ benchmark drive the top through these functions, so there is one definition of e
 
 import numpy as np
 
-from .host import unpack_state, unpack_weight_word
+from .core import Space
+from .host import learn_addr, learn_values, post_addr, unpack_state, unpack_traces, \
+    unpack_weight_word
 from .network import input_layout, network_cfg_layout
 from .router import dst_layout, host_event_layout, ptr_layout
 
 __all__ = ["pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
-           "destination_words", "core_weights",
-           "projection_weights", "population_state"]
+           "destination_words", "core_weights", "projection_weights", "population_state",
+           "plastic_groups", "learning_words", "trace_addresses", "projection_traces"]
 
 
 def pack_input(p, channel=None):
@@ -116,3 +118,75 @@ def population_state(mapping, params, words):
             r[s.population][s.start:s.start + s.size] = rr[sl]
     return u, v, r
 
+
+
+def plastic_groups(mapping, params):
+    """``[(core, plastic group index, axon group, projection)]`` of every plastic axon group
+    of every core: where the copies of a plastic projection's synapses and traces live."""
+    out = []
+    for mc, cp in zip(mapping.cores, params):
+        for kk, g in enumerate(cp.plastic_groups):
+            group = mc.groups[g]
+            out.append((mc.index, kk, group, group.projections[0]))
+    return out
+
+
+def learning_words(mapping, params, net=None):
+    """``[(core, addr, word)]``: the :attr:`Space.PARAM` writes that load the learning rule
+    of every plastic projection of ``net`` (default: the mapped network) into its cores."""
+    net = mapping.net if net is None else net
+    out = []
+    for c, kk, _, k in plastic_groups(mapping, params):
+        for field, word in learn_values(params[c], net.projections[k].stdp).items():
+            out.append((c, learn_addr(kk, field), word))
+    return out
+
+
+def trace_addresses(mapping, params):
+    """``[(core, space, addr)]`` of every pre- and post-trace word of the plastic groups
+    (:attr:`Space.PRE` slots, then :attr:`Space.POST` rows, core by core)."""
+    out = []
+    for c, kk, group, _ in plastic_groups(mapping, params):
+        cp = params[c]
+        off = cp.pre_offsets[kk]
+        out += [(c, Space.PRE, off + j) for j in range(group.size)]
+        out += [(c, Space.POST, post_addr(cp, kk, row)) for row in range(cp.rows)]
+    return out
+
+
+def projection_traces(mapping, params, words):
+    """The traces of every plastic projection from the words at :func:`trace_addresses`.
+
+    Parameters
+    ----------
+    words : dict
+        ``{(core, space, addr): word}``.
+
+    Returns
+    -------
+    pre, post : list of numpy.ndarray or None
+        By projection (None for a static one): the pre traces ``(S,)`` (from the first core
+        that holds a copy) and the post traces ``(N,)`` of the target population.
+    copies : dict
+        ``{projection: [(core, pre traces)]}``: every core's copy of the pre traces (they
+        must be equal: every copy sees the same delivered spikes).
+    """
+    net = mapping.net
+    pre = [None] * len(net.projections)
+    post = [None] * len(net.projections)
+    copies = {}
+    for c, kk, group, k in plastic_groups(mapping, params):
+        cp, mc = params[c], mapping.cores[c]
+        off = cp.pre_offsets[kk]
+        x = np.array([words[(c, Space.PRE, off + j)] for j in range(group.size)], np.int64)
+        copies.setdefault(k, []).append((c, x))
+        if pre[k] is None:
+            pre[k] = x
+            post[k] = np.zeros(net.population(net.projections[k].target).size, np.int64)
+        flat = []
+        for row in range(cp.rows):
+            flat += unpack_traces(cp, words[(c, Space.POST, post_addr(cp, kk, row))])
+        for s in mc.segments:
+            if s.population == net.projections[k].target:
+                post[k][s.start:s.start + s.size] = flat[s.offset:s.offset + s.size]
+    return pre, post, copies

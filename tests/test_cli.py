@@ -138,7 +138,8 @@ def test_generate_writes_verilog_params_and_metadata(tmp_path):
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
-@pytest.mark.parametrize("example, inputs", [("core.toml", 32), ("stdp.toml", 24)])
+@pytest.mark.parametrize("example, inputs", [("core.toml", 32), ("stdp.toml", 24),
+                                             ("demo.toml", 16)])
 def test_simulate_rtl_writes_the_same_npz_as_the_golden_model(example, inputs, sim, tmp_path):
     x = (np.random.default_rng(8).random((16, inputs)) < 0.3).astype(np.uint8)
     np.save(tmp_path / "in.npy", x)
@@ -153,11 +154,38 @@ def test_simulate_rtl_writes_the_same_npz_as_the_golden_model(example, inputs, s
             assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
 
 
-def test_rtl_of_an_unsupported_network_is_a_one_line_error(tmp_path):
-    r = run_cli("generate", DEMO, "-o", tmp_path / "v")
+WIDE = """
+[network]
+name = "wide"
+inputs = 300
+[[population]]
+name = "a"
+size = 2
+threshold = 40
+output = true
+[[population]]
+name = "b"
+size = 2
+threshold = 30
+[[projection]]
+source = "input"
+target = "a"
+weights = {init = "uniform", low = -10, high = 40, seed = 2}
+[[projection]]
+source = "a"
+target = "b"
+weights = {init = "uniform", low = -20, high = 40, seed = 3}
+"""
+
+
+def test_rtl_of_a_network_that_does_not_fit_is_a_one_line_error(tmp_path):
+    (tmp_path / "wide.toml").write_text(WIDE)
+    r = run_cli("generate", tmp_path / "wide.toml", "-o", tmp_path / "v")
     assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("spikefab: error: ") and "demo.toml" in lines[0]
+    assert r.stderr.strip() == (
+        f"spikefab: error: {tmp_path / 'wide.toml'}: Population 'a' needs 300 axon slots "
+        f"(input 300), more than the 256 of a core")
+    assert not (tmp_path / "v").exists()
 
 
 def test_check_prints_the_mapping_onto_cores(capsys):

@@ -69,9 +69,42 @@ def run_mapped(m, inputs):
     return out, sorted(host)
 
 
-def random_multicore_network(seed):
+def random_multicore_network(seed, plastic=False):
     """2-4 populations of 1-40 neurons, recurrent, excitatory and inhibitory projections, several
-    projections into one population with their own shifts, random widths."""
+    projections into one population with their own shifts, random widths. With ``plastic``,
+    each projection is plastic with probability 1/2 (at least one is): a random STDP rule
+    (corner values of the decays, shifts and increments often drawn), weights drawn inside its
+    bounds; the static network of the same seed keeps its shape."""
+    net = _random_multicore_network(seed)
+    if not plastic:
+        return net
+    rng = np.random.default_rng([seed, 77])
+    hw = Hardware(**{**net.hardware.__dict__, "trace_bits": int(rng.integers(3, 10))})
+    wmax = hw.weight_max
+    flags = rng.random(len(net.projections)) < 0.5
+    flags[int(rng.integers(len(flags)))] = True
+    projs = []
+    for pr, on in zip(net.projections, flags):
+        if not on:
+            projs.append(pr)
+            continue
+        lo = int(rng.choice([-wmax, 0, rng.integers(-wmax, wmax + 1)]))
+        hi = int(rng.choice([wmax, rng.integers(lo, wmax + 1)]))
+        hi = max(lo, hi)
+        tmax = 2 ** hw.trace_bits - 1
+        st = Stdp(a_plus=int(rng.choice([0, 255, rng.integers(0, 256)])),
+                  a_minus=int(rng.choice([0, 255, rng.integers(0, 256)])),
+                  shift=int(rng.choice([0, 15, rng.integers(0, 16)])),
+                  d_pre=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                  d_post=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                  x_inc=int(rng.choice([tmax, rng.integers(0, tmax + 1)])),
+                  y_inc=int(rng.choice([tmax, rng.integers(0, tmax + 1)])), w_min=lo, w_max=hi)
+        w = np.clip(pr.weights, lo, hi)
+        projs.append(Projection(pr.source, pr.target, w, weight_shift=pr.weight_shift, stdp=st))
+    return Network(f"plastic_{seed}", net.inputs, net.populations, projs, hw)
+
+
+def _random_multicore_network(seed):
     rng = np.random.default_rng(seed)
     hw = Hardware(current_bits=int(rng.integers(8, 25)), voltage_bits=int(rng.integers(8, 25)),
                   weight_bits=int(rng.integers(3, 9)), refractory_bits=int(rng.integers(1, 4)))
@@ -256,15 +289,24 @@ def test_errors_name_need_and_capacity():
         map_network(net, 8, 2.5)
     with pytest.raises(TypeError, match=r"^Network must be a Network, not 3$"):
         map_network(3)
+
+
+def test_plastic_projections_get_their_own_axon_group():
+    """A plastic projection is never merged with another (its rule and its columns are its
+    own); static projections of the same source and shift into other populations merge."""
     st = Stdp(a_plus=1, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1, w_min=0,
               w_max=10)
-    pl = Network("pl", 2, (Population("p0", 3, 10),),
-                 (Projection("input", "p0", np.ones((2, 3), int), stdp=st),))
-    with pytest.raises(ValueError, match=r"^Projection 0 \(input -> p0\) is plastic; the router "
-                                         r"mapping handles static projections only; a plastic "
-                                         r"network must be one population, which runs on one "
-                                         r"core$"):
-        map_network(pl)
+    pops = (Population("a", 3, 10), Population("b", 2, 10), Population("c", 2, 10))
+    projs = (Projection("input", "a", np.ones((2, 3), int), stdp=st),
+             Projection("input", "b", np.ones((2, 2), int)),
+             Projection("input", "c", np.ones((2, 2), int)))
+    m = map_network(Network("pl", 2, pops, projs), 8, 16)
+    assert len(m.cores) == 1
+    groups = m.cores[0].groups
+    assert [(g.source, g.projections, g.stdp) for g in groups] == [
+        ("input", (0,), st), ("input", (1, 2), None)]
+    assert m.table[0] == ((0, 0), (0, 2)) and m.table[1] == ((0, 1), (0, 3))
+    assert "inputx2<<0->a stdp" in m.describe()
 
 
 def test_packing_respects_the_accumulator_limit():

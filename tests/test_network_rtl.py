@@ -20,10 +20,11 @@ from spikefab.hdl.generate_network import (DEFAULT_BUILD, generate_network, netw
 from netgen import random_inputs
 from test_mapping import random_capacity, random_multicore_network
 
-def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), **kw):
+def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, **kw):
     """A random network, capacity, stimulus and backpressure, all from ``seed`` (``lanes``
-    drawn from the choices given, the input rate from the interval given)."""
-    net = random_multicore_network(seed)
+    drawn from the choices given, the input rate from the interval given). A ``plastic``
+    network in a lock-step run compares every plastic weight and trace every 3 steps."""
+    net = random_multicore_network(seed, plastic=plastic)
     _, a_cap = random_capacity(seed, net)
     rng = np.random.default_rng([seed, 41])
     # the largest population split in two (or not), most others on one core each: every
@@ -37,6 +38,9 @@ def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), **kw):
            "options": options, "seed": seed, "check": True, "record_state": record,
            "read_weights": bool(rng.integers(2)),
            "ready_prob": float(rng.uniform(0.3, 1.0)), "valid_prob": float(rng.uniform(0.3, 1.0))}
+    if plastic:
+        job["read_weights"] = True
+        job["checkpoint"] = 3
     job.update(kw)
     return job
 
@@ -66,10 +70,16 @@ def check_results(jobs, results):
         if job["read_weights"]:
             for k, (g, w) in enumerate(zip(res["weights"], want.weights)):
                 assert np.array_equal(g, w), f"seed {seed}: final weights of projection {k}"
+            for k, pr in enumerate(net.projections):
+                if pr.plastic:
+                    for name, g, w in (("pre", res["pre"][k], want.pre_traces[k]),
+                                       ("post", res["post"][k], want.post_traces[k])):
+                        assert np.array_equal(g, w), f"seed {seed}: {name} traces of {k}"
         assert (res["cycles"] > 0).all()
 
 
 def run_seeds(seeds, sim, **kw):
+    """Random networks of ``seeds`` side by side in one build; every result against golden."""
     jobs = [make_job(s, **kw) for s in seeds]
     assert any(len(network_params(j["net"], **j["options"]).cores) > len(j["net"].populations)
                for j in jobs), "no population split over cores"
@@ -134,15 +144,79 @@ def test_population_without_projections_and_one_core():
     assert want.spikes["one"].any() and want.spikes["drive"].any()
 
 
-def test_plastic_projection_is_rejected():
-    pops = [Population("a", 2, 10)]
-    st = Stdp(a_plus=1, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1, w_min=-5,
-              w_max=5)
-    net = _net(pops, [Projection("input", "a", np.ones((3, 2), np.int64), stdp=st)])
-    with pytest.raises(ValueError, match=r"^Projection 0 \(input -> a\) is plastic; the network "
-                                         r"top runs static projections only; a plastic network "
-                                         r"must be one population, which runs on one core$"):
-        simulate_network_rtl(net, np.zeros((2, 3)))
+def test_random_plastic_networks_match_golden():
+    """Three random plastic networks side by side on Icarus (STDP on several cores: plastic
+    projections from the inputs, between populations and recurrent, split targets); one in
+    lock-step with every plastic weight and trace compared every 3 steps, all at the end."""
+    jobs = [make_job(s, plastic=True, steps=8, record_state=(s == 0)) for s in range(3)]
+    results = run_networks(jobs, "icarus", name="plastic")
+    check_results(jobs, results)
+    # the runs learned something: some plastic weight moved
+    assert any(not np.array_equal(r["weights"][k], pr.weights)
+               for j, r in zip(jobs, results) for k, pr in enumerate(j["net"].projections)
+               if pr.plastic)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chunk", range(6))
+def test_random_plastic_networks_sweep(chunk):
+    """60 random plastic networks: 30 on Icarus, 30 on Verilator, 5 per build, every plastic
+    weight and trace compared at checkpoints (lock-step runs) and at the end."""
+    sim = "icarus" if chunk % 2 == 0 else "verilator"
+    seeds = list(range(300 + 10 * chunk, 310 + 10 * chunk))
+    for part in (seeds[:5], seeds[5:]):
+        jobs = [make_job(s, plastic=True, steps=8, lanes=(1, 2, 4), rate=(0.1, 0.5))
+                for s in part]
+        check_results(jobs, run_networks(jobs, sim, name=f"plastic{part[0]}"))
+
+
+def _learning_net():
+    """One population driven by its bias (it spikes every step whatever its weights) and a
+    plastic projection from the inputs that potentiates at step 0."""
+    st = Stdp(a_plus=255, a_minus=0, shift=0, d_pre=0, d_post=0, x_inc=10, y_inc=10,
+              w_min=-100, w_max=100)
+    pops = [Population("a", 4, 0, bias=50, output=True), Population("b", 2, 1000)]
+    projs = [Projection("input", "a", np.zeros((3, 4), np.int64), stdp=st),
+             Projection("a", "b", np.ones((4, 2), np.int64))]
+    return _net(pops, projs)
+
+
+def test_a_wrong_learning_rule_fails_naming_step_projection_synapse_and_seed(monkeypatch):
+    """The learning check can fail: the hardware is built with a_plus = 0 where the golden
+    network potentiates by (255 * 10) >> 0, clipped to 100, at step 0."""
+    net = _learning_net()
+    pr = net.projections[0]
+    bad_rule = Stdp(**{**pr.stdp.__dict__, "a_plus": 0})
+    bad = _net(net.populations, [Projection(pr.source, pr.target, pr.weights, stdp=bad_rule),
+                                 net.projections[1]])
+    import spikefab.hdl.generate_network as gn
+    real = gn.network_params
+    monkeypatch.setattr(gn, "network_params",
+                        lambda n, **kw: real(bad if n is net else n, **kw))
+    job = {"net": net, "inputs": np.ones((3, 3), np.uint8), "options": {}, "seed": 5,
+           "check": True, "record_state": True, "read_weights": True, "checkpoint": 1}
+    with pytest.raises(AssertionError, match=r"^seed 5: network 't': step 0, weights of "
+                                             r"projection 0, row 0, column 0: read 0, golden "
+                                             r"100 \(icarus; log "):
+        run_networks([job], "icarus", name="wrong-rule")
+
+
+def test_plastic_network_on_verilator_returns_golden_arrays():
+    """``simulate_network_rtl`` of a plastic network on Verilator: every npz array (spikes,
+    u, v, final weights) and the final traces equal the golden model's."""
+    net = random_multicore_network(21, plastic=True)
+    x = random_inputs(21, net, 12, rate=0.4)
+    got = simulate_network_rtl(net, x, record_state=True, sim="verilator", neurons_per_core=9,
+                               lanes=2, seed=21, check=True, ready_prob=0.7)
+    want = simulate(net, x, record_state=True)
+    g, w = got.to_npz_dict(), want.to_npz_dict()
+    assert sorted(g) == sorted(w)
+    for key in w:
+        assert np.array_equal(g[key], w[key]), key
+    for k, pr in enumerate(net.projections):
+        if pr.plastic:
+            assert np.array_equal(got.pre_traces[k], want.pre_traces[k]), k
+            assert np.array_equal(got.post_traces[k], want.post_traces[k]), k
 
 
 def test_bad_simulator_is_rejected():
@@ -202,6 +276,22 @@ def test_long_run_2000_steps():
     results = run_networks(jobs, "icarus", name="long")
     check_results(jobs, results)
     assert sum(int(results[0]["spikes"][q].sum()) for q in results[0]["spikes"]) > 500
+
+
+@pytest.mark.slow
+def test_plastic_long_run_2000_steps():
+    """2,000 steps of a random plastic multi-core network on Verilator, inputs sent ahead of
+    the steps: every spike checked as it arrives, every plastic weight and every copy of
+    every trace at the end."""
+    seed = 38
+    job = make_job(seed, steps=2000, plastic=True, record_state=False, lanes=(2,),
+                   rate=(0.2, 0.2), ready_prob=0.8, valid_prob=0.9)
+    results = run_networks([job], "verilator", name="plastic-long")
+    check_results([job], results)
+    net = job["net"]
+    assert sum(int(s.sum()) for s in results[0]["spikes"].values()) > 500
+    assert any(not np.array_equal(results[0]["weights"][k], pr.weights)
+               for k, pr in enumerate(net.projections) if pr.plastic)
 
 
 @pytest.mark.slow
