@@ -251,7 +251,11 @@ class NetworkTB:
 
     async def run(self):
         """Every run of the job: the built network, then each of ``job["runs"]``
-        (reconfigured through the port, state cleared); one result dict per run."""
+        (reconfigured through the port, state cleared); one result dict per run. With
+        ``job["configure"]`` the first run is loaded through the port too (a build whose
+        weight memories have no initial contents: UP5K SPRAM)."""
+        if self.job.get("configure"):
+            await self.configure()
         out = [await self.run_one()]
         for r in self.job.get("runs", ()):
             self.t0 += self.x.shape[0]

@@ -25,7 +25,7 @@ from .core import CYCLES_BITS, UPDATE_LATENCY, Param, Space
 from .mapping import map_network
 from .network import NetworkParams, NetworkTop, input_layout, network_cfg_layout
 from .router import QUEUE_LATENCY, ROUTE_LATENCY, TableSpace, host_event_layout
-from .rtlsim import SIMULATORS, RtlResult, _verilator_pch_fix
+from .rtlsim import SIMULATORS, RtlResult, _verilator_pch_fix, spram_model
 
 __all__ = ["DEFAULT_NETWORK_TOP", "DEFAULT_BUILD", "network_params", "network_verilog",
            "generate_network", "run_networks", "simulate_network_rtl"]
@@ -51,13 +51,21 @@ def _check_sim(sim):
         raise ValueError(f"Simulator must be one of {', '.join(SIMULATORS)}, not {sim!r}")
 
 
+def _check_spram_sim(spram, sim):
+    if spram and sim != "icarus":
+        raise ValueError(f"Simulator for weight RAM 'ice40_spram' (the primitive's own model) "
+                         f"must be icarus, not {sim!r}")
+
+
 def _waves():
     return os.environ.get("WAVES", "") not in ("", "0")
 
 
 def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_cores=None,
-                   max_entries=None, step_bits=16, outputs=None):
+                   max_entries=None, step_bits=16, outputs=None, weight_ram="dual"):
     """Map ``net`` (one population per core) and return the :class:`NetworkParams` of its top.
+
+    ``weight_ram`` is the weight memory kind of every core, or a tuple with one per core.
 
     Raises
     ------
@@ -68,7 +76,8 @@ def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_c
         raise TypeError(f"Network must be a Network, not {net!r}")
     m = map_network(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack=False,
                     outputs=outputs)
-    return NetworkParams.from_mapping(m, lanes=lanes, step_bits=step_bits)
+    return NetworkParams.from_mapping(m, lanes=lanes, step_bits=step_bits,
+                                      weight_rams=weight_ram)
 
 
 def _setup():
@@ -222,6 +231,8 @@ def _build(params_list, sim, build_root, waves):
     find(_TOOL[sim])     # raises ToolNotFound naming the tool, its variable and the install
     bundle = _Bundle(params_list)
     text = verilog.convert(bundle, name=_BUNDLE_TOP, emit_src=False)
+    spram = any("ice40_spram" in p.weight_rams for p in params_list)
+    _check_spram_sim(spram, sim)
     key = hashlib.sha1(text.encode()).hexdigest()[:16] + ("-waves" if waves else "")
     root = os.path.abspath(build_root or _DEFAULT_BUILD_ROOT)
     bdir = os.path.join(root, sim, key)
@@ -233,6 +244,11 @@ def _build(params_list, sim, build_root, waves):
         src = os.path.join(bdir, f"{_BUNDLE_TOP}.v")
         with open(src, "w") as f:
             f.write(text)
+        sources = [src]
+        if spram:
+            sources.append(os.path.join(bdir, "sb_spram256ka.v"))
+            with open(sources[-1], "w") as f:
+                f.write(spram_model())
         args = []
         if sim == "verilator":
             vlt = os.path.join(bdir, "public.vlt")
@@ -241,7 +257,7 @@ def _build(params_list, sim, build_root, waves):
                         f'-var "*"\n')
             args = ["-Wno-fatal", vlt]
         with _verilator_pch_fix(sim):
-            runner.build(sources=[src], hdl_toplevel=_BUNDLE_TOP, build_dir=bdir,
+            runner.build(sources=sources, hdl_toplevel=_BUNDLE_TOP, build_dir=bdir,
                          always=not os.path.exists(stamp), waves=waves,
                          timescale=("1ns", "1ps"), build_args=args,
                          log_file=os.path.join(bdir, "build.log"))
@@ -264,7 +280,10 @@ def run_networks(jobs, sim="icarus", build_root=None, name="run"):
         :func:`network_params`), and optionally ``record_state``, ``read_weights``, ``check``
         (compare every step with the golden model as it runs), ``seed``, ``ready_prob``
         (host output backpressure), ``valid_prob`` (gaps in the host input),
-        ``lockstep`` (send a step's inputs only after the previous step ended), ``runs``
+        ``lockstep`` (send a step's inputs only after the previous step ended),
+        ``checkpoint`` (in lock-step runs of plastic networks, compare every plastic weight
+        and trace every ``checkpoint`` steps), ``configure`` (load the first run through the
+        configuration port: needed when a core's weights are in SPRAM), ``runs``
         (more runs on the same top: a list of ``{"net", "inputs"}`` with the shape of ``net``
         and their own weights and neuron parameters, which the testbench writes through
         the configuration port, with the routing table, after clearing the state).
@@ -321,7 +340,8 @@ def run_networks(jobs, sim="icarus", build_root=None, name="run"):
 def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lanes=1,
                          build_root=None, check=False, seed=None, ready_prob=1.0,
                          valid_prob=1.0, read_weights=True, neurons_per_core=256,
-                         axons_per_core=256, max_cores=None, max_entries=None):
+                         axons_per_core=256, max_cores=None, max_entries=None,
+                         weight_ram="dual"):
     """Run ``net`` on the generated Verilog of its network top; same arrays as
     ``golden.simulate``.
 
@@ -352,6 +372,10 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
         Probability that the host takes an output / offers an input word in a clock.
     neurons_per_core, axons_per_core, max_cores, max_entries :
         Capacity, as :func:`~spikefab.hdl.mapping.map_network`.
+    weight_ram : str or tuple of str
+        Weight memory kind of every core, or one per core. ``"ice40_spram"`` simulates the
+        UP5K primitive on Icarus; its cores start empty, so the network is loaded through
+        the configuration port first.
 
     Returns
     -------
@@ -368,14 +392,17 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
     _check_sim(sim)
     options = {"lanes": lanes, "neurons_per_core": neurons_per_core,
                "axons_per_core": axons_per_core, "max_cores": max_cores,
-               "max_entries": max_entries, "outputs": [q.name for q in net.populations]}
-    network_params(net, **options)        # reject what cannot be built before any tool runs
+               "max_entries": max_entries, "outputs": [q.name for q in net.populations],
+               "weight_ram": weight_ram}
+    p = network_params(net, **options)    # reject what cannot be built before any tool runs
+    _check_spram_sim("ice40_spram" in p.weight_rams, sim)
     x, batched = check_inputs(net, inputs, steps)
     runs = []
     for b in range(x.shape[0]):
         job = {"net": net, "inputs": x[b], "options": options, "record_state": record_state,
                "read_weights": read_weights, "check": check, "seed": seed,
-               "ready_prob": ready_prob, "valid_prob": valid_prob, "lockstep": record_state}
+               "ready_prob": ready_prob, "valid_prob": valid_prob, "lockstep": record_state,
+               "configure": "ice40_spram" in p.weight_rams}
         runs.append(run_networks([job], sim, build_root, name=f"b{b}")[0])
 
     def stack(get):

@@ -12,6 +12,7 @@ from amaranth.lib.wiring import In, Out
 
 from .core import CYCLES_BITS, Core, cfg_data_bits, cfg_layout
 from .mapping import Mapping
+from .synapse import check_weight_ram
 from .router import Router, RouterParams, host_event_layout, router_cfg_layout
 
 __all__ = ["NetworkParams", "input_layout", "network_cfg_layout", "NetworkTop"]
@@ -35,15 +36,30 @@ class NetworkParams:
     cores : tuple of CoreParams
         One per mapped core (:meth:`Mapping.core_params`).
     router : RouterParams
+    weight_rams : tuple of str
+        The weight memory kind of every core (``"dual"`` unless a board chose otherwise).
     """
 
     mapping: Mapping
     lanes: int
     cores: tuple
     router: RouterParams
+    weight_rams: tuple = ()
+
+    def __post_init__(self):
+        rams = self.weight_rams
+        if isinstance(rams, str) or not rams:
+            rams = (rams or "dual",) * len(self.cores)
+        rams = tuple(rams)
+        if len(rams) != len(self.cores):
+            raise ValueError(f"Weight RAMs must name one kind per core, {len(self.cores)}, "
+                             f"not {len(rams)}")
+        for cp, kind in zip(self.cores, rams):
+            check_weight_ram(kind, cp.lanes * cp.weight_bits, cp.weight_slots)
+        object.__setattr__(self, "weight_rams", rams)
 
     @classmethod
-    def from_mapping(cls, mapping, lanes=1, step_bits=16, entries=None):
+    def from_mapping(cls, mapping, lanes=1, step_bits=16, entries=None, weight_rams=None):
         """The top of ``mapping``.
 
         Parameters
@@ -58,12 +74,16 @@ class NetworkParams:
         entries : int or None
             Depth of the router's destination list (default: the mapping's ``max_entries``, or
             the table's size).
+        weight_rams : str, tuple of str or None
+            Weight memory kind of every core (:data:`~spikefab.hdl.synapse.WEIGHT_RAMS`), or
+            one kind for all; default ``"dual"`` (inferred block RAM). A board puts its
+            largest cores in UP5K SPRAM with ``"ice40_spram"``.
         """
         if not isinstance(mapping, Mapping):
             raise TypeError(f"Mapping must be a Mapping, not {mapping!r}")
         cores = tuple(mapping.core_params(c, lanes) for c in range(len(mapping.cores)))
         router = RouterParams.from_mapping(mapping, entries=entries, step_bits=step_bits)
-        return cls(mapping, lanes, cores, router)
+        return cls(mapping, lanes, cores, router, weight_rams)
 
     @property
     def step_bits(self):
@@ -180,8 +200,8 @@ class NetworkTop(wiring.Component):
         m = Module()
         m.submodules.router = router = Router(p.router)
         cores = []
-        for c, cp in enumerate(p.cores):
-            core = Core(cp)
+        for c, (cp, kind) in enumerate(zip(p.cores, p.weight_rams)):
+            core = Core(cp, weight_ram=kind)
             m.submodules[f"core_{c}"] = core
             cores.append(core)
             # widths differ (the router's index covers every core and host id; a core's

@@ -170,6 +170,41 @@ def test_random_plastic_networks_sweep(chunk):
         check_results(jobs, run_networks(jobs, sim, name=f"plastic{part[0]}"))
 
 
+@pytest.mark.parametrize("sim, ram", [("icarus", "ice40_spram"), ("verilator", "single")])
+def test_plastic_network_with_single_port_weight_memories(sim, ram):
+    """Cores on single-port weight memories (the UP5K's SPRAM, its primitive's own model on
+    Icarus, loaded through the configuration port; the behavioural model on Verilator) next
+    to dual-port ones in one top: the single-port STDP schedule composes with the router."""
+    net = random_multicore_network(22, plastic=True)
+    p = network_params(net, neurons_per_core=12)
+    rams = tuple(ram if k % 2 == 0 else "dual" for k in range(len(p.cores)))
+    assert ram in rams and any(cp.plastic for cp, r in zip(p.cores, rams) if r == ram)
+    x = random_inputs(22, net, 8, rate=0.4)
+    got = simulate_network_rtl(net, x, sim=sim, neurons_per_core=12, weight_ram=rams, seed=22,
+                               check=True, ready_prob=0.8)
+    want = simulate(net, x)
+    for k, pr in enumerate(net.projections):
+        assert np.array_equal(got.weights[k], want.weights[k]), k
+    for q in net.populations:
+        assert np.array_equal(got.spikes[q.name], want.spikes[q.name]), q.name
+
+
+def test_single_port_weight_memory_kinds_are_checked():
+    net = random_multicore_network(22)
+    with pytest.raises(ValueError, match=r"^Weight RAM must be one of dual, single, "
+                                         r"ice40_spram, not 'ebr'$"):
+        network_params(net, weight_ram="ebr")
+    n = len(network_params(net).cores)
+    with pytest.raises(ValueError, match=rf"^Weight RAMs must name one kind per core, {n}, "
+                                         rf"not 1$"):
+        network_params(net, weight_ram=("dual",))
+    with pytest.raises(ValueError, match=r"^Simulator for weight RAM 'ice40_spram' \(the "
+                                         r"primitive's own model\) must be icarus, not "
+                                         r"'verilator'$"):
+        simulate_network_rtl(net, np.zeros((2, net.inputs), np.uint8), sim="verilator",
+                             weight_ram="ice40_spram")
+
+
 def _learning_net():
     """One population driven by its bias (it spikes every step whatever its weights) and a
     plastic projection from the inputs that potentiates at step 0."""
