@@ -24,13 +24,14 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from spikefab.golden import Simulator, simulate
 
-from .core import Param, Space
+from .core import Space
+from .host import neuron_param_words
 from .router import TableSpace
 from .generate_network import network_params
 from .network_host import (core_weights, destination_words, learning_words, pack_input,
                            pack_network_cfg, pointer_words, population_state,
-                           projection_traces, projection_weights, trace_addresses,
-                           unpack_output)
+                           projection_traces, projection_weights, stray_synapses,
+                           trace_addresses, unpack_output)
 
 
 def golden_checkpoints(net, x, every):
@@ -144,6 +145,11 @@ class NetworkTB:
                 continue
             words = [await self.cfg(c, 0, Space.WEIGHT, a) for a in range(cp.weight_depth)]
             per_core.append(core_weights(cp, words))
+        stray = [s for s in stray_synapses(self.m, per_core)
+                 if not plastic_only or self.p.cores[s[0]].plastic]
+        assert not stray, (
+            f"{self.what}core {stray[0][0]}, axon slot {stray[0][1]}, neuron {stray[0][2]}: "
+            f"weight {stray[0][3]} where no projection has a synapse (golden 0)")
         return projection_weights(self.m, per_core)
 
     async def read_traces(self):
@@ -225,15 +231,12 @@ class NetworkTB:
                 await self.cfg(c, 1, Space.STATE, row, 0)
             for addr, word in enumerate(cp.weight_words()):
                 await self.cfg(c, 1, Space.WEIGHT, addr, word)
-            values = {Param.THRESHOLD: cp.threshold,
-                      Param.BIAS: cp.bias & ((1 << cp.voltage_bits) - 1),
-                      Param.DU: cp.du, Param.DV: cp.dv, Param.REFRACTORY: cp.refractory,
-                      Param.RESET_SUBTRACT: int(cp.reset_subtract)}
-            for param, value in values.items():
-                await self.cfg(c, 1, Space.PARAM, param, value)
-            for param, value in values.items():
-                got = await self.cfg(c, 0, Space.PARAM, param)
-                assert got == value, (f"{self.what}core {c}, parameter {param.name}: read "
+            values = neuron_param_words(self.p.cores[c], cp.neuron_sets)
+            for addr, value in values.items():
+                await self.cfg(c, 1, Space.PARAM, addr, value)
+            for addr, value in values.items():
+                got = await self.cfg(c, 0, Space.PARAM, addr)
+                assert got == value, (f"{self.what}core {c}, parameter {addr}: read "
                                       f"{got}, wrote {value}")
         for c, addr, word in learning_words(self.m, self.p.cores, self.net):
             await self.cfg(c, 1, Space.PARAM, addr, word)

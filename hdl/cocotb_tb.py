@@ -21,9 +21,10 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from spikefab.golden import Simulator as Golden
 
-from .core import Param, Space, step_cycles
+from .core import Space, step_cycles
 from .core import update_start as compute_update_start
-from .host import (CoreMap, learn_addr, learn_values, pack_cfg, post_addr, spiking_rows,
+from .host import (CoreMap, learn_addr, learn_values, neuron_param_words, pack_cfg, post_addr,
+                   spiking_rows,
                    unpack_state, unpack_traces, weights_from_words)
 
 
@@ -129,13 +130,10 @@ class TB:
         each back."""
         for addr, word in enumerate(params.weight_words()):
             await self.cfg(1, Space.WEIGHT, addr, word)
-        values = {Param.THRESHOLD: params.threshold,
-                  Param.BIAS: params.bias & ((1 << params.voltage_bits) - 1),
-                  Param.DU: params.du, Param.DV: params.dv, Param.REFRACTORY: params.refractory,
-                  Param.RESET_SUBTRACT: int(params.reset_subtract)}
+        values = neuron_param_words(params)
         for k, g in enumerate(params.plastic_groups):
             for field, value in learn_values(params, params.stdp[g]).items():
-                values[learn_addr(k, field)] = value
+                values[learn_addr(params, k, field)] = value
         for param, value in values.items():
             await self.cfg(1, Space.PARAM, param, value)
         for param, value in values.items():

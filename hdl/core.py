@@ -16,7 +16,8 @@ from .params import CoreParams
 from .stdp import UPDATE_STAGES, TRACE_STAGES, TraceUpdate, WeightUpdate, learn_layout
 from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram, row_clocks
 
-__all__ = ["Space", "Param", "Learn", "LEARN_BASE", "LEARN_STRIDE", "CYCLES_BITS",
+__all__ = ["Space", "Param", "Learn", "PARAM_STRIDE", "LEARN_STRIDE", "param_addr", "learn_base",
+           "CYCLES_BITS",
            "UPDATE_LATENCY", "SWEEP_LATENCY", "LTP_TAIL", "ltp_row_clocks", "cfg_layout", "state_layout",
            "cfg_data_bits", "row_bits", "event_tail", "step_cycles", "update_start", "Core"]
 
@@ -40,8 +41,9 @@ class Space(enum.IntEnum):
     STATE = 1
     #: Accumulators: address ``row``, data ``lanes * acc_bits`` bits.
     ACC = 2
-    #: Neuron parameters: address a :class:`Param`; learning registers of plastic group ``k``
-    #: at ``LEARN_BASE + LEARN_STRIDE * k + field`` (:class:`Learn`).
+    #: Neuron parameters: address ``PARAM_STRIDE * set + param`` (:class:`Param`, neuron set
+    #: ``set``); learning registers of plastic group ``k`` at ``learn_base + LEARN_STRIDE * k
+    #: + field`` (:class:`Learn`, :func:`learn_base`).
     PARAM = 3
     #: Pre traces (plastic cores only): address the plastic axon slot, data ``T_BITS``.
     PRE = 4
@@ -51,8 +53,9 @@ class Space(enum.IntEnum):
 
 
 class Param(enum.IntEnum):
-    """Addresses of the neuron parameters in :attr:`Space.PARAM` (two's complement of the
-    register width on readback: ``V_BITS - 1``, ``V_BITS``, 13, 13, ``refractory_bits``, 1)."""
+    """The neuron parameters of a set, at ``PARAM_STRIDE * set + param`` in
+    :attr:`Space.PARAM` (two's complement of the register width on readback: ``V_BITS - 1``,
+    ``V_BITS``, 13, 13, ``refractory_bits``, 1)."""
     THRESHOLD = 0
     BIAS = 1
     DU = 2
@@ -62,7 +65,7 @@ class Param(enum.IntEnum):
 
 
 class Learn(enum.IntEnum):
-    """Learning registers of one plastic projection, at ``LEARN_BASE + LEARN_STRIDE * k +
+    """Learning registers of one plastic projection, at ``learn_base(p) + LEARN_STRIDE * k +
     field`` in :attr:`Space.PARAM` (``d_pre``/``d_post`` read back as written; ``w_min``,
     ``w_max`` two's complement of ``W_BITS``)."""
     A_PLUS = 0
@@ -76,9 +79,20 @@ class Learn(enum.IntEnum):
     W_MAX = 8
 
 
-#: Address of the first learning register in :attr:`Space.PARAM`, and the stride per plastic
-#: projection.
-LEARN_BASE, LEARN_STRIDE = 8, 16
+#: Addresses per neuron parameter set, and per plastic projection's learning registers, in
+#: :attr:`Space.PARAM`.
+PARAM_STRIDE, LEARN_STRIDE = 8, 16
+
+
+def param_addr(p, neuron_set, param):
+    """:attr:`Space.PARAM` address of ``param`` of neuron set ``neuron_set``."""
+    return PARAM_STRIDE * neuron_set + int(Param(param))
+
+
+def learn_base(p):
+    """Address of the first learning register: after the neuron parameter sets (8 with one
+    set, the address layout of a core that holds one population)."""
+    return PARAM_STRIDE * len(p.neuron_sets)
 
 
 def row_bits(p):
@@ -104,12 +118,13 @@ def cfg_data_bits(p):
 
 def cfg_layout(p):
     """One configuration command: write (1) or read (0), space, address, write data."""
-    addr_bits = max(3, (p.weight_depth - 1).bit_length(), (p.rows - 1).bit_length())
+    addr_bits = max(3, (p.weight_depth - 1).bit_length(), (p.rows - 1).bit_length(),
+                    (learn_base(p) - 1).bit_length())
     space_bits = 2
     if p.plastic:
         npl = len(p.plastic_groups)
         space_bits = 3
-        addr_bits = max(addr_bits, (LEARN_BASE + LEARN_STRIDE * npl - 1).bit_length(),
+        addr_bits = max(addr_bits, (learn_base(p) + LEARN_STRIDE * npl - 1).bit_length(),
                         (p.pre_slots - 1).bit_length(), row_bits(p) + max(1, (npl - 1).bit_length()))
     return data.StructLayout({"write": 1, "space": space_bits, "addr": unsigned(addr_bits),
                               "data": unsigned(cfg_data_bits(p))})
@@ -310,16 +325,26 @@ class Core(wiring.Component):
 
         wiring.connect(m, wiring.flipped(self.o_spike), emit.o_spike)
 
-        # -- neuron parameters (run-time registers) ---------------------------------------
-        threshold = Signal(unsigned(max(1, p.voltage_bits - 1)), init=p.threshold)
-        bias = Signal(signed(p.voltage_bits), init=p.bias)
-        k_u = Signal(unsigned(13), init=DECAY_ONE - p.du)
-        k_v = Signal(unsigned(13), init=DECAY_ONE - p.dv)
-        refractory = Signal(unsigned(p.refractory_bits), init=p.refractory)
-        reset_sub = Signal(init=int(p.reset_subtract))
-        m.d.comb += [lif.threshold.eq(threshold), lif.bias.eq(bias), lif.k_u.eq(k_u),
-                     lif.k_v.eq(k_v), lif.refractory.eq(refractory),
-                     lif.reset_subtract.eq(reset_sub)]
+        # -- neuron parameters (run-time registers), one set per population of the core ---
+        sets = []
+        for k, ns in enumerate(p.neuron_sets):
+            sets.append({
+                Param.THRESHOLD: Signal(unsigned(max(1, p.voltage_bits - 1)),
+                                        init=ns.threshold, name=f"threshold{k}"),
+                Param.BIAS: Signal(signed(p.voltage_bits), init=ns.bias, name=f"bias{k}"),
+                Param.DU: Signal(unsigned(13), init=DECAY_ONE - ns.du, name=f"k_u{k}"),
+                Param.DV: Signal(unsigned(13), init=DECAY_ONE - ns.dv, name=f"k_v{k}"),
+                Param.REFRACTORY: Signal(unsigned(p.refractory_bits), init=ns.refractory,
+                                         name=f"refractory{k}"),
+                Param.RESET_SUBTRACT: Signal(init=int(ns.reset_subtract),
+                                             name=f"reset_sub{k}"),
+            })
+        for k, regs in enumerate(sets):
+            m.d.comb += [lif.threshold[k].eq(regs[Param.THRESHOLD]),
+                         lif.bias[k].eq(regs[Param.BIAS]), lif.k_u[k].eq(regs[Param.DU]),
+                         lif.k_v[k].eq(regs[Param.DV]),
+                         lif.refractory[k].eq(regs[Param.REFRACTORY]),
+                         lif.reset_subtract[k].eq(regs[Param.RESET_SUBTRACT])]
 
         # -- step control -----------------------------------------------------------------
         phase = Signal(_Phase)
@@ -345,6 +370,15 @@ class Core(wiring.Component):
             m.d.sync += start_pending.eq(1)
 
         m.d.sync += [issue_valid.eq(0), issue_row.eq(upd_row)]
+        # the parameter set of each lane of the issued row: local neuron row * lanes + lane is
+        # in set k >= 1 when row >= ceil((first_k - lane) / lanes), one comparison per bound
+        issue_set = [Signal(p.set_bits, name=f"issue_set{lane}") for lane in range(p.lanes)]
+        for lane in range(p.lanes):
+            idx = 0
+            for k, ns in enumerate(p.neuron_sets[1:], 1):
+                bound = max(0, -(-(ns.first - lane) // p.lanes))
+                idx = Mux(upd_row >= bound, k, idx)
+            m.d.sync += issue_set[lane].eq(idx)
         done = Signal()
         with m.Switch(phase):
             with m.Case(_Phase.EVENT):
@@ -385,7 +419,7 @@ class Core(wiring.Component):
         for lane in range(p.lanes):
             li = lif.i_neuron.payload.lanes[lane]
             m.d.comb += [li.u.eq(old[lane].u), li.v.eq(old[lane].v), li.r.eq(old[lane].r),
-                         li.a.eq(syn.x_a_rdata[lane])]
+                         li.a.eq(syn.x_a_rdata[lane]), li.set.eq(issue_set[lane])]
 
         # results: state write-back and spiking rows
         res = lif.o_neuron.payload
@@ -434,33 +468,23 @@ class Core(wiring.Component):
                 with m.Case(Space.PARAM):
                     d = cfg.payload.data
                     with m.Switch(cfg.payload.addr):
-                        with m.Case(Param.THRESHOLD):
-                            m.d.sync += threshold.eq(d)
-                        with m.Case(Param.BIAS):
-                            m.d.sync += bias.eq(d)
-                        with m.Case(Param.DU):
-                            m.d.sync += k_u.eq(DECAY_ONE - d[:13])
-                        with m.Case(Param.DV):
-                            m.d.sync += k_v.eq(DECAY_ONE - d[:13])
-                        with m.Case(Param.REFRACTORY):
-                            m.d.sync += refractory.eq(d)
-                        with m.Case(Param.RESET_SUBTRACT):
-                            m.d.sync += reset_sub.eq(d)
+                        for k, regs in enumerate(sets):
+                            for q, reg in regs.items():
+                                with m.Case(param_addr(p, k, q)):
+                                    if q in (Param.DU, Param.DV):
+                                        m.d.sync += reg.eq(DECAY_ONE - d[:13])
+                                    else:
+                                        m.d.sync += reg.eq(d)
         with m.If(cfg_go & ~cfg.payload.write):
             m.d.sync += [rd_pending.eq(1), rd_space.eq(cfg.payload.space)]
             with m.Switch(cfg.payload.addr):
-                with m.Case(Param.THRESHOLD):
-                    m.d.sync += rd_param.eq(threshold)
-                with m.Case(Param.BIAS):
-                    m.d.sync += rd_param.eq(bias.as_unsigned())
-                with m.Case(Param.DU):
-                    m.d.sync += rd_param.eq(DECAY_ONE - k_u)
-                with m.Case(Param.DV):
-                    m.d.sync += rd_param.eq(DECAY_ONE - k_v)
-                with m.Case(Param.REFRACTORY):
-                    m.d.sync += rd_param.eq(refractory)
-                with m.Case(Param.RESET_SUBTRACT):
-                    m.d.sync += rd_param.eq(reset_sub)
+                for k, regs in enumerate(sets):
+                    for q, reg in regs.items():
+                        with m.Case(param_addr(p, k, q)):
+                            if q in (Param.DU, Param.DV):
+                                m.d.sync += rd_param.eq(DECAY_ONE - reg)
+                            else:
+                                m.d.sync += rd_param.eq(reg.as_unsigned())
                 with m.Default():
                     m.d.sync += rd_param.eq(0)
         # The memories' read data go straight into capture registers (block RAM clock-to-out
@@ -536,7 +560,7 @@ class Core(wiring.Component):
 
         with m.If(cfg_wr & (cmd.space == Space.PARAM)):
             for k in range(npl):
-                base = LEARN_BASE + LEARN_STRIDE * k
+                base = learn_base(p) + LEARN_STRIDE * k
                 d = cmd.data
                 with m.Switch(cmd.addr):
                     for f in Learn:
@@ -548,7 +572,7 @@ class Core(wiring.Component):
                                 m.d.sync += learn[k][name].eq(d)
         with m.If(cfg_rd & (cmd.space == Space.PARAM)):
             for k in range(npl):
-                base = LEARN_BASE + LEARN_STRIDE * k
+                base = learn_base(p) + LEARN_STRIDE * k
                 with m.Switch(cmd.addr):
                     for f in Learn:
                         with m.Case(base + f):
@@ -583,6 +607,22 @@ class Core(wiring.Component):
                 idx = Mux(inside, k, idx)
                 slot = Mux(inside, axon - off + pre_off[k], slot)
             return hit, idx, slot
+
+        def columns(row, index):
+            """Lanes of row ``row`` (Value) inside the columns of plastic group ``index``
+            (Value): the target population's neurons, when the core holds several."""
+            out = None
+            for k, g in enumerate(groups):
+                lo, hi = p.columns[g]
+                if (lo, hi) == (0, p.neurons):
+                    mask = Const((1 << lanes) - 1, lanes)
+                else:
+                    # neuron row * lanes + l is in [lo, hi) iff ceil((lo - l) / lanes) <= row
+                    # < ceil((hi - l) / lanes)
+                    mask = Cat((row >= max(0, -(-(lo - l) // lanes)))
+                               & (row < max(0, -(-(hi - l) // lanes))) for l in range(lanes))
+                out = mask if out is None else Mux(index == k, mask, out)
+            return out
 
         def group_of_slot(slot):
             """(plastic group index, axon) of a pre slot (Value)."""
@@ -644,7 +684,8 @@ class Core(wiring.Component):
                     m.d.sync += ltp_wclk.eq(~ltp_wclk)
                 with m.If(~ltp_wclk if slow else 1):
                     m.d.sync += [b_valid.eq(1), b_addr.eq(ltp_base + slot_axon),
-                                 b_mask.eq(ltp_mask), b_k.eq(slot_k)]
+                                 b_mask.eq(ltp_mask & columns(ltp_row, slot_k)),
+                                 b_k.eq(slot_k)]
                 with m.If(ltp_wclk):
                     with m.If(ltp_slot == p.pre_count - 1):
                         if slow:
@@ -678,7 +719,8 @@ class Core(wiring.Component):
             m.d.comb += [
                 unit.i_valid.eq(syn.ltd_valid), unit.i_addr.eq(syn.ltd_addr),
                 unit.i_word.eq(syn.ltd_word), unit.i_trace.eq(y_sel),
-                unit.i_mask.eq(Mux(ltd_plastic, (1 << lanes) - 1, 0)), unit.i_neg.eq(1),
+                unit.i_mask.eq(Mux(ltd_plastic, columns(syn.ltd_row, ltd_k), 0)),
+                unit.i_neg.eq(1),
                 unit.i_a.eq(select(ltd_k, "a_minus", 8)),
                 unit.i_shift.eq(select(ltd_k, "shift", 4)),
                 unit.i_w_min.eq(select(ltd_k, "w_min", signed(wb))),

@@ -62,10 +62,13 @@ def _waves():
 
 
 def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_cores=None,
-                   max_entries=None, step_bits=16, outputs=None, weight_ram="dual"):
-    """Map ``net`` (one population per core) and return the :class:`NetworkParams` of its top.
+                   max_entries=None, step_bits=16, outputs=None, weight_ram="dual", pack=True):
+    """Map ``net`` onto cores and return the :class:`NetworkParams` of its top.
 
-    ``weight_ram`` is the weight memory kind of every core, or a tuple with one per core.
+    ``pack`` lets populations that fit together share a core (one neuron parameter set each;
+    fewer cores, but an event into a shared core costs its rows); ``pack=False`` gives every
+    population its own cores. ``weight_ram`` is the weight memory kind of every core, or a
+    tuple with one per core.
 
     Raises
     ------
@@ -74,7 +77,7 @@ def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_c
     """
     if not isinstance(net, Network):
         raise TypeError(f"Network must be a Network, not {net!r}")
-    m = map_network(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack=False,
+    m = map_network(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack=pack,
                     outputs=outputs)
     return NetworkParams.from_mapping(m, lanes=lanes, step_bits=step_bits,
                                       weight_rams=weight_ram)

@@ -7,12 +7,14 @@ one definition of every word format (``docs/core.md``).
 
 import numpy as np
 
-from .core import LEARN_BASE, LEARN_STRIDE, Learn, Param, Space, cfg_data_bits, cfg_layout, row_bits
+from .core import (LEARN_STRIDE, Learn, Param, Space, cfg_data_bits, cfg_layout, learn_base,
+                   param_addr, row_bits)
 from .params import CoreParams
 
 __all__ = ["CoreMap", "to_signed", "pack_cfg", "unpack_state", "pack_state",
            "unpack_weight_word", "unpack_acc", "weights_from_words", "post_addr",
-           "unpack_traces", "learn_addr", "learn_values", "spiking_rows"]
+           "unpack_traces", "learn_addr", "learn_values", "neuron_param_words",
+           "spiking_rows"]
 
 
 def to_signed(x, bits):
@@ -138,9 +140,24 @@ def unpack_traces(p, word):
     return [(word >> (lane * tb)) & ((1 << tb) - 1) for lane in range(p.lanes)]
 
 
-def learn_addr(k, field):
+def learn_addr(p, k, field):
     """:attr:`Space.PARAM` address of learning register ``field`` of plastic group ``k``."""
-    return LEARN_BASE + LEARN_STRIDE * k + int(Learn(field))
+    return learn_base(p) + LEARN_STRIDE * k + int(Learn(field))
+
+
+def neuron_param_words(p, sets=None):
+    """``{address: register word}`` of every neuron parameter of every set, as written
+    through :attr:`Space.PARAM` and read back (default: the reset values, ``p.neuron_sets``;
+    ``sets``: other :class:`~spikefab.hdl.params.NeuronSet` values of the same shape)."""
+    out = {}
+    vmask = (1 << p.voltage_bits) - 1
+    for k, ns in enumerate(p.neuron_sets if sets is None else sets):
+        out.update({param_addr(p, k, Param.THRESHOLD): ns.threshold,
+                    param_addr(p, k, Param.BIAS): ns.bias & vmask,
+                    param_addr(p, k, Param.DU): ns.du, param_addr(p, k, Param.DV): ns.dv,
+                    param_addr(p, k, Param.REFRACTORY): ns.refractory,
+                    param_addr(p, k, Param.RESET_SUBTRACT): int(ns.reset_subtract)})
+    return out
 
 
 def learn_values(p, rule):

@@ -15,10 +15,12 @@ LIF_LATENCY = 9
 
 
 def lif_in_layout(p):
-    """Payload into the pipeline: a row tag and, per lane, old ``u, v, r`` and the input ``a``."""
+    """Payload into the pipeline: a row tag and, per lane, old ``u, v, r``, the input ``a`` and
+    the index of the lane's neuron parameter set."""
     lane = data.StructLayout({
         "u": signed(p.current_bits), "v": signed(p.voltage_bits),
-        "r": unsigned(p.refractory_bits), "a": signed(p.acc_bits)})
+        "r": unsigned(p.refractory_bits), "a": signed(p.acc_bits),
+        "set": unsigned(p.set_bits)})
     return data.StructLayout({"row": unsigned(max(1, (p.rows - 1).bit_length())),
                               "lanes": data.ArrayLayout(lane, p.lanes)})
 
@@ -55,6 +57,10 @@ class LifPipeline(wiring.Component):
     Latency :data:`LIF_LATENCY` = 9 cycles, throughput one row (``lanes`` neurons) per clock,
     no backpressure: the pipeline never stalls. Infers no memory; two multipliers per lane.
 
+    The parameters come in ``S`` sets (populations sharing the core); each lane's set index
+    travels with its data, and each parameter is selected at the stage that uses it (with
+    one set, the index is a constant and no multiplexer is built).
+
     Parameters
     ----------
     params : CoreParams
@@ -65,12 +71,12 @@ class LifPipeline(wiring.Component):
         Old state and synaptic input of one row.
     o_neuron : Out(stream.Signature(lif_out_layout(params), always_ready=True))
         New state and spikes of the row, ``LIF_LATENCY`` cycles later.
-    k_u, k_v : In(unsigned(13))
-        ``4096 - du`` and ``4096 - dv``.
-    bias : In(signed(V_BITS))
-    threshold : In(unsigned(V_BITS - 1))
-    refractory : In(unsigned(refractory_bits))
-    reset_subtract : In(1)
+    k_u, k_v : In(ArrayLayout(unsigned(13), S))
+        ``4096 - du`` and ``4096 - dv`` of each set.
+    bias : In(ArrayLayout(signed(V_BITS), S))
+    threshold : In(ArrayLayout(unsigned(V_BITS - 1), S))
+    refractory : In(ArrayLayout(unsigned(refractory_bits), S))
+    reset_subtract : In(ArrayLayout(1, S))
         1 for ``reset = subtract``, 0 for ``reset = zero``.
     busy : Out(1)
         A row is in the pipeline.
@@ -80,15 +86,20 @@ class LifPipeline(wiring.Component):
         if not isinstance(params, CoreParams):
             raise TypeError(f"Params must be a CoreParams, not {params!r}")
         self._p = params
+        n = len(params.neuron_sets)
+
+        def sets(shape):
+            return In(data.ArrayLayout(shape, n))
+
         super().__init__({
             "i_neuron": In(stream.Signature(lif_in_layout(params), always_ready=True)),
             "o_neuron": Out(stream.Signature(lif_out_layout(params), always_ready=True)),
-            "k_u": In(unsigned(13)),
-            "k_v": In(unsigned(13)),
-            "bias": In(signed(params.voltage_bits)),
-            "threshold": In(unsigned(max(1, params.voltage_bits - 1))),
-            "refractory": In(unsigned(params.refractory_bits)),
-            "reset_subtract": In(1),
+            "k_u": sets(unsigned(13)),
+            "k_v": sets(unsigned(13)),
+            "bias": sets(signed(params.voltage_bits)),
+            "threshold": sets(unsigned(max(1, params.voltage_bits - 1))),
+            "refractory": sets(unsigned(params.refractory_bits)),
+            "reset_subtract": sets(unsigned(1)),
             "busy": Out(1),
         })
 
@@ -128,6 +139,16 @@ class LifPipeline(wiring.Component):
             def reg(shape, name, _lane=lane):
                 return Signal(shape, name=f"l{_lane}_{name}")
 
+            # the lane's parameter set, one register per stage; ``pick(param, stage)`` is the
+            # set's value of ``param`` for the data in ``stage`` (no multiplexer with one set)
+            one = len(p.neuron_sets) == 1
+            sel = [i.set] + [reg(p.set_bits, f"set{st}") for st in range(1, 8)]
+            for st in range(1, 8):
+                m.d.sync += sel[st].eq(sel[st - 1])
+
+            def pick(param, stage, _sel=sel, _one=one):
+                return param[0] if _one else param[_sel[stage]]
+
             # stage 1: magnitudes (|-2^(B-1)| = 2^(B-1) still fits B unsigned bits)
             mag_u, neg_u = reg(ub, "mag_u"), reg(1, "neg_u")
             mag_v, neg_v = reg(vb, "mag_v"), reg(1, "neg_v")
@@ -144,7 +165,7 @@ class LifPipeline(wiring.Component):
             a2, v2, r2 = reg(signed(ab), "a2"), reg(signed(vb), "v2"), \
                 reg(p.refractory_bits, "r2")
             m.d.sync += [
-                prod_u.eq(mag_u * self.k_u), prod_v.eq(mag_v * self.k_v),
+                prod_u.eq(mag_u * pick(self.k_u, 1)), prod_v.eq(mag_v * pick(self.k_v, 1)),
                 neg_u2.eq(neg_u), neg_v2.eq(neg_v), a2.eq(a1), v2.eq(v1), r2.eq(r1),
             ]
             # stage 3: truncate the magnitude, restore the sign
@@ -161,7 +182,8 @@ class LifPipeline(wiring.Component):
             usum = reg(signed(max(ub + 1, ab) + 1), "usum")
             vpre = reg(signed(vb + 2), "vpre")
             v4, r4 = reg(signed(vb), "v4"), reg(p.refractory_bits, "r4")
-            m.d.sync += [usum.eq(dec_u + a3), vpre.eq(dec_v + self.bias), v4.eq(v3), r4.eq(r3)]
+            m.d.sync += [usum.eq(dec_u + a3), vpre.eq(dec_v + pick(self.bias, 3)), v4.eq(v3),
+                         r4.eq(r3)]
             # stage 5: u'
             u5 = reg(signed(ub), "u5")
             vpre5, v5, r5 = reg(signed(vb + 2), "vpre5"), reg(signed(vb), "v5"), \
@@ -182,12 +204,12 @@ class LifPipeline(wiring.Component):
             fired = reg(signed(vb + 1), "fired")
             u7, v7, r7 = reg(signed(ub), "u7"), reg(signed(vb), "v7"), \
                 reg(p.refractory_bits, "r7")
+            vth = pick(self.threshold, 6)
             m.d.sync += [
                 vint.eq(_sat(vsum, vb)), u7.eq(u6), v7.eq(v6), r7.eq(r6),
-                gt.eq((vsum > self.threshold) & (self.threshold != vmax)),
-                fired.eq(Mux(self.reset_subtract,
-                             Mux(vsum > vmax, vmax - self.threshold, vsum - self.threshold),
-                             0)),
+                gt.eq((vsum > vth) & (vth != vmax)),
+                fired.eq(Mux(pick(self.reset_subtract, 6),
+                             Mux(vsum > vmax, vmax - vth, vsum - vth), 0)),
             ]
             # stage 8: spike, reset, refractory
             active = r7 == 0
@@ -196,6 +218,6 @@ class LifPipeline(wiring.Component):
                 out.u.eq(u7),
                 out.s.eq(spike),
                 out.v.eq(Mux(active, Mux(spike, fired, vint), v7)),
-                out.r.eq(Mux(active, Mux(spike, self.refractory, 0), r7 - 1)),
+                out.r.eq(Mux(active, Mux(spike, pick(self.refractory, 7), 0), r7 - 1)),
             ]
         return m

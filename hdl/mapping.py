@@ -289,35 +289,38 @@ class Mapping:
     def core_params(self, core, lanes=1):
         """The ``CoreParams`` of core ``core`` (``spikefab.hdl.params``).
 
-        Raises
-        ------
-        ValueError
-            If the core holds more than one population: the neuron core has one set of neuron
-            parameters (map with ``pack=False`` to give every population its own cores).
+        A core that holds several populations gets one neuron parameter set per segment
+        (``CoreParams.neuron_sets``), and each plastic group the columns of its target's
+        segment (``CoreParams.columns``), so that its STDP never touches the other
+        populations' synapses.
         """
-        from .params import CoreParams
+        from .params import CoreParams, NeuronSet
         c = self.cores[core]
-        pops = {s.population for s in c.segments}
-        if len(pops) != 1:
-            raise ValueError(f"Core {core} holds {len(pops)} populations "
-                             f"({', '.join(sorted(pops))}); the neuron core has one set of "
-                             f"neuron parameters, so it must hold 1 (map with pack=False)")
-        pop = self.net.population(c.segments[0].population)
-        hw = self.net.hardware
+        net, hw = self.net, self.net.hardware
+        sets = []
+        for seg in c.segments:
+            pop = net.population(seg.population)
+            sets.append(NeuronSet(seg.offset, seg.size, pop.threshold, pop.bias, pop.du,
+                                  pop.dv, pop.refractory, pop.reset == "subtract"))
         shifts, weights, acc = c.axon_shifts, c.weights, c.acc_bits
         rules = tuple(g.stdp for g in c.groups)
+        cols = []
+        for g in c.groups:
+            target = net.projections[g.projections[0]].target
+            seg = next(s for s in c.segments if s.population == target)
+            cols.append((seg.offset, seg.offset + seg.size) if g.stdp is not None
+                        else (0, c.neurons))
         if not shifts:
             # nothing projects into the core: one dummy slot of zero weights, which no table
             # entry names (the neuron core has at least one axon slot)
             shifts, weights, acc = ((1, 0),), np.zeros((1, c.neurons), np.int64), 0
-            rules = ()
+            rules, cols = (), [(0, c.neurons)]
         return CoreParams(
             neurons=c.neurons, lanes=lanes, axon_shifts=shifts,
             current_bits=hw.current_bits, voltage_bits=hw.voltage_bits,
             weight_bits=hw.weight_bits, refractory_bits=hw.refractory_bits,
-            acc_bits=acc, threshold=pop.threshold, bias=pop.bias, du=pop.du, dv=pop.dv,
-            refractory=pop.refractory, reset_subtract=pop.reset == "subtract",
-            weights=weights, trace_bits=hw.trace_bits, stdp=rules)
+            acc_bits=acc, weights=weights, trace_bits=hw.trace_bits, stdp=rules,
+            neuron_sets=tuple(sets), columns=tuple(cols))
 
     # -- report -------------------------------------------------------------------------
 

@@ -65,8 +65,8 @@ class NetworkParams:
         Parameters
         ----------
         mapping : Mapping
-            Every core must hold one population (map with ``pack=False``): the neuron core has
-            one set of neuron parameters.
+            A core that holds several populations gets one neuron parameter set for each
+            (:meth:`Mapping.core_params`).
         lanes : int
             Neurons per clock of every core.
         step_bits : int

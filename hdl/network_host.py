@@ -15,7 +15,8 @@ from .router import dst_layout, host_event_layout, ptr_layout
 
 __all__ = ["pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
            "destination_words", "core_weights", "projection_weights", "population_state",
-           "plastic_groups", "learning_words", "trace_addresses", "projection_traces"]
+           "plastic_groups", "learning_words", "trace_addresses", "projection_traces",
+           "stray_synapses"]
 
 
 def pack_input(p, channel=None):
@@ -97,6 +98,25 @@ def projection_weights(mapping, per_core):
     return out
 
 
+def stray_synapses(mapping, per_core):
+    """``[(core, slot, local neuron, weight)]`` of every non-zero synapse that no projection
+    owns (a group's rows onto the other populations of a shared core, the dummy slot of a
+    core that nothing projects into): STDP and the configuration must leave them 0."""
+    net = mapping.net
+    out = []
+    for core in mapping.cores:
+        w = per_core[core.index]
+        owned = np.zeros(w.shape, bool)
+        for g in core.groups:
+            for k in g.projections:
+                for s in core.segments:
+                    if s.population == net.projections[k].target:
+                        owned[g.offset:g.offset + g.size, s.offset:s.offset + s.size] = True
+        for slot, n in np.argwhere((w != 0) & ~owned):
+            out.append((core.index, int(slot), int(n), int(w[slot, n])))
+    return out
+
+
 def population_state(mapping, params, words):
     """``(u, v, r)`` dicts of population name to arrays from the cores' state words
     (``words[c]``: the ``rows`` words of core ``c``, read from ``Space.STATE``)."""
@@ -138,7 +158,7 @@ def learning_words(mapping, params, net=None):
     out = []
     for c, kk, _, k in plastic_groups(mapping, params):
         for field, word in learn_values(params[c], net.projections[k].stdp).items():
-            out.append((c, learn_addr(kk, field), word))
+            out.append((c, learn_addr(params[c], kk, field), word))
     return out
 
 

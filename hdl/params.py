@@ -18,10 +18,30 @@ import numpy as np
 from spikefab.golden.fixed import DECAY_ONE, signed_max
 from spikefab.golden.params import Hardware, Network, Stdp
 
-__all__ = ["MAX_LANES", "CoreParams"]
+__all__ = ["MAX_LANES", "MAX_NEURON_SETS", "NeuronSet", "CoreParams"]
 
 #: Widest core that the generator builds: lanes of neurons updated in parallel.
 MAX_LANES = 16
+#: Most neuron parameter sets (populations sharing a core) that one core holds.
+MAX_NEURON_SETS = 16
+
+
+@dataclass(frozen=True)
+class NeuronSet:
+    """The neuron parameters of ``size`` consecutive neurons of a core, from local neuron
+    ``first``: one population (or a slice of one) when several share a core.
+
+    The fields are the reset values of the set's parameter registers (``docs/core.md``).
+    """
+
+    first: int
+    size: int
+    threshold: int = 0
+    bias: int = 0
+    du: int = 0
+    dv: int = 0
+    refractory: int = 0
+    reset_subtract: bool = False
 
 
 def _check_int(value, lo, hi, what):
@@ -61,6 +81,16 @@ class CoreParams:
     stdp : tuple of (Stdp or None)
         Per axon group: the learning rule of a plastic projection (reset values of its
         learning registers), or None for a static one; empty for an all-static core.
+    neuron_sets : tuple of NeuronSet
+        Several populations in one core: the parameter sets, consecutive, covering the
+        neurons ``0 .. N - 1`` in order. Empty (the default): one set of all neurons with
+        ``threshold``, ``bias``, ``du``, ``dv``, ``refractory``, ``reset_subtract``; when
+        given, those fields are set 0's.
+    columns : tuple of (int, int)
+        Per axon group, the local neurons ``[lo, hi)`` that its synapses reach: the target
+        population's slice of a plastic group in a shared core, so that STDP never touches
+        the (zero) synapses of the group's rows onto the other populations. Empty (the
+        default): every group reaches every neuron.
     """
 
     neurons: int
@@ -80,6 +110,8 @@ class CoreParams:
     weights: np.ndarray = field(default=None, repr=False)
     trace_bits: int = 8
     stdp: tuple = ()
+    neuron_sets: tuple = ()
+    columns: tuple = ()
 
     def __post_init__(self):
         _check_int(self.neurons, 1, 1 << 16, "Core neurons")
@@ -106,6 +138,7 @@ class CoreParams:
         _check_int(self.du, 0, DECAY_ONE, "Core du")
         _check_int(self.dv, 0, DECAY_ONE, "Core dv")
         _check_int(self.refractory, 0, (1 << self.refractory_bits) - 1, "Core refractory")
+        self._check_sets(vmax)
         w = self.weights
         if w is None:
             w = np.zeros((self.axons, self.neurons), np.int64)
@@ -123,6 +156,15 @@ class CoreParams:
                              f"{len(groups)}, not {len(rules)}")
         if not any(r is not None for r in rules):
             rules = ()
+        cols = tuple((int(lo), int(hi)) for lo, hi in self.columns)
+        if not cols:
+            cols = ((0, self.neurons),) * len(groups)
+        if len(cols) != len(groups):
+            raise ValueError(f"Core columns must name one range per axon group, {len(groups)}, "
+                             f"not {len(cols)}")
+        for g, (lo, hi) in enumerate(cols):
+            _check_int(lo, 0, self.neurons - 1, f"Core columns start of axon group {g}")
+            _check_int(hi, lo + 1, self.neurons, f"Core columns end of axon group {g}")
         hw = Hardware(weight_bits=self.weight_bits, trace_bits=self.trace_bits)
         for g, r in enumerate(rules):
             if r is None:
@@ -132,14 +174,45 @@ class CoreParams:
                                 f"{r!r}")
             r.check(hw, f"axon group {g}")
             o, n = self.axon_offsets[g], groups[g][0]
-            blk = w[o:o + n]
+            lo, hi = cols[g]
+            blk = w[o:o + n, lo:hi]
             if blk.size and (blk.min() < r.w_min or blk.max() > r.w_max):
                 raise ValueError(f"Core weights of plastic axon group {g} must be integers in "
                                  f"[w_min, w_max] = [{r.w_min}, {r.w_max}], not "
                                  f"{int(blk.min() if blk.min() < r.w_min else blk.max())}")
         object.__setattr__(self, "stdp", rules)
+        object.__setattr__(self, "columns", cols)
         w.flags.writeable = False
         object.__setattr__(self, "weights", w)
+
+    def _check_sets(self, vmax):
+        sets = tuple(self.neuron_sets)
+        if not sets:
+            sets = (NeuronSet(0, self.neurons, self.threshold, self.bias, self.du, self.dv,
+                              self.refractory, bool(self.reset_subtract)),)
+        if len(sets) > MAX_NEURON_SETS:
+            raise ValueError(f"Core neuron sets must number at most {MAX_NEURON_SETS}, not "
+                             f"{len(sets)}")
+        nxt = 0
+        for k, ns in enumerate(sets):
+            if not isinstance(ns, NeuronSet):
+                raise TypeError(f"Core neuron set {k} must be a NeuronSet, not {ns!r}")
+            what = f"Core neuron set {k}"
+            _check_int(ns.first, nxt, nxt, f"{what} first")
+            _check_int(ns.size, 1, self.neurons - nxt, f"{what} size")
+            nxt += ns.size
+            _check_int(ns.threshold, 0, vmax, f"{what} threshold")
+            _check_int(ns.bias, -vmax, vmax, f"{what} bias")
+            _check_int(ns.du, 0, DECAY_ONE, f"{what} du")
+            _check_int(ns.dv, 0, DECAY_ONE, f"{what} dv")
+            _check_int(ns.refractory, 0, (1 << self.refractory_bits) - 1, f"{what} refractory")
+        if nxt != self.neurons:
+            raise ValueError(f"Core neuron sets must cover the {self.neurons} neurons, not "
+                             f"{nxt}")
+        s0 = sets[0]
+        for name in ("threshold", "bias", "du", "dv", "refractory", "reset_subtract"):
+            object.__setattr__(self, name, getattr(s0, name))
+        object.__setattr__(self, "neuron_sets", sets)
 
     @classmethod
     def from_network(cls, net, population=None, lanes=1):
@@ -215,6 +288,18 @@ class CoreParams:
     def state_bits(self):
         """Bits of one neuron's state word ``{r, v, u}``."""
         return self.current_bits + self.voltage_bits + self.refractory_bits
+
+    @property
+    def set_bits(self):
+        """Bits of a neuron set index (at least 1)."""
+        return max(1, (len(self.neuron_sets) - 1).bit_length())
+
+    def set_of(self, neuron):
+        """Index of the neuron set of local neuron ``neuron``."""
+        for k, ns in enumerate(self.neuron_sets):
+            if ns.first <= neuron < ns.first + ns.size:
+                return k
+        raise IndexError(neuron)
 
     @property
     def plastic(self):
@@ -295,4 +380,7 @@ class CoreParams:
             "memory_bits": self.memory_bits(),
             "trace_bits": self.trace_bits,
             "stdp": [None if r is None else dict(vars(r)) for r in self.stdp],
+            "neuron_sets": [{**vars(ns), "reset": "subtract" if ns.reset_subtract else "zero"}
+                            for ns in self.neuron_sets],
+            "columns": [list(c) for c in self.columns],
         }

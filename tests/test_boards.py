@@ -87,7 +87,9 @@ def _unused(elaboratable):
 
 def test_design_for_several_populations_is_the_network_top():
     design, params = design_for(_net(16, 8, "two", pops=2), "ulx3s-25f")
-    assert type(_unused(design)).__name__ == "NetworkTop" and len(params.cores) == 2
+    # the two small populations share one core, a neuron parameter set each
+    assert type(_unused(design)).__name__ == "NetworkTop" and len(params.cores) == 1
+    assert len(params.cores[0].neuron_sets) == 2
     design, params = design_for(_net(16, 8, "one"), "icebreaker")
     assert type(_unused(design)).__name__ == "Core"
 

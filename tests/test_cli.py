@@ -194,7 +194,8 @@ def test_check_prints_the_mapping_onto_cores(capsys):
     assert "mapping: 1 cores of 256 neurons x 256 axon slots; 96 sources, 160 table entries" \
         in out
     assert main(["check", CORE, "--axons-per-core", "50"]) == 0
-    assert "mapping onto cores: not possible yet: " in capsys.readouterr().out
+    assert ("mapping onto cores: does not fit: Population 'lif' needs 96 axon slots"
+            in capsys.readouterr().out)
 
 
 SMALL = """

@@ -10,7 +10,7 @@ from spikefab.hdl.core import Core, Param, Space, step_cycles
 from spikefab.hdl.emitter import SpikeEmitter
 from spikefab.hdl.host import CoreMap, pack_state, unpack_acc, unpack_weight_word
 from spikefab.hdl.lif import LIF_LATENCY, LifPipeline
-from spikefab.hdl.params import CoreParams
+from spikefab.hdl.params import CoreParams, NeuronSet
 from spikefab.hdl.synapse import SynapseArray
 
 from compare import assert_same_trace
@@ -31,7 +31,9 @@ def run(dut, tb):
 @pytest.mark.parametrize("seed", range(12))
 def test_lif_pipeline_matches_lif_step(seed):
     """Seeds 0-5: wide random widths; 6-11: 2..5-bit state, so that saturation at both ends,
-    ``v == vth`` (no spike: strictly greater) and ``vth = vmax`` are hit many times."""
+    ``v == vth`` (no spike: strictly greater) and ``vth = vmax`` are hit many times. Odd seeds
+    give the pipeline 2-4 parameter sets (populations sharing a core) and every lane of every
+    row a random set, so each parameter is taken from its row's own set at its own stage."""
     rng = np.random.default_rng(seed)
     hi = 25 if seed < 6 else 6
     ub, vb = int(rng.integers(2, hi)), int(rng.integers(2, hi))
@@ -39,16 +41,29 @@ def test_lif_pipeline_matches_lif_step(seed):
     lanes = int(rng.integers(1, 4))
     hw = Hardware(current_bits=ub, voltage_bits=vb, refractory_bits=rb)
     vmax, umax = signed_max(vb), signed_max(ub)
-    pop = Population(name="p", size=lanes, threshold=int(rng.integers(0, vmax + 1)),
-                     du=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-                     dv=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-                     bias=int(rng.integers(-vmax, vmax + 1)),
-                     refractory=int(rng.integers(0, 2 ** rb)),
-                     reset=str(rng.choice(["zero", "subtract"])))
+    nsets = int(rng.integers(2, 5)) if seed % 2 else 1
+    pops = [Population(name=f"p{k}", size=1, threshold=int(rng.integers(0, vmax + 1)),
+                       du=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                       dv=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                       bias=int(rng.integers(-vmax, vmax + 1)),
+                       refractory=int(rng.integers(0, 2 ** rb)),
+                       reset=str(rng.choice(["zero", "subtract"])))
+            for k in range(nsets)]
     acc_bits = int(rng.integers(max(ub, 4), 40))
-    p = CoreParams(neurons=lanes, lanes=lanes, axon_shifts=((1, 0),), current_bits=ub,
+    neurons = max(lanes, nsets)
+    sets = ()
+    if nsets > 1:
+        sizes = [1] * nsets
+        sizes[-1] += neurons - nsets
+        firsts = np.cumsum([0] + sizes[:-1])
+        sets = tuple(NeuronSet(int(f), n, q.threshold, q.bias, q.du, q.dv, q.refractory,
+                               q.reset == "subtract") for f, n, q in zip(firsts, sizes, pops))
+    p = CoreParams(neurons=neurons, lanes=lanes, axon_shifts=((1, 0),), current_bits=ub,
                    voltage_bits=vb, refractory_bits=rb, acc_bits=max(acc_bits, 9),
-                   weight_bits=8)
+                   weight_bits=8, neuron_sets=sets, **({} if nsets > 1 else {
+                       "threshold": pops[0].threshold, "bias": pops[0].bias,
+                       "du": pops[0].du, "dv": pops[0].dv, "refractory": pops[0].refractory,
+                       "reset_subtract": pops[0].reset == "subtract"}))
     amax = signed_max(p.acc_bits)
     rows = 64
     u = rng.integers(-umax, umax + 1, (rows, lanes))
@@ -57,23 +72,29 @@ def test_lif_pipeline_matches_lif_step(seed):
     r[rng.random((rows, lanes)) < 0.5] = 0
     a = rng.integers(-amax, amax + 1, (rows, lanes))
     a[rng.random((rows, lanes)) < 0.5] //= 1 << max(0, p.acc_bits - ub)
-    want_u, want_v, want_r, want_s = lif_step(u, v, r, a, pop, hw)
+    sel = rng.integers(0, nsets, (rows, lanes))
+    want = [np.zeros((rows, lanes), np.int64) for _ in range(4)]
+    for k, pop in enumerate(pops):
+        here = sel == k
+        for out, res in zip(want, lif_step(u, v, r, a, pop, hw)):
+            out[here] = np.asarray(res, np.int64)[here]
+    want_u, want_v, want_r, want_s = want
     dut = LifPipeline(p)
     got = []
 
     async def tb(ctx):
-        ctx.set(dut.k_u, 4096 - pop.du)
-        ctx.set(dut.k_v, 4096 - pop.dv)
-        ctx.set(dut.bias, pop.bias)
-        ctx.set(dut.threshold, pop.threshold)
-        ctx.set(dut.refractory, pop.refractory)
-        ctx.set(dut.reset_subtract, pop.reset == "subtract")
+        ctx.set(dut.k_u, [4096 - q.du for q in pops])
+        ctx.set(dut.k_v, [4096 - q.dv for q in pops])
+        ctx.set(dut.bias, [q.bias for q in pops])
+        ctx.set(dut.threshold, [q.threshold for q in pops])
+        ctx.set(dut.refractory, [q.refractory for q in pops])
+        ctx.set(dut.reset_subtract, [int(q.reset == "subtract") for q in pops])
         valid_at = []
         for c in range(rows + LIF_LATENCY + 2):
             if c < rows:
                 ctx.set(dut.i_neuron.payload, {"row": 0, "lanes": [
                     {"u": int(u[c, k]), "v": int(v[c, k]), "r": int(r[c, k]),
-                     "a": int(a[c, k])} for k in range(lanes)]})
+                     "a": int(a[c, k]), "set": int(sel[c, k])} for k in range(lanes)]})
                 ctx.set(dut.i_neuron.valid, 1)
             else:
                 ctx.set(dut.i_neuron.valid, 0)
@@ -90,8 +111,9 @@ def test_lif_pipeline_matches_lif_step(seed):
             for field, g, w in (("u", lane.u, want_u[c, k]), ("v", lane.v, want_v[c, k]),
                                 ("r", lane.r, want_r[c, k]), ("s", lane.s, want_s[c, k])):
                 assert int(g) == int(w), (
-                    f"row {c}, lane {k}, field {field}: got {int(g)}, expected {int(w)} "
-                    f"(inputs u={u[c, k]} v={v[c, k]} r={r[c, k]} a={a[c, k]}; seed {seed})")
+                    f"row {c}, lane {k}, set {sel[c, k]}, field {field}: got {int(g)}, "
+                    f"expected {int(w)} (inputs u={u[c, k]} v={v[c, k]} r={r[c, k]} "
+                    f"a={a[c, k]}; seed {seed})")
 
 
 # -- synapse array --------------------------------------------------------------------------

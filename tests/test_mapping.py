@@ -262,11 +262,25 @@ def test_core_params_of_single_population_core():
     p = m.core_params(1, lanes=2)
     assert (p.neurons, p.lanes, p.axon_shifts) == (3, 2, ((4, 1), (6, 0)))
     assert np.array_equal(p.weights, np.ones((10, 3)))
-    packed = map_network(small_net([2, 2], [("input", "p0", 0), ("input", "p1", 0)]), 4, 8)
-    with pytest.raises(ValueError, match=r"^Core 0 holds 2 populations \(p0, p1\); the neuron "
-                                         r"core has one set of neuron parameters, so it must "
-                                         r"hold 1 \(map with pack=False\)$"):
-        packed.core_params(0)
+
+
+
+def test_core_params_of_a_shared_core():
+    """Two populations in one core: a neuron parameter set each, in segment order, and the
+    plastic group confined to its target's columns; static groups reach every neuron."""
+    st = Stdp(a_plus=1, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1, w_min=0,
+              w_max=10)
+    pops = (Population("a", 2, 11, bias=-3, du=7, dv=9, refractory=1, reset="subtract"),
+            Population("b", 3, 22))
+    projs = (Projection("input", "a", np.ones((2, 2), int)),
+             Projection("input", "b", np.ones((2, 3), int), weight_shift=1, stdp=st))
+    m = map_network(Network("two", 2, pops, projs), 8, 16)
+    p = m.core_params(0, lanes=2)
+    assert [(s.first, s.size, s.threshold, s.bias, s.du, s.dv, s.refractory, s.reset_subtract)
+            for s in p.neuron_sets] == [(0, 2, 11, -3, 7, 9, 1, True),
+                                        (2, 3, 22, 0, 0, 0, 0, False)]
+    assert p.columns == ((0, 5), (2, 5)) and p.stdp == (None, st)
+    assert [p.set_of(n) for n in range(5)] == [0, 0, 1, 1, 1]
 
 
 def test_errors_name_need_and_capacity():

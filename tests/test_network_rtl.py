@@ -38,6 +38,8 @@ def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, **
            "options": options, "seed": seed, "check": True, "record_state": record,
            "read_weights": bool(rng.integers(2)),
            "ready_prob": float(rng.uniform(0.3, 1.0)), "valid_prob": float(rng.uniform(0.3, 1.0))}
+    # populations share cores (one neuron parameter set each) in about half of the jobs
+    options["pack"] = bool(rng.integers(2))
     if plastic:
         job["read_weights"] = True
         job["checkpoint"] = 3
@@ -78,11 +80,23 @@ def check_results(jobs, results):
         assert (res["cycles"] > 0).all()
 
 
+def split(job):
+    """True when the job's mapping splits a population over several cores."""
+    m = network_params(job["net"], **job["options"]).mapping
+    return any(sum(s.population == q.name for c in m.cores for s in c.segments) > 1
+               for q in m.net.populations)
+
+
+def shared(job):
+    """True when the job's mapping puts several populations in one core."""
+    m = network_params(job["net"], **job["options"]).mapping
+    return any(len(c.segments) > 1 for c in m.cores)
+
+
 def run_seeds(seeds, sim, **kw):
     """Random networks of ``seeds`` side by side in one build; every result against golden."""
     jobs = [make_job(s, **kw) for s in seeds]
-    assert any(len(network_params(j["net"], **j["options"]).cores) > len(j["net"].populations)
-               for j in jobs), "no population split over cores"
+    assert any(split(j) for j in jobs), "no population split over cores"
     results = run_networks(jobs, sim, name=f"seeds{seeds[0]}")
     check_results(jobs, results)
     return jobs, results
@@ -157,6 +171,45 @@ def test_random_plastic_networks_match_golden():
                if pr.plastic)
 
 
+def test_shared_cores_match_golden():
+    """Populations sharing cores (a neuron parameter set each; plastic groups confined to
+    their target's columns): a static and two plastic networks on Icarus, one of them in
+    lock-step with its plastic weights and traces compared every 3 steps."""
+    jobs = [make_job(4), make_job(5, plastic=True, record_state=True),
+            make_job(11, plastic=True, steps=8)]
+    assert all(shared(j) for j in jobs)
+    check_results(jobs, run_networks(jobs, "icarus", name="shared"))
+
+
+def test_stdp_outside_its_columns_fails_naming_core_slot_and_neuron(monkeypatch):
+    """The column check can fail: two populations share a core, and the hardware is built
+    with the plastic group's columns widened to the whole core, so its clipping to
+    ``[w_min, w_max] = [5, 50]`` turns the zero synapses onto ``b`` into 5 at step 0."""
+    st = Stdp(a_plus=0, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1, w_min=5,
+              w_max=50)
+    pops = [Population("a", 2, 1000, output=True), Population("b", 2, 1000)]
+    net = _net(pops, [Projection("input", "a", np.full((3, 2), 10), stdp=st),
+                      Projection("input", "b", np.ones((3, 2), np.int64))])
+    p = network_params(net)
+    assert len(p.cores) == 1 and p.cores[0].columns == ((0, 2), (0, 4))
+    from spikefab.hdl.mapping import Mapping
+    real = Mapping.core_params
+
+    def widened(self, c, lanes=1):
+        cp = real(self, c, lanes)
+        # past the validation (which would refuse the zero weights inside the bounds)
+        object.__setattr__(cp, "columns", ((0, cp.neurons),) * len(cp.axon_shifts))
+        return cp
+
+    monkeypatch.setattr(Mapping, "core_params", widened)
+    job = {"net": net, "inputs": np.ones((2, 3), np.uint8), "options": {}, "seed": 6,
+           "check": True, "record_state": True, "read_weights": True, "checkpoint": 1}
+    with pytest.raises(AssertionError, match=r"^seed 6: network 't': core 0, axon slot 0, "
+                                             r"neuron 2: weight 5 where no projection has a "
+                                             r"synapse \(golden 0\)"):
+        run_networks([job], "icarus", name="columns")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(6))
 def test_random_plastic_networks_sweep(chunk):
@@ -196,8 +249,8 @@ def test_single_port_weight_memory_kinds_are_checked():
         network_params(net, weight_ram="ebr")
     n = len(network_params(net).cores)
     with pytest.raises(ValueError, match=rf"^Weight RAMs must name one kind per core, {n}, "
-                                         rf"not 1$"):
-        network_params(net, weight_ram=("dual",))
+                                         rf"not {n + 1}$"):
+        network_params(net, weight_ram=("dual",) * (n + 1))
     with pytest.raises(ValueError, match=r"^Simulator for weight RAM 'ice40_spram' \(the "
                                          r"primitive's own model\) must be icarus, not "
                                          r"'verilator'$"):
