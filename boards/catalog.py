@@ -2,7 +2,7 @@
 
 Every board module (``icebreaker.py``, ``ulx3s.py``, ...) defines its top (requests the board's
 clock, UART, LEDs and buttons through amaranth-boards and instantiates the network behind the
-UART bridge; no logic of its own) and one :class:`Board` per variant; :data:`BOARDS` collects
+host link; no logic of its own) and one :class:`Board` per variant; :data:`BOARDS` collects
 them by the name used on the command line.
 """
 
@@ -50,7 +50,7 @@ class Board:
     platform : type
         amaranth-boards platform class.
     top : type
-        The board's top: ``top(design, board)`` is an ``Elaboratable``.
+        The board's top: ``top(params, board)`` (``NetworkParams``) is an ``Elaboratable``.
     resources : dict
         Totals of the device: ``logic`` (LC / LUT4), ``ff``, ``bram`` (EBR / DP16KD), ``spram``
         (UP5K 256 Kbit tiles), ``dsp`` (iCE40 DSP / ECP5 MULT18X18D), ``pll``.
@@ -70,8 +70,9 @@ class Board:
     stdp : bool
         The default network's projection is plastic (STDP).
     core_neurons : int or None
-        Neurons per core when a static population is split over several cores (the network
-        top, ``hdl/network.py``); None: one core holds the whole population.
+        Neurons per core when a population is split over several cores (the network top,
+        ``hdl/network.py``); None: a core holds up to 256 neurons, or a whole population
+        larger than that.
     pack_opts : tuple of str
         Extra ``ecppack`` options (compression, SPI clock) the board's loader wants.
     notes : str

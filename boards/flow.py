@@ -26,8 +26,6 @@ import time
 
 from spikefab.golden.config import load as load_network
 from spikefab.golden.params import Network
-from spikefab.hdl.core import Core
-from spikefab.hdl.params import CoreParams
 from spikefab.toolchain import ToolNotFound, find, setup_environ
 
 from .catalog import FAMILIES, board_names, default_network, get_board
@@ -78,20 +76,49 @@ def _network(net, board):
     raise TypeError(f"Network must be a Network, a network file path or None, not {net!r}")
 
 
+def _spram_tiles(p):
+    """UP5K SPRAM tiles that the weight memory of core ``p`` needs."""
+    return -(-(p.lanes * p.weight_bits) // _SPRAM_WIDTH) * -(-p.weight_slots // _SPRAM_WORDS)
+
+
 def _hardware_params(net, board):
-    """``CoreParams`` (one population: one core, STDP allowed, weights in SPRAM on UP5K) or
-    ``NetworkParams`` (several populations: cores and router, ``hdl/network.py``)."""
-    pops = net.populations
-    plastic = any(p.plastic for p in net.projections)
-    split = board.core_neurons is not None and pops[0].size > board.core_neurons
-    if len(pops) == 1 and (plastic or not split):
-        return CoreParams.from_network(net, lanes=board.lanes)
+    """The ``NetworkParams`` of ``net`` on ``board``: its cores (a population larger than the
+    board's ``core_neurons`` split, small ones sharing a core), the router, and on the UP5K
+    the weights of the largest cores in SPRAM, as many as its tiles hold (the rest in EBR).
+
+    Raises
+    ------
+    ValueError
+        If the network cannot be mapped (a population needs more axon slots than a core
+        has: the message names both), or a core's weights need more SPRAM tiles than the
+        board has.
+    """
     from spikefab.hdl.generate_network import network_params
+    from spikefab.hdl.network import NetworkParams
+    pops = net.populations
     fan_in = max(sum(net.source_size(p.source) for p in net.projections if p.target == q.name)
                  for q in pops)
-    return network_params(net, lanes=board.lanes,
-                          neurons_per_core=board.core_neurons or 256,
-                          axons_per_core=max(256, fan_in))
+    n_core = board.core_neurons or max(256, max(q.size for q in pops))
+    hp = network_params(net, lanes=board.lanes, neurons_per_core=n_core,
+                        axons_per_core=max(256, fan_in))
+    if board.weight_ram != "ice40_spram":
+        return hp
+    left = board.resources["spram"]
+    rams = ["dual"] * len(hp.cores)
+    for c in sorted(range(len(hp.cores)), key=lambda c: -hp.cores[c].weight_depth):
+        cp = hp.cores[c]
+        tiles = _spram_tiles(cp)
+        if tiles > board.resources["spram"]:
+            bits = cp.weight_depth * cp.lanes * cp.weight_bits
+            raise ValueError(
+                f"Network {net.name!r} does not fit the {board.title} ({board.device}): core "
+                f"{c} ({cp.neurons} neurons x {cp.axons} axon slots, {bits} weight bits) "
+                f"needs {tiles} SPRAM tiles, the board has {board.resources['spram']} "
+                f"({board.resources['spram'] * _SPRAM_WORDS * _SPRAM_WIDTH} bits)")
+        if tiles <= left:
+            rams[c] = "ice40_spram"
+            left -= tiles
+    return NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, tuple(rams))
 
 
 def _core_memories(p, prefix=""):
@@ -111,17 +138,19 @@ def _core_memories(p, prefix=""):
 
 
 def _memories(hp):
-    """``[(name, depth, width)]`` of every memory of the design of ``hp``."""
-    if isinstance(hp, CoreParams):
-        return _core_memories(hp)
+    """``[(name, depth, width, in SPRAM)]`` of every memory of the board design of ``hp``:
+    the cores', the router's and the host link's."""
+    from spikefab.hdl.link import link_memories
     from spikefab.hdl.router import dst_layout, ptr_layout
     r = hp.router
     mems = []
-    for c, cp in enumerate(hp.cores):
-        mems += _core_memories(cp, f"core {c} ")
-    mems += [("router pointers", r.sources, ptr_layout(r).size),
-             ("router table", r.entries, dst_layout(r).size),
-             ("router queue", r.queue_depth, r.source_bits)]
+    for c, (cp, kind) in enumerate(zip(hp.cores, hp.weight_rams)):
+        for name, d, w in _core_memories(cp, f"core {c} "):
+            mems.append((name, d, w, kind == "ice40_spram" and name.endswith(" weights")))
+    mems += [("router pointers", r.sources, ptr_layout(r).size, False),
+             ("router table", r.entries, dst_layout(r).size, False),
+             ("router queue", r.queue_depth, r.source_bits, False)]
+    mems += [(f"link {name}", d, w, False) for name, d, w in link_memories(hp)]
     return mems
 
 
@@ -144,31 +173,29 @@ def _multipliers(p, board):
 def needs(net, board):
     """What ``net`` needs of ``board``, as a dict (no check).
 
-    Keys: ``neurons``, ``synapses``, ``table_entries`` (routing table entries: 0 for one core),
+    Keys: ``neurons``, ``synapses``, ``cores``, ``table_entries`` (routing table entries),
     ``memory_bits`` (the network's own state, ``Network.memory_bits``), ``core_bits`` (bits of
-    the core's memories, padding lanes and FIFO included), ``bram`` (blocks, by memory),
-    ``spram`` (UP5K tiles for the weights), ``dsp`` (multipliers), ``params`` (CoreParams).
+    every memory of the design: cores with padding lanes and FIFOs, router, host link),
+    ``bram`` (blocks, by memory), ``spram`` (UP5K tiles for the weights), ``dsp``
+    (multipliers), ``params`` (NetworkParams).
     """
     board = get_board(board)
     net = _network(net, board)
     hp = _hardware_params(net, board)
-    one = isinstance(hp, CoreParams)
-    cores = (hp,) if one else hp.cores
     fam = FAMILIES[board.family]
     bram, spram = {}, 0
-    for name, depth, width in _memories(hp):
-        # the single core puts its weights in SPRAM on UP5K (the network top does not yet)
-        if one and name == "weights" and board.weight_ram == "ice40_spram":
-            spram = -(-width // _SPRAM_WIDTH) * -(-depth // _SPRAM_WORDS)
+    for name, depth, width, in_spram in _memories(hp):
+        if in_spram:
+            spram += -(-width // _SPRAM_WIDTH) * -(-depth // _SPRAM_WORDS)
         else:
             kind = name.split(" ", 2)[-1] if name.startswith("core ") else name
             bram[kind] = bram.get(kind, 0) + _blocks(depth, width, fam["bram_modes"])
-    dsp = sum(_multipliers(p, board) for p in cores)
+    dsp = sum(_multipliers(p, board) for p in hp.cores)
     return {
         "network": net.name, "neurons": net.neurons, "synapses": net.synapses,
-        "cores": len(cores), "table_entries": 0 if one else hp.mapping.entries,
+        "cores": len(hp.cores), "table_entries": hp.mapping.entries,
         "memory_bits": sum(net.memory_bits().values()),
-        "core_bits": sum(d * w for _, d, w in _memories(hp)),
+        "core_bits": sum(d * w for _, d, w, _ in _memories(hp)),
         "bram": bram, "spram": spram, "dsp": dsp, "params": hp,
     }
 
@@ -181,15 +208,10 @@ def check_capacity(net, board):
     res = board.resources
     fam = FAMILIES[board.family]
     head = f"Network {net.name!r} does not fit the {board.title} ({board.device}): "
-    w_bits = net.synapses * net.hardware.weight_bits
-    if n["spram"] > res.get("spram", 0):
-        raise ValueError(f"{head}its {net.synapses} synapses ({w_bits} weight bits) need "
-                         f"{n['spram']} SPRAM tiles, the board has {res['spram']} "
-                         f"({res['spram'] * _SPRAM_WORDS * _SPRAM_WIDTH} bits)")
     total = sum(n["bram"].values())
     if total > res["bram"]:
         parts = ", ".join(f"{k} {v}" for k, v in n["bram"].items())
-        table = f", {n['table_entries']} table entries" if n["cores"] > 1 else ""
+        table = f", {n['table_entries']} table entries"
         raise ValueError(f"{head}its {net.neurons} neurons, {net.synapses} synapses{table} "
                          f"need {total} {fam['bram']} ({parts}), the board has {res['bram']} "
                          f"({res['bram'] * fam['bram_bits']} bits)")
@@ -199,20 +221,14 @@ def check_capacity(net, board):
     return n
 
 
-def _design(hp, board):
-    if isinstance(hp, CoreParams):
-        return Core(hp, board.weight_ram)
-    from spikefab.hdl.network import NetworkTop
-    return NetworkTop(hp)
-
-
 def design_for(net, board):
-    """The network's hardware for ``board`` and its parameters: ``(Core, CoreParams)`` for one
-    population (weights in SPRAM on UP5K, STDP allowed), ``(NetworkTop, NetworkParams)`` for
-    several (static projections; the network top keeps its weights in block RAM)."""
+    """The network's parameters on ``board`` (``NetworkParams``: cores, router, weight
+    memories) and the design a board top instantiates for them: the network top behind the
+    host link (``LinkedNetwork``, ``docs/protocol.md``) at the board's design clock."""
+    from spikefab.hdl.link import LinkedNetwork
     board = get_board(board)
     hp = _hardware_params(_network(net, board), board)
-    return _design(hp, board), hp
+    return LinkedNetwork(hp, board.target_hz), hp
 
 
 def build_top(net, board):
@@ -220,7 +236,7 @@ def build_top(net, board):
     board = get_board(board)
     net = _network(net, board)
     n = check_capacity(net, board)
-    return board.top(_design(n["params"], board), board), board.platform(), n
+    return board.top(n["params"], board), board.platform(), n
 
 
 # -- running the tools ------------------------------------------------------------------------
@@ -505,26 +521,27 @@ def _markdown(results, head, rows):
         "Generated by `make report` (`spikefab.boards.report`); do not edit by hand.",
         "",
         "Every board top requests the board's clock, UART, LEDs and buttons through",
-        "amaranth-boards and instantiates the network behind the UART bridge",
-        "(`hdl/bridge.py`: every input of the network driven from a register the UART writes,",
-        "every output captured into a register the UART reads, so synthesis trims nothing)",
-        "and a PLL (`hdl/clocks.py`) that makes the design clock. `make bitstream BOARD=...`",
-        "builds `build/<board>/top.bin|top.bit`; `make flash BOARD=...` programs it.",
+        "amaranth-boards and instantiates the network top behind the host link",
+        "(`LinkedNetwork`, `hdl/link.py`, protocol in [`protocol.md`](protocol.md): the host",
+        "loads weights, parameters and routes, injects spikes, runs steps and reads spikes,",
+        "state and cycle counts over the UART, so synthesis keeps the whole network) and a",
+        "PLL (`hdl/clocks.py`) that makes the design clock; the LEDs show link activity,",
+        "spikes and errors. `make bitstream BOARD=...` builds `build/<board>/top.bin|top.bit`;",
+        "`make flash BOARD=...` programs it.",
         "",
         "- **Capacity check** (before synthesis, `spikefab.boards.check_capacity`): the",
         "  network's memories (weights, accumulators, neuron state, spike FIFO, STDP traces,",
-        "  router pointers / table / queue) are counted in block RAM tiles of the family's",
-        "  shapes (iCE40 EBR 256x16 .. 2048x2, ECP5 DP16KD 512x36 .. 16384x1; UP5K weights in",
-        "  16384x16 SPRAM tiles) and its multipliers in DSP / MULT18 blocks; a network that",
-        "  does not fit is rejected with a one-line `ValueError` naming what it needs and what",
-        "  the board has.",
-        "- **Design**: one population is one neuron core (`hdl/core.py`; STDP allowed; weights",
-        "  in SPRAM on UP5K); several populations, or a static population larger than the",
-        "  board's `core_neurons`, are the network top (`hdl/network.py`: cores + router).",
-        "- **UART bridge protocol** (until the host link): bytes `0ddddddd` shift 7 bits into",
-        "  the input word (least significant group first), `0x80` holds the word on the",
-        "  network's inputs, `0x81` applies it for one clock, `0x82` returns every output,",
-        "  least significant byte first; 1 Mbaud 8N1.",
+        "  router pointers / table / queue, host link buffers) are counted in block RAM tiles",
+        "  of the family's shapes (iCE40 EBR 256x16 .. 2048x2, ECP5 DP16KD 512x36 ..",
+        "  16384x1; UP5K weights in 16384x16 SPRAM tiles) and its multipliers in DSP / MULT18",
+        "  blocks; a network that does not fit is rejected with a one-line `ValueError`",
+        "  naming what it needs and what the board has.",
+        "- **Design**: the network top (`hdl/network.py`: cores + router, STDP included) for",
+        "  any network, one population or many: a population larger than the board's",
+        "  `core_neurons` is split, small ones share a core; on the UP5K the largest cores",
+        "  keep their weights in SPRAM (as many as the four tiles hold), the others in EBR.",
+        "- **Host link**: 1 Mbaud 8N1 framed commands with CRC-16 (`docs/protocol.md`);",
+        "  `spikefab run NET.toml --port /dev/ttyUSBx` talks to a board.",
         "- **Tools**: YoWASP `YOSYS`, `NEXTPNR_ICE40`, `ICEPACK`, `NEXTPNR_ECP5`, `ECPPACK`;",
         "  programmers `ICEPROG` (`apt-get install --no-install-recommends fpga-icestorm`),",
         "  `OPENFPGALOADER` (`apt-get install openfpgaloader`), `DFU_UTIL` (`apt-get install",

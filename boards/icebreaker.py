@@ -10,46 +10,31 @@ lanes.
 from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 
-from spikefab.hdl.bridge import UartBridge
-from spikefab.hdl.clocks import ClockReset
-
-from ._pins import pin_in, pin_out
+from ._pins import linked_network
 from .catalog import Board
 
 __all__ = ["Top", "VARIANTS"]
 
 
 class Top(Elaboratable):
-    """``design`` behind the UART bridge on the iCEBreaker's pins.
+    """The network behind the host link on the iCEBreaker's pins.
 
-    Pins: ``clk12`` -> PLL pad -> ``sync``; ``button`` 0 resets; ``uart`` 0 carries the bridge;
-    LED red (``led`` 0) shows the design's ``busy``, green (``led`` 1) the link activity.
+    Pins: ``clk12`` -> PLL pad -> ``sync``; ``button`` 0 resets; ``uart`` 0 (the FTDI) carries
+    the host link; LED green (``led`` 1) shows the link's activity, red (``led`` 0) spikes.
     """
 
-    def __init__(self, design, board):
-        self.design, self.board = design, board
+    def __init__(self, params, board):
+        self.params, self.board = params, board
 
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = ClockDomain("sync")
-        clk = platform.request("clk12", 0, dir="-")
-        button = platform.request("button", 0, dir="-")
-        uart = platform.request("uart", 0, dir="-")
-        led_r = platform.request("led", 0, dir="-")
-        led_g = platform.request("led", 1, dir="-")
-        m.submodules.clocks = clocks = ClockReset("ice40", self.board.clock_hz,
-                                                  self.board.target_hz, pad=clk)
-        m.submodules.bridge = bridge = UartBridge(self.design, clocks.frequency,
-                                                  status="busy")
-        m.d.comb += [
-            clocks.button.eq(pin_in(m, "button", button)),
-            bridge.rx.eq(pin_in(m, "uart_rx", uart.rx)),
-            pin_out(m, "uart_tx", uart.tx).eq(bridge.tx),
-            pin_out(m, "led_r", led_r).eq(bridge.led_status),
-            pin_out(m, "led_g", led_g).eq(bridge.led_link),
-        ]
+        linked_network(m, self.params, self.board, platform.request("uart", 0, dir="-"),
+                       {"spike": platform.request("led", 0, dir="-"),
+                        "link": platform.request("led", 1, dir="-")},
+                       clk=platform.request("clk12", 0, dir="-"),
+                       button=platform.request("button", 0, dir="-"))
         return m
-
 
 VARIANTS = [
     Board(name="icebreaker", title="iCEBreaker", family="ice40", device="iCE40UP5K",

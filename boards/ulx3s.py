@@ -8,46 +8,31 @@ per clock) on the 85F; 256 x 256 (65536 synapses, two per clock) on the 25F.
 from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth_boards.ulx3s import ULX3S_25F_Platform, ULX3S_85F_Platform
 
-from spikefab.hdl.bridge import UartBridge
-from spikefab.hdl.clocks import ClockReset
-
-from ._pins import pin_in, pin_out
+from ._pins import linked_network
 from .catalog import Board
 
 __all__ = ["Top", "VARIANTS"]
 
 
 class Top(Elaboratable):
-    """``design`` behind the UART bridge on the ULX3S's pins.
+    """The network behind the host link on the ULX3S's pins.
 
     Pins: ``clk25`` -> PLL -> ``sync``; ``button_pwr`` resets; ``uart`` 0 (the FTDI) carries
-    the bridge; LEDs 0-3: received, sent, the design's ``busy``, PLL locked.
+    the host link; LEDs 0-4: link activity, spikes, a step running, an error response, PLL
+    locked.
     """
 
-    def __init__(self, design, board):
-        self.design, self.board = design, board
+    def __init__(self, params, board):
+        self.params, self.board = params, board
 
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = ClockDomain("sync")
-        clk = platform.request("clk25", 0, dir="-")
-        button = platform.request("button_pwr", 0, dir="-")
-        uart = platform.request("uart", 0, dir="-")
-        leds = [platform.request("led", i, dir="-") for i in range(4)]
-        m.submodules.clocks = clocks = ClockReset("ecp5", self.board.clock_hz,
-                                                  self.board.target_hz)
-        m.submodules.bridge = bridge = UartBridge(self.design, clocks.frequency,
-                                                  status="busy")
-        m.d.comb += [
-            clocks.clk.eq(pin_in(m, "clk", clk)),
-            clocks.button.eq(pin_in(m, "button", button)),
-            bridge.rx.eq(pin_in(m, "uart_rx", uart.rx)),
-            pin_out(m, "uart_tx", uart.tx).eq(bridge.tx),
-            pin_out(m, "led_0", leds[0]).eq(bridge.led_rx),
-            pin_out(m, "led_1", leds[1]).eq(bridge.led_tx),
-            pin_out(m, "led_2", leds[2]).eq(bridge.led_status),
-            pin_out(m, "led_3", leds[3]).eq(clocks.locked),
-        ]
+        leds = [platform.request("led", i, dir="-") for i in range(5)]
+        linked_network(m, self.params, self.board, platform.request("uart", 0, dir="-"),
+                       dict(zip(("link", "spike", "busy", "error", "locked"), leds)),
+                       clk=platform.request("clk25", 0, dir="-"),
+                       button=platform.request("button_pwr", 0, dir="-"))
         return m
 
 

@@ -1,7 +1,7 @@
 """tinyVision UPduino v3 (iCE40UP5K-SG48): internal 48 MHz oscillator, an RGB LED.
 
 amaranth-boards gives this board no UART and no button: its FTDI chip only programs the flash.
-The bridge's UART is on header pins 4 (tx) and 3 (rx) (``J1``), for a USB-serial adapter at
+The host link's UART is on header pins 4 (tx) and 3 (rx) (``J1``), for a USB-serial adapter at
 3.3 V; the design has no reset button (it resets at power-on). The 12 MHz oscillator pin needs
 a solder jumper, so the PLL takes its reference from ``SB_HFOSC``.
 """
@@ -11,10 +11,7 @@ from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth_boards.resources import UARTResource
 from amaranth_boards.upduino_v3 import UpduinoV3Platform
 
-from spikefab.hdl.bridge import UartBridge
-from spikefab.hdl.clocks import ClockReset
-
-from ._pins import pin_in, pin_out
+from ._pins import linked_network
 from .catalog import Board
 
 __all__ = ["Top", "VARIANTS", "UART"]
@@ -24,34 +21,23 @@ UART = UARTResource(0, rx="3", tx="4", attrs=Attrs(IO_STANDARD="SB_LVCMOS", PULL
 
 
 class Top(Elaboratable):
-    """``design`` behind the UART bridge on the UPduino v3's pins.
+    """The network behind the host link on the UPduino v3's pins.
 
-    Pins: ``SB_HFOSC`` (48 MHz) -> PLL -> ``sync``; ``uart`` 0 (header) carries the bridge;
-    the RGB LED shows the design's ``busy`` (red), received (green) and sent (blue) bytes.
+    Pins: ``SB_HFOSC`` (48 MHz) -> PLL -> ``sync``; ``uart`` 0 (header) carries the host link;
+    the RGB LED shows the link's activity (green), spikes (blue) and error responses (red).
     """
 
-    def __init__(self, design, board):
-        self.design, self.board = design, board
+    def __init__(self, params, board):
+        self.params, self.board = params, board
 
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = ClockDomain("sync")
         platform.add_resources([UART])
-        uart = platform.request("uart", 0, dir="-")
         rgb = platform.request("rgb_led", 0, dir="-")
-        m.submodules.clocks = clocks = ClockReset("ice40", 48e6, self.board.target_hz,
-                                                  hfosc=True)
-        m.submodules.bridge = bridge = UartBridge(self.design, clocks.frequency,
-                                                  status="busy")
-        m.d.comb += [
-            bridge.rx.eq(pin_in(m, "uart_rx", uart.rx)),
-            pin_out(m, "uart_tx", uart.tx).eq(bridge.tx),
-            pin_out(m, "led_r", rgb.r).eq(bridge.led_status),
-            pin_out(m, "led_g", rgb.g).eq(bridge.led_rx),
-            pin_out(m, "led_b", rgb.b).eq(bridge.led_tx),
-        ]
+        linked_network(m, self.params, self.board, platform.request("uart", 0, dir="-"),
+                       {"error": rgb.r, "link": rgb.g, "spike": rgb.b}, hfosc=True)
         return m
-
 
 VARIANTS = [
     Board(name="upduino3", title="UPduino v3", family="ice40", device="iCE40UP5K",

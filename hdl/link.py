@@ -22,6 +22,7 @@ from .router import host_event_layout
 from .uart import UartRx, UartTx, crc16_update, CRC_INIT
 
 __all__ = ["START", "VERSION", "Cmd", "Status", "MAX_EVENTS", "MAX_CYCLES", "link_info",
+           "link_memories",
            "Link", "LinkedNetwork"]
 
 START = 0xA5
@@ -65,6 +66,13 @@ def link_info(p, out_depth=256, cycles_depth=64):
         "step_bits": p.step_bits, "out_depth": out_depth, "cycles_depth": cycles_depth,
         "build_hash": zlib.crc32(blob),
     }
+
+
+def link_memories(p, out_depth=256, cycles_depth=64):
+    """``[(name, depth, width)]`` of the memories of :class:`Link`: the frame buffer, the
+    output-event queue and the cycle-count queue (the board capacity check counts them)."""
+    return [("frame buffer", 256, 8), ("output queue", out_depth, 32),
+            ("cycle queue", cycles_depth, CYCLES_BITS)]
 
 
 def identify_bytes(info):

@@ -1,4 +1,5 @@
-"""Boards: catalog, capacity check, flash commands, missing tools, PLL dividers, UART bridge.
+"""Boards: catalog, capacity check, board tops (the network behind the host link), flash
+commands, missing tools, PLL dividers.
 
 The bitstream builds are in ``test_boards_synth.py`` (marked ``synth``).
 """
@@ -10,16 +11,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
-
 from spikefab.boards import (BOARDS, FlashError, board_names, check_capacity, default_network,
                              design_for, flash, flash_command, get_board, needs)
 from spikefab.boards.flow import PROGRAMMERS, build_top
 from spikefab.golden.params import Hardware, Network, Population, Projection
-from spikefab.hdl.bridge import HOLD, PULSE, READ, UartBridge, port_map
 from spikefab.hdl.clocks import ecp5_pll, ice40_pll
 from spikefab.toolchain import ToolNotFound
 
@@ -81,42 +76,69 @@ def test_board_top_elaborates(name):
 
 
 def _unused(elaboratable):
-    elaboratable._MustUse__silence = True     # built to be inspected, not elaborated
+    """Mark a design (and the host link inside a LinkedNetwork) as built to be inspected,
+    not elaborated."""
+    elaboratable._MustUse__silence = True
+    if hasattr(elaboratable, "link"):
+        elaboratable.link._MustUse__silence = True
     return elaboratable
 
 
-def test_design_for_several_populations_is_the_network_top():
+def test_design_is_the_network_top_behind_the_host_link():
     design, params = design_for(_net(16, 8, "two", pops=2), "ulx3s-25f")
     # the two small populations share one core, a neuron parameter set each
-    assert type(_unused(design)).__name__ == "NetworkTop" and len(params.cores) == 1
-    assert len(params.cores[0].neuron_sets) == 2
-    design, params = design_for(_net(16, 8, "one"), "icebreaker")
-    assert type(_unused(design)).__name__ == "Core"
+    assert type(_unused(design)).__name__ == "LinkedNetwork" and len(params.cores) == 1
+    assert len(params.cores[0].neuron_sets) == 2 and params.weight_rams == ("dual",)
+    # the UART divisor comes from the board's design clock: 90 MHz / 1 Mbaud
+    assert design.divisor == 90
+    design, params = design_for(default_network("icebreaker"), "icebreaker")
+    assert type(_unused(design)).__name__ == "LinkedNetwork"
+    assert len(params.cores) == 1 and params.cores[0].plastic
+    assert params.weight_rams == ("ice40_spram",)
+
+
+def test_up5k_puts_the_largest_cores_in_spram():
+    """The 256 x 256 core takes the four SPRAM tiles; the small core it feeds stays in EBR."""
+    pops = (Population("a", 256, 10), Population("b", 8, 10))
+    rng = np.random.default_rng(0)
+    projs = (Projection("input", "a", rng.integers(-5, 5, (256, 256))),
+             Projection("a", "b", rng.integers(-5, 5, (256, 8))))
+    net = Network("two", 256, pops, projs, Hardware())
+    design, params = design_for(net, "icebreaker")
+    _unused(design)
+    assert [(cp.neurons, r) for cp, r in zip(params.cores, params.weight_rams)] == [
+        (256, "ice40_spram"), (8, "dual")]
+    n = needs(net, "icebreaker")
+    assert n["spram"] == 4 and n["bram"]["weights"] == 4
 
 
 # -- capacity check ---------------------------------------------------------------------------
 
 def test_capacity_synapses_up5k():
     with pytest.raises(ValueError, match=re.escape(
-            "Network 'big' does not fit the iCEBreaker (iCE40UP5K): its 262144 synapses "
-            "(2097152 weight bits) need 16 SPRAM tiles, the board has 4 (1048576 bits)")):
+            "Network 'big' does not fit the iCEBreaker (iCE40UP5K): core 0 (512 neurons x "
+            "512 axon slots, 2097152 weight bits) needs 16 SPRAM tiles, the board has 4 "
+            "(1048576 bits)")):
         check_capacity(_net(512, 512), "icebreaker")
 
 
 def test_capacity_block_ram_ecp5():
     with pytest.raises(ValueError, match=re.escape(
             "Network 'big' does not fit the ULX3S (25F) (LFE5U-25F): its 1024 neurons, 524288 "
-            "synapses need 261 DP16KD (weights 256, accumulators 1, state 3, spike FIFO 1), "
-            "the board has 56 (1032192 bits)")):
+            "synapses, 1536 table entries need 270 DP16KD (weights 256, accumulators 1, state "
+            "3, spike FIFO 1, router pointers 3, router table 2, router queue 1, link frame "
+            "buffer 1, link output queue 1, link cycle queue 1), the board has 56 (1032192 "
+            "bits)")):
         check_capacity(_net(1024, 512), "ulx3s-25f")
 
 
 def test_capacity_table_entries_network_top():
     with pytest.raises(ValueError, match=re.escape(
             "Network 'big' does not fit the OrangeCrab r0.2 (25F) (LFE5U-25F): its 2048 "
-            "neurons, 524288 synapses, 4096 table entries need 307 DP16KD (weights 256, "
+            "neurons, 524288 synapses, 4096 table entries need 310 DP16KD (weights 256, "
             "accumulators 8, state 24, spike FIFO 8, router pointers 5, router table 4, router "
-            "queue 2), the board has 56 (1032192 bits)")):
+            "queue 2, link frame buffer 1, link output queue 1, link cycle queue 1), the board "
+            "has 56 (1032192 bits)")):
         check_capacity(_net(256, 256, pops=8), "orangecrab-25f")
 
 
@@ -133,8 +155,10 @@ def test_capacity_multipliers_up5k():
 
 def test_capacity_fits_reports_needs():
     n = needs(_net(256, 256, "ok"), "ulx3s-25f")
-    assert n["bram"] == {"weights": 32, "accumulators": 1, "state": 3, "spike FIFO": 1}
-    assert n["memory_bits"] == 256 * 256 * 8 + 256 * 40 + 256 * n["params"].acc_bits
+    assert n["bram"] == {"weights": 32, "accumulators": 1, "state": 3, "spike FIFO": 1,
+                         "router pointers": 1, "router table": 1, "router queue": 1,
+                         "link frame buffer": 1, "link output queue": 1, "link cycle queue": 1}
+    assert n["memory_bits"] == 256 * 256 * 8 + 256 * 40 + 256 * n["params"].cores[0].acc_bits
 
 
 # -- flash ------------------------------------------------------------------------------------
@@ -238,89 +262,6 @@ def test_pll_unreachable():
     with pytest.raises(ValueError, match=re.escape(
             "iCE40 PLL output must be reachable from 12 MHz (16 to 533 MHz), not 5 MHz")):
         ice40_pll(12e6, 5e6)
-
-
-# -- UART bridge ------------------------------------------------------------------------------
-
-class _Counter(wiring.Component):
-    """Counts the clocks in which ``inc`` is high; ``busy`` is ``inc``."""
-    inc: In(1)
-    add: In(12)
-    count: Out(16)
-    busy: Out(1)
-
-    def elaborate(self, platform):
-        m = Module()
-        with m.If(self.inc):
-            m.d.sync += self.count.eq(self.count + self.add)
-        m.d.comb += self.busy.eq(self.inc)
-        return m
-
-
-def test_bridge_port_map():
-    ins, outs = port_map(_unused(_Counter()))
-    assert ins == [("inc", 0, 1), ("add", 1, 12)]
-    assert outs == [("count", 0, 16), ("busy", 16, 1)]
-
-
-def test_bridge_baud_check():
-    with pytest.raises(ValueError, match=re.escape(
-            "Baud rate must be within 2% of clk / n for an integer n >= 4; 1000000 at 2.5 MHz "
-            "is not")):
-        UartBridge(_unused(_Counter()), 2.5e6)
-
-
-def test_bridge_status_name():
-    with pytest.raises(ValueError, match=re.escape(
-            "Status must be one of the design's outputs (count, busy), not 'done'")):
-        UartBridge(_unused(_Counter()), 8e6, status="done")
-
-
-def test_bridge_hold_pulse_read():
-    """Over the UART pins: shift a word in, PULSE adds once, READ returns the count; HOLD adds
-    every clock."""
-    div = 8
-    bridge = UartBridge(_Counter(), 8e6, baud=1_000_000, status="busy")
-    sim = Simulator(bridge)
-    sim.add_clock(1 / 8e6)
-    received = []
-
-    async def send(ctx, byte):
-        for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
-            ctx.set(bridge.rx, bit)
-            await ctx.tick().repeat(div)
-
-    async def host(ctx):
-        ctx.set(bridge.rx, 1)
-        await ctx.tick().repeat(20)
-        word = 1 | (5 << 1)                   # inc = 1, add = 5: 13 bits, two 7-bit groups
-        for g in range(2):
-            await send(ctx, (word >> (7 * g)) & 0x7F)
-        await send(ctx, PULSE)
-        await send(ctx, READ)
-        await ctx.tick().repeat(div * 10 * 4)
-        assert received[:3] == [5, 0, 0]      # count 5, busy low again
-        assert ctx.get(bridge.led_rx)
-        await send(ctx, HOLD)
-        await ctx.tick().repeat(100)
-        n = ctx.get(bridge.design.count)
-        assert n > 5 + 5 * 90 and (n - 5) % 5 == 0
-
-    async def uart_monitor(ctx):
-        while True:
-            await ctx.negedge(bridge.tx)
-            await ctx.tick().repeat(div // 2)
-            byte = 0
-            for i in range(8):
-                await ctx.tick().repeat(div)
-                byte |= ctx.get(bridge.tx) << i
-            await ctx.tick().repeat(div)
-            assert ctx.get(bridge.tx) == 1
-            received.append(byte)
-
-    sim.add_testbench(host)
-    sim.add_testbench(uart_monitor, background=True)
-    sim.run()
 
 
 def test_describe_boards():
