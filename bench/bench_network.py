@@ -11,8 +11,9 @@ import time
 import numpy as np
 from amaranth.sim import Simulator
 
-from spikefab.golden import Hardware, Network, Population, Projection, simulate
-from spikefab.hdl.core import UPDATE_LATENCY
+from spikefab.golden import Hardware, Network, Population, Projection, Stdp, simulate
+from spikefab.hdl.core import step_cycles
+from spikefab.hdl.synapse import row_clocks
 from spikefab.hdl.generate_network import network_params, run_networks
 from spikefab.hdl.router import Router, RouterParams
 
@@ -60,9 +61,29 @@ def router_load(fanout, ready_prob, events=400, cores=4, seed=0):
 
 def bench_net(kind, seed=0):
     """Benchmark networks: ``idle`` (2 x 64, no input), ``feedforward`` (input -> 64 -> 64,
-    fan-out 2 for the inputs), ``recurrent`` (4 x 48, recurrent and inhibitory)."""
+    fan-out 2 for the inputs), ``recurrent`` (4 x 48, recurrent and inhibitory), ``plastic``
+    (STDP from 32 inputs onto 64 excitatory neurons, 16 inhibitory ones feeding back, all on
+    one shared core), ``shared`` (the recurrent network with 4 x 12 neurons: one core holds
+    all four populations)."""
     rng = np.random.default_rng(seed)
     hw = Hardware()
+    if kind == "plastic":
+        st = Stdp(a_plus=4, a_minus=3, shift=6, d_pre=512, d_post=512, x_inc=64, y_inc=64,
+                  w_min=0, w_max=127)
+        pops = [Population("exc", 64, 300, du=1024, dv=512, refractory=2, output=True),
+                Population("inh", 16, 200, du=2048, dv=512)]
+        projs = [Projection("input", "exc", rng.integers(0, 64, (32, 64)), stdp=st),
+                 Projection("exc", "inh", rng.integers(0, 40, (64, 16))),
+                 Projection("inh", "exc", rng.integers(-60, 0, (16, 64)))]
+        return Network(kind, 32, pops, projs, hw)
+    if kind == "shared":
+        pops = [Population(f"p{k}", 12, 150, du=1024, dv=512, refractory=2, output=k == 3)
+                for k in range(4)]
+        projs = [Projection("input", "p0", rng.integers(0, 60, (16, 12)))]
+        for k in range(1, 4):
+            projs.append(Projection(f"p{k - 1}", f"p{k}", rng.integers(-5, 45, (12, 12))))
+        projs.append(Projection("p3", "p0", rng.integers(-40, 0, (12, 12))))
+        return Network(kind, 16, pops, projs, hw)
     if kind == "idle":
         pops = [Population("a", 64, 100), Population("b", 64, 100, output=True)]
         projs = [Projection("input", "a", np.zeros((8, 64), np.int64)),
@@ -85,23 +106,39 @@ def bench_net(kind, seed=0):
     return Network(kind, 16, pops, projs, hw)
 
 
+def update_clocks(p, spikes, t):
+    """``U``: clocks of the slowest core's update phase in step ``t`` (``step_cycles`` with no
+    events: ``rows + UPDATE_LATENCY`` for a static core; a plastic core adds its pre-trace
+    sweep and the LTP pass over its spiking rows)."""
+    m = p.mapping
+    worst = 0
+    for core, cp, ram in zip(m.cores, p.cores, p.weight_rams):
+        fired = set()
+        for seg in core.segments:
+            for i in np.flatnonzero(spikes[seg.population][t][seg.start:seg.start + seg.size]):
+                fired.add((seg.offset + int(i)) // cp.lanes)
+        worst = max(worst, step_cycles(cp, 0, None, len(fired), ram))
+    return worst
+
+
 def step_formula(p, x, spikes):
     """Lower and upper bound of each step's period (start to next start), and its destination
     entries.
 
-    Step ``t`` (outputs always ready): the cores update in ``R + UPDATE_LATENCY`` clocks
-    (``R`` the largest core's rows); then the router delivers the step's entries (spikes of
+    Step ``t`` (outputs always ready): the cores update in ``U`` clocks (the slowest core's
+    update phase, :func:`update_clocks`; ``R + UPDATE_LATENCY`` with ``R`` the largest core's
+    rows when no core is plastic); then the router delivers the step's entries (spikes of
     step ``t`` and inputs of step ``t + 1``), one per clock at best, while core ``c`` takes
-    one axon event per ``rows_c`` clocks and the router's in-order output lets a busy core
-    hold up the others: between ``max(E, max_c E_c rows_c)`` and ``sum_c E_c rows_c +
-    E_host`` clocks.
+    one axon event per ``rows_c`` clocks (``2 rows_c`` for a plastic core on single-port
+    weights) and the router's in-order output lets a busy core hold up the others: between
+    ``max(E, max_c E_c rows_c)`` and ``sum_c E_c rows_c + E_host`` clocks.
     """
     m = p.mapping
-    rows = [cp.rows for cp in p.cores]
-    R = max(rows)
+    rows = [cp.rows * row_clocks(cp, ram) for cp, ram in zip(p.cores, p.weight_rams)]
     T = x.shape[0]
     lo, hi, ent = np.zeros(T, np.int64), np.zeros(T, np.int64), np.zeros(T, np.int64)
     for t in range(T):
+        U = update_clocks(p, spikes, t)
         srcs = []
         for q in m.net.populations:
             srcs += [m.source_id(q.name, i) for i in np.flatnonzero(spikes[q.name][t])]
@@ -118,8 +155,8 @@ def step_formula(p, x, spikes):
         e = int(per_core.sum()) + host
         ent[t] = e
         work = per_core * np.array(rows)
-        lo[t] = R + UPDATE_LATENCY + max(e, int(work.max(initial=0)))
-        hi[t] = R + UPDATE_LATENCY + int(work.sum()) + host + 8
+        lo[t] = U + max(e, int(work.max(initial=0)))
+        hi[t] = U + int(work.sum()) + host + 8
     return lo, hi, ent
 
 
@@ -140,7 +177,7 @@ def main():
           f"against the golden model; cycles/step = start to next start:")
     print(f"  {'network':<12} {'cores':>5} {'rows':>5} {'entries/step':>12} "
           f"{'cycles/step':>11} {'lower':>7} {'upper':>7} {'events/clock':>12} {'wall s':>6}")
-    for kind in ("idle", "feedforward", "recurrent"):
+    for kind in ("idle", "feedforward", "recurrent", "plastic", "shared"):
         net = bench_net(kind)
         rng = np.random.default_rng(1)
         x = (rng.random((args.steps, net.inputs)) < 0.15).astype(np.uint8)
@@ -158,7 +195,7 @@ def main():
         per = np.diff(res["starts"])
         lo, hi, ent = lo[:-1], hi[:-1], ent[:-1]
         R = max(c.rows for c in p.cores)
-        assert lo.sum() - R <= per.sum() <= hi.sum() + R, (kind, per, lo, hi)
+        assert lo.sum() - R <= per.sum() <= hi.sum() + R, (kind, per.sum(), lo.sum(), hi.sum())
         print(f"  {kind:<12} {len(p.cores):>5} {max(c.rows for c in p.cores):>5} "
               f"{ent.mean():>12.1f} {per.mean():>11.1f} {lo.mean():>7.1f} {hi.mean():>7.1f} "
               f"{ent.sum() / per.sum():>12.2f} {wall:>6.1f}")

@@ -83,8 +83,10 @@ def _spram_tiles(p):
 
 def _hardware_params(net, board):
     """The ``NetworkParams`` of ``net`` on ``board``: its cores (a population larger than the
-    board's ``core_neurons`` split, small ones sharing a core), the router, and on the UP5K
-    the weights of the largest cores in SPRAM, as many as its tiles hold (the rest in EBR).
+    board's ``core_neurons`` split, small ones sharing a larger one's core, and any that fit
+    sharing one when the multipliers of separate cores would not fit the device), the
+    router, and on the UP5K the weights of the largest cores in SPRAM, as many as its tiles
+    hold (the rest in EBR).
 
     Raises
     ------
@@ -99,8 +101,13 @@ def _hardware_params(net, board):
     fan_in = max(sum(net.source_size(p.source) for p in net.projections if p.target == q.name)
                  for q in pops)
     n_core = board.core_neurons or max(256, max(q.size for q in pops))
-    hp = network_params(net, lanes=board.lanes, neurons_per_core=n_core,
-                        axons_per_core=max(256, fan_in))
+    # small populations ride along in larger ones' cores; if the cores' multipliers do not
+    # fit the device that way, every population that fits shares a core
+    for pack in ("small", True):
+        hp = network_params(net, lanes=board.lanes, neurons_per_core=n_core,
+                            axons_per_core=max(256, fan_in), pack=pack)
+        if sum(_multipliers(cp, board) for cp in hp.cores) <= board.resources["dsp"]:
+            break
     if board.weight_ram != "ice40_spram":
         return hp
     left = board.resources["spram"]

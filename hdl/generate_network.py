@@ -62,13 +62,16 @@ def _waves():
 
 
 def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_cores=None,
-                   max_entries=None, step_bits=16, outputs=None, weight_ram="dual", pack=True):
+                   max_entries=None, step_bits=16, outputs=None, weight_ram="dual",
+                   pack="small"):
     """Map ``net`` onto cores and return the :class:`NetworkParams` of its top.
 
-    ``pack`` lets populations that fit together share a core (one neuron parameter set each;
-    fewer cores, but an event into a shared core costs its rows); ``pack=False`` gives every
-    population its own cores. ``weight_ram`` is the weight memory kind of every core, or a
-    tuple with one per core.
+    ``pack`` (:func:`~spikefab.hdl.mapping.map_network`): by default (``"small"``) a small
+    population rides along in a larger one's core (a neuron parameter set each; the rows
+    every axon event costs grow by at most a quarter); ``True`` packs whenever the
+    populations fit (fewest cores, but an event into a shared core costs all its rows);
+    ``False`` gives every population its own cores. ``weight_ram`` is the weight memory kind
+    of every core, or a tuple with one per core.
 
     Raises
     ------
@@ -143,7 +146,8 @@ def params_json(p):
 
 
 def generate_network(net, outdir, lanes=1, neurons_per_core=256, axons_per_core=256,
-                     max_cores=None, max_entries=None, step_bits=16, name=DEFAULT_NETWORK_TOP):
+                     max_cores=None, max_entries=None, step_bits=16, name=DEFAULT_NETWORK_TOP,
+                     pack="small"):
     """Write ``<name>.v`` (the whole network: cores, router, barrier, host ports),
     ``params.json`` and ``<name>.json`` (component metadata) to ``outdir``.
 
@@ -162,6 +166,8 @@ def generate_network(net, outdir, lanes=1, neurons_per_core=256, axons_per_core=
         Width of the step counter and output step tags.
     name : str
         Verilog module name.
+    pack : bool or str
+        Which populations share a core (:func:`network_params`).
 
     Returns
     -------
@@ -169,7 +175,7 @@ def generate_network(net, outdir, lanes=1, neurons_per_core=256, axons_per_core=
         Paths written: ``{"verilog", "params", "metadata"}``.
     """
     p = network_params(net, lanes, neurons_per_core, axons_per_core, max_cores, max_entries,
-                       step_bits)
+                       step_bits, pack=pack)
     text, top = network_verilog(p, name)
     os.makedirs(outdir, exist_ok=True)
     paths = {"verilog": os.path.join(outdir, f"{name}.v"),
@@ -344,7 +350,7 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
                          build_root=None, check=False, seed=None, ready_prob=1.0,
                          valid_prob=1.0, read_weights=True, neurons_per_core=256,
                          axons_per_core=256, max_cores=None, max_entries=None,
-                         weight_ram="dual"):
+                         weight_ram="dual", pack="small"):
     """Run ``net`` on the generated Verilog of its network top; same arrays as
     ``golden.simulate``.
 
@@ -375,6 +381,8 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
         Probability that the host takes an output / offers an input word in a clock.
     neurons_per_core, axons_per_core, max_cores, max_entries :
         Capacity, as :func:`~spikefab.hdl.mapping.map_network`.
+    pack : bool or str
+        Which populations share a core (:func:`network_params`).
     weight_ram : str or tuple of str
         Weight memory kind of every core, or one per core. ``"ice40_spram"`` simulates the
         UP5K primitive on Icarus; its cores start empty, so the network is loaded through
@@ -396,7 +404,7 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
     options = {"lanes": lanes, "neurons_per_core": neurons_per_core,
                "axons_per_core": axons_per_core, "max_cores": max_cores,
                "max_entries": max_entries, "outputs": [q.name for q in net.populations],
-               "weight_ram": weight_ram}
+               "weight_ram": weight_ram, "pack": pack}
     p = network_params(net, **options)    # reject what cannot be built before any tool runs
     _check_spram_sim("ice40_spram" in p.weight_rams, sim)
     x, batched = check_inputs(net, inputs, steps)

@@ -401,10 +401,13 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         Cores that the build has; None for as many as the network needs.
     max_entries : int or None
         Destination entries that the router's table holds; None for as many as needed.
-    pack : bool
-        Let slices of different populations share a core (True), or give every population
-        its own cores (False: every core then has one parameter set, see
-        :meth:`Mapping.core_params`).
+    pack : bool or str
+        Let slices of different populations share a core whenever they fit (True), give
+        every population its own cores (False), or let only small slices join a core
+        (``"small"``: at most a quarter of the neurons already in it, so that the rows every
+        axon event costs grow by at most a quarter; a one-neuron population rides along with
+        a large one, two equal populations keep their own cores). A shared core has one
+        neuron parameter set per population (:meth:`Mapping.core_params`).
     outputs : iterable of str or None
         Populations whose spikes the table sends to the host; None for those marked
         ``output`` (RTL simulation names every population, to observe every spike).
@@ -427,8 +430,8 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         max_cores = _check_int(max_cores, 1, 4096, "Max cores")
     if max_entries is not None:
         max_entries = _check_int(max_entries, 1, 1 << 24, "Max table entries")
-    if not isinstance(pack, (bool, np.bool_)):
-        raise TypeError(f"Pack must be true or false, not {pack!r}")
+    if not (isinstance(pack, (bool, np.bool_)) or pack == "small"):
+        raise TypeError(f"Pack must be true, false or 'small', not {pack!r}")
     if outputs is not None:
         outputs = tuple(outputs)
         names = {p.name for p in net.populations}
@@ -463,6 +466,8 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         placed = False
         if pack:
             for b in bins:
+                if pack == "small" and 4 * sl[2] > sum(s[2] for s in b):
+                    continue
                 if (sum(s[2] for s in b) + sl[2] <= n_cap
                         and all(s[0] != sl[0] for s in b)
                         and _fits(b + [sl], a_cap, net) is not None):

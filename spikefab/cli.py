@@ -89,7 +89,7 @@ def cmd_check(args):
     print()
     try:
         print(map_network(net, neurons_per_core=args.neurons_per_core,
-                          axons_per_core=args.axons_per_core).describe())
+                          axons_per_core=args.axons_per_core, pack="small").describe())
     except ValueError as e:
         print(f"mapping onto cores: does not fit: {e}")
     print(f"ok: {args.net} is valid")

@@ -84,11 +84,22 @@ def _unused(elaboratable):
     return elaboratable
 
 
+def _tonic_net():
+    pops = (Population("big", 64, 100, output=True), Population("tonic", 1, 0, bias=1))
+    projs = (Projection("input", "big", np.ones((8, 64), np.int64)),
+             Projection("tonic", "big", np.ones((1, 64), np.int64)))
+    return Network("tonic", 8, pops, projs, Hardware())
+
+
 def test_design_is_the_network_top_behind_the_host_link():
     design, params = design_for(_net(16, 8, "two", pops=2), "ulx3s-25f")
-    # the two small populations share one core, a neuron parameter set each
-    assert type(_unused(design)).__name__ == "LinkedNetwork" and len(params.cores) == 1
-    assert len(params.cores[0].neuron_sets) == 2 and params.weight_rams == ("dual",)
+    # two equal populations keep their own cores (an event costs the rows of its core)
+    assert type(_unused(design)).__name__ == "LinkedNetwork" and len(params.cores) == 2
+    assert params.weight_rams == ("dual", "dual")
+    # a one-neuron population rides along in the large one's core, a parameter set each
+    design, params = design_for(_tonic_net(), "ulx3s-25f")
+    _unused(design)
+    assert len(params.cores) == 1 and len(params.cores[0].neuron_sets) == 2
     # the UART divisor comes from the board's design clock: 90 MHz / 1 Mbaud
     assert design.divisor == 90
     design, params = design_for(default_network("icebreaker"), "icebreaker")

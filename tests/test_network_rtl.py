@@ -38,8 +38,8 @@ def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, **
            "options": options, "seed": seed, "check": True, "record_state": record,
            "read_weights": bool(rng.integers(2)),
            "ready_prob": float(rng.uniform(0.3, 1.0)), "valid_prob": float(rng.uniform(0.3, 1.0))}
-    # populations share cores (one neuron parameter set each) in about half of the jobs
-    options["pack"] = bool(rng.integers(2))
+    # populations share cores whenever they fit, never, or only small ones ride along
+    options["pack"] = [False, True, "small"][int(rng.integers(3))]
     if plastic:
         job["read_weights"] = True
         job["checkpoint"] = 3
