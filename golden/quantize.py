@@ -165,7 +165,8 @@ def quantize(f, weight_bits, scale=None, weight_shift=0, w_range=None, what="the
             sign = "<= 0" if bad > 0 else ">= 0"
             raise ValueError(f"Weights of {what} must be {sign} to fit {rng}, not {bad:g} at "
                              f"[{j}][{i}]")
-        per_unit = min([hi / fmax] * (fmax > 0) + [lo / fmin] * (fmin < 0), default=1.0)
+        limits = ([hi / fmax] if fmax > 0 else []) + ([lo / fmin] if fmin < 0 else [])
+        per_unit = min(limits, default=1.0)
         scale = per_unit * 2.0 ** shift
     if shift == "auto":
         big = float(np.abs(a).max()) * scale if a.size else 0.0
@@ -223,10 +224,12 @@ def _resolve(net, key, keys, what):
     n = len(net.projections)
     if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
         key = str(int(key))
+    if isinstance(key, str) and "->" in key:
+        s, t = (x.strip() for x in key.split("->", 1))
+        key = f"{s}->{t}"
     if isinstance(key, str) and key in keys:
         return keys[key]
     if isinstance(key, str) and "->" in key:
-        s, t = (x.strip() for x in key.split("->", 1))
         same = [k for k, pr in enumerate(net.projections) if (pr.source, pr.target) == (s, t)]
         if len(same) > 1:
             raise ValueError(f"{what} key {key!r} names projections "
