@@ -64,7 +64,8 @@ class SerialTransport:
 
 
 def _stop(proc, log):
-    """Finaliser of a :class:`VerilatorTransport`: the simulator never outlives its host."""
+    """Finaliser of a :class:`VerilatorTransport`: the simulator never outlives its host; an
+    empty log (nothing went wrong) is removed."""
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -72,6 +73,8 @@ def _stop(proc, log):
         if f is not None:
             f.close()
     log.close()
+    if proc.returncode == 0 and os.path.getsize(log.name) == 0:
+        os.remove(log.name)
 
 
 class VerilatorTransport:

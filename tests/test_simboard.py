@@ -1,4 +1,4 @@
-"""The simulated board on Verilator (``spikefab.hdl.simboard``, ``spikefab.host.VerilatorTransport``):
+"""The simulated board on Verilator (``spikefab.hdl.simboard``, ``VerilatorTransport``):
 the whole host path against the golden model on multi-core networks, fuzzing of the link, and
 the simulator's own failure modes (a crash, a stuck line, a runaway request, a dead host).
 
@@ -142,8 +142,8 @@ def _multicore_job(seed):
     return net, capacity, random_inputs(seed, net, 10, rate=float(rng.uniform(0.2, 0.7)))
 
 
-@pytest.mark.parametrize("seed", [4, pytest.param(8, marks=pytest.mark.slow),
-                                  pytest.param(13, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("seed", [4, pytest.param(10, marks=pytest.mark.slow),
+                                  pytest.param(16, marks=pytest.mark.slow)])
 def test_random_multicore_network_matches_golden(seed):
     net, capacity, x = _multicore_job(seed)
     lanes = capacity.pop("lanes")
