@@ -225,7 +225,7 @@ class AmaranthTransport:
     """The link gateware and the network top of ``params`` in the Amaranth simulator, driven
     through its ``rx`` / ``tx`` pins by a bit-level UART model (``divisor`` clocks per bit).
 
-    About 50 times slower than :class:`VerilatorTransport` but needs no compiler (numbers in
+    About 200 times slower than :class:`VerilatorTransport` but needs no compiler (numbers in
     ``docs/protocol.md``). Time is simulated time: :meth:`read`'s ``timeout`` is in simulated
     seconds, so a silent device makes the host time out after a bounded amount of simulation.
     """
@@ -392,7 +392,7 @@ class Device:
     def sim(cls, params, backend="verilator", divisor=4, timeout=0.05, retries=2,
             build_root=None):
         """The simulated board of ``params``: ``backend`` ``"verilator"`` (the default:
-        compiled once, cached) or ``"amaranth"`` (no compiler, ~50x slower); ``divisor``
+        compiled once, cached) or ``"amaranth"`` (no compiler, ~200x slower); ``divisor``
         clocks per UART bit; ``timeout`` in simulated seconds at 1 MHz."""
         if not isinstance(backend, str) or backend not in SIM_BACKENDS:
             raise ValueError(f"Simulated board backend must be one of "
