@@ -16,6 +16,8 @@
 //   'Q'                            exit
 // End of input (the host died or closed the pipe) also exits, and so does the death of the
 // parent process (PR_SET_PDEATHSIG), so the simulator can never outlive its host.
+// Built with --trace (WAVES=1), it writes a VCD to the path given as its first argument, at a
+// nominal 1 MHz clock (time in ns).
 
 #include <cerrno>
 #include <csignal>
@@ -32,6 +34,9 @@
 
 #include "Vboard.h"
 #include "verilated.h"
+#if VM_TRACE
+#include "verilated_vcd_c.h"
+#endif
 
 #ifndef DIVISOR
 #error "DIVISOR (clocks per UART bit) must be defined"
@@ -147,7 +152,17 @@ template <typename T> void put(std::string *out, T v) {
 
 class Board {
 public:
-    Board() : top_(new Vboard) {
+    explicit Board(const char *wave) : top_(new Vboard) {
+#if VM_TRACE
+        if (wave) {
+            Verilated::traceEverOn(true);
+            vcd_ = new VerilatedVcdC;
+            top_->trace(vcd_, 99);
+            vcd_->open(wave);
+        }
+#else
+        (void)wave;
+#endif
         top_->clk = 0;
         top_->rst = 1;
         top_->rx = 1;
@@ -158,6 +173,12 @@ public:
     }
     ~Board() {
         top_->final();
+#if VM_TRACE
+        if (vcd_) {
+            vcd_->close();
+            delete vcd_;
+        }
+#endif
         delete top_;
     }
 
@@ -165,8 +186,10 @@ public:
         top_->rx = drv.next();
         top_->clk = 1;
         top_->eval();
+        dump(0);
         top_->clk = 0;
         top_->eval();
+        dump(500);
         now_++;
         uint8_t b;
         if (mon_.feed(top_->tx, &b)) {
@@ -193,6 +216,14 @@ public:
 
     uint64_t now() const { return now_; }
 
+    void dump(uint64_t ns) {
+#if VM_TRACE
+        if (vcd_) vcd_->dump(now_ * 1000 + ns);
+#else
+        (void)ns;
+#endif
+    }
+
     LineDriver drv;
     std::string out;
 
@@ -201,6 +232,9 @@ private:
     LineMonitor mon_;
     uint64_t now_ = 0;
     uint64_t quiet_ = 0;
+#if VM_TRACE
+    VerilatedVcdC *vcd_ = nullptr;
+#endif
 };
 
 }  // namespace
@@ -210,7 +244,7 @@ int main(int argc, char **argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1) return 0;
     Verilated::commandArgs(argc, argv);
-    Board board;
+    Board board(argc > 1 && argv[1][0] != '+' ? argv[1] : nullptr);
     std::vector<char> buf;
     for (;;) {
         char op;

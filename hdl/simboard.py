@@ -61,11 +61,13 @@ class BoardBuild:
         Wall time that this call spent building (0 for a cached build).
     divisor, timeout : int
         Clocks per UART bit and the link's inter-byte timeout in clocks.
+    waves : bool
+        Built with tracing: the executable writes a VCD to the path given as its argument.
     """
 
-    def __init__(self, exe, folder, seconds, divisor, timeout):
+    def __init__(self, exe, folder, seconds, divisor, timeout, waves=False):
         self.exe, self.folder, self.seconds = exe, folder, seconds
-        self.divisor, self.timeout = divisor, timeout
+        self.divisor, self.timeout, self.waves = divisor, timeout, waves
 
 
 def board_params(params):
@@ -122,12 +124,15 @@ def _harness_text():
                            f"reinstall spikefab") from None
 
 
-def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=None):
+def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=None,
+                waves=None):
     """Generate and compile the simulated board of ``params`` (built from
     :func:`board_params`, so that every network of the same shape shares the build); reuse an
     identical build.
 
     Concurrent builds of the same board (``pytest -n``) wait on a lock instead of racing.
+    ``waves`` (default: the ``WAVES`` environment variable) builds with VCD tracing, in its
+    own folder.
 
     Returns
     -------
@@ -147,7 +152,9 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
     tool = find("VERILATOR")
     params = board_params(params)
     harness = _harness_text()
-    flags = [f"-DDIVISOR={divisor}"] + _MAKE_OPT
+    if waves is None:
+        waves = os.environ.get("WAVES", "") not in ("", "0")
+    flags = [f"-DDIVISOR={divisor}"] + _MAKE_OPT + (["--trace"] if waves else [])
     root = os.path.abspath(build_root or DEFAULT_BUILD_ROOT)
     # Generating the Verilog (Yosys) costs seconds: an index keyed by everything it depends
     # on (the shape, the link's settings, the gateware's source, the tool versions) names
@@ -172,7 +179,7 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         stamp = os.path.join(bdir, ".built")
         if os.path.exists(stamp) and os.path.exists(exe):
             _write_index(index, key)
-            return BoardBuild(exe, bdir, 0.0, divisor, timeout)
+            return BoardBuild(exe, bdir, 0.0, divisor, timeout, waves)
         t0 = time.perf_counter()
         if text is None:
             text = board_verilog(params, divisor, timeout)
@@ -192,6 +199,8 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
                "--top-module", BOARD_TOP, "--prefix", "Vboard", "--Mdir", obj,
                "-CFLAGS", f"-DDIVISOR={divisor}", "-MAKEFLAGS", " ".join(_MAKE_OPT),
                "-o", exe, src, cpp]
+        if waves:
+            cmd[1:1] = ["--trace", "--timescale", "1ns/1ns"]
         env = dict(os.environ)
         env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " " + PCH_MAKEFLAG).strip()
         log = os.path.join(bdir, "build.log")
@@ -202,7 +211,7 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
                                f"{r.returncode}); log {log}")
         open(stamp, "w").close()
         _write_index(index, key)
-        return BoardBuild(exe, bdir, time.perf_counter() - t0, divisor, timeout)
+        return BoardBuild(exe, bdir, time.perf_counter() - t0, divisor, timeout, waves)
 
 
 def _source_key(params, divisor, timeout, harness, flags):

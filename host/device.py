@@ -116,6 +116,8 @@ class VerilatorTransport:
         build measured runs several times faster).
     log : str
         The child's standard error.
+    waves : str or None
+        The VCD that a board built with ``WAVES=1`` writes (complete once closed).
     """
 
     def __init__(self, params, divisor=None, timeout_clocks=None, build_root=None,
@@ -131,8 +133,10 @@ class VerilatorTransport:
         self.line_gap = 0
         self.clocks = 0
         self.log = os.path.join(self.build.folder, f"run-{os.getpid()}-{id(self):x}.log")
+        self.waves = self.log[:-4] + ".vcd" if self.build.waves else None
         logf = open(self.log, "w")
-        self.proc = subprocess.Popen([self.build.exe], stdin=subprocess.PIPE,
+        argv = [self.build.exe] + ([self.waves] if self.waves else [])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=logf, bufsize=0)
         self._finalizer = weakref.finalize(self, _stop, self.proc, logf)
 

@@ -537,3 +537,27 @@ def test_simulator_dies_with_its_host(tmp_path):
             host.kill()
             host.wait()
         host.stdout.close()
+
+
+def test_no_waveforms_unless_asked(small_dev, monkeypatch):
+    monkeypatch.delenv("WAVES", raising=False)
+    assert small_dev.t.waves is None and not small_dev.t.build.waves
+    assert not [f for f in os.listdir(small_dev.t.build.folder) if f.endswith(".vcd")]
+
+
+@pytest.mark.slow
+def test_waves_build_writes_a_vcd(monkeypatch):
+    from test_link import _small_net
+    monkeypatch.setenv("WAVES", "1")
+    p = _params(_small_net())
+    with h.Device.sim(p) as dev:
+        dev.identify()
+        path = dev.t.waves
+        assert dev.t.build.folder != build_board(p, waves=False).folder
+    with open(path) as f:
+        text = f.read()
+    assert "$var wire 1" in text and " tx $end" in text
+    # the IDENTIFY answer left through tx: the line toggled at least once per response bit
+    tx = [ln for ln in text.split("$enddefinitions")[0].splitlines() if ln.endswith(" tx $end")]
+    code = tx[0].split()[3]
+    assert sum(1 for ln in text.splitlines() if ln[1:] == code) > 40
