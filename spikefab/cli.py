@@ -207,7 +207,7 @@ def _key_values(values, opt, parse):
         try:
             v = parse(val)
         except ValueError:
-            raise UserError(f"{opt} must be {parse.__doc__} or KEY={parse.__doc__}, "
+            raise UserError(f"{opt} must be [KEY=]VALUE with VALUE {parse.__doc__}, "
                             f"not {text!r}") from None
         if not sep:
             if out is not None:
@@ -262,6 +262,7 @@ def _load_weights_npz(path):
 
 def cmd_import_weights(args):
     from .golden import dump, import_weights
+    from .golden.quantize import projection_index
     net = _load(args.net)
     arrays = _load_weights_npz(args.weights)
     scale = _key_values(args.scale, "--scale", _scale_value)
@@ -272,7 +273,6 @@ def cmd_import_weights(args):
         out, report = import_weights(net, arrays, scale=scale, weight_shift=shift)
     except (ValueError, TypeError) as e:
         raise UserError(f"{args.weights}: {e}") from None
-    from .golden.quantize import projection_index
     keys = {projection_index(net, key): key for key in arrays}
     rows = []
     for k, q in report.items():

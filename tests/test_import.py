@@ -279,12 +279,11 @@ def test_cli_import_weights_with_scale_and_auto_shift(tmp_path, capsys):
     ("nan", ["w.npz"], "w.npz: Weights of projection 1 (exc -> inh) must be finite numbers, "
                        "not nan at [3][4]"),
     ("good", ["w.npz", "--scale", "zero"],
-     "--scale must be a positive number or KEY=a positive number, not 'zero'"),
+     "--scale must be [KEY=]VALUE with VALUE a positive number, not 'zero'"),
     ("good", ["w.npz", "--scale", "0=-2"],
-     "--scale must be a positive number or KEY=a positive number, not '0=-2'"),
+     "--scale must be [KEY=]VALUE with VALUE a positive number, not '0=-2'"),
     ("good", ["w.npz", "--shift", "x=half"],
-     "--shift must be an integer, 'auto' or 'keep' or KEY=an integer, 'auto' or 'keep', not "
-     "'x=half'"),
+     "--shift must be [KEY=]VALUE with VALUE an integer, 'auto' or 'keep', not 'x=half'"),
     ("good", ["w.npz", "--shift", "2", "--shift", "0=1"],
      "--shift without a KEY applies to every projection; it cannot be mixed with '0=1'"),
     ("good", ["w.npz", "--shift", "30"],
