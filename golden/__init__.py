@@ -10,10 +10,11 @@ from .config import dump, load, loads
 from .lif import lif_step
 from .simulator import SimResult, Simulator, check_inputs, deliver, simulate
 from .encode import rate_encode
+from .quantize import Quantized, import_weights, quantize
 
 __all__ = [
     "DECAY_ONE", "decay", "sat", "signed_max", "unsigned_max", "usat",
     "ACC_MAX_BITS", "Hardware", "Network", "Population", "Projection", "Stdp",
     "dump", "load", "loads", "lif_step", "SimResult", "Simulator", "check_inputs", "deliver",
-    "simulate", "rate_encode",
+    "simulate", "rate_encode", "Quantized", "import_weights", "quantize",
 ]

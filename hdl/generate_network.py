@@ -107,8 +107,9 @@ def params_json(p):
     """``params.json`` of a network top: mapping, cores, router, port layouts."""
     m = p.mapping
     cores = []
-    for mc, cp in zip(m.cores, p.cores):
+    for mc, cp, ram in zip(m.cores, p.cores, p.weight_rams):
         info = cp.to_json()
+        info["weight_ram"] = ram
         info["segments"] = [{"population": s.population, "start": s.start, "size": s.size,
                              "offset": s.offset} for s in mc.segments]
         info["groups"] = [{"source": g.source, "shift": g.shift, "offset": g.offset,

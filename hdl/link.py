@@ -21,9 +21,8 @@ from .network import NetworkParams, NetworkTop, input_layout, network_cfg_layout
 from .router import host_event_layout
 from .uart import UartRx, UartTx, crc16_update, CRC_INIT
 
-__all__ = ["START", "VERSION", "Cmd", "Status", "MAX_EVENTS", "MAX_CYCLES", "link_info",
-           "link_memories",
-           "Link", "LinkedNetwork"]
+__all__ = ["START", "VERSION", "Cmd", "Status", "MAX_EVENTS", "MAX_CYCLES", "shape_json",
+           "link_info", "link_memories", "Link", "LinkedNetwork"]
 
 START = 0xA5
 VERSION = 1
@@ -55,10 +54,35 @@ class Status:
     BUSY = 6
 
 
-def link_info(p, out_depth=256, cycles_depth=64):
-    """The numbers of a link build that the host needs (also the IDENTIFY payload)."""
+#: ``params.json`` keys of a core that hold run-time values (written by the host through the
+#: configuration port), left out of the build hash.
+_RUNTIME_CORE_KEYS = ("weights_init", "threshold", "bias", "du", "dv", "refractory", "reset",
+                      "stdp")
+
+
+def shape_json(p):
+    """The generation-time shape of a network top: ``params.json`` without the run-time
+    values (the network's name and description, weights, neuron and learning parameters;
+    which axon groups are plastic stays). Two networks with equal shapes run on the same build,
+    which the host loads with each network's values."""
     from .generate_network import params_json
-    blob = json.dumps(params_json(p), sort_keys=True, default=str).encode()
+    d = params_json(p)
+    del d["network"], d["describe"]
+    for core in d["cores"]:
+        core["plastic"] = [r is not None for r in core["stdp"]]
+        for k in _RUNTIME_CORE_KEYS:
+            del core[k]
+        # where each population's parameter set starts is shape; its values are not
+        core["neuron_sets"] = [{"first": ns["first"], "size": ns["size"]}
+                               for ns in core["neuron_sets"]]
+    return d
+
+
+def link_info(p, out_depth=256, cycles_depth=64):
+    """The numbers of a link build that the host needs (also the IDENTIFY payload).
+    ``build_hash`` is the CRC-32 of :func:`shape_json`, with the link's queue depths."""
+    blob = json.dumps(dict(shape_json(p), out_depth=out_depth, cycles_depth=cycles_depth),
+                      sort_keys=True, default=str).encode()
     return {
         "version": VERSION, "cores": len(p.cores), "inputs": p.mapping.net.inputs,
         "cfg_addr_bits": p.cfg_addr_bits, "cfg_data_bits": p.cfg_data_bits,
@@ -353,7 +377,9 @@ class Link(wiring.Component):
             with m.Case(Cmd.WRITE_PARAMS):
                 m.d.comb += field_ok.eq((e_target < C) & (e_space == Space.PARAM) & addr_ok)
             with m.Case(Cmd.WRITE_STATE):
-                m.d.comb += field_ok.eq((e_target < C) & (e_space == Space.STATE) & addr_ok)
+                # the accumulators too: a RESET during a step can leave them part-summed
+                m.d.comb += field_ok.eq((e_target < C) & ((e_space == Space.STATE) |
+                                                          (e_space == Space.ACC)) & addr_ok)
             with m.Case(Cmd.WRITE_ROUTES):
                 m.d.comb += field_ok.eq((e_target == C) & (e_space < 2) & addr_ok)
             with m.Case(Cmd.READ):

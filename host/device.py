@@ -1,21 +1,39 @@
-"""A spikefab board as a Python object: :class:`Device` over a serial port or a simulated UART.
+"""A spikefab board as a Python object: :class:`Device` over a serial port or a simulated board.
 
 Every command is one request frame and one response frame. Reads are idempotent and retried
 on a timeout or a broken response; writes, INPUT and RUN are not retried (the device may have
 executed them), so a lost answer to them raises :class:`LinkError`.
+
+Three transports carry the bytes, all behind the same two calls (``write(data)``,
+``read(timeout)``), so :class:`Device` runs the same framing, CRC, timeout and retry code on
+each: :class:`SerialTransport` (a board), :class:`VerilatorTransport` (the board top compiled
+with Verilator behind a pin-level UART model, the default simulated board) and
+:class:`AmaranthTransport` (the same gateware in the Amaranth simulator).
 """
 
+import dataclasses
+import os
+import select
+import struct
+import subprocess
 import time
+import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
 from spikefab.hdl.core import Param, Space
-from spikefab.hdl.link import MAX_EVENTS, link_info, _nbytes
+from spikefab.hdl.host import learn_addr, learn_values
+from spikefab.hdl.link import MAX_CYCLES, MAX_EVENTS, link_info, _nbytes
 from spikefab.hdl.router import TableSpace, dst_layout, ptr_layout
 
 from .protocol import Cmd, DeviceError, FrameDecoder, LinkError, Status, encode_frame
 
-__all__ = ["SerialTransport", "SimTransport", "Device", "parse_identify"]
+__all__ = ["SIM_BACKENDS", "SerialTransport", "VerilatorTransport", "AmaranthTransport",
+           "Device", "DeviceRun", "parse_identify"]
+
+#: Simulated-board backends of :meth:`Device.sim`, the default first.
+SIM_BACKENDS = ("verilator", "amaranth")
 
 
 class SerialTransport:
@@ -45,12 +63,175 @@ class SerialTransport:
         self.port.close()
 
 
-class SimTransport:
+def _stop(proc, log):
+    """Finaliser of a :class:`VerilatorTransport`: the simulator never outlives its host; an
+    empty log (nothing went wrong) is removed."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for f in (proc.stdin, proc.stdout):
+        if f is not None:
+            f.close()
+    log.close()
+    if proc.returncode == 0 and os.path.getsize(log.name) == 0:
+        os.remove(log.name)
+
+
+class VerilatorTransport:
+    """The board top (:class:`~spikefab.hdl.link.LinkedNetwork` of ``params``) compiled with
+    Verilator (:func:`spikefab.hdl.simboard.build_board`, cached under ``build/simboard``) and
+    run in a child process that models the UART at its pins (``divisor`` clocks per bit).
+
+    The child clocks the design only while :meth:`read` or :meth:`idle` asks it to, so time is
+    simulated time at a nominal :data:`~spikefab.hdl.simboard.SIM_CLK_HZ`: ``timeout`` in
+    :meth:`read` is in simulated seconds, and a design that stops answering makes the host time
+    out after a bounded number of clocks. The child exits when its pipe closes or its parent
+    dies; a child that crashes, or that takes more than ``wall_limit`` seconds of wall time
+    (plus one second per :attr:`min_rate` clocks asked for), is stopped and raises
+    :class:`LinkError` naming its log.
+
+    Parameters
+    ----------
+    params : NetworkParams
+    divisor : int
+        Clocks per UART bit (>= 4).
+    timeout_clocks : int
+        The link's inter-byte timeout (a frame that stops for longer is answered TRUNCATED).
+    build_root : str, optional
+        Default ``build/simboard``.
+    wall_limit : float
+        Seconds of wall time a request may take beyond its clock budget's allowance.
+
+    Attributes
+    ----------
+    build : spikefab.hdl.simboard.BoardBuild
+    now : float
+        Simulated seconds since the board came out of reset.
+    clocks : int
+        Clocks since reset.
+    line_gap : int
+        Idle bit times that the host leaves after every byte it sends (tests).
+    min_rate : float
+        Clocks per second of wall time that the watchdog allows for (50,000; the slowest
+        build measured runs several times faster).
+    log : str
+        The child's standard error.
+    waves : str or None
+        The VCD that a board built with ``WAVES=1`` writes (complete once closed).
+    """
+
+    def __init__(self, params, divisor=None, timeout_clocks=None, build_root=None,
+                 wall_limit=60.0):
+        from spikefab.hdl.simboard import SIM_CLK_HZ, SIM_DIVISOR, SIM_TIMEOUT, build_board
+        divisor = SIM_DIVISOR if divisor is None else divisor
+        timeout_clocks = SIM_TIMEOUT if timeout_clocks is None else timeout_clocks
+        self.build = build_board(params, divisor, timeout_clocks, build_root)
+        self.clk_hz = SIM_CLK_HZ
+        self.divisor = divisor
+        self.wall_limit = float(wall_limit)
+        self.min_rate = 50_000.0         # clocks per second that any build runs at, at least
+        self.line_gap = 0
+        self.clocks = 0
+        self.log = os.path.join(self.build.folder, f"run-{os.getpid()}-{id(self):x}.log")
+        self.waves = self.log[:-4] + ".vcd" if self.build.waves else None
+        logf = open(self.log, "w")
+        argv = [self.build.exe] + ([self.waves] if self.waves else [])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=logf, bufsize=0)
+        self._finalizer = weakref.finalize(self, _stop, self.proc, logf)
+
+    @property
+    def now(self):
+        return self.clocks / self.clk_hz
+
+    def _dead(self):
+        code = self.proc.poll()
+        what = "was stopped" if code is None else f"exited with status {code}"
+        self._finalizer()
+        return LinkError(f"The simulated board {what}; log {self.log}")
+
+    def _send(self, data):
+        try:
+            self.proc.stdin.write(data)
+        except (BrokenPipeError, ValueError, OSError):
+            raise self._dead() from None
+
+    def _recv(self, n, clocks):
+        """``n`` reply bytes, waiting at most the wall time allowed for ``clocks`` clocks."""
+        limit = self.wall_limit + clocks / self.min_rate
+        deadline = time.monotonic() + limit
+        fd = self.proc.stdout.fileno()
+        out = bytearray()
+        while len(out) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.proc.kill()
+                self.proc.wait()
+                raise LinkError(f"The simulated board did not finish {clocks:,} clocks within "
+                                f"{limit:.3g} s of wall time and "
+                                f"was stopped; log {self.log}")
+            chunk = os.read(fd, n - len(out))
+            if not chunk:
+                raise self._dead()
+            out += chunk
+        return bytes(out)
+
+    def write(self, data):
+        """Queue ``data`` for the rx pin (sent while the board is clocked)."""
+        data = bytes(data)
+        if data:
+            self._send(b"W" + struct.pack("<II", self.line_gap * self.divisor, len(data))
+                       + data)
+
+    def write_line(self, segments):
+        """Queue raw levels of the rx pin: ``(level, clocks)`` pairs (breaks, glitches,
+        framing errors)."""
+        seg = [(int(bool(lv)), int(n)) for lv, n in segments]
+        self._send(b"S" + struct.pack("<I", len(seg))
+                   + b"".join(struct.pack("<BI", lv, n) for lv, n in seg))
+
+    def read(self, timeout):
+        """Simulate until bytes came out of the tx pin and the line then stayed idle for two
+        byte times, or ``timeout`` simulated seconds passed; those bytes (maybe none)."""
+        budget = max(1, int(round(timeout * self.clk_hz)))
+        self._send(b"R" + struct.pack("<QQ", budget, 20 * self.divisor))
+        head = self._recv(21, budget)
+        if head[:1] != b"r":
+            raise LinkError(f"The simulated board sent a malformed reply {head!r}; "
+                            f"log {self.log}")
+        _, now, n = struct.unpack("<QQI", head[1:])
+        self.clocks = now
+        return self._recv(n, 0) if n else b""
+
+    def idle(self, seconds):
+        """Let the board run for ``seconds`` of simulated time."""
+        clocks = max(0, int(round(seconds * self.clk_hz)))
+        self._send(b"I" + struct.pack("<Q", clocks))
+        head = self._recv(9, clocks)
+        if head[:1] != b"i":
+            raise LinkError(f"The simulated board sent a malformed reply {head!r}; "
+                            f"log {self.log}")
+        self.clocks = struct.unpack("<Q", head[1:])[0]
+
+    def close(self):
+        """Stop the simulator (it exits on its own when the pipe closes)."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(b"Q")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (BrokenPipeError, OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+        self._finalizer()
+
+
+class AmaranthTransport:
     """The link gateware and the network top of ``params`` in the Amaranth simulator, driven
     through its ``rx`` / ``tx`` pins by a bit-level UART model (``divisor`` clocks per bit).
 
-    Time is simulated time: :meth:`read`'s ``timeout`` is in simulated seconds, so a silent
-    device makes the host time out after a bounded amount of simulation.
+    About 200 times slower than :class:`VerilatorTransport` but needs no compiler (numbers in
+    ``docs/protocol.md``). Time is simulated time: :meth:`read`'s ``timeout`` is in simulated
+    seconds, so a silent device makes the host time out after a bounded amount of simulation.
     """
 
     PERIOD = 1e-6
@@ -69,6 +250,10 @@ class SimTransport:
         sim.add_testbench(self._monitor, background=True)
         self.now = 0.0
         self.line_gap = 0                # extra idle bit times between bytes (tests)
+
+    @property
+    def clocks(self):
+        return int(round(self.now / self.PERIOD))
 
     async def _driver(self, ctx):
         bit = self.divisor * self.PERIOD
@@ -134,16 +319,55 @@ def parse_identify(b):
             "build_hash": int.from_bytes(b[15:19], "little")}
 
 
+@dataclass
+class DeviceRun:
+    """What :meth:`Device.run` returns.
+
+    Attributes
+    ----------
+    spikes : dict of str to numpy.ndarray of uint8, (T, size)
+        Every population the build reports to the host (zeros for the others).
+    cycles : numpy.ndarray of int64, (T,)
+        Clocks of every step, from its start to its barrier.
+    u, v : dict of str to numpy.ndarray of int64, (T, size), or None
+        The state after every step, read back when ``record_state``.
+    """
+
+    spikes: dict
+    cycles: np.ndarray
+    u: "dict | None" = None
+    v: "dict | None" = None
+
+
+def _core_matrices(mapping, weights):
+    """Every core's ``(A, N)`` weight matrix from the projections' ``weights`` (the inverse of
+    :func:`spikefab.hdl.network_host.projection_weights`)."""
+    net = mapping.net
+    out = []
+    for core in mapping.cores:
+        w = np.zeros((max(core.axons, 1), core.neurons), np.int64)
+        for g in core.groups:
+            for k in g.projections:
+                for s in core.segments:
+                    if s.population == net.projections[k].target:
+                        w[g.offset:g.offset + g.size, s.offset:s.offset + s.size] = \
+                            weights[k][:, s.start:s.start + s.size]
+        out.append(w)
+    return out
+
+
 class Device:
     """A running network top behind the host link.
 
     Parameters
     ----------
-    transport : SerialTransport or SimTransport
+    transport : SerialTransport, VerilatorTransport or AmaranthTransport
+        Anything with ``write(data)`` and ``read(timeout)`` (the bytes that arrived within
+        ``timeout`` seconds, or ``b""``) and ``close()``.
     params : NetworkParams
         The build's parameters (the mapping gives host ids and core layouts).
     timeout : float
-        Seconds (simulated seconds for a :class:`SimTransport`) to wait for a response.
+        Seconds (simulated seconds on a simulated board) to wait for a response.
     retries : int
         Extra attempts of an idempotent command.
     """
@@ -157,28 +381,48 @@ class Device:
         self.D = _nbytes(params.cfg_data_bits)
         self.R = _nbytes(params.rdata_bits)
         self.info = None
+        self.matches = None
+        self.steps = 0                   # steps run since the last reset (tags count from it)
+        self._param_entries = None       # the parameters of the last load, for reset()
+        self.stall_polls = 20_000        # polls of a running step without progress: LinkError
+        self.net = params.mapping.net    # the network whose values were loaded last
 
     @classmethod
     def open(cls, port, params, baud=1_000_000, timeout=0.5, retries=2):
+        """The board on serial port ``port``."""
         return cls(SerialTransport(port, baud), params, timeout, retries)
 
     @classmethod
-    def sim(cls, params, divisor=4, timeout=0.05, retries=2):
-        return cls(SimTransport(params, divisor), params, timeout, retries)
+    def sim(cls, params, backend="verilator", divisor=4, timeout=0.05, retries=2,
+            build_root=None):
+        """The simulated board of ``params``: ``backend`` ``"verilator"`` (the default:
+        compiled once, cached) or ``"amaranth"`` (no compiler, ~200x slower); ``divisor``
+        clocks per UART bit; ``timeout`` in simulated seconds at 1 MHz."""
+        if not isinstance(backend, str) or backend not in SIM_BACKENDS:
+            raise ValueError(f"Simulated board backend must be one of "
+                             f"{', '.join(SIM_BACKENDS)}, not {backend!r}")
+        if backend == "verilator":
+            t = VerilatorTransport(params, divisor, build_root=build_root)
+        else:
+            t = AmaranthTransport(params, divisor)
+        return cls(t, params, timeout, retries)
 
     def close(self):
         self.t.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     # -- frames ---------------------------------------------------------------------------
 
     def _response(self):
-        end_reads = 0
         while not self.dec.frames:
             b = self.t.read(self.timeout)
             if not b:
-                end_reads += 1
-                if end_reads >= 1:
-                    return None
+                return None
             self.dec.feed(b)
         return self.dec.frames.pop(0)
 
@@ -215,6 +459,7 @@ class Device:
     # -- commands -------------------------------------------------------------------------
 
     def identify(self):
+        """The IDENTIFY answer as a dict; sets :attr:`matches` (the device runs this build)."""
         self.info = parse_identify(self.transact(Cmd.IDENTIFY, idempotent=True))
         want = link_info(self.p)["build_hash"]
         self.matches = self.info["build_hash"] == want
@@ -241,31 +486,48 @@ class Device:
             chunk = entries[i:i + per]
             body = self.transact(Cmd.READ, b"".join(self._entry(*e) for e in chunk),
                                  idempotent=True)
+            if len(body) != len(chunk) * self.R:
+                raise LinkError(f"READ of {len(chunk)} words answered {len(body)} bytes, "
+                                f"not {len(chunk) * self.R}")
             for k in range(len(chunk)):
                 out.append(int.from_bytes(body[k * self.R:(k + 1) * self.R], "little"))
         return out
 
     def reset(self):
-        """Reset the step counter, the queues and every neuron's state (``u = v = r = 0``)."""
+        """Reset the step counter and the queues, every neuron's state (``u = v = r = 0``)
+        and accumulator, and re-write the parameters of the last :meth:`load` (RESET returns
+        the parameter registers to their build values)."""
         self.transact(Cmd.RESET)
-        self.write(Cmd.WRITE_STATE, [(c, Space.STATE, row, 0)
+        self.steps = 0
+        if self._param_entries:
+            self.write(Cmd.WRITE_PARAMS, self._param_entries)
+        self.write(Cmd.WRITE_STATE, [(c, space, row, 0)
                                      for c, cp in enumerate(self.p.cores)
+                                     for space in (Space.STATE, Space.ACC)
                                      for row in range(cp.rows)])
 
-    def load(self, net=None):
-        """Write the weights, neuron parameters and routing table of the build's network
-        (or of ``net``, which must map onto the same build), then :meth:`reset`."""
+    def _params_of(self, net):
+        """The build's :class:`NetworkParams`, or those of ``net`` mapped like the build (same
+        cores and word widths, or ValueError)."""
         p = self.p
-        if net is not None:
-            from spikefab.hdl.network import NetworkParams
-            from spikefab.hdl.mapping import map_network
-            m = p.mapping
-            q = NetworkParams.from_mapping(map_network(
-                net, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
-                pack=False, outputs=list(m.outputs)), lanes=p.lanes)
-            if q.cfg_data_bits != p.cfg_data_bits or len(q.cores) != len(p.cores):
-                raise ValueError("Network does not map onto this build")
-            p = q
+        if net is None:
+            return p
+        from spikefab.hdl.mapping import map_network
+        from spikefab.hdl.network import NetworkParams
+        m = p.mapping
+        q = NetworkParams.from_mapping(map_network(
+            net, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
+            pack=False, outputs=list(m.outputs)), lanes=p.lanes)
+        if q.cfg_data_bits != p.cfg_data_bits or len(q.cores) != len(p.cores):
+            raise ValueError("Network does not map onto this build")
+        return q
+
+    def load(self, net=None):
+        """Write the weights, neuron and learning parameters and the routing table of the
+        build's network (or of ``net``, which must map onto the same build), then
+        :meth:`reset`."""
+        p = self._params_of(net)
+        self.net = p.mapping.net
         w = []
         for c, cp in enumerate(p.cores):
             w += [(c, Space.WEIGHT, a, word) for a, word in enumerate(cp.weight_words())]
@@ -277,7 +539,12 @@ class Device:
                       Param.DU: cp.du, Param.DV: cp.dv, Param.REFRACTORY: cp.refractory,
                       Param.RESET_SUBTRACT: int(cp.reset_subtract)}
             prm += [(c, Space.PARAM, int(k), v) for k, v in values.items()]
+            # learning registers of plastic axon groups (docs/core.md); none on a static core
+            for k, g in enumerate(cp.plastic_groups):
+                prm += [(c, Space.PARAM, learn_addr(k, f), v)
+                        for f, v in learn_values(cp, cp.stdp[g]).items()]
         self.write(Cmd.WRITE_PARAMS, prm)
+        self._param_entries = prm
         rp = p.router
         pl, dl = ptr_layout(rp), dst_layout(rp)
         routes = [(p.router_target, TableSpace.POINTER, s,
@@ -287,13 +554,112 @@ class Device:
         self.write(Cmd.WRITE_ROUTES, routes)
         self.reset()
 
+    def load_weights(self, weights):
+        """Write new weights into the running board, nothing else (state, parameters and
+        routes stay): e.g. weights imported with :func:`spikefab.golden.import_weights`.
+
+        Parameters
+        ----------
+        weights : Network or dict
+            A network with the build's populations and projections (same sources, targets,
+            shapes and ``weight_shift``, which are generation-time), or a dict of projection
+            index to an integer array of that projection's shape (the others keep theirs).
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the projection, what the build has and the value; nothing is written.
+        """
+        from spikefab.golden.params import Network, check_weights_array
+        net = self.p.mapping.net
+        hw = net.hardware
+        if isinstance(weights, Network):
+            other = weights
+            if [(q.name, q.size) for q in other.populations] != \
+                    [(q.name, q.size) for q in net.populations]:
+                raise ValueError(f"Populations of network {other.name!r} must be the build's "
+                                 f"{[(q.name, q.size) for q in net.populations]}, not "
+                                 f"{[(q.name, q.size) for q in other.populations]}")
+            if other.hardware.weight_bits != hw.weight_bits:
+                raise ValueError(f"Weight_bits of network {other.name!r} must be the build's "
+                                 f"{hw.weight_bits}, not {other.hardware.weight_bits}")
+            if len(other.projections) != len(net.projections):
+                raise ValueError(f"Network {other.name!r} must have the build's "
+                                 f"{len(net.projections)} projections, not "
+                                 f"{len(other.projections)}")
+            given = {}
+            for k, (a, b) in enumerate(zip(other.projections, net.projections)):
+                what = f"projection {k} ({b.source} -> {b.target})"
+                if (a.source, a.target) != (b.source, b.target):
+                    raise ValueError(f"Projection {k} of network {other.name!r} must be "
+                                     f"{b.source} -> {b.target} as in the build, not "
+                                     f"{a.source} -> {a.target}")
+                if a.weight_shift != b.weight_shift:
+                    raise ValueError(f"Weight_shift of {what} must be the build's "
+                                     f"{b.weight_shift}, not {a.weight_shift} (a different "
+                                     f"shift needs a new build)")
+                given[k] = a.weights
+        elif isinstance(weights, dict):
+            given = weights
+        else:
+            raise TypeError(f"Weights must be a Network or a dict of projection index to "
+                            f"array, not {weights!r}")
+        full = [pr.weights for pr in self.net.projections]
+        n = len(net.projections)
+        for k, w in given.items():
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n:
+                raise ValueError(f"Projection index must be an integer in [0, {n - 1}], "
+                                 f"not {k!r}")
+            pr = net.projections[k]
+            what = f"projection {k} ({pr.source} -> {pr.target})"
+            w = check_weights_array(w, what)
+            if w.shape != pr.weights.shape:
+                raise ValueError(f"Weights of {what} must have shape {pr.weights.shape}, "
+                                 f"not {w.shape}")
+            lo, hi = ((pr.stdp.w_min, pr.stdp.w_max) if pr.plastic
+                      else (-hw.weight_max, hw.weight_max))
+            bad = np.argwhere((w < lo) | (w > hi))
+            if len(bad):
+                j, i = (int(x) for x in bad[0])
+                raise ValueError(f"Weights of {what} must be integers in [{lo}, {hi}], not "
+                                 f"{int(w[j, i])} at [{j}][{i}]")
+            full[int(k)] = np.asarray(w, np.int64)
+        # only the axon groups of the given projections: the others keep what is loaded
+        entries = []
+        mats = _core_matrices(self.p.mapping, full)
+        for c, (core, cp, mat) in enumerate(zip(self.p.mapping.cores, self.p.cores, mats)):
+            words = cp.weight_words(mat[:cp.axons])
+            for g in core.groups:
+                if set(g.projections) & set(given):
+                    entries += [(c, Space.WEIGHT, row * cp.axons + a, words[row * cp.axons + a])
+                                for row in range(cp.rows)
+                                for a in range(g.offset, g.offset + g.size)]
+        self.write(Cmd.WRITE_WEIGHTS, entries)
+        projs = [dataclasses.replace(pr, weights=w) for pr, w in zip(self.net.projections, full)]
+        self.net = dataclasses.replace(self.net, projections=projs)
+
+    def read_weights(self):
+        """Every projection's ``(S, N)`` weights, read back from the cores (after learning,
+        the learnt ones)."""
+        from spikefab.hdl.network_host import core_weights, projection_weights
+        per_core = []
+        for c, cp in enumerate(self.p.cores):
+            words = self.read([(c, Space.WEIGHT, a) for a in range(cp.weight_depth)])
+            per_core.append(core_weights(cp, words))
+        return projection_weights(self.p.mapping, per_core)
+
+    def read_state(self):
+        """``(u, v, r)``: dicts of population name to int64 arrays, read from the cores."""
+        from spikefab.hdl.network_host import population_state
+        words = [self.read([(c, Space.STATE, row) for row in range(cp.rows)])
+                 for c, cp in enumerate(self.p.cores)]
+        return population_state(self.p.mapping, self.p.cores, words)
+
     def inject(self, channels):
         """Input channels that spike in the next step."""
         ch = [int(c) for c in channels]
-        for i in range(0, max(len(ch), 1), 127):
-            part = ch[i:i + 127]
-            if part:
-                self.transact(Cmd.INPUT, b"".join(c.to_bytes(2, "little") for c in part))
+        for i in range(0, len(ch), 127):
+            self.transact(Cmd.INPUT, b"".join(c.to_bytes(2, "little") for c in ch[i:i + 127]))
 
     def start(self, steps):
         """Start ``steps`` steps (the first with the injected inputs) in the background."""
@@ -316,42 +682,69 @@ class Device:
         body = self.transact(Cmd.READ_CYCLES)
         return [int.from_bytes(body[k:k + 4], "little") for k in range(0, len(body), 4)]
 
-    def run(self, inputs, poll=0.0):
-        """Run one step per row of ``inputs`` ``(T, n_inputs)`` bool; returns ``(spikes,
-        cycles)``: ``spikes`` a dict of population name to ``(T, size)`` bool arrays (every
-        output population), ``cycles`` ``(T,)`` int64."""
+    def run(self, inputs, record_state=False, poll=0.0):
+        """Run one step per row of ``inputs`` ``(T, n_inputs)`` bool.
+
+        Consecutive steps without input go out as one RUN (one step at a time with
+        ``record_state``, which reads ``u`` and ``v`` back after every step).
+
+        Returns
+        -------
+        DeviceRun
+        """
         m = self.p.mapping
         x = np.asarray(inputs, bool)
         T = x.shape[0]
-        spikes = {q.name: np.zeros((T, q.size), bool) for q in m.net.populations}
+        spikes = {q.name: np.zeros((T, q.size), np.uint8) for q in m.net.populations}
+        u = {q.name: np.zeros((T, q.size), np.int64) for q in m.net.populations} \
+            if record_state else None
+        v = {q.name: np.zeros((T, q.size), np.int64) for q in m.net.populations} \
+            if record_state else None
+        tag_mod = 1 << self.p.step_bits
+        # a RUN covers fewer steps than the tags can tell apart
+        most = min(0xFFFF, tag_mod)
         cycles = []
-        events = []
         t = 0
         while t < T:
+            k = 1
             if x[t].any():
                 self.inject(np.flatnonzero(x[t]))
-                k = 1
-            else:                              # a run of empty steps in one RUN
-                k = 1
-                while t + k < T and not x[t + k].any() and k < 0xFFFF:
+            elif not record_state:
+                while t + k < T and not x[t + k].any() and k < most:
                     k += 1
             self.start(k)
+            first = self.steps
+            stalled, last = 0, None
             while True:
-                _, left, ev = self.read_spikes()
-                events += ev
-                if left == 0 and len(ev) < MAX_EVENTS:
+                done, left, ev = self.read_spikes()
+                for tag, hid in ev:
+                    s = first + ((tag - first) % tag_mod)    # the step since reset
+                    if not first <= s < first + k:
+                        raise LinkError(f"Output event of host id {hid} tagged {tag}, outside "
+                                        f"the steps {first}..{first + k - 1} being run")
+                    pop, i = m.host_neuron(hid)
+                    spikes[pop][t + s - first, i] = 1
+                # the cycle queue holds 64 counts and no step starts without room in it, so
+                # a long RUN goes on only while the host drains it too
+                c = self.read_cycles() if left or len(ev) < MAX_EVENTS else []
+                cycles += c
+                if left == 0 and len(ev) < MAX_EVENTS and len(c) < MAX_CYCLES:
                     break
+                if ev or c or (done, left) != last:
+                    stalled, last = 0, (done, left)
+                else:
+                    stalled += 1
+                    if stalled > self.stall_polls:
+                        raise LinkError(f"No progress of the running steps ({left} left) in "
+                                        f"{self.stall_polls:,} polls")
                 if poll and not ev:
                     self.t.idle(poll) if hasattr(self.t, "idle") else time.sleep(poll)
-            while True:
-                c = self.read_cycles()
-                cycles += c
-                if len(c) < 60:
-                    break
+            self.steps += k
+            if record_state:
+                uu, vv, _ = self.read_state()
+                for q in m.net.populations:
+                    u[q.name][t], v[q.name][t] = uu[q.name], vv[q.name]
             t += k
         if len(cycles) != T:
             raise LinkError(f"Expected {T} cycle counts, got {len(cycles)}")
-        for tag, hid in events:            # tags count from the last reset (T < 2**16)
-            pop, i = m.host_neuron(hid)
-            spikes[pop][tag, i] = True
-        return spikes, np.asarray(cycles, np.int64)
+        return DeviceRun(spikes, np.asarray(cycles, np.int64), u, v)

@@ -49,13 +49,29 @@ class FrameDecoder:
     """Feed bytes; collects ``(cmd, payload)`` of every good frame in :attr:`frames`.
 
     Bytes before a start byte are skipped; a frame with a bad CRC is counted in
-    :attr:`bad` and the search resumes at the byte after its start byte.
+    :attr:`bad` and the search resumes at the byte after its start byte. A start byte whose
+    frame is not complete yet (it may be noise announcing up to 255 bytes) does not hide a
+    complete good frame after it: that frame is taken, and the bytes before it dropped.
     """
 
     def __init__(self):
         self.buf = bytearray()
         self.frames = []
         self.bad = 0
+
+    def _at(self, i):
+        """The frame at start byte ``i``: ``(cmd, payload, end)``, False if its CRC is bad,
+        None if it is not complete."""
+        b = self.buf
+        if len(b) < i + 5:
+            return None
+        n = b[i + 1]
+        if len(b) < i + n + 5:
+            return None
+        body = bytes(b[i + 1:i + n + 3])
+        if crc16(body) != (b[i + n + 3] << 8) | b[i + n + 4]:
+            return False
+        return body[1], body[2:], i + n + 5
 
     def feed(self, data):
         self.buf += bytes(data)
@@ -65,16 +81,19 @@ class FrameDecoder:
                 self.buf.clear()
                 return
             del self.buf[:i]
-            if len(self.buf) < 5:
-                return
-            n = self.buf[1]
-            if len(self.buf) < n + 5:
-                return
-            body = bytes(self.buf[1:n + 3])
-            got = (self.buf[n + 3] << 8) | self.buf[n + 4]
-            if crc16(body) == got:
-                self.frames.append((body[1], body[2:]))
-                del self.buf[:n + 5]
-            else:
+            f = self._at(0)
+            if f is False:
                 self.bad += 1
                 del self.buf[:1]
+                continue
+            if f is None:
+                j = self.buf.find(START, 1)
+                while j >= 0 and not self._at(j):
+                    j = self.buf.find(START, j + 1)
+                if j < 0:
+                    return
+                self.bad += 1
+                del self.buf[:j]
+                continue
+            self.frames.append(f[:2])
+            del self.buf[:f[2]]

@@ -6,7 +6,7 @@ __all__ = ["run"]
 
 
 def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000, lanes=1,
-        timeout=0.5):
+        timeout=0.5, record_state=False, read_weights=True, backend="verilator"):
     """Load ``net`` into the device, run ``inputs``, return (and write) the results.
 
     Parameters
@@ -19,19 +19,35 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     port : str, optional
         Serial port of a board built for this network.
     sim : bool
-        Run on the simulated board instead (Amaranth simulator, UART model).
+        Run on the simulated board instead.
     out : str, optional
-        Write an ``.npz`` with ``spikes_<population>`` ``(T, size)`` and ``cycles`` ``(T,)``.
+        Write the ``.npz`` that ``spikefab simulate`` writes (``spikes/<population>``,
+        ``u/`` and ``v/<population>`` with ``record_state``, ``weights/<k>``).
+    baud : int
+        Of the serial port.
+    lanes : int
+        Neurons per clock of the build's cores.
+    timeout : float
+        Seconds to wait for each response of a board on ``port`` (the simulated board counts
+        simulated time and uses :meth:`Device.sim`'s default).
+    record_state : bool
+        Read ``u`` and ``v`` back after every step (one RUN per step).
+    read_weights : bool
+        Read the final weights back from the device (otherwise the network's own).
+    backend : str
+        Of the simulated board: ``"verilator"`` or ``"amaranth"`` (:meth:`Device.sim`).
 
     Returns
     -------
-    dict
-        ``spikes`` (dict of population to bool arrays) and ``cycles``.
+    spikefab.hdl.rtlsim.RtlResult
+        The arrays of :func:`spikefab.golden.simulate`, and ``cycles`` ``(T,)``: the clocks of
+        every step as the device counted them.
     """
     from spikefab.golden import load
     from spikefab.golden.params import Network
     from spikefab.golden.simulator import check_inputs
     from spikefab.hdl.generate_network import network_params
+    from spikefab.hdl.rtlsim import RtlResult
 
     from .device import Device
 
@@ -48,17 +64,21 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
         raise ValueError(f"Inputs must be (steps, {net.inputs}) for a device run, "
                          f"not {np.shape(inputs)}")
     p = network_params(net, lanes=lanes, outputs=[q.name for q in net.populations])
-    dev = Device.sim(p) if sim else Device.open(port, p, baud=baud, timeout=timeout)
+    dev = Device.sim(p, backend=backend) if sim else \
+        Device.open(port, p, baud=baud, timeout=timeout)
     try:
         dev.identify()
         if not dev.matches:
             raise ValueError(f"The device on {port} runs another build than {net.name!r} "
                              f"needs (build hash differs): build and flash it for this network")
         dev.load()
-        spikes, cycles = dev.run(x[0])
+        r = dev.run(x[0], record_state=record_state)
+        weights = dev.read_weights() if read_weights else \
+            [pr.weights.copy() for pr in net.projections]
     finally:
         dev.close()
-    res = {"spikes": spikes, "cycles": cycles}
+    none = [None] * len(net.projections)
+    res = RtlResult(r.spikes, r.u, r.v, weights, none, list(none), cycles=r.cycles)
     if out is not None:
-        np.savez(out, cycles=cycles, **{f"spikes_{k}": v for k, v in spikes.items()})
+        np.savez(out, **res.to_npz_dict())
     return res

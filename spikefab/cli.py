@@ -164,7 +164,7 @@ def cmd_run(args):
     from .golden import check_inputs
     from .host import DeviceError, LinkError, run
     net = _load(args.net)
-    if (args.port is None) == (not args.sim):
+    if (args.port is None) == (args.sim is None):
         raise UserError("Give exactly one of --port DEVICE and --sim")
     inputs = _load_inputs(args.inputs)
     try:
@@ -174,24 +174,125 @@ def cmd_run(args):
     if batched:
         raise UserError(f"{args.inputs}: Inputs must have shape (T, {net.inputs}), not a "
                         f"batch {inputs.shape}")
-    where = "the simulated board" if args.sim else args.port
-    print(f"loading {net.name} into {where} over the host link ({args.baud:,} baud)",
-          flush=True)
+    if args.sim is not None:
+        where = f"the simulated board ({args.sim})"
+        print(f"building (or reusing) the simulated board of {net.name} and loading it over "
+              f"the host link", flush=True)
+    else:
+        where = args.port
+        print(f"loading {net.name} into {where} over the host link ({args.baud:,} baud)",
+              flush=True)
     t0 = time.perf_counter()
     try:
-        res = run(net, x[0], port=args.port, sim=args.sim, baud=args.baud)
+        res = run(net, x[0], port=args.port, sim=args.sim is not None, baud=args.baud,
+                  record_state=args.record_state, backend=args.sim or "verilator")
     except (ValueError, TypeError, LinkError, DeviceError) as e:
         raise UserError(f"{where}: {e}") from None
     dt = time.perf_counter() - t0
-    # The same file as `spikefab simulate`: spikes of every population and the final weights
-    # (static projections: the ones loaded into the device).
-    arrays = {f"spikes/{k}": np.asarray(v, np.uint8) for k, v in res["spikes"].items()}
-    arrays.update({f"weights/{k}": p.weights for k, p in enumerate(net.projections)})
-    _write_npz(args.out, arrays)
-    cycles = np.asarray(res["cycles"])
-    print(f"ran {x.shape[1]:,} steps of {net.name} on {where} in {dt:.1f} s; "
-          f"device cycles per step: mean {cycles.mean():.0f}, max {cycles.max()}; "
+    # the file of `spikefab simulate`: spikes (and u, v) of every population and the final
+    # weights as read back from the device
+    _write_npz(args.out, res.to_npz_dict())
+    cycles = np.asarray(res.cycles)
+    per_step = (f"device cycles per step: mean {cycles.mean():.0f}, max {cycles.max()}"
+                if len(cycles) else "no steps")
+    print(f"ran {x.shape[1]:,} steps of {net.name} on {where} in {dt:.1f} s; {per_step}; "
           f"wrote {args.out}")
+
+
+def _key_values(values, opt, parse):
+    """``--opt [KEY=]VALUE`` options: one value for every projection, or a dict by key."""
+    out = None
+    for text in values or ():
+        key, sep, val = text.rpartition("=")
+        try:
+            v = parse(val)
+        except ValueError:
+            raise UserError(f"{opt} must be [KEY=]VALUE with VALUE {parse.__doc__}, "
+                            f"not {text!r}") from None
+        if not sep:
+            if out is not None:
+                raise UserError(f"{opt} without a KEY must be given once, not with {text!r}")
+            out = v
+        else:
+            if out is not None and not isinstance(out, dict):
+                raise UserError(f"{opt} without a KEY applies to every projection; it cannot "
+                                f"be mixed with {text!r}")
+            out = out or {}
+            out[key] = v
+    return out
+
+
+def _scale_value(text):
+    """a positive number"""
+    v = float(text)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(text)
+    return v
+
+
+def _shift_value(text):
+    """an integer, 'auto' or 'keep'"""
+    if text == "keep":
+        return None
+    if text == "auto":
+        return "auto"
+    return int(text)
+
+
+def _load_weights_npz(path):
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"Weights file {path!r} does not exist") from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"Weights file {path!r} is not a readable .npz archive: {e}") from None
+    if not hasattr(data, "files"):
+        raise UserError(f"Weights file {path!r} must be an .npz archive of arrays named by "
+                        f"projection, not a single array")
+    out = {}
+    with data:
+        for key in data.files:
+            try:
+                out[key] = data[key]
+            except ValueError as e:
+                raise UserError(f"Weights file {path!r}: array {key!r} cannot be read: "
+                                f"{e}") from None
+    return out
+
+
+def cmd_import_weights(args):
+    from .golden import dump, import_weights
+    from .golden.quantize import projection_index
+    net = _load(args.net)
+    arrays = _load_weights_npz(args.weights)
+    scale = _key_values(args.scale, "--scale", _scale_value)
+    shift = _key_values(args.shift, "--shift", _shift_value)
+    print(f"importing {len(arrays)} array(s) from {args.weights} into {net.name} "
+          f"(weight_bits {net.hardware.weight_bits})", flush=True)
+    try:
+        out, report = import_weights(net, arrays, scale=scale, weight_shift=shift)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"{args.weights}: {e}") from None
+    keys = {projection_index(net, key): key for key in arrays}
+    rows = []
+    for k, q in report.items():
+        pr = out.projections[k]
+        rows.append((k, keys.get(k, str(k)), f"{pr.source} -> {pr.target}",
+                     f"{q.scale:.6g}", q.weight_shift, f"{q.step:.4g}", f"{q.max_error:.4g}",
+                     f"{q.rms_error:.4g}", f"{100 * q.rel_max_error:.2f}%",
+                     f"{100 * q.rel_rms_error:.2f}%", f"{q.zeroed}/{q.nonzero}"))
+    print(_table(rows, ("projection", "key", "source -> target", "scale", "shift", "step",
+                        "max error", "rms error", "rel max", "rel rms", "zeroed")))
+    changed = [k for k, q in report.items() if q.weight_shift != net.projections[k].weight_shift]
+    try:
+        written = dump(out, args.out)
+    except OSError as e:
+        raise UserError(f"Cannot write {args.out!r}: {e.strerror}") from None
+    note = ("same shapes and shifts as the network: it loads into a board built for it"
+            if not changed else
+            f"weight_shift changed for projection(s) {', '.join(map(str, changed))}: it needs "
+            f"its own build")
+    print(f"wrote {args.out} and {len(written) - 1} weight file(s); {note}")
 
 
 def cmd_boards(args):
@@ -291,12 +392,33 @@ def build_parser():
                                    "the host link, write the same .npz as simulate")
     r.add_argument("net", metavar="NET.toml")
     r.add_argument("--port", metavar="DEVICE", help="serial port of the board, e.g. /dev/ttyUSB1")
-    r.add_argument("--sim", action="store_true", help="use the simulated board")
+    r.add_argument("--sim", nargs="?", const="verilator", choices=("verilator", "amaranth"),
+                   metavar="BACKEND",
+                   help="use the simulated board: the board top compiled with Verilator "
+                        "(default) or in the Amaranth simulator (amaranth)")
     r.add_argument("--inputs", required=True, metavar="IN.npy")
     r.add_argument("--steps", type=int, metavar="T")
+    r.add_argument("--record-state", action="store_true",
+                   help="also read u/<pop> and v/<pop> back after every step")
     r.add_argument("--baud", type=int, default=1_000_000)
     r.add_argument("--out", required=True, metavar="OUT.npz")
     r.set_defaults(func=cmd_run)
+
+    iw = sub.add_parser("import-weights",
+                        help="quantise float weights (an .npz by projection) into a network "
+                             "file, reporting the quantisation error")
+    iw.add_argument("net", metavar="NET.toml")
+    iw.add_argument("weights", metavar="WEIGHTS.npz",
+                    help="float arrays named by projection index ('0') or 'source->target'")
+    iw.add_argument("-o", "--out", required=True, metavar="OUT.toml",
+                    help="network file to write (weights as .npy files beside it)")
+    iw.add_argument("--scale", action="append", metavar="[KEY=]X",
+                    help="u units per float unit (default: each projection's largest weight "
+                         "fills the weight range)")
+    iw.add_argument("--shift", action="append", metavar="[KEY=]N|auto|keep",
+                    help="weight_shift (default keep: the network's; auto: the smallest that "
+                         "fits, with --scale)")
+    iw.set_defaults(func=cmd_import_weights)
 
     b = sub.add_parser("boards", help="list the supported boards and their devices")
     b.set_defaults(func=cmd_boards)

