@@ -31,7 +31,8 @@ from spikefab.toolchain import ToolNotFound, find, setup_environ
 from .catalog import FAMILIES, board_names, default_network, get_board
 
 __all__ = ["PROGRAMMERS", "BuildError", "TimingError", "FlashError", "needs", "check_capacity",
-           "design_for", "build_top", "build", "report", "flash_command", "flash"]
+           "board_params", "design_for", "build_top", "build", "report", "flash_command",
+           "flash"]
 
 #: Programmer -> (environment variable, default command, how to install it).
 PROGRAMMERS = {
@@ -226,6 +227,20 @@ def check_capacity(net, board):
         raise ValueError(f"{head}its {n['cores']} cores of {board.lanes} lanes need "
                          f"{n['dsp']} multipliers, the board has {res['dsp']}")
     return n
+
+
+def board_params(net, board, simulated=False):
+    """The ``NetworkParams`` of ``net`` built for ``board`` (what the host must load into
+    it). ``simulated``: the same design for the simulated board, whose Verilator model has
+    no UP5K SPRAM primitive: those cores get the behavioural single-port memory, which has
+    the same schedule and the same cycle counts."""
+    from spikefab.hdl.network import NetworkParams
+    board = get_board(board)
+    hp = _hardware_params(_network(net, board), board)
+    if simulated:
+        rams = tuple("single" if r == "ice40_spram" else r for r in hp.weight_rams)
+        hp = NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, rams)
+    return hp
 
 
 def design_for(net, board):

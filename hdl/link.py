@@ -370,6 +370,13 @@ class Link(wiring.Component):
         e_addr, e_data = ent[16:32], ent[32:32 + 8 * D]
         is_write = (f_cmd >= Cmd.WRITE_WEIGHTS) & (f_cmd <= Cmd.WRITE_STATE)
         addr_ok = (e_addr >> p.cfg_addr_bits) == 0
+        # the trace spaces exist on plastic cores only (a static core's space field is two
+        # bits wide: PRE would alias WEIGHT there)
+        plastic_target = Const(0)
+        for c, cp in enumerate(p.cores):
+            if cp.plastic:
+                plastic_target = plastic_target | (e_target == c)
+        trace_ok = plastic_target & ((e_space == Space.PRE) | (e_space == Space.POST))
         field_ok = Signal()
         with m.Switch(f_cmd):
             with m.Case(Cmd.WRITE_WEIGHTS):
@@ -377,13 +384,15 @@ class Link(wiring.Component):
             with m.Case(Cmd.WRITE_PARAMS):
                 m.d.comb += field_ok.eq((e_target < C) & (e_space == Space.PARAM) & addr_ok)
             with m.Case(Cmd.WRITE_STATE):
-                # the accumulators too: a RESET during a step can leave them part-summed
+                # the accumulators too: a RESET during a step can leave them part-summed; and
+                # the STDP traces, which "reset network state" clears
                 m.d.comb += field_ok.eq((e_target < C) & ((e_space == Space.STATE) |
-                                                          (e_space == Space.ACC)) & addr_ok)
+                                                          (e_space == Space.ACC) | trace_ok)
+                                        & addr_ok)
             with m.Case(Cmd.WRITE_ROUTES):
                 m.d.comb += field_ok.eq((e_target == C) & (e_space < 2) & addr_ok)
             with m.Case(Cmd.READ):
-                m.d.comb += field_ok.eq((e_target < C) & (e_space < 4) & addr_ok)
+                m.d.comb += field_ok.eq((e_target < C) & ((e_space < 4) | trace_ok) & addr_ok)
             with m.Case(Cmd.INPUT):
                 m.d.comb += field_ok.eq(ent[:16] < p.mapping.net.inputs)
             with m.Case(Cmd.RUN):

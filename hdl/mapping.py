@@ -155,6 +155,8 @@ class Mapping:
         Capacity of one core.
     max_cores, max_entries : int or None
         Capacity of the build (None: as many as needed).
+    pack : bool or str
+        The packing policy the mapping was made with (:func:`map_network`).
     cores : tuple of MappedCore
     outputs : tuple of str
         Populations whose spikes go to the host, in network order.
@@ -164,8 +166,9 @@ class Mapping:
     """
 
     def __init__(self, net, neurons_per_core, axons_per_core, max_cores, max_entries, cores,
-                 outputs=None):
+                 outputs=None, pack=True):
         self.net = net
+        self.pack = pack
         self.outputs = tuple(p.name for p in net.populations
                              if (p.output if outputs is None else p.name in outputs))
         self.neurons_per_core = neurons_per_core
@@ -511,7 +514,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         w.flags.writeable = False
         acc = _worst_acc([(g.size, g.shift) for g in groups], wmax)
         cores.append(MappedCore(c, tuple(segs), tuple(groups), w, acc))
-    m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores, outputs)
+    m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores, outputs, pack)
     if max_entries is not None and m.entries > max_entries:
         raise ValueError(f"Network {net.name!r} needs {m.entries} routing table entries, more "
                          f"than the {max_entries} of the build")

@@ -101,8 +101,9 @@ def board_params(params):
                     hardware=net.hardware)
     q = NetworkParams.from_mapping(
         map_network(shape, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
-                    pack=False, outputs=list(m.outputs)),
-        lanes=params.lanes, step_bits=params.step_bits, entries=params.router.entries)
+                    pack=m.pack, outputs=list(m.outputs)),
+        lanes=params.lanes, step_bits=params.step_bits, entries=params.router.entries,
+        weight_rams=params.weight_rams)
     assert shape_json(q) == shape_json(params), "blanking changed the shape"
     return q
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikefab.hdl.core import Param, Space
-from spikefab.hdl.host import learn_addr, learn_values
+from spikefab.hdl.core import Space
+from spikefab.hdl.host import learn_addr, learn_values, neuron_param_words
+from spikefab.hdl.network_host import trace_addresses
 from spikefab.hdl.link import MAX_CYCLES, MAX_EVENTS, link_info, _nbytes
 from spikefab.hdl.router import TableSpace, dst_layout, ptr_layout
 
@@ -494,9 +495,10 @@ class Device:
         return out
 
     def reset(self):
-        """Reset the step counter and the queues, every neuron's state (``u = v = r = 0``)
-        and accumulator, and re-write the parameters of the last :meth:`load` (RESET returns
-        the parameter registers to their build values)."""
+        """Reset the step counter and the queues, every neuron's state (``u = v = r = 0``),
+        accumulator and STDP trace (the golden model's ``Simulator.reset_state``; the weights
+        stay), and re-write the parameters of the last :meth:`load` (RESET returns the
+        parameter registers to their build values)."""
         self.transact(Cmd.RESET)
         self.steps = 0
         if self._param_entries:
@@ -504,7 +506,9 @@ class Device:
         self.write(Cmd.WRITE_STATE, [(c, space, row, 0)
                                      for c, cp in enumerate(self.p.cores)
                                      for space in (Space.STATE, Space.ACC)
-                                     for row in range(cp.rows)])
+                                     for row in range(cp.rows)]
+                   + [(c, space, addr, 0) for c, space, addr
+                      in trace_addresses(self.p.mapping, self.p.cores)])
 
     def _params_of(self, net):
         """The build's :class:`NetworkParams`, or those of ``net`` mapped like the build (same
@@ -517,7 +521,8 @@ class Device:
         m = p.mapping
         q = NetworkParams.from_mapping(map_network(
             net, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
-            pack=False, outputs=list(m.outputs)), lanes=p.lanes)
+            pack=m.pack, outputs=list(m.outputs)), lanes=p.lanes, step_bits=p.step_bits,
+            entries=p.router.entries, weight_rams=p.weight_rams)
         if q.cfg_data_bits != p.cfg_data_bits or len(q.cores) != len(p.cores):
             raise ValueError("Network does not map onto this build")
         return q
@@ -534,14 +539,11 @@ class Device:
         self.write(Cmd.WRITE_WEIGHTS, w)
         prm = []
         for c, cp in enumerate(p.cores):
-            values = {Param.THRESHOLD: cp.threshold,
-                      Param.BIAS: cp.bias & ((1 << cp.voltage_bits) - 1),
-                      Param.DU: cp.du, Param.DV: cp.dv, Param.REFRACTORY: cp.refractory,
-                      Param.RESET_SUBTRACT: int(cp.reset_subtract)}
-            prm += [(c, Space.PARAM, int(k), v) for k, v in values.items()]
+            # one parameter set per population of the core (docs/core.md)
+            prm += [(c, Space.PARAM, a, v) for a, v in neuron_param_words(cp).items()]
             # learning registers of plastic axon groups (docs/core.md); none on a static core
             for k, g in enumerate(cp.plastic_groups):
-                prm += [(c, Space.PARAM, learn_addr(k, f), v)
+                prm += [(c, Space.PARAM, learn_addr(cp, k, f), v)
                         for f, v in learn_values(cp, cp.stdp[g]).items()]
         self.write(Cmd.WRITE_PARAMS, prm)
         self._param_entries = prm
@@ -647,6 +649,16 @@ class Device:
             words = self.read([(c, Space.WEIGHT, a) for a in range(cp.weight_depth)])
             per_core.append(core_weights(cp, words))
         return projection_weights(self.p.mapping, per_core)
+
+    def read_traces(self):
+        """``(pre, post)``: lists by projection of the STDP traces read from the cores
+        (``None`` for a static projection; the pre traces of a target split over cores from
+        its first core, every copy being equal)."""
+        from spikefab.hdl.network_host import projection_traces
+        addrs = trace_addresses(self.p.mapping, self.p.cores)
+        words = dict(zip(addrs, self.read(addrs))) if addrs else {}
+        pre, post, _ = projection_traces(self.p.mapping, self.p.cores, words)
+        return pre, post
 
     def read_state(self):
         """``(u, v, r)``: dicts of population name to int64 arrays, read from the cores."""

@@ -6,7 +6,7 @@ __all__ = ["run"]
 
 
 def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000, lanes=1,
-        timeout=0.5, record_state=False, read_weights=True, backend="verilator"):
+        timeout=0.5, record_state=False, read_weights=True, backend="verilator", params=None):
     """Load ``net`` into the device, run ``inputs``, return (and write) the results.
 
     Parameters
@@ -36,6 +36,10 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
         Read the final weights back from the device (otherwise the network's own).
     backend : str
         Of the simulated board: ``"verilator"`` or ``"amaranth"`` (:meth:`Device.sim`).
+    params : NetworkParams, optional
+        The build of the device (a board's: ``spikefab.boards.board_params``); default the
+        network top of ``net`` with every population routed to the host, ``lanes`` lanes.
+        Only the build's output populations are observed: the others' spikes stay 0.
 
     Returns
     -------
@@ -63,7 +67,8 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     if batched:
         raise ValueError(f"Inputs must be (steps, {net.inputs}) for a device run, "
                          f"not {np.shape(inputs)}")
-    p = network_params(net, lanes=lanes, outputs=[q.name for q in net.populations])
+    p = params if params is not None else \
+        network_params(net, lanes=lanes, outputs=[q.name for q in net.populations])
     dev = Device.sim(p, backend=backend) if sim else \
         Device.open(port, p, baud=baud, timeout=timeout)
     try:

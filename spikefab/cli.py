@@ -182,16 +182,32 @@ def cmd_run(args):
         where = args.port
         print(f"loading {net.name} into {where} over the host link ({args.baud:,} baud)",
               flush=True)
+    params = None
+    if args.board is not None:
+        from .boards import board_params
+        try:
+            params = board_params(net, args.board, simulated=args.sim is not None)
+        except (ValueError, TypeError) as e:
+            raise UserError(str(e)) from None
+    elif args.port is not None:
+        raise UserError("Give --board NAME with --port: the host loads the build of that board")
     t0 = time.perf_counter()
     try:
         res = run(net, x[0], port=args.port, sim=args.sim is not None, baud=args.baud,
-                  record_state=args.record_state, backend=args.sim or "verilator")
+                  record_state=args.record_state, backend=args.sim or "verilator",
+                  params=params)
     except (ValueError, TypeError, LinkError, DeviceError) as e:
         raise UserError(f"{where}: {e}") from None
     dt = time.perf_counter() - t0
-    # the file of `spikefab simulate`: spikes (and u, v) of every population and the final
-    # weights as read back from the device
-    _write_npz(args.out, res.to_npz_dict())
+    # the file of `spikefab simulate`: spikes (and u, v) of every population the build
+    # reports to the host (a board build: its output populations) and the final weights as
+    # read back from the device
+    arrays = res.to_npz_dict()
+    if params is not None:
+        observed = set(params.mapping.outputs)
+        arrays = {k: a for k, a in arrays.items()
+                  if not k.startswith("spikes/") or k.split("/", 1)[1] in observed}
+    _write_npz(args.out, arrays)
     cycles = np.asarray(res.cycles)
     per_step = (f"device cycles per step: mean {cycles.mean():.0f}, max {cycles.max()}"
                 if len(cycles) else "no steps")
@@ -400,6 +416,9 @@ def build_parser():
     r.add_argument("--steps", type=int, metavar="T")
     r.add_argument("--record-state", action="store_true",
                    help="also read u/<pop> and v/<pop> back after every step")
+    r.add_argument("--board", metavar="NAME",
+                   help="the board's build (needed with --port; with --sim, simulate exactly "
+                        "that build): its output populations are reported")
     r.add_argument("--baud", type=int, default=1_000_000)
     r.add_argument("--out", required=True, metavar="OUT.npz")
     r.set_defaults(func=cmd_run)

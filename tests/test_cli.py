@@ -243,9 +243,30 @@ def test_run_on_the_simulated_board_writes_the_golden_npz(tmp_path):
             assert got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]), k
 
 
+def test_run_of_the_icebreaker_build_learns_as_the_golden_model(tmp_path):
+    """The demo network (STDP, two populations sharing one core) as the iCEBreaker builds it
+    (weights on a single-port memory), on the simulated board over the host link: the output
+    population's spikes and every final weight equal the golden model's."""
+    x = (np.random.default_rng(4).random((30, 16)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "in.npy", x)
+    r = run_cli("run", DEMO, "--sim", "--board", "icebreaker", "--inputs", tmp_path / "in.npy",
+                "--out", tmp_path / "run.npz")
+    assert r.returncode == 0, r.stderr
+    net = spikefab.load(DEMO)
+    want = simulate(net, x)
+    assert not np.array_equal(want.weights[0], net.projections[0].weights)   # it learned
+    with np.load(tmp_path / "run.npz") as got:
+        assert sorted(got.files) == ["spikes/exc"] + [f"weights/{k}" for k in range(3)]
+        assert np.array_equal(got["spikes/exc"], want.spikes["exc"])
+        for k, w in enumerate(want.weights):
+            assert np.array_equal(got[f"weights/{k}"], w), k
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "Give exactly one of --port DEVICE and --sim"),
     (["--sim", "--port", "/dev/null"], "Give exactly one of --port DEVICE and --sim"),
+    (["--port", "/dev/ttyUSB9"], "Give --board NAME with --port: the host loads the build of "
+                                 "that board"),
 ])
 def test_run_needs_one_device(args, message, tmp_path):
     (tmp_path / "small.toml").write_text(SMALL)
