@@ -109,6 +109,9 @@ def _hardware_params(net, board):
                             axons_per_core=max(256, fan_in), pack=pack)
         if sum(_multipliers(cp, board) for cp in hp.cores) <= board.resources["dsp"]:
             break
+    if board.family == "ice40":
+        # a flip-flop that only delays costs a logic cell there: delays in EBR
+        hp = NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, hp.weight_rams, True)
     if board.weight_ram != "ice40_spram":
         return hp
     left = board.resources["spram"]
@@ -126,7 +129,7 @@ def _hardware_params(net, board):
         if tiles <= left:
             rams[c] = "ice40_spram"
             left -= tiles
-    return NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, tuple(rams))
+    return NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, tuple(rams), hp.delay_ram)
 
 
 def _core_memories(p, prefix=""):
@@ -239,7 +242,7 @@ def board_params(net, board, simulated=False):
     hp = _hardware_params(_network(net, board), board)
     if simulated:
         rams = tuple("single" if r == "ice40_spram" else r for r in hp.weight_rams)
-        hp = NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, rams)
+        hp = NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, rams, hp.delay_ram)
     return hp
 
 

@@ -63,7 +63,7 @@ def _waves():
 
 def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_cores=None,
                    max_entries=None, step_bits=16, outputs=None, weight_ram="dual",
-                   pack="small"):
+                   pack="small", delay_ram=False):
     """Map ``net`` onto cores and return the :class:`NetworkParams` of its top.
 
     ``pack`` (:func:`~spikefab.hdl.mapping.map_network`): by default (``"small"``) a small
@@ -71,7 +71,8 @@ def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_c
     every axon event costs grow by at most a quarter); ``True`` packs whenever the
     populations fit (fewest cores, but an event into a shared core costs all its rows);
     ``False`` gives every population its own cores. ``weight_ram`` is the weight memory kind
-    of every core, or a tuple with one per core.
+    of every core, or a tuple with one per core; ``delay_ram`` puts every core's pure
+    pipeline delays in block RAM (what the iCE40 boards build).
 
     Raises
     ------
@@ -83,7 +84,7 @@ def network_params(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_c
     m = map_network(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack=pack,
                     outputs=outputs)
     return NetworkParams.from_mapping(m, lanes=lanes, step_bits=step_bits,
-                                      weight_rams=weight_ram)
+                                      weight_rams=weight_ram, delay_ram=delay_ram)
 
 
 def _setup():
@@ -120,6 +121,7 @@ def params_json(p):
     rp = p.router
     return {
         "network": m.net.name, "inputs": m.net.inputs, "lanes": p.lanes,
+        "delay_ram": p.delay_ram,
         "outputs": list(m.outputs),
         "host_ids": {q.name: m.host_id(q.name, 0) for q in m.net.populations},
         "capacity": {"neurons_per_core": m.neurons_per_core,
@@ -351,7 +353,7 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
                          build_root=None, check=False, seed=None, ready_prob=1.0,
                          valid_prob=1.0, read_weights=True, neurons_per_core=256,
                          axons_per_core=256, max_cores=None, max_entries=None,
-                         weight_ram="dual", pack="small"):
+                         weight_ram="dual", pack="small", delay_ram=False):
     """Run ``net`` on the generated Verilog of its network top; same arrays as
     ``golden.simulate``.
 
@@ -384,6 +386,8 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
         Capacity, as :func:`~spikefab.hdl.mapping.map_network`.
     pack : bool or str
         Which populations share a core (:func:`network_params`).
+    delay_ram : bool
+        Pure pipeline delays in block RAM (:func:`network_params`).
     weight_ram : str or tuple of str
         Weight memory kind of every core, or one per core. ``"ice40_spram"`` simulates the
         UP5K primitive on Icarus; its cores start empty, so the network is loaded through
@@ -405,7 +409,7 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
     options = {"lanes": lanes, "neurons_per_core": neurons_per_core,
                "axons_per_core": axons_per_core, "max_cores": max_cores,
                "max_entries": max_entries, "outputs": [q.name for q in net.populations],
-               "weight_ram": weight_ram, "pack": pack}
+               "weight_ram": weight_ram, "pack": pack, "delay_ram": delay_ram}
     p = network_params(net, **options)    # reject what cannot be built before any tool runs
     _check_spram_sim("ice40_spram" in p.weight_rams, sim)
     x, batched = check_inputs(net, inputs, steps)

@@ -1,11 +1,12 @@
 """The LIF update pipeline: ``docs/spec.md`` section 2 for ``lanes`` neurons per clock."""
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_ONE, DECAY_SHIFT, signed_max
 
+from .delay import DelayLine
 from .params import CoreParams
 
 __all__ = ["LIF_LATENCY", "lif_in_layout", "lif_out_layout", "LifPipeline"]
@@ -61,9 +62,15 @@ class LifPipeline(wiring.Component):
     travels with its data, and each parameter is selected at the stage that uses it (with
     one set, the index is a constant and no multiplexer is built).
 
+    With ``delay_ram``, ``v`` and ``r``, which only wait for the refractory hold of stage 8,
+    go through a block RAM delay line (:class:`DelayLine`) instead of 7 stages of registers:
+    the same latency, ``7 * (V_BITS + refractory_bits)`` fewer logic cells per lane on the
+    iCE40 (168 at 16 + 8 bits) for two EBR. Otherwise every stage is registers.
+
     Parameters
     ----------
     params : CoreParams
+    delay_ram : bool
 
     Members
     -------
@@ -82,10 +89,11 @@ class LifPipeline(wiring.Component):
         A row is in the pipeline.
     """
 
-    def __init__(self, params):
+    def __init__(self, params, delay_ram=False):
         if not isinstance(params, CoreParams):
             raise TypeError(f"Params must be a CoreParams, not {params!r}")
         self._p = params
+        self._delay_ram = bool(delay_ram)
         n = len(params.neuron_sets)
 
         def sets(shape):
@@ -149,51 +157,48 @@ class LifPipeline(wiring.Component):
             def pick(param, stage, _sel=sel, _one=one):
                 return param[0] if _one else param[_sel[stage]]
 
+            # ``v`` and ``r`` only wait for stage 8 (the refractory hold): 7 clocks, in block
+            # RAM when ``delay_ram``; ``a`` waits 3 clocks for stage 4, in registers (its
+            # ~20 bits would take two EBR for ~60 cells)
+            rb = p.refractory_bits
+            vr = DelayLine(vb + rb, 7, self._delay_ram)
+            ad = DelayLine(ab, 3)
+            m.submodules[f"l{lane}_vr_delay"] = vr
+            m.submodules[f"l{lane}_a_delay"] = ad
+            m.d.comb += [vr.i.eq(Cat(i.v, i.r)), ad.i.eq(i.a)]
+            v7, r7, a3 = vr.o[:vb].as_signed(), vr.o[vb:], ad.o.as_signed()
+
             # stage 1: magnitudes (|-2^(B-1)| = 2^(B-1) still fits B unsigned bits)
             mag_u, neg_u = reg(ub, "mag_u"), reg(1, "neg_u")
             mag_v, neg_v = reg(vb, "mag_v"), reg(1, "neg_v")
-            a1, v1 = reg(signed(ab), "a1"), reg(signed(vb), "v1")
-            r1 = reg(p.refractory_bits, "r1")
             m.d.sync += [
                 mag_u.eq(Mux(i.u < 0, -i.u, i.u)[:ub]), neg_u.eq(i.u < 0),
                 mag_v.eq(Mux(i.v < 0, -i.v, i.v)[:vb]), neg_v.eq(i.v < 0),
-                a1.eq(i.a), v1.eq(i.v), r1.eq(i.r),
             ]
             # stage 2: the decay products
             prod_u, prod_v = reg(ub + 13, "prod_u"), reg(vb + 13, "prod_v")
             neg_u2, neg_v2 = reg(1, "neg_u2"), reg(1, "neg_v2")
-            a2, v2, r2 = reg(signed(ab), "a2"), reg(signed(vb), "v2"), \
-                reg(p.refractory_bits, "r2")
             m.d.sync += [
                 prod_u.eq(mag_u * pick(self.k_u, 1)), prod_v.eq(mag_v * pick(self.k_v, 1)),
-                neg_u2.eq(neg_u), neg_v2.eq(neg_v), a2.eq(a1), v2.eq(v1), r2.eq(r1),
+                neg_u2.eq(neg_u), neg_v2.eq(neg_v),
             ]
             # stage 3: truncate the magnitude, restore the sign
             dec_u, dec_v = reg(signed(ub + 1), "dec_u"), reg(signed(vb + 1), "dec_v")
-            a3, v3, r3 = reg(signed(ab), "a3"), reg(signed(vb), "v3"), \
-                reg(p.refractory_bits, "r3")
             mu = prod_u[DECAY_SHIFT:]
             mv = prod_v[DECAY_SHIFT:]
-            m.d.sync += [
-                dec_u.eq(Mux(neg_u2, -mu, mu)), dec_v.eq(Mux(neg_v2, -mv, mv)),
-                a3.eq(a2), v3.eq(v2), r3.eq(r2),
-            ]
+            m.d.sync += [dec_u.eq(Mux(neg_u2, -mu, mu)), dec_v.eq(Mux(neg_v2, -mv, mv))]
             # stage 4: exact sums
             usum = reg(signed(max(ub + 1, ab) + 1), "usum")
             vpre = reg(signed(vb + 2), "vpre")
-            v4, r4 = reg(signed(vb), "v4"), reg(p.refractory_bits, "r4")
-            m.d.sync += [usum.eq(dec_u + a3), vpre.eq(dec_v + pick(self.bias, 3)), v4.eq(v3),
-                         r4.eq(r3)]
+            m.d.sync += [usum.eq(dec_u + a3), vpre.eq(dec_v + pick(self.bias, 3))]
             # stage 5: u'
             u5 = reg(signed(ub), "u5")
-            vpre5, v5, r5 = reg(signed(vb + 2), "vpre5"), reg(signed(vb), "v5"), \
-                reg(p.refractory_bits, "r5")
-            m.d.sync += [u5.eq(_sat(usum, ub)), vpre5.eq(vpre), v5.eq(v4), r5.eq(r4)]
+            vpre5 = reg(signed(vb + 2), "vpre5")
+            m.d.sync += [u5.eq(_sat(usum, ub)), vpre5.eq(vpre)]
             # stage 6: the voltage sum
             vsum = reg(signed(max(vb + 2, ub) + 1), "vsum")
-            u6, v6, r6 = reg(signed(ub), "u6"), reg(signed(vb), "v6"), \
-                reg(p.refractory_bits, "r6")
-            m.d.sync += [vsum.eq(vpre5 + u5), u6.eq(u5), v6.eq(v5), r6.eq(r5)]
+            u6 = reg(signed(ub), "u6")
+            m.d.sync += [vsum.eq(vpre5 + u5), u6.eq(u5)]
             # stage 7: v_int, and the spike test and subtract-reset value taken from the
             # unsaturated sum in parallel (the threshold is at most vmax, so
             # sat(vsum) > vth <=> vsum > vth and vth < vmax; a spike needs vsum > vth > -vmax,
@@ -202,11 +207,10 @@ class LifPipeline(wiring.Component):
             vint = reg(signed(vb), "vint")
             gt = reg(1, "gt")
             fired = reg(signed(vb + 1), "fired")
-            u7, v7, r7 = reg(signed(ub), "u7"), reg(signed(vb), "v7"), \
-                reg(p.refractory_bits, "r7")
+            u7 = reg(signed(ub), "u7")
             vth = pick(self.threshold, 6)
             m.d.sync += [
-                vint.eq(_sat(vsum, vb)), u7.eq(u6), v7.eq(v6), r7.eq(r6),
+                vint.eq(_sat(vsum, vb)), u7.eq(u6),
                 gt.eq((vsum > vth) & (vth != vmax)),
                 fired.eq(Mux(pick(self.reset_subtract, 6),
                              Mux(vsum > vmax, vmax - vth, vsum - vth), 0)),

@@ -10,7 +10,7 @@ pins ``rx``, ``tx`` and four LEDs.
 import json
 import zlib
 
-from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, Value
+from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -282,8 +282,13 @@ class Link(wiring.Component):
             m.d.sync += idle_t.eq(idle_t + 1)
 
         # -- response: framer pulls payload bytes from a word shifter ---------------------------
-        tx_word = Signal(max(8 * (len(ident) + 1), 8 * R, 32))
-        tx_left = Signal(range(len(tx_word) // 8 + 1))
+        # the payload comes from a word shifter (status, read data, queue entries: at most
+        # max(R, 5) bytes) or, for IDENTIFY, from a ROM indexed by the byte count: a shifter
+        # as wide as the identity would cost ~200 flip-flops and their load multiplexers
+        tx_word = Signal(8 * max(R, 5))
+        tx_left = Signal(range(max(len(ident) + 1, R, 5) + 1))
+        tx_rom = Signal()
+        rom = Array(Const(b, 8) for b in bytes([Status.OK]) + ident)
         r_len = Signal(8)
         r_cmd = Signal(8)
         r_start = Signal()
@@ -317,9 +322,10 @@ class Link(wiring.Component):
                     with m.Else():
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                m.d.comb += [tb.eq(tx_word[:8]), tvalid.eq(tx_left != 0)]
+                m.d.comb += [tb.eq(Mux(tx_rom, rom[r_cnt], tx_word[:8])),
+                             tvalid.eq(tx_left != 0)]
                 with m.If(sent):
-                    m.d.sync += [r_crc.eq(crc16_update(r_crc, tx_word[:8])),
+                    m.d.sync += [r_crc.eq(crc16_update(r_crc, tb)),
                                  tx_word.eq(tx_word >> 8), tx_left.eq(tx_left - 1),
                                  r_cnt.eq(r_cnt + 1)]
                     with m.If(r_cnt + 1 == r_len):
@@ -331,6 +337,7 @@ class Link(wiring.Component):
             with m.State("CRC_LO"):
                 m.d.comb += [tb.eq(r_crc[:8]), tvalid.eq(1)]
                 with m.If(sent):
+                    m.d.sync += tx_rom.eq(0)
                     m.next = "IDLE"
             m.d.comb += r_busy.eq(~tx_fsm.ongoing("IDLE") | r_start)
 
@@ -340,9 +347,14 @@ class Link(wiring.Component):
         running = Signal()
         m.d.comb += running.eq((pending != 0) | (inflight != 0) | self.busy)
         room = cfifo.level + inflight < self.cycles_depth - 1
+        # ``o_input`` leaves from a one-word buffer, so that the network top's ready (through
+        # the router's arbiter) never reaches the executor's state in the same clock: an
+        # input word or a step's end word is loaded when the buffer is free
+        ob_valid = Signal()
+        ob = Signal(input_layout(p))
         push_end = Signal()
-        m.d.comb += push_end.eq((pending != 0) & room)
-        end_taken = push_end & self.o_input.ready
+        m.d.comb += push_end.eq((pending != 0) & room & ~ob_valid)
+        end_taken = push_end
         add_pending = Signal(16)
         with m.If(clear):
             m.d.sync += [pending.eq(0), inflight.eq(0)]
@@ -403,10 +415,16 @@ class Link(wiring.Component):
                      cfg.payload.addr.eq(e_addr), cfg.payload.data.eq(e_data),
                      cfg.payload.write.eq(f_cmd != Cmd.READ)]
         inp = self.o_input
-        in_valid = Signal()
-        m.d.comb += [inp.valid.eq(Mux(pending != 0, push_end, in_valid)),
-                     inp.payload.channel.eq(ent[:16]),
-                     inp.payload.end.eq(pending != 0)]
+        in_load = Signal()
+        m.d.comb += [inp.valid.eq(ob_valid), inp.payload.eq(ob)]
+        with m.If(inp.valid & inp.ready):
+            m.d.sync += ob_valid.eq(0)
+        with m.If(push_end):
+            m.d.sync += [ob_valid.eq(1), ob.end.eq(1), ob.channel.eq(0)]
+        with m.If(in_load):
+            m.d.sync += [ob_valid.eq(1), ob.end.eq(0), ob.channel.eq(ent[:16])]
+        with m.If(clear):
+            m.d.sync += ob_valid.eq(0)
         nfifo = Signal(8)
 
         def respond(code, length=1):
@@ -430,9 +448,8 @@ class Link(wiring.Component):
                             m.d.sync += status.eq(Status.BAD_LENGTH)
                             m.next = "ERROR"
                         with m.Else():
-                            m.d.sync += [tx_word.eq(Cat(Const(0, 8), Const(
-                                int.from_bytes(ident, "little"), 8 * len(ident)))),
-                                tx_left.eq(len(ident) + 1), r_len.eq(len(ident) + 1)]
+                            m.d.sync += [tx_rom.eq(1), tx_left.eq(len(ident) + 1),
+                                         r_len.eq(len(ident) + 1)]
                             m.d.comb += r_start.eq(1)
                             m.next = "FINISH"
                     with m.Case(Cmd.RESET):
@@ -530,8 +547,8 @@ class Link(wiring.Component):
                         with m.Else():
                             m.next = "NEXT"
                 with m.Elif(f_cmd == Cmd.INPUT):
-                    m.d.comb += in_valid.eq(1)
-                    with m.If(inp.ready):
+                    with m.If(~ob_valid):
+                        m.d.comb += in_load.eq(1)
                         m.next = "NEXT"
                 with m.Else():                       # RUN
                     m.d.comb += add_pending.eq(ent[:16])
@@ -560,13 +577,18 @@ class Link(wiring.Component):
                 with m.If(~r_busy):
                     m.next = "IDLE"
 
-        # -- LEDs: ~2**k-clock stretch of each pulse --------------------------------------------
+        # -- LEDs: each pulse stretched to 3-4 ticks of a shared 2**14-clock prescaler
+        # (49,152 to 65,536 clocks), so that a person sees it
+        tick = Signal()
+        pre = Signal(14)
+        m.d.sync += pre.eq(pre + 1)
+        m.d.comb += tick.eq(pre == (1 << 14) - 1)
         for name, pulse in (("led_link", got | sent), ("led_spike", o.valid & o.ready),
                             ("led_error", ex.ongoing("ERROR") | frame_err)):
-            hold = Signal(16, name=f"{name}_hold")
+            hold = Signal(2, name=f"{name}_hold")
             with m.If(pulse):
-                m.d.sync += hold.eq(0xFFFF)
-            with m.Elif(hold != 0):
+                m.d.sync += hold.eq(3)
+            with m.Elif(tick & (hold != 0)):
                 m.d.sync += hold.eq(hold - 1)
             m.d.comb += getattr(self, name).eq(hold != 0)
         return m

@@ -38,6 +38,9 @@ class NetworkParams:
     router : RouterParams
     weight_rams : tuple of str
         The weight memory kind of every core (``"dual"`` unless a board chose otherwise).
+    delay_ram : bool
+        Every core's pure pipeline delays in block RAM (``Core(..., delay_ram=True)``: what
+        the iCE40 boards build, where a delay register costs a logic cell).
     """
 
     mapping: Mapping
@@ -45,8 +48,10 @@ class NetworkParams:
     cores: tuple
     router: RouterParams
     weight_rams: tuple = ()
+    delay_ram: bool = False
 
     def __post_init__(self):
+        object.__setattr__(self, "delay_ram", bool(self.delay_ram))
         rams = self.weight_rams
         if isinstance(rams, str) or not rams:
             rams = (rams or "dual",) * len(self.cores)
@@ -59,7 +64,8 @@ class NetworkParams:
         object.__setattr__(self, "weight_rams", rams)
 
     @classmethod
-    def from_mapping(cls, mapping, lanes=1, step_bits=16, entries=None, weight_rams=None):
+    def from_mapping(cls, mapping, lanes=1, step_bits=16, entries=None, weight_rams=None,
+                     delay_ram=False):
         """The top of ``mapping``.
 
         Parameters
@@ -78,12 +84,14 @@ class NetworkParams:
             Weight memory kind of every core (:data:`~spikefab.hdl.synapse.WEIGHT_RAMS`), or
             one kind for all; default ``"dual"`` (inferred block RAM). A board puts its
             largest cores in UP5K SPRAM with ``"ice40_spram"``.
+        delay_ram : bool
+            Pure pipeline delays in block RAM (the iCE40 boards).
         """
         if not isinstance(mapping, Mapping):
             raise TypeError(f"Mapping must be a Mapping, not {mapping!r}")
         cores = tuple(mapping.core_params(c, lanes) for c in range(len(mapping.cores)))
         router = RouterParams.from_mapping(mapping, entries=entries, step_bits=step_bits)
-        return cls(mapping, lanes, cores, router, weight_rams)
+        return cls(mapping, lanes, cores, router, weight_rams, delay_ram)
 
     @property
     def step_bits(self):
@@ -201,7 +209,7 @@ class NetworkTop(wiring.Component):
         m.submodules.router = router = Router(p.router)
         cores = []
         for c, (cp, kind) in enumerate(zip(p.cores, p.weight_rams)):
-            core = Core(cp, weight_ram=kind)
+            core = Core(cp, weight_ram=kind, delay_ram=p.delay_ram)
             m.submodules[f"core_{c}"] = core
             cores.append(core)
             # widths differ (the router's index covers every core and host id; a core's

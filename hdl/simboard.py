@@ -103,7 +103,7 @@ def board_params(params):
         map_network(shape, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
                     pack=m.pack, outputs=list(m.outputs)),
         lanes=params.lanes, step_bits=params.step_bits, entries=params.router.entries,
-        weight_rams=params.weight_rams)
+        weight_rams=params.weight_rams, delay_ram=params.delay_ram)
     assert shape_json(q) == shape_json(params), "blanking changed the shape"
     return q
 

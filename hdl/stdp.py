@@ -7,11 +7,13 @@ recurrence ``t = decay(t, d)``, then ``usat(t + inc, T_BITS)`` where a spike hap
 for the pre traces (sweep after the event phase) and the post traces (beside the LIF pipeline).
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_SHIFT
+
+from .delay import DelayLine
 
 __all__ = ["UPDATE_STAGES", "TRACE_STAGES", "learn_layout", "WeightUpdate", "TraceUpdate"]
 
@@ -38,7 +40,8 @@ class WeightUpdate(wiring.Component):
     ``a * t`` (one small multiplier per lane: SB_MAC16 / MULT18), 3 ``W +- (prod >> shift)``
     (exact), 4 the clip; lanes whose ``mask`` bit is 0 pass ``W`` through unchanged. Latency
     :data:`UPDATE_STAGES`, one word per clock, never stalls; ``o_valid``/``o_addr``/``o_word``
-    drive the weight memory's write port directly. Infers no memory.
+    drive the weight memory's write port directly. Infers no memory, unless ``delay_ram``:
+    then the address and the bounds, which only wait, go through block RAM delay lines.
 
     Members
     -------
@@ -52,8 +55,9 @@ class WeightUpdate(wiring.Component):
         An operand is in the pipeline (or entering it).
     """
 
-    def __init__(self, lanes, weight_bits, trace_bits, addr_bits):
+    def __init__(self, lanes, weight_bits, trace_bits, addr_bits, delay_ram=False):
         self.lanes, self.wb, self.tb = lanes, weight_bits, trace_bits
+        self.delay_ram = bool(delay_ram)
         super().__init__({
             "i_valid": In(1), "i_addr": In(addr_bits), "i_word": In(lanes * weight_bits),
             "i_trace": In(lanes * trace_bits), "i_mask": In(lanes), "i_neg": In(1),
@@ -77,12 +81,16 @@ class WeightUpdate(wiring.Component):
             return out
 
         valid = pipe(self.i_valid, UPDATE_STAGES, "valid")
-        addr = pipe(self.i_addr, UPDATE_STAGES, "addr")
         mask = pipe(self.i_mask, UPDATE_STAGES, "mask")
         neg = pipe(self.i_neg, 2, "neg")
         shift = pipe(self.i_shift, 2, "shift")
-        lo = pipe(self.i_w_min, 3, "w_min")
-        hi = pipe(self.i_w_max, 3, "w_max")
+        # the address and the bounds only wait: block RAM delay lines when ``delay_ram``
+        m.submodules.addr_delay = ad = DelayLine(abits, UPDATE_STAGES, self.delay_ram)
+        m.submodules.bounds_delay = bd = DelayLine(2 * wb, 3, self.delay_ram)
+        m.d.comb += [ad.i.eq(self.i_addr), bd.i.eq(Cat(self.i_w_min, self.i_w_max))]
+        lo = [None] * 3 + [bd.o[:wb].as_signed()]
+        hi = [None] * 3 + [bd.o[wb:].as_signed()]
+        addr = [None] * UPDATE_STAGES + [ad.o]
         a1 = Signal(8)
         m.d.sync += a1.eq(self.i_a)
         busy = 0

@@ -522,7 +522,7 @@ class Device:
         q = NetworkParams.from_mapping(map_network(
             net, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
             pack=m.pack, outputs=list(m.outputs)), lanes=p.lanes, step_bits=p.step_bits,
-            entries=p.router.entries, weight_rams=p.weight_rams)
+            entries=p.router.entries, weight_rams=p.weight_rams, delay_ram=p.delay_ram)
         if q.cfg_data_bits != p.cfg_data_bits or len(q.cores) != len(p.cores):
             raise ValueError("Network does not map onto this build")
         return q

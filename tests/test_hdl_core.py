@@ -33,7 +33,8 @@ def test_lif_pipeline_matches_lif_step(seed):
     """Seeds 0-5: wide random widths; 6-11: 2..5-bit state, so that saturation at both ends,
     ``v == vth`` (no spike: strictly greater) and ``vth = vmax`` are hit many times. Odd seeds
     give the pipeline 2-4 parameter sets (populations sharing a core) and every lane of every
-    row a random set, so each parameter is taken from its row's own set at its own stage."""
+    row a random set, so each parameter is taken from its row's own set at its own stage.
+    Seeds 0, 3, 6, 9 build the delay lines in block RAM (``delay_ram``)."""
     rng = np.random.default_rng(seed)
     hi = 25 if seed < 6 else 6
     ub, vb = int(rng.integers(2, hi)), int(rng.integers(2, hi))
@@ -79,7 +80,8 @@ def test_lif_pipeline_matches_lif_step(seed):
         for out, res in zip(want, lif_step(u, v, r, a, pop, hw)):
             out[here] = np.asarray(res, np.int64)[here]
     want_u, want_v, want_r, want_s = want
-    dut = LifPipeline(p)
+    # every third seed: the waiting words go through block RAM delay lines
+    dut = LifPipeline(p, delay_ram=seed % 3 == 0)
     got = []
 
     async def tb(ctx):

@@ -227,14 +227,15 @@ def test_random_plastic_networks_sweep(chunk):
 def test_plastic_network_with_single_port_weight_memories(sim, ram):
     """Cores on single-port weight memories (the UP5K's SPRAM, its primitive's own model on
     Icarus, loaded through the configuration port; the behavioural model on Verilator) next
-    to dual-port ones in one top: the single-port STDP schedule composes with the router."""
+    to dual-port ones in one top, pipeline delays in block RAM as the iCE40 boards build
+    them: the single-port STDP schedule composes with the router."""
     net = random_multicore_network(22, plastic=True)
     p = network_params(net, neurons_per_core=12)
     rams = tuple(ram if k % 2 == 0 else "dual" for k in range(len(p.cores)))
     assert ram in rams and any(cp.plastic for cp, r in zip(p.cores, rams) if r == ram)
     x = random_inputs(22, net, 8, rate=0.4)
     got = simulate_network_rtl(net, x, sim=sim, neurons_per_core=12, weight_ram=rams, seed=22,
-                               check=True, ready_prob=0.8)
+                               check=True, ready_prob=0.8, delay_ram=True)
     want = simulate(net, x)
     for k, pr in enumerate(net.projections):
         assert np.array_equal(got.weights[k], want.weights[k]), k
