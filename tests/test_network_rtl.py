@@ -190,7 +190,7 @@ def test_stdp_outside_its_columns_fails_naming_core_slot_and_neuron(monkeypatch)
     pops = [Population("a", 2, 1000, output=True), Population("b", 2, 1000)]
     net = _net(pops, [Projection("input", "a", np.full((3, 2), 10), stdp=st),
                       Projection("input", "b", np.ones((3, 2), np.int64))])
-    p = network_params(net)
+    p = network_params(net, pack=True)
     assert len(p.cores) == 1 and p.cores[0].columns == ((0, 2), (0, 4))
     from spikefab.hdl.mapping import Mapping
     real = Mapping.core_params
@@ -202,7 +202,7 @@ def test_stdp_outside_its_columns_fails_naming_core_slot_and_neuron(monkeypatch)
         return cp
 
     monkeypatch.setattr(Mapping, "core_params", widened)
-    job = {"net": net, "inputs": np.ones((2, 3), np.uint8), "options": {}, "seed": 6,
+    job = {"net": net, "inputs": np.ones((2, 3), np.uint8), "options": {"pack": True}, "seed": 6,
            "check": True, "record_state": True, "read_weights": True, "checkpoint": 1}
     with pytest.raises(AssertionError, match=r"^seed 6: network 't': core 0, axon slot 0, "
                                              r"neuron 2: weight 5 where no projection has a "
