@@ -297,8 +297,23 @@ class Link(wiring.Component):
         r_cnt = Signal(8)
         tb = Signal(8)
         tvalid = Signal()
-        m.d.comb += [utx.i_data.payload.eq(tb), utx.i_data.valid.eq(tvalid)]
-        sent = utx.i_data.ready & tvalid
+        # the framer hands each byte to a one-byte register in front of the UART, and the CRC
+        # takes the byte from there one clock later: neither the UART's state nor the CRC's
+        # logic meets the framer's byte multiplexer (ROM, shifter) in one clock; a byte takes
+        # ten bit times, so the register costs no throughput
+        tq = Signal(8)
+        tq_valid = Signal()
+        tq_crc = Signal()                  # tq is covered by the CRC: update it next clock
+        m.d.comb += [utx.i_data.payload.eq(tq), utx.i_data.valid.eq(tq_valid)]
+        with m.If(utx.i_data.ready & tq_valid):
+            m.d.sync += tq_valid.eq(0)
+        sent = Signal()
+        m.d.comb += sent.eq(tvalid & ~tq_valid)
+        with m.If(sent):
+            m.d.sync += [tq.eq(tb), tq_valid.eq(1)]
+        m.d.sync += tq_crc.eq(0)
+        with m.If(tq_crc):
+            m.d.sync += r_crc.eq(crc16_update(r_crc, tq))
         with m.FSM(name="tx_fsm") as tx_fsm:
             with m.State("IDLE"):
                 with m.If(r_start):
@@ -311,12 +326,12 @@ class Link(wiring.Component):
             with m.State("LEN"):
                 m.d.comb += [tb.eq(r_len), tvalid.eq(1)]
                 with m.If(sent):
-                    m.d.sync += r_crc.eq(crc16_update(r_crc, r_len))
+                    m.d.sync += tq_crc.eq(1)
                     m.next = "CMD"
             with m.State("CMD"):
                 m.d.comb += [tb.eq(r_cmd), tvalid.eq(1)]
                 with m.If(sent):
-                    m.d.sync += r_crc.eq(crc16_update(r_crc, r_cmd))
+                    m.d.sync += tq_crc.eq(1)
                     with m.If(r_len == 0):
                         m.next = "CRC_HI"
                     with m.Else():
@@ -325,7 +340,7 @@ class Link(wiring.Component):
                 m.d.comb += [tb.eq(Mux(tx_rom, rom[r_cnt], tx_word[:8])),
                              tvalid.eq(tx_left != 0)]
                 with m.If(sent):
-                    m.d.sync += [r_crc.eq(crc16_update(r_crc, tb)),
+                    m.d.sync += [tq_crc.eq(1),
                                  tx_word.eq(tx_word >> 8), tx_left.eq(tx_left - 1),
                                  r_cnt.eq(r_cnt + 1)]
                     with m.If(r_cnt + 1 == r_len):
@@ -410,10 +425,23 @@ class Link(wiring.Component):
             with m.Case(Cmd.RUN):
                 m.d.comb += field_ok.eq(1)
 
+        # ``o_cfg`` is valid from a register: the entry stays in ``ent`` (the executor loads
+        # no next entry and ends no frame while it is held), so that the network top's
+        # step controller, which holds a step back while a command is offered, never sees
+        # the executor's state decode in the same clock
+        field_ok_r = Signal()
+        at_end, short, too_many = Signal(), Signal(), Signal()
+        m.d.sync += [field_ok_r.eq(field_ok), at_end.eq(pos == f_len),
+                     short.eq(f_len - pos < esize), too_many.eq(n > max_reads)]
+
         cfg = self.o_cfg
-        m.d.comb += [cfg.payload.target.eq(e_target), cfg.payload.space.eq(e_space),
+        cb_valid = Signal()
+        m.d.comb += [cfg.valid.eq(cb_valid),
+                     cfg.payload.target.eq(e_target), cfg.payload.space.eq(e_space),
                      cfg.payload.addr.eq(e_addr), cfg.payload.data.eq(e_data),
                      cfg.payload.write.eq(f_cmd != Cmd.READ)]
+        with m.If(cfg.valid & cfg.ready):
+            m.d.sync += cb_valid.eq(0)
         inp = self.o_input
         in_load = Signal()
         m.d.comb += [inp.valid.eq(ob_valid), inp.payload.eq(ob)]
@@ -492,12 +520,18 @@ class Link(wiring.Component):
                         m.d.sync += status.eq(Status.UNKNOWN)
                         m.next = "ERROR"
             with m.State("NEXT"):
-                with m.If(pos == f_len):
+                # the position's comparisons are registered (``at_end``, ``short``,
+                # ``too_many``) and used in DECIDE, one clock later: ``pos`` and ``n`` do not
+                # change in between, and no carry chain meets the response's loads in one clock
+                with m.If(~cb_valid):                # else the last entry is still offered
+                    m.next = "DECIDE"
+            with m.State("DECIDE"):
+                with m.If(at_end):
                     with m.If(phase == 0):
                         with m.If((f_cmd == Cmd.RUN) & (f_len != 2)):
                             m.d.sync += status.eq(Status.BAD_LENGTH)
                             m.next = "ERROR"
-                        with m.Elif((f_cmd == Cmd.READ) & (n > max_reads)):
+                        with m.Elif((f_cmd == Cmd.READ) & too_many):
                             m.d.sync += status.eq(Status.BAD_LENGTH)
                             m.next = "ERROR"
                         with m.Else():
@@ -505,12 +539,14 @@ class Link(wiring.Component):
                             with m.If(f_cmd == Cmd.READ):
                                 respond(Status.OK, 1 + n * R)
                                 m.next = "WAIT_SENT"
+                            with m.Else():
+                                m.next = "NEXT"
                     with m.Elif(f_cmd == Cmd.READ):
                         m.next = "FINISH"
                     with m.Else():
                         respond(Status.OK)
                         m.next = "FINISH"
-                with m.Elif(f_len - pos < esize):
+                with m.Elif(short):
                     m.d.sync += status.eq(Status.BAD_LENGTH)
                     m.next = "ERROR"
                 with m.Else():
@@ -528,24 +564,27 @@ class Link(wiring.Component):
                         m.d.sync += ent[8 * i:8 * i + 8].eq(rp.data)
                 m.d.sync += [eidx.eq(eidx + 1), pos.eq(pos + 1)]
                 with m.If(eidx + 1 == esize):
-                    m.next = "ENTRY"
+                    m.next = "CHECK"
                 with m.Else():
                     m.next = "LOAD_A"
+            with m.State("CHECK"):
+                # ``ent`` is whole now; its field check is registered for ENTRY, so the
+                # check's comparators never reach the executor's next state in one clock
+                m.next = "ENTRY"
             with m.State("ENTRY"):
                 with m.If(phase == 0):
-                    with m.If(field_ok):
+                    with m.If(field_ok_r):
                         m.d.sync += n.eq(n + 1)
                         m.next = "NEXT"
                     with m.Else():
                         m.d.sync += status.eq(Status.BAD_FIELD)
                         m.next = "ERROR"
                 with m.Elif(is_write | (f_cmd == Cmd.READ)):
-                    m.d.comb += cfg.valid.eq(1)
-                    with m.If(cfg.ready):
-                        with m.If(f_cmd == Cmd.READ):
-                            m.next = "RDATA"
-                        with m.Else():
-                            m.next = "NEXT"
+                    m.d.sync += cb_valid.eq(1)
+                    with m.If(f_cmd == Cmd.READ):
+                        m.next = "RDATA"
+                    with m.Else():
+                        m.next = "NEXT"
                 with m.Elif(f_cmd == Cmd.INPUT):
                     with m.If(~ob_valid):
                         m.d.comb += in_load.eq(1)

@@ -165,7 +165,8 @@ class NetworkTop(wiring.Component):
     it has been.
 
     No memory of its own; the cores' and the router's (``docs/core.md``, ``docs/router.md``).
-    The controller adds one clock between a barrier and the next start.
+    The controller adds two clocks between a barrier and the next start (``go`` is
+    registered).
 
     Parameters
     ----------
@@ -234,24 +235,35 @@ class NetworkTop(wiring.Component):
         go = Signal()
         barrier = Signal()
         all_done = core_done.all()
+        # ``go`` is registered into ``start``, which does everything a start does: ``go``
+        # depends on the router's ``idle`` (most of its state) and ``start`` enables most of
+        # the controller's registers and reaches every core, so the register keeps the two
+        # out of one clock. Nothing can change the conditions in between (no input word
+        # passes once the end word is in, the cores are done, ``i_cfg`` is not ready while
+        # ``start`` is high), and ``go`` is low while ``start`` is high.
+        start = Signal()
+        m.d.sync += start.eq(go)
         m.d.comb += [
-            go.eq(~running & inputs_in & all_done & router.idle & ~cfg_hold),
+            go.eq(~running & ~start & inputs_in & all_done & router.idle & ~cfg_hold),
             barrier.eq(running & all_done & router.idle),
             router.step.eq(tag),
             self.busy.eq(running),
             self.done.eq(barrier),
         ]
         for c, core in enumerate(cores):
-            m.d.comb += core.start.eq(go)
+            m.d.comb += core.start.eq(start)
             with m.If(core.done):
                 m.d.sync += core_done[c].eq(1)
-        with m.If(go):
+        # ``start`` and ``barrier`` never coincide (a barrier needs ``running``, which
+        # ``start`` sets); ``count`` runs on through the barrier clock, so that its enable
+        # is registers only and the router's ``idle`` reaches just the barrier's registers
+        with m.If(start):
             m.d.sync += [running.eq(1), inputs_in.eq(0), core_done.eq(0), tag.eq(self.steps),
                          count.eq(1)]
-        with m.Elif(barrier):
-            m.d.sync += [running.eq(0), self.steps.eq(self.steps + 1), self.cycles.eq(count)]
         with m.Elif(running):
             m.d.sync += count.eq(count + 1)
+        with m.If(barrier):
+            m.d.sync += [running.eq(0), self.steps.eq(self.steps + 1), self.cycles.eq(count)]
 
         # host inputs: the words of the next step pass until its end word
         inp = self.i_input
@@ -274,7 +286,7 @@ class NetworkTop(wiring.Component):
         q = Signal(network_cfg_layout(p))
         q_sel = Signal(len(cores) + 1)          # one bit per core, then the router
         m.d.comb += [
-            cfg.ready.eq(~running & ~rd_pending & ~q_sel.any()),
+            cfg.ready.eq(~running & ~start & ~rd_pending & ~q_sel.any()),
             cfg_hold.eq(cfg.valid | rd_pending | q_sel.any()),
         ]
         with m.If(cfg.valid & cfg.ready):       # a target > router_target: taken, ignored

@@ -537,6 +537,17 @@ class Device:
         for c, cp in enumerate(p.cores):
             w += [(c, Space.WEIGHT, a, word) for a, word in enumerate(cp.weight_words())]
         self.write(Cmd.WRITE_WEIGHTS, w)
+        self._write_params(p)
+        rp = p.router
+        pl, dl = ptr_layout(rp), dst_layout(rp)
+        routes = [(p.router_target, TableSpace.POINTER, s,
+                   b | (n << pl["count"].offset)) for s, (b, n) in enumerate(rp.pointers)]
+        routes += [(p.router_target, TableSpace.DESTINATION, e,
+                    q | (i << dl["index"].offset)) for e, (q, i) in enumerate(rp.destinations)]
+        self.write(Cmd.WRITE_ROUTES, routes)
+        self.reset()
+
+    def _write_params(self, p):
         prm = []
         for c, cp in enumerate(p.cores):
             # one parameter set per population of the core (docs/core.md)
@@ -547,14 +558,17 @@ class Device:
                         for f, v in learn_values(cp, cp.stdp[g]).items()]
         self.write(Cmd.WRITE_PARAMS, prm)
         self._param_entries = prm
-        rp = p.router
-        pl, dl = ptr_layout(rp), dst_layout(rp)
-        routes = [(p.router_target, TableSpace.POINTER, s,
-                   b | (n << pl["count"].offset)) for s, (b, n) in enumerate(rp.pointers)]
-        routes += [(p.router_target, TableSpace.DESTINATION, e,
-                    q | (i << dl["index"].offset)) for e, (q, i) in enumerate(rp.destinations)]
-        self.write(Cmd.WRITE_ROUTES, routes)
-        self.reset()
+
+    def write_params(self, net):
+        """Write the neuron parameters of every population and the learning registers of
+        every plastic projection of ``net`` into the running board, nothing else (weights,
+        routes and state stay): the host's WRITE_PARAMS between runs, as when a threshold is
+        raised or learning is switched off (``a_plus = a_minus = 0``). ``net`` must map onto
+        the build like the loaded network (same populations, projections and plasticity);
+        :meth:`reset` re-writes these parameters from now on."""
+        p = self._params_of(net)
+        self._write_params(p)
+        self.net = p.mapping.net
 
     def load_weights(self, weights):
         """Write new weights into the running board, nothing else (state, parameters and

@@ -1,0 +1,266 @@
+"""``make demo``: the digits network from learning to a board, in one run.
+
+1. Weights: learned by STDP in the golden model (``digits.py``'s defaults), or loaded from
+   ``build/digits/learned.npz`` when the configuration is unchanged.
+2. Golden model: test accuracy on the test half, next to the baselines.
+3. The iCEBreaker bitstream of the learning network (yosys, nextpnr, icepack; reused when the
+   design is unchanged): utilisation and Fmax.
+4. The board, over the real protocol: by default the simulated iCEBreaker (the same board top
+   in Verilator behind a UART model), with ``--port`` a real board (flashed first, unless
+   ``--no-flash``). A slice of training is replayed on it from the initial weights (every
+   spike and every learned weight equal the golden model's), then a slice of the test set
+   runs with the learned weights and learning off (every spike equal; the same predictions).
+5. One summary: accuracy, utilisation, Fmax, synaptic events per second at Fmax (the board's
+   own cycle counts), and a raster plot PNG of the test slice.
+
+``python examples/digits/demo.py --help`` for the options.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import digits as D  # noqa: E402
+
+BOARD = "icebreaker"
+
+
+class DemoError(Exception):
+    """A failed step of the demo: one line, no traceback."""
+
+
+def _say(text=""):
+    print(text, flush=True)
+
+
+def learned(cfg, split, cache):
+    """``(weights, labels, cfg, how)``: the trained weights of every projection, the neuron
+    labels and ``cfg`` with the test threshold chosen on the training half
+    (``digits.choose_test_threshold``), from ``cache`` if it holds this configuration's, else
+    trained now (and saved)."""
+    from dataclasses import replace
+    (xtr, ytr), _ = split
+    key = json.dumps(asdict(cfg), sort_keys=True)
+    if os.path.exists(cache):
+        z = np.load(cache)
+        if str(z["config"]) == key:
+            n = int(z["projections"])
+            return ([z[f"w{k}"] for k in range(n)], z["labels"],
+                    replace(cfg, test_threshold=int(z["test_threshold"])), f"loaded {cache}")
+    net = D.build(cfg)
+    t0 = time.perf_counter()
+    sim = D.train(net, D.schedule(xtr, cfg))
+    weights = [w[0] if w.ndim == 3 else w for w in sim.weights]
+    t = time.perf_counter() - t0
+    chosen, labels, _ = D.choose_test_threshold(net, weights, cfg, (xtr, ytr))
+    os.makedirs(os.path.dirname(cache) or ".", exist_ok=True)
+    np.savez(cache, config=key, projections=len(weights), labels=labels,
+             test_threshold=chosen.test_threshold, **{f"w{k}": w for k, w in enumerate(weights)})
+    steps = cfg.epochs * len(xtr) * (cfg.steps + cfg.negative)
+    return weights, labels, chosen, (f"learned by STDP in the golden model: {steps:,} steps "
+                                     f"in {t:.1f} s (saved to {cache})")
+
+
+def events_of(net, runs):
+    """Synaptic events of runs (dicts of population spikes) given their inputs: every spike
+    delivered times its projection's fan-out (a spike of step ``t`` is delivered at
+    ``t + 1``; a run's last step's spikes are dropped by the RESET that follows)."""
+    total = 0
+    for inputs, spikes in runs:
+        counts = {"input": int(inputs.sum())}
+        counts.update({k: int(v[:-1].sum()) for k, v in spikes.items()})
+        total += sum(counts[p.source] * p.weights.shape[1] for p in net.projections)
+    return total
+
+
+def raster(path, inputs, runs, steps, title):
+    """Input and population spikes of the test slice, image after image."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    panels = [("input", np.concatenate(inputs))] + \
+        [(k, np.concatenate([r[k] for r in runs])) for k in runs[0]]
+    heights = [max(a.shape[1], 8) for _, a in panels]
+    fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(11, 1 + 0.012 * sum(heights)),
+                             gridspec_kw={"height_ratios": heights})
+    for ax, (name, a) in zip(axes, panels):
+        t, n = np.nonzero(a)
+        ax.scatter(t, n, s=1.5, marker="|", color="black" if name == "input" else "tab:blue")
+        ax.set_ylabel(f"{name}\n({a.shape[1]})")
+        ax.set_ylim(-0.5, a.shape[1] - 0.5)
+        for b in range(1, len(runs)):
+            ax.axvline(b * steps - 0.5, color="0.85", lw=0.5)
+    axes[-1].set_xlabel("time step (one test image every %d steps)" % steps)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="The digits network end to end: learn (or load) "
+                                 "the weights, build the iCEBreaker bitstream, check a slice "
+                                 "of training and of the test set on the (simulated) board "
+                                 "over the host link against the golden model.")
+    ap.add_argument("--port", help="serial port of a real iCEBreaker (default: the simulated "
+                    "board)")
+    ap.add_argument("--no-flash", action="store_true",
+                    help="with --port: the board already runs this build")
+    ap.add_argument("--train-slice", type=int, default=3,
+                    help="training images replayed on the board, 0..898 (default 3)")
+    ap.add_argument("--test-slice", type=int, default=20,
+                    help="test images run on the board, 1..899 (default 20)")
+    ap.add_argument("--no-build", action="store_true",
+                    help="skip the bitstream (the summary then has no utilisation or Fmax)")
+    ap.add_argument("--neurons", type=int, default=D.Config.neurons,
+                    help=f"excitatory neurons, 10..256 (default {D.Config.neurons})")
+    ap.add_argument("--epochs", type=int, default=D.Config.epochs,
+                    help=f"training epochs, 1..100 (default {D.Config.epochs})")
+    ap.add_argument("--out", default="build/demo", help="folder of the PNG and the summary")
+    args = ap.parse_args(argv)
+    for name, lo, hi in (("train_slice", 0, 898), ("test_slice", 1, 899), ("neurons", 10, 256),
+                         ("epochs", 1, 100)):
+        v = getattr(args, name)
+        if not lo <= v <= hi:
+            ap.error(f"--{name.replace('_', '-')} must be an integer in [{lo}, {hi}], not {v}")
+    cfg = D.Config(neurons=args.neurons, epochs=args.epochs)
+    os.makedirs(args.out, exist_ok=True)
+    split = D.load_split()
+    (xtr, ytr), (xte, yte) = split
+    net = D.build(cfg)
+    D.dump(net, os.path.join(args.out, "digits_train.toml"))
+    t_start = time.perf_counter()
+    _say(f"spikefab demo: {net.name}, {cfg.neurons} exc + 1 inh + 1 tonic LIF neurons, "
+         f"{net.inputs} inputs, {net.synapses:,} synapses ({net.plastic_synapses:,} plastic)")
+
+    # 1-2: weights and the golden model's accuracy
+    cache = os.path.join("build", "digits", f"learned-{cfg.neurons}-{cfg.epochs}.npz")
+    weights, labels, cfg, how = learned(cfg, split, cache)
+    _say(f"[1/5] weights {how}; exc threshold for the test {cfg.test_threshold} (chosen on "
+         f"the training half)")
+    test_net = D.frozen(net, weights, cfg)
+    counts = D.responses(test_net, xte, cfg, cfg.seed + 200)
+    pred = D.classify(labels, counts)
+    acc = float((pred == yte).mean())
+    nc, lr = D.baselines(split[0], split[1])
+    _say(f"[2/5] golden model: test accuracy {acc:.1%} on {len(xte)} test images (nearest "
+         f"centroid {nc:.1%}, logistic regression {lr:.1%}, same split)")
+
+    # 3: the bitstream of the learning network
+    from spikefab.boards.flow import BuildError, TimingError, board_params, build
+    result = None
+    if args.no_build:
+        _say("[3/5] bitstream: skipped (--no-build)")
+    else:
+        _say(f"[3/5] bitstream for the {BOARD}:")
+        try:
+            result = build(net=net, board=BOARD, outdir=os.path.join("build", f"demo-{BOARD}"))
+        except (BuildError, TimingError) as e:
+            raise DemoError(str(e))
+
+    # 4: the board over the host link
+    from spikefab.host.device import Device
+    params = board_params(net, BOARD, simulated=args.port is None)
+    if args.port:
+        if not args.no_flash:
+            if result is None:
+                raise DemoError("--port needs the bitstream: drop --no-build (or give "
+                                "--no-flash for a board that runs this build)")
+            from spikefab.boards.flow import flash
+            flash(BOARD, result["bitstream"])
+        dev = Device.open(args.port, params)
+        where = f"the {BOARD} on {args.port}"
+    else:
+        t0 = time.perf_counter()
+        dev = Device.sim(params)
+        where = f"the simulated {BOARD} (Verilator, built in {time.perf_counter() - t0:.0f} s)"
+    outputs = [p.name for p in net.populations if p.output]
+    with dev:
+        dev.identify()
+        if not dev.matches:
+            raise DemoError(f"{where} runs another build (its build hash differs): flash it "
+                            f"with the demo's bitstream")
+        _say(f"[4/5] {where}, over the host link:")
+        t0 = time.perf_counter()
+        if args.train_slice:
+            bad, changed, steps = D.replay(dev, net, xtr, cfg, args.train_slice)
+            if bad:
+                raise DemoError(f"the board differs from the golden model: {bad}")
+            _say(f"      training: the first {args.train_slice} training images ({steps} steps) "
+                 f"learned on the board from the initial weights: every exc spike and all "
+                 f"{sum(p.weights.size for p in net.projections):,} weights equal the golden "
+                 f"model's ({changed:,} changed by STDP)")
+        # the test slice: learned weights, learning off, exc threshold for the test
+        off = D.learning_off(net, weights)
+        S = args.test_slice
+        board_counts, runs, dev_cycles = D.responses_on_device(dev, off, xte[:S], cfg, cfg.seed + 200)
+        x = D.encode(xte, cfg.steps, cfg.period, cfg.seed + 200)[:S]
+        golden_runs = []
+        g = D.with_params(off, (("exc", "threshold", cfg.test_threshold),))
+        from spikefab.golden import simulate
+        for b in range(S):
+            res = simulate(g, x[b])
+            golden_runs.append({k: v.astype(np.uint8) for k, v in res.spikes.items()})
+        bad = D.compare_runs(golden_runs, runs, outputs, "test image", cfg.seed)
+        if bad:
+            raise DemoError(f"the board differs from the golden model: {bad}")
+        board_pred = D.classify(labels, board_counts)
+        assert (board_pred == pred[:S]).all()       # the counts are equal, so are these
+        right = int((board_pred == yte[:S]).sum())
+        _say(f"      test: {S} images x {cfg.steps} steps with the learned weights: every "
+             f"spike of exc equals the golden model; {right}/{S} classified right "
+             f"({time.perf_counter() - t0:.0f} s over the link)")
+
+    # 5: figures
+    events = events_of(g, list(zip(x, runs)))
+    cycles = int(np.sum(dev_cycles))
+    png = os.path.join(args.out, "raster.png")
+    raster(png, list(x), runs, cfg.steps,
+           f"spikefab: {S} digits test images on the {BOARD} "
+           f"({'simulated' if args.port is None else args.port}), predicted "
+           f"{' '.join(str(int(p)) for p in board_pred[:12])}{' ...' if S > 12 else ''}")
+    _say(f"[5/5] raster plot: {png}")
+    _say()
+    rows = [("test accuracy (golden model, 899 images)", f"{acc:.1%}  (nearest centroid "
+             f"{nc:.1%}, logistic regression {lr:.1%})"),
+            (f"board slice ({S} test images)", f"{right}/{S} right, spikes identical to the "
+             f"golden model")]
+    if result is not None:
+        u = result["utilisation"]
+        rows.append(("iCEBreaker utilisation", ", ".join(
+            f"{k.replace('ICESTORM_', '')} {a}/{b}" for k, (a, b) in u.items()
+            if k.startswith("ICESTORM_"))))
+        rows.append(("Fmax", f"{result['fmax_mhz']:.1f} MHz (constraint "
+                     f"{result['constraint_mhz']:.1f} MHz, "
+                     f"{'met' if result['timing_met'] else 'MISSED'})"))
+        rate = events / (cycles / (result["fmax_mhz"] * 1e6))
+        rows.append(("synaptic events per second", f"{rate / 1e6:.1f} M at Fmax ({events:,} "
+                     f"events in {cycles:,} clocks of the test slice, the board's own counts)"))
+    else:
+        rows.append(("synaptic events per clock", f"{events / cycles:.3f} ({events:,} events "
+                     f"in {cycles:,} clocks of the test slice)"))
+    rows.append(("time", f"{time.perf_counter() - t_start:.0f} s"))
+    w = max(len(a) for a, _ in rows)
+    _say("summary")
+    for a, b in rows:
+        _say(f"  {a:<{w}}  {b}")
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump({"accuracy": acc, "slice": [right, S], "events": events, "cycles": cycles,
+                   "fmax_mhz": result and result["fmax_mhz"],
+                   "utilisation": result and result["utilisation"]}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except DemoError as e:
+        sys.exit(f"demo: {e}")
+    except ImportError as e:
+        sys.exit(f"demo: {e.name} is missing; run make demo (it installs everything)")
