@@ -1,5 +1,6 @@
 # spikefab: `make demo` (the main job) and `make test` (the whole suite) set everything up
-# themselves. Other targets: `make bench`, `make digits`, `make check NET=...`, `make clean`.
+# themselves. Other targets: `make bench`, `make digits`, `make demo-net NET=...`,
+# `make check NET=...`, `make clean`.
 PYTHON ?= python3
 VENV ?= .venv
 NET ?= examples/demo.toml
@@ -9,14 +10,21 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: all setup demo test test-slow bench check digits verilog bitstream report flash clean
+.PHONY: all setup demo demo-net test test-slow bench check digits verilog bitstream report flash clean
 
 all: demo
 
 setup:
 	@PYTHON=$(PYTHON) VENV=$(VENV) ./scripts/bootstrap
 
+# The main job: the digits network learned (or loaded), checked on the simulated iCEBreaker
+# over the host link against the golden model, its bitstream built; PORT=/dev/ttyUSBx runs
+# it on a real board (flashed first).
 demo: setup
+	$(BIN)/python examples/digits/demo.py $(if $(PORT),--port $(PORT))
+
+# The golden-model demo of any network file: summary and raster plot
+demo-net: setup
 	$(BIN)/spikefab demo $(NET)
 
 # Verilog of a network: build/verilog/<name>/ (one population: a core; several: the network top)
@@ -49,7 +57,8 @@ test: setup
 test-slow: setup
 	$(BIN)/python -m pytest -n $(JOBS) -m "slow or synth" $(PYTEST_ARGS)
 
-# Unsupervised STDP learning of 8x8 digits in the golden model, against baselines.
+# Unsupervised STDP learning of 8x8 digits in the golden model, against baselines; a slice
+# of the training replayed on the simulated iCEBreaker (identical weights).
 digits: setup
 	$(BIN)/python examples/digits/digits.py --write docs/benchmarks.md
 

@@ -459,14 +459,21 @@ class Link(wiring.Component):
             m.d.sync += [tx_word.eq(code), tx_left.eq(1), r_len.eq(length)]
             m.d.comb += r_start.eq(1)
 
+        # the receiver's verdict reaches the executor through registers (the CRC comparison
+        # never meets the response's loads in one clock); the next frame's first byte is ten
+        # bit times away
+        frame_ok_r, frame_err_r, err_crc_r = Signal(), Signal(), Signal()
+        err_code_r = Signal(8)
+        m.d.sync += [frame_ok_r.eq(frame_ok), frame_err_r.eq(frame_err),
+                     err_code_r.eq(err_code), err_crc_r.eq(rx_fsm.ongoing("CRC_LO"))]
         with m.FSM(name="exec_fsm") as ex:
             with m.State("IDLE"):
                 m.d.comb += exec_idle.eq(1)
-                with m.If(frame_err):
-                    m.d.sync += r_cmd.eq(Mux(rx_fsm.ongoing("CRC_LO"), f_cmd, 0xFF))
-                    respond(err_code)
+                with m.If(frame_err_r):
+                    m.d.sync += r_cmd.eq(Mux(err_crc_r, f_cmd, 0xFF))
+                    respond(err_code_r)
                     m.next = "FINISH"
-                with m.Elif(frame_ok):
+                with m.Elif(frame_ok_r):
                     m.d.sync += [r_cmd.eq(f_cmd), pos.eq(0), n.eq(0), phase.eq(0)]
                     m.next = "DECODE"
             with m.State("DECODE"):

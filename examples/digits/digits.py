@@ -580,11 +580,15 @@ def main(argv=None):
                     help=f"passes over the training half (default {d.epochs})")
     ap.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     ap.add_argument("--out", default="build/digits", help="folder for the PNG and the networks")
+    ap.add_argument("--replay", type=int, default=3, metavar="N",
+                    help="replay the first N training images on the simulated iCEBreaker "
+                    "over the host link and check every weight against the golden model, "
+                    "0..898 (default 3; 0: skip)")
     ap.add_argument("--write", metavar="MD", help="record the figures in this Markdown file and "
                     "copy the PNG to img/ beside it")
     args = ap.parse_args(argv)
     for name, value, lo, hi in (("neurons", args.neurons, 10, 256),
-                                ("epochs", args.epochs, 1, 100)):
+                                ("epochs", args.epochs, 1, 100), ("replay", args.replay, 0, 898)):
         if not lo <= value <= hi:
             ap.error(f"--{name} must be an integer in [{lo}, {hi}], not {value}")
     if args.seed < 0:
@@ -630,13 +634,27 @@ def main(argv=None):
     dump(test_net, toml)
     np.save(os.path.join(args.out, "labels.npy"), labels)
     print(f"wrote {png}, {toml} (learned network), digits_train.toml (initial) and labels.npy")
+    rtl = None
+    if args.replay:
+        from spikefab.boards.flow import board_params
+        from spikefab.host.device import Device
+        t2 = time.perf_counter()
+        with Device.sim(board_params(net, "icebreaker", simulated=True)) as dev:
+            bad, changed, steps = replay(dev, net, xtr, cfg, args.replay)
+        if bad:
+            sys.exit(f"digits: the simulated board differs from the golden model: {bad}")
+        rtl = (args.replay, steps, changed, net.synapses, time.perf_counter() - t2)
+        print(f"RTL replay: the first {args.replay} training images ({steps} steps) learned on "
+              f"the simulated iCEBreaker (Verilator, host link): every exc spike and all "
+              f"{net.synapses:,} weights equal the golden model's ({changed:,} changed by "
+              f"STDP) in {rtl[-1]:.0f} s")
     if args.write:
-        _report(args.write, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test)
+        _report(args.write, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rtl)
         print(f"wrote {args.write}")
     return acc
 
 
-def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test):
+def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rtl):
     import shutil
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                     "bench"))
@@ -675,11 +693,15 @@ def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test):
         f"traces, {cfg.steps} steps of the image (regular code, a full pixel every "
         f"{cfg.period // FULL} steps), then {cfg.negative} steps of its negative with the "
         f"exc threshold written to {SILENT}. Test: learning off, exc threshold "
-        f"{cfg.test_threshold}, {cfg.steps} steps per image, {int((pred < 0).sum())} silent "
+        f"{cfg.test_threshold} (chosen on the training half from {list(TEST_THRESHOLDS)}), "
+        f"{cfg.steps} steps per image, {int((pred < 0).sum())} silent "
         f"test images.",
         "",
         f"Training: {steps_run:,} network steps in {t_train:.1f} s; labelling and test "
-        f"{t_test:.1f} s.",
+        f"{t_test:.1f} s."
+        + (f" RTL replay: the first {rtl[0]} training images ({rtl[1]} steps) on the simulated "
+           f"iCEBreaker over the host link; every exc spike and all {rtl[3]:,} weights equal "
+           f"the golden model's ({rtl[2]:,} changed by STDP), {rtl[4]:.0f} s." if rtl else ""),
         "",
         "![learned receptive fields](img/digits_receptive_fields.png)",
     ]))
