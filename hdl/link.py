@@ -466,6 +466,16 @@ class Link(wiring.Component):
         err_code_r = Signal(8)
         m.d.sync += [frame_ok_r.eq(frame_ok), frame_err_r.eq(frame_err),
                      err_code_r.eq(err_code), err_crc_r.eq(rx_fsm.ongoing("CRC_LO"))]
+        # READ_SPIKES and READ_CYCLES answer from a snapshot of the queues' levels, the step
+        # count and the steps left, all taken in the same clock (one before the answer), so
+        # that the answer is consistent and the levels' carry chains stay out of its loads
+        k_spikes = Signal(range(MAX_EVENTS + 1))
+        k_cycles = Signal(range(MAX_CYCLES + 1))
+        snap_steps, snap_left = Signal(16), Signal(16)
+        m.d.sync += [
+            k_spikes.eq(Mux(ofifo.r_level > MAX_EVENTS, MAX_EVENTS, ofifo.r_level)),
+            k_cycles.eq(Mux(cfifo.r_level > MAX_CYCLES, MAX_CYCLES, cfifo.r_level)),
+            snap_steps.eq(_pad16(self.steps)), snap_left.eq((pending + inflight)[:16])]
         with m.FSM(name="exec_fsm") as ex:
             with m.State("IDLE"):
                 m.d.comb += exec_idle.eq(1)
@@ -500,14 +510,11 @@ class Link(wiring.Component):
                             m.d.sync += status.eq(Status.BAD_LENGTH)
                             m.next = "ERROR"
                         with m.Else():
-                            lvl = Mux(f_cmd == Cmd.READ_SPIKES, ofifo.r_level, cfifo.r_level)
-                            lim = Mux(f_cmd == Cmd.READ_SPIKES, MAX_EVENTS, MAX_CYCLES)
-                            k = Mux(lvl > lim, lim, lvl)
+                            k = Mux(f_cmd == Cmd.READ_SPIKES, k_spikes, k_cycles)
                             m.d.sync += nfifo.eq(k)
                             with m.If(f_cmd == Cmd.READ_SPIKES):
                                 m.d.sync += [
-                                    tx_word.eq(Cat(Const(0, 8), _pad16(self.steps),
-                                                   (pending + inflight)[:16])),
+                                    tx_word.eq(Cat(Const(0, 8), snap_steps, snap_left)),
                                     tx_left.eq(5), r_len.eq(5 + (k << 2))]
                             with m.Else():
                                 m.d.sync += [tx_word.eq(0), tx_left.eq(1),
