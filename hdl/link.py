@@ -10,7 +10,7 @@ pins ``rx``, ``tx`` and four LEDs.
 import json
 import zlib
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -288,7 +288,12 @@ class Link(wiring.Component):
         tx_word = Signal(8 * max(R, 5))
         tx_left = Signal(range(max(len(ident) + 1, R, 5) + 1))
         tx_rom = Signal()
-        rom = Array(Const(b, 8) for b in bytes([Status.OK]) + ident)
+        # the identity's ROM is read one clock after its address (``r_cnt`` settles at least
+        # two clocks before the next byte is taken); at ~20 bytes yosys keeps it in logic,
+        # but its output is a register
+        m.submodules.ident_rom = rom_mem = Memory(
+            shape=8, depth=len(ident) + 1, init=list(bytes([Status.OK]) + ident))
+        rom_rd = rom_mem.read_port(transparent_for=())
         r_len = Signal(8)
         r_cmd = Signal(8)
         r_start = Signal()
@@ -304,7 +309,8 @@ class Link(wiring.Component):
         tq = Signal(8)
         tq_valid = Signal()
         tq_crc = Signal()                  # tq is covered by the CRC: update it next clock
-        m.d.comb += [utx.i_data.payload.eq(tq), utx.i_data.valid.eq(tq_valid)]
+        m.d.comb += [utx.i_data.payload.eq(tq), utx.i_data.valid.eq(tq_valid),
+                     rom_rd.addr.eq(r_cnt)]
         with m.If(utx.i_data.ready & tq_valid):
             m.d.sync += tq_valid.eq(0)
         sent = Signal()
@@ -337,7 +343,7 @@ class Link(wiring.Component):
                     with m.Else():
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                m.d.comb += [tb.eq(Mux(tx_rom, rom[r_cnt], tx_word[:8])),
+                m.d.comb += [tb.eq(Mux(tx_rom, rom_rd.data, tx_word[:8])),
                              tvalid.eq(tx_left != 0)]
                 with m.If(sent):
                     m.d.sync += [tq_crc.eq(1),

@@ -326,7 +326,7 @@ def cmd_build(args):
     from .boards import build
     net = _load(args.net) if args.net else None
     try:
-        build(net=net, board=args.board, outdir=args.out, seed=args.seed)
+        build(net=net, board=args.board, outdir=args.out, seed=args.seed, tries=args.tries)
     except _board_errors() as e:
         raise UserError(str(e)) from None
 
@@ -448,6 +448,9 @@ def build_parser():
     bu.add_argument("--board", required=True)
     bu.add_argument("--out", metavar="DIR", help="default build/<board>")
     bu.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    bu.add_argument("--tries", type=int, default=3,
+                    help="placements to try (seed, seed + 1, ...) until the clock constraint "
+                         "is met (default 3)")
     bu.set_defaults(func=cmd_build)
 
     f = sub.add_parser("flash", help="program a board with its bitstream")
