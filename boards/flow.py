@@ -477,7 +477,8 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, str
     result = {
         "key": key, "board": board.name, "title": board.title, "device": board.device,
         "network": net.name, "neurons": net.neurons, "synapses": net.synapses,
-        "cores": n["cores"], "lanes": lanes, "seed": used_seed, "utilisation": util, "fmax_mhz": round(fmax, 2),
+        "cores": n["cores"], "lanes": lanes, "seed": used_seed, "utilisation": util,
+        "fmax_mhz": round(fmax, 2),
         "constraint_mhz": round(constraint, 2), "timing_met": fmax >= constraint,
         "clocks": {k: [round(a, 2), round(c, 2)] for k, (a, c) in clocks.items()},
         "critical_path": _critical_path(os.path.join(outdir, "nextpnr.log")),

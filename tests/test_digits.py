@@ -244,10 +244,11 @@ def test_test_threshold_is_chosen_on_the_training_half_only(split):
 
 @pytest.fixture(scope="module")
 def board():
-    """The simulated iCEBreaker of SMALL's learning network (its exact build)."""
-    from spikefab.boards.flow import board_params
+    """The simulated network top (with the host link) of SMALL's learning network, as
+    ``make digits`` replays on."""
+    from spikefab.hdl.generate_network import network_params
     from spikefab.host.device import Device
-    dev = Device.sim(board_params(D.build(SMALL), "icebreaker", simulated=True))
+    dev = Device.sim(network_params(D.build(SMALL), outputs=["exc"]))
     yield dev
     dev.close()
 
@@ -305,13 +306,12 @@ def test_demo_runs_end_to_end_on_the_simulated_board(tmp_path):
     """``make demo`` without the bitstream (the synthesis tier builds it): a small network."""
     demo = os.path.join(ROOT, "examples", "digits", "demo.py")
     r = subprocess.run([sys.executable, demo, "--no-build", "--neurons", "16", "--epochs", "1",
-                        "--train-slice", "1", "--test-slice", "4", "--out", str(tmp_path)],
+                        "--test-slice", "4", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "every exc spike and all" in r.stdout and "weights equal the golden" in r.stdout
     assert "every spike of exc equals the golden model" in r.stdout
     assert (tmp_path / "raster.png").read_bytes()[:4] == b"\x89PNG"
-    assert "synaptic events per clock" in r.stdout
+    assert "clocks per step on average" in r.stdout
 
 
 def test_demo_bad_option_is_one_line():

@@ -581,7 +581,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
     ap.add_argument("--out", default="build/digits", help="folder for the PNG and the networks")
     ap.add_argument("--replay", type=int, default=3, metavar="N",
-                    help="replay the first N training images on the simulated iCEBreaker "
+                    help="replay the first N training images on the simulated network top "
                     "over the host link and check every weight against the golden model, "
                     "0..898 (default 3; 0: skip)")
     ap.add_argument("--write", metavar="MD", help="record the figures in this Markdown file and "
@@ -636,16 +636,18 @@ def main(argv=None):
     print(f"wrote {png}, {toml} (learned network), digits_train.toml (initial) and labels.npy")
     rtl = None
     if args.replay:
-        from spikefab.boards.flow import board_params
+        from spikefab.hdl.generate_network import network_params
         from spikefab.host.device import Device
         t2 = time.perf_counter()
-        with Device.sim(board_params(net, "icebreaker", simulated=True)) as dev:
+        # the network top with the host link, as a board top has it (the learning network's
+        # two plastic projections on one core need more logic than the iCEBreaker's UP5K)
+        with Device.sim(network_params(net, outputs=["exc"])) as dev:
             bad, changed, steps = replay(dev, net, xtr, cfg, args.replay)
         if bad:
             sys.exit(f"digits: the simulated board differs from the golden model: {bad}")
         rtl = (args.replay, steps, changed, net.synapses, time.perf_counter() - t2)
         print(f"RTL replay: the first {args.replay} training images ({steps} steps) learned on "
-              f"the simulated iCEBreaker (Verilator, host link): every exc spike and all "
+              f"the simulated network top (Verilator, host link): every exc spike and all "
               f"{net.synapses:,} weights equal the golden model's ({changed:,} changed by "
               f"STDP) in {rtl[-1]:.0f} s")
     if args.write:
@@ -700,7 +702,7 @@ def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rt
         f"Training: {steps_run:,} network steps in {t_train:.1f} s; labelling and test "
         f"{t_test:.1f} s."
         + (f" RTL replay: the first {rtl[0]} training images ({rtl[1]} steps) on the simulated "
-           f"iCEBreaker over the host link; every exc spike and all {rtl[3]:,} weights equal "
+           f"network top (Verilator) over the host link; every exc spike and all {rtl[3]:,} weights equal "
            f"the golden model's ({rtl[2]:,} changed by STDP), {rtl[4]:.0f} s." if rtl else ""),
         "",
         "![learned receptive fields](img/digits_receptive_fields.png)",
