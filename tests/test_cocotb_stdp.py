@@ -77,14 +77,14 @@ CORNERS = {
 
 # Every corner on Icarus with the dual-port weight memory, and with the UP5K's SB_SPRAM256KA
 # primitives (yosys's model; two corners by default, all in the slow run); on Verilator (a
-# model build each) with the dual-port memory and the single-port model, the recurrent one by
-# default, the others in the slow run.
+# model build each) with the dual-port memory and the single-port model, the recurrent one on
+# the dual-port memory by default, the others in the slow run.
 _SPRAM_FAST = ("recurrent-plastic", "bounds-narrow-saturated")
 CORNER_RUNS = [pytest.param("icarus", "dual", c, id=f"icarus-dual-{c}") for c in CORNERS] + [
     pytest.param("icarus", "ice40_spram", c, id=f"icarus-ice40_spram-{c}",
                  marks=[] if c in _SPRAM_FAST else [pytest.mark.slow]) for c in CORNERS] + [
     pytest.param("verilator", ram, c, id=f"verilator-{ram}-{c}",
-                 marks=[] if c == "recurrent-plastic" else [pytest.mark.slow])
+                 marks=[] if (ram, c) == ("dual", "recurrent-plastic") else [pytest.mark.slow])
     for ram in ("dual", "single") for c in CORNERS]
 
 
@@ -100,8 +100,11 @@ def test_stdp_corners(sim, ram, case):
     check_same(net, got, simulate(net, x, record_state=True), seed)
 
 
-@pytest.mark.parametrize("sim,ram", [("icarus", "dual"), ("verilator", "dual"),
-                                     ("icarus", "ice40_spram"), ("verilator", "single")])
+@pytest.mark.parametrize("sim,ram", [
+    ("icarus", "dual"), ("icarus", "ice40_spram"),
+    # the same clocks on Verilator (a model build each): in the slow run
+    pytest.param("verilator", "dual", marks=pytest.mark.slow),
+    pytest.param("verilator", "single", marks=pytest.mark.slow)])
 def test_stdp_cycles_formula(sim, ram):
     """Every neuron spikes every step, lanes = 1, no backpressure: LTD rides on the event
     phase (3 clocks of tail), the LTP pass costs ``P_A + 1`` clocks per spiking row; on a
@@ -122,7 +125,7 @@ def test_stdp_cycles_formula(sim, ram):
         assert want[0] == 4 + 30 + 2 + 18 + 30 + 6
 
 
-@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
 def test_stdp_failure_names_step_synapse_field_and_seed(sim):
     """The weight checker can fail: hardware generated with a_plus = 200, golden model with
     a_plus = 0 (the spikes agree, the weights do not)."""

@@ -329,7 +329,7 @@ def _check_run(res, net, x, seed, record_state):
 
 
 @pytest.mark.parametrize("backend, seed", [
-    ("verilator", 2), ("amaranth", 2),
+    ("verilator", 2), pytest.param("amaranth", 2, marks=pytest.mark.slow),
     pytest.param("verilator", 7, marks=pytest.mark.slow),
     pytest.param("verilator", 3, marks=pytest.mark.slow),
     pytest.param("amaranth", 7, marks=pytest.mark.slow)])

@@ -290,6 +290,7 @@ def test_a_wrong_learning_rule_fails_naming_step_projection_synapse_and_seed(mon
         run_networks([job], "icarus", name="wrong-rule")
 
 
+@pytest.mark.slow
 def test_plastic_network_on_verilator_returns_golden_arrays():
     """``simulate_network_rtl`` of a plastic network on Verilator: every npz array (spikes,
     u, v, final weights) and the final traces equal the golden model's."""
