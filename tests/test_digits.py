@@ -23,7 +23,7 @@ D = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(D)
 
 #: What ``make digits`` reaches (docs/benchmarks.md); the slow test allows one point less.
-COMMITTED_ACCURACY = 0.875
+COMMITTED_ACCURACY = 0.819
 SEED = 1
 
 SMALL = replace(D.Config(), neurons=16, epochs=1)
