@@ -365,3 +365,14 @@ def test_full_run_reaches_the_committed_accuracy(tmp_path):
     assert [p.name for p in net.populations] == ["exc", "inh", "tonic"]
     assert not any(p.plastic for p in net.projections)
     assert (np.load(tmp_path / "labels.npy") < 10).all()
+
+
+def test_demo_on_a_missing_serial_port_is_one_line(tmp_path):
+    demo = os.path.join(ROOT, "examples", "digits", "demo.py")
+    r = subprocess.run([sys.executable, demo, "--port", str(tmp_path / "ttyUSB9"), "--no-flash",
+                        "--no-build", "--neurons", "16", "--epochs", "1", "--test-slice", "1",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
+                       cwd=ROOT)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.startswith("demo: ") and "ttyUSB9" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -261,10 +261,19 @@ def main(argv=None):
     return 0
 
 
+def _user_errors():
+    """The errors that end the demo with one line: a failed step, a missing programmer or
+    board, a serial port that does not answer."""
+    from spikefab.boards.flow import FlashError
+    from spikefab.host.protocol import DeviceError, LinkError
+    from spikefab.toolchain import ToolNotFound
+    return (DemoError, FlashError, ToolNotFound, LinkError, DeviceError, OSError)
+
+
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except DemoError as e:
+    except _user_errors() as e:
         sys.exit(f"demo: {e}")
     except ImportError as e:
         sys.exit(f"demo: {e.name} is missing; run make demo (it installs everything)")
