@@ -144,9 +144,9 @@ class NetworkTop(wiring.Component):
     step.
 
     **Steps.** The host streams the input channels of step ``t`` into ``i_input``, then a word
-    with ``end = 1``. Step ``t`` starts (every core's ``start``, one clock) when its end word
-    has been taken, every core has finished step ``t - 1``, the router is idle, and no
-    configuration command is pending. During step ``t`` the cores update and emit their
+    with ``end = 1``. Step ``t`` starts (every core's ``start``, one clock) the clock after its
+    end word has been taken, every core has finished step ``t - 1``, the router is idle, and
+    no configuration command is pending. During step ``t`` the cores update and emit their
     spikes; the router delivers them to the cores' axon slots (which open as each core
     finishes) and tags those of output populations with ``t``; the host may already send the
     inputs of step ``t + 1`` (``i_input`` takes no word of step ``t + 1`` before step ``t``
