@@ -73,15 +73,11 @@ def learned(cfg, split, cache):
 
 
 def events_of(net, runs):
-    """Synaptic events of runs (dicts of population spikes) given their inputs: every spike
-    delivered times its projection's fan-out (a spike of step ``t`` is delivered at
-    ``t + 1``; a run's last step's spikes are dropped by the RESET that follows)."""
-    total = 0
-    for inputs, spikes in runs:
-        counts = {"input": int(inputs.sum())}
-        counts.update({k: int(v[:-1].sum()) for k, v in spikes.items()})
-        total += sum(counts[p.source] * p.weights.shape[1] for p in net.projections)
-    return total
+    """Synaptic events of runs (``(inputs, spikes)`` pairs, each from a RESET): the sum of
+    ``spikefab.demo.synaptic_events`` over them (every spike delivered times its projection's
+    fan-out; a run's last step's spikes are dropped by the RESET that follows)."""
+    from spikefab.demo import synaptic_events
+    return sum(synaptic_events(net, inputs, spikes) for inputs, spikes in runs)
 
 
 def raster(path, inputs, runs, steps, title):
