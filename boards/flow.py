@@ -387,6 +387,8 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, str
     TimingError
         ``strict`` and the design misses its clock constraint.
     """
+    if not isinstance(tries, int) or isinstance(tries, bool) or tries < 1:
+        raise ValueError(f"Tries must be a positive integer, not {tries!r}")
     setup_environ()
     board = get_board(board)
     net = _network(net, board)
@@ -416,8 +418,6 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, str
     pnr_args = [_PNR_DEVICE[board.device], "--package", _PNR_PACKAGE[board.package]]
     if board.family == "ecp5":
         pnr_args += ["--speed", str(platform.speed)]
-    if not isinstance(tries, int) or isinstance(tries, bool) or tries < 1:
-        raise ValueError(f"Tries must be a positive integer, not {tries!r}")
 
     def pnr_cmd(s):
         return [nextpnr, *pnr_args, "--json", "top.json", *pnr_io, "--report", "report.json",
