@@ -139,6 +139,8 @@ class Simulator:
         self.v = {k: z.copy() for k, z in zeros.items()}
         self.r = {k: z.copy() for k, z in zeros.items()}
         self.spikes = {k: z.astype(bool) for k, z in zeros.items()}
+        # the next step's input from the spikes delivered so far (see :meth:`deliver`)
+        self.pending = {k: z.copy() for k, z in zeros.items()}
         self.weights, self.pre, self.post = [], [], []
         # Delivery reads static weights from an int16 copy (weight_bits <= 16) and sums rows in
         # int32 where that is provably exact: a quarter of the memory traffic, same result.
@@ -163,7 +165,9 @@ class Simulator:
         """Clear the neurons, traces and in-flight spikes but keep the (learned) weights.
 
         This is the host's "reset network state" between independent stimuli: ``u``, ``v``,
-        refractory counters, STDP traces and last step's spikes go to 0; ``t`` restarts.
+        refractory counters, STDP traces and last step's spikes go to 0, and so does the next
+        step's input that their delivery accumulated; ``t`` restarts. Their delivery's LTD
+        stays (a board has applied it by its barrier).
         """
         self.t = 0
         for d in (self.u, self.v, self.r):
@@ -171,12 +175,14 @@ class Simulator:
                 a[...] = 0
         for a in self.spikes.values():
             a[...] = False
+        self.pending = {k: np.zeros_like(a) for k, a in self.u.items()}
         for x in self.pre + self.post:
             if x is not None:
                 x[...] = 0
 
     def step(self, inputs):
-        """Run one time step.
+        """Run one time step: :meth:`update` with the host spikes of the step, then
+        :meth:`deliver` of the spikes it produced.
 
         Parameters
         ----------
@@ -188,17 +194,32 @@ class Simulator:
         dict of str to numpy.ndarray of bool, (B, size)
             Spikes of every population at this step.
         """
+        spikes = self.update(inputs)
+        self.deliver()
+        return spikes
+
+    def update(self, inputs):
+        """Steps 1-5 of step ``t`` (``docs/spec.md`` section 4): deliver the host spikes of
+        the step (accumulate, then LTD with the post traces of step ``t - 1``), pre traces
+        (every source delivered at ``t``: these inputs and the spikes of ``t - 1``), neurons,
+        post traces, LTP. The spikes of ``t - 1`` were accumulated (and depressed) by the
+        :meth:`deliver` that ended step ``t - 1``. Use :meth:`step`, unless the state between
+        the two halves is wanted (a testbench that delivers spikes itself).
+
+        Returns the spikes of every population at this step (also in ``spikes``).
+        """
+        if self.pending is None:
+            raise RuntimeError("The spikes of the last step must be delivered first")
         net, hw = self.net, self.net.hardware
-        sources = dict(self.spikes, input=np.asarray(inputs, bool))
-        # 1. delivery and LTD: weights as they were at the start of the step, then depress
-        acc = {p.name: np.zeros((self.batch, p.size), np.int64) for p in net.populations}
+        x = np.asarray(inputs, bool)
+        acc = self.pending
         for k, proj in enumerate(net.projections):
-            events = sources[proj.source]
-            w = self.weights[k] if proj.plastic else self._narrow[k]
-            acc[proj.target] += deliver(events, w, proj.weight_shift, self._sum_dtype[k])
+            if proj.source == "input":
+                self._deliver(k, x, acc)
+        # 2. pre traces: every source delivered at this step
+        for k, proj in enumerate(net.projections):
             if proj.plastic:
-                _stdp.depress(self.weights[k], events, self.post[k], proj.stdp)
-                # 2. pre traces
+                events = x if proj.source == "input" else self.spikes[proj.source]
                 self.pre[k] = _stdp.pre_traces(self.pre[k], events, proj.stdp, hw)
         # 3. neurons
         spikes = {}
@@ -213,8 +234,30 @@ class Simulator:
                 self.post[k] = _stdp.post_traces(self.post[k], s, proj.stdp, hw)
                 _stdp.potentiate(self.weights[k], s, self.pre[k], proj.stdp)
         self.spikes = spikes
+        self.pending = None
         self.t += 1
         return spikes
+
+    def deliver(self):
+        """Step 6 of step ``t``: the spikes of step ``t`` reach their synapses. Every
+        projection from a population accumulates them into the next step's input (with the
+        weights after this step's LTP), then a plastic one depresses their rows with the post
+        traces of this step. What a board has done at its barrier."""
+        if self.pending is not None:
+            raise RuntimeError("The spikes of this step were delivered already")
+        self.pending = {p.name: np.zeros((self.batch, p.size), np.int64)
+                        for p in self.net.populations}
+        for k, proj in enumerate(self.net.projections):
+            if proj.source != "input":
+                self._deliver(k, self.spikes[proj.source], self.pending)
+
+    def _deliver(self, k, events, acc):
+        """Accumulate ``events`` of projection ``k`` into ``acc``, then depress (plastic)."""
+        proj = self.net.projections[k]
+        w = self.weights[k] if proj.plastic else self._narrow[k]
+        acc[proj.target] += deliver(events, w, proj.weight_shift, self._sum_dtype[k])
+        if proj.plastic:
+            _stdp.depress(self.weights[k], events, self.post[k], proj.stdp)
 
     def run(self, inputs, record_state=False):
         """Run ``inputs.shape[1]`` steps from the current state.

@@ -1,8 +1,10 @@
 """Pair-based, trace-form STDP of ``docs/spec.md`` section 4, split into its ordered parts.
 
 Within a time step the simulator calls, in this order: :func:`depress` (with the delivery of the
-step's events, using the post traces of step ``t - 1``), :func:`pre_traces`, the neuron update,
-:func:`post_traces`, :func:`potentiate` (using the pre traces of step ``t``). Implemented in
+step's host inputs, using the post traces of step ``t - 1``), :func:`pre_traces`, the neuron
+update, :func:`post_traces`, :func:`potentiate` (using the pre traces of step ``t``), and
+:func:`depress` again with the delivery of the step's own spikes (using this step's post
+traces: SPEC section 4, step 6). Implemented in
 hardware by the learning unit of the neuron core (``spikefab.hdl``): LTD rides on the event
 phase, LTP is a column pass after the neuron update.
 
@@ -31,7 +33,8 @@ def depress(w, events, y, stdp):
     events : numpy.ndarray of bool, (B, S)
         Sources delivered at this step; each ``(b, j)`` at most once.
     y : numpy.ndarray of int64, (B, N)
-        Post traces of step ``t - 1``.
+        Post traces as they are at the delivery: of step ``t - 1`` for host inputs of step
+        ``t``, of step ``t`` for the spikes of step ``t``.
     """
     b, j = np.nonzero(events)
     if len(b):

@@ -781,7 +781,10 @@ class Core(wiring.Component):
         with m.Elif(ev.valid & ev.ready & ev_plastic):
             m.d.comb += [hit_wr.addr.eq(ev_slot), hit_wr.data.eq(1), hit_wr.en.eq(1)]
         with m.Elif(cfg_wr & (cmd.space == Space.PRE)):
-            m.d.comb += [pre_wr.addr.eq(cmd.addr), pre_wr.data.eq(cmd.data), pre_wr.en.eq(1)]
+            # a written trace is the slot's whole state: a spike delivered since the last step
+            # (already accumulated and depressed) no longer bumps it ("reset network state")
+            m.d.comb += [pre_wr.addr.eq(cmd.addr), pre_wr.data.eq(cmd.data), pre_wr.en.eq(1),
+                         hit_wr.addr.eq(cmd.addr), hit_wr.data.eq(0), hit_wr.en.eq(1)]
 
         # -- post traces: read with the state, decayed beside the LIF pipeline ------------
         res = lif.o_neuron.payload

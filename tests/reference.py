@@ -43,26 +43,38 @@ def reference_simulate(net, inputs):
     rec_s = {n: [] for n in pops}
     rec_u = {n: [] for n in pops}
     rec_v = {n: [] for n in pops}
+    # the next step's input accumulated by step 6 (the delivery of a step's spikes)
+    a_next = {n: [0] * p.size for n, p in pops.items()}
+
+    def accumulate_and_depress(k, e, a):
+        proj, st = net.projections[k], net.projections[k].stdp
+        for j in range(len(e)):
+            if not e[j]:
+                continue
+            for i in range(len(w[k][j])):
+                a[proj.target][i] += w[k][j][i] * 2 ** proj.weight_shift
+                if st is not None:
+                    dw = (st.a_minus * post[k][i]) // 2 ** st.shift
+                    w[k][j][i] = r_clip(w[k][j][i] - dw, st.w_min, st.w_max)
+
     for t in range(len(inputs)):
         src = dict(last)
         src["input"] = [int(x) for x in inputs[t]]
-        a = {n: [0] * p.size for n, p in pops.items()}
+        a = a_next
+        # 1. the host inputs of step t
         for k, proj in enumerate(net.projections):
-            e = src[proj.source]
+            if proj.source == "input":
+                accumulate_and_depress(k, src["input"], a)
+        # 2. pre traces: the inputs of t and the spikes of t - 1
+        for k, proj in enumerate(net.projections):
             st = proj.stdp
-            for j in range(len(e)):
-                if not e[j]:
-                    continue
-                for i in range(len(w[k][j])):
-                    a[proj.target][i] += w[k][j][i] * 2 ** proj.weight_shift
-                    if st is not None:
-                        dw = (st.a_minus * post[k][i]) // 2 ** st.shift
-                        w[k][j][i] = r_clip(w[k][j][i] - dw, st.w_min, st.w_max)
             if st is not None:
+                e = src[proj.source]
                 for j in range(len(e)):
                     pre[k][j] = r_decay(pre[k][j], st.d_pre)
                     if e[j]:
                         pre[k][j] = r_usat(pre[k][j] + st.x_inc, hw.trace_bits)
+        # 3. neurons
         spikes = {}
         for n, p in pops.items():
             s = [0] * p.size
@@ -82,6 +94,7 @@ def reference_simulate(net, inputs):
             rec_s[n].append(s)
             rec_u[n].append(list(u[n]))
             rec_v[n].append(list(v[n]))
+        # 4. post traces, 5. LTP
         for k, proj in enumerate(net.projections):
             st = proj.stdp
             if st is None:
@@ -96,5 +109,10 @@ def reference_simulate(net, inputs):
                     for j in range(len(w[k])):
                         dw = (st.a_plus * pre[k][j]) // 2 ** st.shift
                         w[k][j][i] = r_clip(w[k][j][i] + dw, st.w_min, st.w_max)
+        # 6. deliver the spikes of step t: the input of t + 1, and LTD with this step's y
+        a_next = {n: [0] * p.size for n, p in pops.items()}
+        for k, proj in enumerate(net.projections):
+            if proj.source != "input":
+                accumulate_and_depress(k, spikes[proj.source], a_next)
         last = spikes
     return rec_s, rec_u, rec_v, w, pre, post

@@ -34,7 +34,9 @@ def run_plastic(net, lanes, inputs, seed, ready_prob=1.0, weight_ram="dual", del
             events = rng.permutation(cmap.events(inputs[t], prev))
             spikes, c = await host.step(events, t)
             cycles.append(c)
-            want = golden.step(inputs[t][None])[name][0]
+            # the core takes the step's recurrent spikes with the next step's events: compare
+            # before golden's delivery of them (SPEC section 4, step 6), then deliver
+            want = golden.update(inputs[t][None])[name][0]
             want_ids = list(np.flatnonzero(want))
             assert spikes == want_ids, (f"step {t}, field spikes: got {spikes}, expected "
                                         f"{want_ids} (seed {seed})")
@@ -54,6 +56,7 @@ def run_plastic(net, lanes, inputs, seed, ready_prob=1.0, weight_ram="dual", del
                                   golden.pre[g][0], seed)
                 assert_same_array(f"step {t}: post traces of projection {g}", post,
                                   golden.post[g][0], seed)
+            golden.deliver()
             prev = want
 
     sim = Simulator(dut)
