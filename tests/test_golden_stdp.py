@@ -112,3 +112,47 @@ def test_trace_decay_then_increment():
     # x: 100 -> 50 -> 25 + 100 = 125 ; y: d_post 4096 clears, then +7 each spiking step
     assert res.pre_traces[0].tolist() == [125]
     assert res.post_traces[0].tolist() == [7]
+
+
+def _chain(w=10):
+    """``a`` spikes every step (bias), ``b`` too; ``a -> b`` plastic, LTD only (a_minus 1,
+    shift 0, y_inc 5, no decay), weight ``w``."""
+    st = Stdp(a_plus=0, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=5, w_min=0,
+              w_max=20)
+    pops = [Population("a", 1, 30, bias=40, dv=4096),
+            Population("b", 1, 30, bias=40, dv=4096)]
+    return Network("chain", 1, pops, [Projection("a", "b", [[w]], stdp=st)], HW)
+
+
+def test_a_steps_spikes_are_depressed_at_its_end():
+    """SPEC section 4, step 6: the spike of ``a`` at step 0 reaches ``a -> b`` at the end of
+    step 0, accumulated for step 1 with the weight after LTP, then depressed with ``b``'s post
+    trace of step 0 (5): the weights after one step are 10 - 5, what a board holds at its
+    barrier (v1 left 10 until step 1)."""
+    n = _chain()
+    res = simulate(n, np.zeros((1, 1), np.uint8))
+    assert res.spikes["a"].tolist() == [[1]] and res.post_traces[0].tolist() == [5]
+    assert res.weights[0].tolist() == [[5]]
+    # two steps: step 1 accumulates the spike of step 0 with weight 10 (u = 10 at b), LTD of
+    # step 1's own spike with y = 10 (no decay, +5): 5 - 10 clipped to 0
+    res = simulate(n, np.zeros((2, 1), np.uint8), record_state=True)
+    assert res.u["b"][:, 0].tolist() == [0, 10]
+    assert res.weights[0].tolist() == [[0]]
+
+
+def test_update_and_deliver_are_the_two_halves_of_a_step():
+    from spikefab.golden import Simulator
+    sim = Simulator(_chain())
+    sim.update(np.zeros((1, 1), bool))
+    assert sim.weights[0].tolist() == [[[10]]]
+    with pytest.raises(RuntimeError, match="delivered first"):
+        sim.update(np.zeros((1, 1), bool))
+    sim.deliver()
+    assert sim.weights[0].tolist() == [[[5]]] and sim.pending["b"].tolist() == [[10]]
+    with pytest.raises(RuntimeError, match="delivered already"):
+        sim.deliver()
+    # "reset network state": the depression stays, the accumulated input of the spike goes
+    sim.reset_state()
+    assert sim.weights[0].tolist() == [[[5]]] and sim.pending["b"].tolist() == [[0]]
+    sim.step(np.zeros((1, 1), bool))
+    assert sim.u["b"].tolist() == [[0]]

@@ -210,19 +210,8 @@ def test_stdp_outside_its_columns_fails_naming_core_slot_and_neuron(monkeypatch)
         run_networks([job], "icarus", name="columns")
 
 
-# Known bug, open (closing note of 2026-12-01): network seed 352 (chunk 5; Icarus and Verilator
-# alike, any packing) reads weight 0 of projection 2 (p2 -> p0, plastic, p0 split over two
-# cores), row 0, column 1 at the step-5 checkpoint where the golden model has 3; seed 342
-# (chunk 4, Icarus) ends with final weight -17 of projection 0, row 0, column 0, golden 0 (the
-# testbench's assertion surfaces as a CancelledError). Both chunks must keep failing until the
-# bug is fixed (strict).
-_KNOWN = {4: pytest.mark.xfail(reason="seed 342: a final plastic weight differs", strict=True),
-          5: pytest.mark.xfail(reason="seed 352: a plastic weight of a split target differs "
-                                      "at a checkpoint", strict=True)}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("chunk", [pytest.param(c, marks=_KNOWN.get(c, ())) for c in range(6)])
+@pytest.mark.parametrize("chunk", range(6))
 def test_random_plastic_networks_sweep(chunk):
     """60 random plastic networks: 30 on Icarus, 30 on Verilator, 5 per build, every plastic
     weight and trace compared at checkpoints (lock-step runs) and at the end."""
