@@ -153,8 +153,8 @@ class NetworkTop(wiring.Component):
     has started, and none of step ``t + 2`` before ``t + 1`` has started). Step ``t`` ends at
     the barrier: every core done and the router idle, so that every spike of step ``t`` has
     reached its cores (for step ``t + 1``) and the host. ``done`` pulses in that clock,
-    ``steps`` becomes ``t + 1`` and ``cycles`` the clocks from step ``t``'s start to its
-    barrier. ``busy`` is high from a start to its barrier.
+    ``steps`` becomes ``t + 1`` and ``cycles`` (from the next clock) the clocks from step
+    ``t``'s start to its barrier. ``busy`` is high from a start to its barrier.
 
     **Configuration** (``i_cfg``, ``o_rdata``), only between steps: ``i_cfg.ready`` is low
     while ``busy``, and a pending command holds back the next start. A command addresses core
@@ -181,6 +181,8 @@ class NetworkTop(wiring.Component):
     steps : Out(unsigned(step_bits))
         Steps completed since reset (wraps).
     cycles : Out(unsigned(CYCLES_BITS))
+        From the clock after a barrier until the next start: that step's clocks (during a
+        step it follows the running count).
     i_cfg : In(stream.Signature(network_cfg_layout(params)))
     o_rdata : Out(stream.Signature(unsigned(params.rdata_bits)))
     """
@@ -263,7 +265,12 @@ class NetworkTop(wiring.Component):
         with m.Elif(running):
             m.d.sync += count.eq(count + 1)
         with m.If(barrier):
-            m.d.sync += [running.eq(0), self.steps.eq(self.steps + 1), self.cycles.eq(count)]
+            m.d.sync += [running.eq(0), self.steps.eq(self.steps + 1)]
+        # ``cycles`` follows ``count`` while a step runs (its enable is a register, not the
+        # barrier, whose decode of the router's state is the longest path on the UP5K), so
+        # that from the clock after a barrier to the next start it holds that step's count
+        with m.If(running):
+            m.d.sync += self.cycles.eq(count)
 
         # host inputs: the words of the next step pass until its end word
         inp = self.i_input
