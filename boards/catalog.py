@@ -73,6 +73,10 @@ class Board:
         Neurons per core when a population is split over several cores (the network top,
         ``hdl/network.py``); None: a core holds up to 256 neurons, or a whole population
         larger than that.
+    seed : int
+        First nextpnr placement seed of the board's builds (``spikefab build`` places again
+        with the next ones while the clock constraint is missed: ``--tries``): one with which
+        the default network meets the constraint.
     pack_opts : tuple of str
         Extra ``ecppack`` options (compression, SPI clock) the board's loader wants.
     notes : str
@@ -96,6 +100,7 @@ class Board:
     lanes: int
     stdp: bool = True
     core_neurons: int = None
+    seed: int = 1
     pack_opts: tuple = ()
     notes: str = ""
     extra: dict = field(default_factory=dict)

@@ -343,7 +343,7 @@ def _fmax(rep):
     return clocks[name][0], clocks[name][1], clocks
 
 
-def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, strict=True,
+def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=_STDOUT, strict=True,
           reuse=True, tries=3):
     """Build the bitstream of ``net`` for ``board``.
 
@@ -354,8 +354,8 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, str
     board : str or Board
     outdir : str or None
         Output folder, default ``build/<board>``; it must not be under ``/tmp`` (YoWASP).
-    seed : int
-        nextpnr's placement seed.
+    seed : int or None
+        nextpnr's (first) placement seed; None: the board's (:attr:`Board.seed`).
     tries : int
         Placements to try: while the design misses its clock constraint, place and route
         again with the next seed (``seed + 1``, ...), at most ``tries`` in all; the result
@@ -389,8 +389,12 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=1, out=_STDOUT, str
     """
     if not isinstance(tries, int) or isinstance(tries, bool) or tries < 1:
         raise ValueError(f"Tries must be a positive integer, not {tries!r}")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise ValueError(f"Seed must be a non-negative integer, not {seed!r}")
     setup_environ()
     board = get_board(board)
+    if seed is None:
+        seed = board.seed
     net = _network(net, board)
     outdir = outdir or os.path.join("build", board.name)
     os.makedirs(outdir, exist_ok=True)
@@ -606,8 +610,8 @@ def _markdown(results, head, rows):
         "",
         "## Measured (default networks)",
         "",
-        "Utilisation and Fmax from nextpnr's `--report` JSON (seed 1, or the first of seeds 2-3 "
-        "that meets the constraint); memory bits used are",
+        "Utilisation and Fmax from nextpnr's `--report` JSON (the board's seed, or the first of "
+        "the next two that meets the constraint); memory bits used are",
         "the block RAM / SPRAM tiles the placed design occupies, needed the network's own",
         "state (weights, neuron state, accumulators).",
         "",

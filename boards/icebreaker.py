@@ -41,5 +41,7 @@ VARIANTS = [
           package="SG48", platform=ICEBreakerPlatform, top=Top,
           resources={"logic": 5280, "ff": 5280, "bram": 30, "spram": 4, "dsp": 8, "pll": 1},
           clock_hz=12e6, target_hz=30e6, programmer="iceprog", program_args=(),
-          neurons=256, inputs=256, lanes=1),
+          neurons=256, inputs=256, lanes=1,
+          # seeds 1-4 place the default network at 28.1-30.0 MHz (LC 96% full), 5 at 31.2
+          seed=5),
 ]

@@ -447,7 +447,8 @@ def build_parser():
                     help="default: the board's default network")
     bu.add_argument("--board", required=True)
     bu.add_argument("--out", metavar="DIR", help="default build/<board>")
-    bu.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    bu.add_argument("--seed", type=int, default=None,
+                    help="nextpnr placement seed (default: the board's)")
     bu.add_argument("--tries", type=int, default=3,
                     help="placements to try (seed, seed + 1, ...) until the clock constraint "
                          "is met (default 3)")

@@ -293,6 +293,19 @@ def test_build_rejects_before_synthesis(tmp_path):
     assert not os.path.exists(os.path.join(out, "top.il"))
 
 
+@pytest.mark.parametrize("kw, message", [
+    ({"tries": 0}, r"^Tries must be a positive integer, not 0$"),
+    ({"seed": -1}, r"^Seed must be a non-negative integer, not -1$"),
+    ({"seed": 1.5}, r"^Seed must be a non-negative integer, not 1.5$")])
+def test_build_rejects_bad_seed_and_tries_before_elaborating(tmp_path, kw, message):
+    out = os.path.join("build", "test-boards", "bad-options")
+    shutil.rmtree(out, ignore_errors=True)
+    from spikefab.boards import build
+    with pytest.raises(ValueError, match=message):
+        build(_net(8, 8, "tiny"), "icebreaker", outdir=out, out=None, **kw)
+    assert not os.path.exists(out)
+
+
 def test_build_failure_names_the_log(monkeypatch):
     from spikefab.boards import build
     from spikefab.boards.flow import BuildError
