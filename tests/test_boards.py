@@ -297,7 +297,7 @@ def test_build_rejects_before_synthesis(tmp_path):
     ({"tries": 0}, r"^Tries must be a positive integer, not 0$"),
     ({"seed": -1}, r"^Seed must be a non-negative integer, not -1$"),
     ({"seed": 1.5}, r"^Seed must be a non-negative integer, not 1.5$")])
-def test_build_rejects_bad_seed_and_tries_before_elaborating(tmp_path, kw, message):
+def test_build_rejects_bad_seed_and_tries_before_elaborating(kw, message):
     out = os.path.join("build", "test-boards", "bad-options")
     shutil.rmtree(out, ignore_errors=True)
     from spikefab.boards import build

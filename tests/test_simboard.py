@@ -583,13 +583,12 @@ def plastic_recurrent_network(seed):
     return Network(f"plastic_rec_{seed}", 5, pops, projs, hw)
 
 
-def test_reset_between_runs_keeps_the_last_deliveries_depression(tmp_path):
+def test_reset_between_runs_keeps_the_last_deliveries_depression():
     """A run that ends with exc spiking (their delivery onto the recurrent plastic projection
     depresses it at the barrier), RESET (``Device.reset``: state, accumulators and traces
     cleared, and with the pre traces each slot's "delivered" bit), a second run of two steps
-    (short: the exc traces saturate within a few more): spikes,
-    weights and traces equal golden's ``run``, ``reset_state``, ``run`` (SPEC section 4,
-    step 6)."""
+    (short: the exc traces saturate within a few more): spikes, weights and traces equal
+    golden's ``run``, ``reset_state``, ``run`` (SPEC section 4, step 6)."""
     from spikefab.golden import Simulator
     net = plastic_recurrent_network(3)
     x = random_inputs(3, net, 10, rate=0.5)
