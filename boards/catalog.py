@@ -111,8 +111,12 @@ class Board:
 
     @property
     def weight_ram(self):
-        """Kind of weight memory of the core (``spikefab.hdl.synapse.WEIGHT_RAMS``)."""
-        return "ice40_spram" if self.resources.get("spram") else "dual"
+        """Kind of weight memory of the cores (``spikefab.hdl.synapse.WEIGHT_RAMS``): UP5K
+        SPRAM on an iCE40 that has it, the pipelined ``"banked"`` memory for the static cores
+        of an ECP5 whose weights span several block RAM banks (the others ``"dual"``)."""
+        if self.resources.get("spram"):
+            return "ice40_spram"
+        return "banked" if self.family == "ecp5" else "dual"
 
     @property
     def synapses(self):

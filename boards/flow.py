@@ -98,6 +98,7 @@ def _hardware_params(net, board):
     """
     from spikefab.hdl.generate_network import network_params
     from spikefab.hdl.network import NetworkParams
+    from spikefab.hdl.synapse import BANK_WORDS
     pops = net.populations
     fan_in = max(sum(net.source_size(p.source) for p in net.projections if p.target == q.name)
                  for q in pops)
@@ -112,6 +113,12 @@ def _hardware_params(net, board):
     if board.family == "ice40":
         # a flip-flop that only delays costs a logic cell there: delays in EBR
         hp = NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, hp.weight_rams, True)
+    if board.weight_ram == "banked":
+        # a static core whose weights span several block RAM banks gets the pipelined
+        # memory: its blocks lie far apart on a large ECP5 (plastic cores: dual-port)
+        rams = tuple("banked" if not cp.plastic and cp.weight_slots > BANK_WORDS else "dual"
+                     for cp in hp.cores)
+        return NetworkParams(hp.mapping, hp.lanes, hp.cores, hp.router, rams, hp.delay_ram)
     if board.weight_ram != "ice40_spram":
         return hp
     left = board.resources["spram"]

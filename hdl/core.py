@@ -15,7 +15,7 @@ from .emitter import EMIT_LATENCY, SpikeEmitter
 from .lif import LIF_LATENCY, LifPipeline
 from .params import CoreParams
 from .stdp import UPDATE_STAGES, TRACE_STAGES, TraceUpdate, WeightUpdate, learn_layout
-from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram, row_clocks
+from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram, read_latency, row_clocks
 
 __all__ = ["Space", "Param", "Learn", "PARAM_STRIDE", "LEARN_STRIDE", "param_addr", "learn_base",
            "CYCLES_BITS",
@@ -135,9 +135,10 @@ def event_tail(p, weight_ram="dual"):
     """Clocks from the end of the last event's last row until the update phase may start:
     :data:`EVENT_TAIL` (2), plus ``UPDATE_STAGES - 1`` (3) in a plastic core, where every op
     also passes the weight update pipeline (LTD); one less on a single-port weight memory,
-    where the last row's second (write) clock already counts as part of the row."""
+    where the last row's second (write) clock already counts as part of the row; 2 more on a
+    ``"banked"`` weight memory (static cores), whose read data comes 2 clocks later."""
     if not p.plastic:
-        return EVENT_TAIL
+        return EVENT_TAIL + read_latency(weight_ram) - 1
     return EVENT_TAIL + UPDATE_STAGES - 1 - (row_clocks(p, weight_ram) - 1)
 
 
@@ -177,14 +178,15 @@ def step_cycles(p, events, last_spike=None, spiking_rows=0, weight_ram="dual"):
         visits each).
     weight_ram : str
         The core's weight memory kind; only a plastic core on a single-port kind
-        (``"single"``, ``"ice40_spram"``) differs.
+        (``"single"``, ``"ice40_spram"``) and a static core on ``"banked"`` (event tail 4)
+        differ.
 
     Returns
     -------
     int
         Static core:
         ``EVENT_TAIL * [E > 0] + rows * E + max(rows + UPDATE_LATENCY, last_spike + 3)``
-        with ``EVENT_TAIL = 2``.
+        with ``EVENT_TAIL = 2`` (4 on a ``"banked"`` weight memory).
         With ``o_spike.ready`` always high and at most one spiking lane per row (always so for
         ``lanes = 1``), the second term of the ``max`` never wins, and a step costs exactly
         ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks: one clock per synaptic event per
@@ -298,7 +300,8 @@ class Core(wiring.Component):
         self._p = params
         self._delay_ram = bool(delay_ram)
         p = params
-        self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots)
+        self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots,
+                                     p.plastic)
         super().__init__({
             "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
             "start": In(1),
@@ -456,13 +459,14 @@ class Core(wiring.Component):
 
         # -- configuration port -----------------------------------------------------------
         rd_pending = Signal()
+        rd_wait = Signal(read_latency(self._ram) - 1)
         rd_select = Signal()
         rd_space = Signal(len(cfg.payload.space))
         rd_param = Signal(cfg_data_bits(p))
         rdata = self.o_rdata
         m.d.comb += [
             cfg.ready.eq(in_event & ~syn.busy & ~unit_busy & ~start_pending & ~self.start
-                         & ~rd_pending
+                         & ~rd_pending & ~rd_wait.any()
                          & ~rd_select & ~rdata.valid),
             syn.x_w_wdata.eq(cfg.payload.data),
         ]
@@ -497,12 +501,20 @@ class Core(wiring.Component):
         # The memories' read data go straight into capture registers (block RAM clock-to-out
         # leaves no room for the space multiplexer in the same clock); the multiplexer works
         # one clock later.
+        # A weight memory with a longer read latency (``"banked"``) delivers its word
+        # ``rd_wait`` clocks after the others.
         cap_w = Signal.like(syn.x_w_rdata)
         cap_s = Signal.like(st_rd.data)
         cap_a = Signal.like(syn.x_a_rdata)
         with m.If(rd_pending):
-            m.d.sync += [rd_pending.eq(0), rd_select.eq(1), cap_w.eq(syn.x_w_rdata),
-                         cap_s.eq(st_rd.data), cap_a.eq(syn.x_a_rdata)]
+            m.d.sync += [rd_pending.eq(0), cap_s.eq(st_rd.data), cap_a.eq(syn.x_a_rdata)]
+        if len(rd_wait):
+            m.d.sync += rd_wait.eq(Cat(rd_pending, rd_wait[:-1]))
+            with m.If(rd_wait[-1]):
+                m.d.sync += [rd_select.eq(1), cap_w.eq(syn.x_w_rdata)]
+        else:
+            with m.If(rd_pending):
+                m.d.sync += [rd_select.eq(1), cap_w.eq(syn.x_w_rdata)]
         with m.If(rd_select):
             m.d.sync += [rd_select.eq(0), rdata.valid.eq(1)]
             with m.Switch(rd_space):

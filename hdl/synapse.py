@@ -7,8 +7,8 @@ from amaranth.lib.wiring import In, Out
 
 from .params import CoreParams
 
-__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "row_clocks", "SPRAM_WORDS", "SPRAM_BITS", "SPRAM_TILES",
-           "WeightRam", "SynapseArray"]
+__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "BANK_WORDS", "read_latency", "row_clocks", "SPRAM_WORDS",
+           "SPRAM_BITS", "SPRAM_TILES", "WeightRam", "SynapseArray"]
 
 #: Clocks from the last row read of the last event to the clock after its write-back.
 EVENT_TAIL = 2
@@ -17,16 +17,24 @@ EVENT_TAIL = 2
 #: ECP5 DP16KD), ``"single"`` (the behavioural model of a single-port RAM: one address, reads
 #: and writes never in the same clock) and ``"ice40_spram"`` (the same single-port schedule on
 #: iCE40 UP5K ``SB_SPRAM256KA`` primitives; for synthesis, or simulation with the primitive's
-#: own model).
-WEIGHT_RAMS = ("dual", "single", "ice40_spram")
+#: own model) and ``"banked"`` (dual port, pipelined for a large ECP5: banks of
+#: :data:`BANK_WORDS` words with registered inputs and registered outputs, read latency 3;
+#: static cores only).
+WEIGHT_RAMS = ("dual", "single", "ice40_spram", "banked")
+#: Words per bank of a ``"banked"`` weight memory: one ECP5 DP16KD deep (2048 x 9).
+BANK_WORDS = 2048
 #: Words, bits per word and number of the UP5K's ``SB_SPRAM256KA`` tiles.
 SPRAM_WORDS, SPRAM_BITS, SPRAM_TILES = 16384, 16, 4
 
 
-def check_weight_ram(kind, width, depth):
-    """Validate a weight memory kind for a ``depth`` x ``width`` memory; return ``kind``."""
+def check_weight_ram(kind, width, depth, plastic=False):
+    """Validate a weight memory kind for a ``depth`` x ``width`` memory of a core (``plastic``:
+    with STDP); return ``kind``."""
     if not isinstance(kind, str) or kind not in WEIGHT_RAMS:
         raise ValueError(f"Weight RAM must be one of {', '.join(WEIGHT_RAMS)}, not {kind!r}")
+    if kind == "banked" and plastic:
+        raise ValueError("Weight RAM 'banked' is for static cores; a plastic core (STDP) needs "
+                         "'dual', 'single' or 'ice40_spram'")
     if kind == "ice40_spram":
         tiles = -(-width // SPRAM_BITS) * -(-depth // SPRAM_WORDS)
         if tiles > SPRAM_TILES:
@@ -35,10 +43,16 @@ def check_weight_ram(kind, width, depth):
     return kind
 
 
+def read_latency(kind):
+    """Clocks from a weight memory's read address to its read data: 3 for ``"banked"``, else 1."""
+    return 3 if kind == "banked" else 1
+
+
 class WeightRam(Elaboratable):
     """The weight memory: ``depth`` words of ``width`` bits, with a registered read.
 
-    ``rdata`` holds the word at ``raddr`` of the previous clock. With ``kind = "dual"`` a
+    ``rdata`` holds the word at ``raddr`` of :func:`read_latency` clocks before (1 but for
+    ``"banked"``). With ``kind = "dual"`` a
     write (``wen``, ``waddr``, ``wdata``) may happen in the same clock as any read. With a
     single-port kind the address of a clock is ``waddr`` if ``wen`` else ``raddr``, and
     ``rdata`` is undefined in the clock after a write (the SPRAM drives ``x``; the behavioural
@@ -47,12 +61,24 @@ class WeightRam(Elaboratable):
     ``"ice40_spram"`` builds ``ceil(width / 16) x ceil(depth / 16384)`` ``SB_SPRAM256KA``
     tiles (bank = high address bits, registered bank select on the read data); they have no
     initial contents, so the weights are loaded through the configuration port. The others
-    infer one ``lib.memory.Memory`` initialised with ``init``.
+    infer ``lib.memory.Memory`` initialised with ``init``: one, or for ``"banked"`` one per
+    ``bank_words`` words (:data:`BANK_WORDS`; a power of two).
+
+    ``"banked"`` is the dual-port memory of a device whose block RAMs are many and far apart
+    (an ECP5-85F spreads a core's weights over the whole die): every input is registered, so
+    the write enable, address and data cross the chip from a flip-flop; every bank's read data
+    is registered beside its block RAM (whose clock-to-out alone is ~5.6 ns on a speed grade 6
+    ECP5), so the bank multiplexer works from flip-flops in the next clock. A write and a read
+    of one word therefore behave as in ``"dual"`` shifted by one clock (the read of the same
+    clock returns the old word), and the read data comes two clocks later.
     """
 
-    def __init__(self, width, depth, kind="dual", init=()):
+    def __init__(self, width, depth, kind="dual", init=(), bank_words=BANK_WORDS):
         self.kind = check_weight_ram(kind, width, depth)
+        if not isinstance(bank_words, int) or bank_words < 1 or bank_words & (bank_words - 1):
+            raise ValueError(f"Bank words must be a power of two, not {bank_words!r}")
         self.width, self.depth, self.init = width, depth, list(init)
+        self.bank_words = bank_words
         self.raddr = Signal(range(depth))
         self.waddr = Signal(range(depth))
         self.wen = Signal()
@@ -63,6 +89,9 @@ class WeightRam(Elaboratable):
         m = Module()
         if self.kind == "ice40_spram":
             self._spram(m)
+            return m
+        if self.kind == "banked":
+            self._banked(m)
             return m
         mem = Memory(shape=self.width, depth=self.depth,
                      init=self.init if any(self.init) else [])
@@ -76,6 +105,40 @@ class WeightRam(Elaboratable):
             addr = Mux(self.wen, self.waddr, self.raddr)
             m.d.comb += [rd.addr.eq(addr), wr.addr.eq(addr), rd.en.eq(~self.wen)]
         return m
+
+    def _banked(self, m):
+        size = self.bank_words
+        banks = -(-self.depth // size)
+        lo = min(self.depth, size)
+        lo_bits = max(1, (lo - 1).bit_length())
+        raddr, waddr = Signal.like(self.raddr), Signal.like(self.waddr)
+        wdata = Signal.like(self.wdata)
+        m.d.sync += [raddr.eq(self.raddr), waddr.eq(self.waddr), wdata.eq(self.wdata)]
+        # the bank of the read, aligned with the block RAM's data, then with its register
+        sel_ram = Signal(range(max(banks, 2)))
+        sel_out = Signal.like(sel_ram)
+        if banks > 1:
+            m.d.sync += [sel_ram.eq(raddr[lo_bits:]), sel_out.eq(sel_ram)]
+        outs = []
+        for b in range(banks):
+            words = min(size, self.depth - b * size)
+            init = self.init[b * size:b * size + words]
+            mem = Memory(shape=self.width, depth=words, init=init if any(init) else [])
+            m.submodules[f"bank{b}"] = mem
+            rd, wr = mem.read_port(), mem.write_port()
+            # the decoded enable is registered per bank: one flip-flop beside each bank
+            wen = Signal(name=f"bank{b}_wen")
+            hit = self.waddr[lo_bits:] == b if banks > 1 else Const(1)
+            m.d.sync += wen.eq(self.wen & hit)
+            out = Signal(self.width, name=f"bank{b}_data")
+            m.d.comb += [rd.addr.eq(raddr[:lo_bits]), wr.addr.eq(waddr[:lo_bits]),
+                         wr.data.eq(wdata), wr.en.eq(wen)]
+            m.d.sync += out.eq(rd.data)
+            outs.append(out)
+        with m.Switch(sel_out):
+            for b, out in enumerate(outs):
+                with m.Case(b):
+                    m.d.comb += self.rdata.eq(out)
 
     def _spram(self, m):
         cols = -(-self.width // SPRAM_BITS)
@@ -145,9 +208,14 @@ class SynapseArray(wiring.Component):
     update pipeline's write, 5 clocks after each read, always falls on a write clock, also
     across gaps between events. ``E`` back-to-back events then take ``2 * E * rows`` clocks.
 
+    On a weight memory with a longer :func:`read_latency` ``L`` (``"banked"``, static cores),
+    the row, group and valid of each op wait ``L - 1`` clocks in a delay line before the
+    accumulator row is read, so that both words meet in stage B as above; ``busy`` and the
+    event tail grow by ``L - 1`` clocks, and ``E`` back-to-back events still take ``E * rows``.
+
     External access (``ext = 1``, used by the update phase and the configuration port): the
-    ``x_*`` ports own both memories. Read data appears on ``x_w_rdata`` / ``x_a_rdata`` one
-    clock after the address. A read and a write of the same accumulator row in one clock return
+    ``x_*`` ports own both memories. Read data appears on ``x_a_rdata`` one clock after the
+    address, on ``x_w_rdata`` :func:`read_latency` clocks after it. A read and a write of the same accumulator row in one clock return
     the old value (read-and-clear in one cycle).
 
     Parameters
@@ -174,7 +242,8 @@ class SynapseArray(wiring.Component):
             raise TypeError(f"Params must be a CoreParams, not {params!r}")
         self._p = params
         p = params
-        self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots)
+        self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots,
+                                     p.plastic)
         self._slow = row_clocks(p, weight_ram) == 2
         acc_word = data.ArrayLayout(signed(p.acc_bits), p.lanes)
         super().__init__({
@@ -259,17 +328,31 @@ class SynapseArray(wiring.Component):
             weights.wen.eq(self.u_wen | (self.ext & self.x_w_wen)),
             self.x_w_rdata.eq(weights.rdata),
             self.ev_row.eq(row),
-            a_rd.addr.eq(Mux(self.ext, self.x_a_addr, row)),
             self.x_a_rdata.eq(a_rd.data),
         ]
+
+        # -- the weight read's extra latency: row, group and valid wait for the word -------
+        a_valid = (active & ~wclk) if self._slow else active
+        a_row, a_group, a_addr = row, group, addr
+        in_flight = []
+        for k in range(read_latency(self._ram) - 1):
+            d_valid = Signal(name=f"l{k}_valid")
+            d_row = Signal.like(row, name=f"l{k}_row")
+            d_group = Signal.like(group, name=f"l{k}_group")
+            d_addr = Signal.like(addr, name=f"l{k}_addr")
+            m.d.sync += [d_valid.eq(a_valid), d_row.eq(a_row), d_group.eq(a_group),
+                         d_addr.eq(a_addr)]
+            a_valid, a_row, a_group, a_addr = d_valid, d_row, d_group, d_addr
+            in_flight.append(d_valid)
+        m.d.comb += a_rd.addr.eq(Mux(self.ext, self.x_a_addr, a_row))
 
         # -- stage B: register the memory outputs (and the shifted weight) ------------------
         b_valid = Signal()
         b_row = Signal(range(p.row_slots))
         b_group = Signal.like(group)
         b_addr = Signal.like(addr)
-        m.d.sync += [b_valid.eq(active & ~wclk if self._slow else active), b_row.eq(row),
-                     b_group.eq(group), b_addr.eq(addr)]
+        m.d.sync += [b_valid.eq(a_valid), b_row.eq(a_row), b_group.eq(a_group),
+                     b_addr.eq(a_addr)]
         m.d.comb += [self.ltd_valid.eq(b_valid), self.ltd_addr.eq(b_addr),
                      self.ltd_row.eq(b_row), self.ltd_group.eq(b_group),
                      self.ltd_word.eq(weights.rdata)]
@@ -309,5 +392,8 @@ class SynapseArray(wiring.Component):
         with m.Else():
             m.d.comb += [a_wr.addr.eq(c_row), a_wr.data.eq(total), a_wr.en.eq(c_valid)]
 
-        m.d.comb += self.busy.eq(active | b_valid | c_valid)
+        busy = active | b_valid | c_valid
+        for d_valid in in_flight:
+            busy |= d_valid
+        m.d.comb += self.busy.eq(busy)
         return m

@@ -108,6 +108,25 @@ def test_design_is_the_network_top_behind_the_host_link():
     assert params.weight_rams == ("ice40_spram",)
 
 
+def test_ecp5_pipelines_the_weights_of_large_static_cores():
+    """On an ECP5 a static core whose weights span several banks gets the ``"banked"``
+    memory; a small static core and a plastic core keep ``"dual"``."""
+    design, params = design_for(default_network("ulx3s-85f"), "ulx3s-85f")
+    _unused(design)
+    assert len(params.cores) == 4 and params.weight_rams == ("banked",) * 4
+    design, params = design_for(default_network("ulx3s-25f"), "ulx3s-25f")
+    _unused(design)
+    assert params.cores[0].plastic and params.weight_rams == ("dual",)
+    pops = (Population("a", 256, 10), Population("b", 8, 10))
+    rng = np.random.default_rng(0)
+    projs = (Projection("input", "a", rng.integers(-5, 5, (256, 256))),
+             Projection("a", "b", rng.integers(-5, 5, (256, 8))))
+    design, params = design_for(Network("two", 256, pops, projs, Hardware()), "orangecrab-25f")
+    _unused(design)
+    assert [(cp.neurons, r) for cp, r in zip(params.cores, params.weight_rams)] == [
+        (256, "banked"), (8, "dual")]
+
+
 def test_up5k_puts_the_largest_cores_in_spram():
     """The 256 x 256 core takes the four SPRAM tiles; the small core it feeds stays in EBR."""
     pops = (Population("a", 256, 10), Population("b", 8, 10))

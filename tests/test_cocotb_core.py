@@ -122,11 +122,27 @@ def test_core_rtl_single_port_weights(ram):
     check_same(net, got, simulate(net, x, record_state=True), seed)
 
 
+@pytest.mark.parametrize("sim,configure", [("icarus", True), ("verilator", False)])
+def test_core_rtl_banked_weights(sim, configure):
+    """The pipelined weight memory of large ECP5 cores (``"banked"``): a core whose weights
+    span three banks (16 rows x 272 axon slots, the last bank partial), loaded through the
+    configuration port or initialised."""
+    rng = np.random.default_rng(11)
+    net = single_core_network("wide", 16, 256, rng.integers(-127, 128, (256, 16)),
+                              threshold=700, recurrent=rng.integers(-40, 40, (16, 16)))
+    x = (rng.random((6, 256)) < 0.3).astype(np.uint8)
+    got = simulate_rtl(net, x, record_state=True, sim=sim, lanes=1, check=True, seed=11,
+                       ready_prob=0.7, configure=configure, weight_ram="banked")
+    want = simulate(net, x, record_state=True)
+    assert want.spikes["p0"].any(), "the case must spike (seed 11)"
+    check_same(net, got, want, 11)
+
+
 def test_simulate_rtl_spram_needs_configure():
     net = single_core_network("x", 3, 2, np.ones((2, 3), int))
     with pytest.raises(ValueError, match=r"^Weight RAM 'ice40_spram' has no initial contents: "
                                          r"configure must be True$"):
         simulate_rtl(net, np.zeros((1, 2), np.uint8), weight_ram="ice40_spram")
     with pytest.raises(ValueError, match=r"^Weight RAM must be one of dual, single, "
-                                         r"ice40_spram, not 'ultra'$"):
+                                         r"ice40_spram, banked, not 'ultra'$"):
         simulate_rtl(net, np.zeros((1, 2), np.uint8), weight_ram="ultra")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from spikefab.golden import Hardware, Population, Simulator as Golden, deliver, lif_step
@@ -11,7 +12,7 @@ from spikefab.hdl.emitter import SpikeEmitter
 from spikefab.hdl.host import CoreMap, pack_state, unpack_acc, unpack_weight_word
 from spikefab.hdl.lif import LIF_LATENCY, LifPipeline
 from spikefab.hdl.params import CoreParams, NeuronSet
-from spikefab.hdl.synapse import SynapseArray
+from spikefab.hdl.synapse import SynapseArray, WeightRam, read_latency
 
 from compare import assert_same_trace
 from hdl_support import core_lanes, core_network, single_core_network
@@ -234,12 +235,14 @@ def test_emitter_orders_and_never_drops(seed, neurons, lanes):
 
 # -- whole core -----------------------------------------------------------------------------
 
-def run_core(net, lanes, inputs, seed, ready_prob=1.0, reconfigure=None):
+def run_core(net, lanes, inputs, seed, ready_prob=1.0, reconfigure=None, weight_ram="dual",
+             final=None):
     """Run ``net`` on a core in the Amaranth simulator; compare every step with the golden
-    model (spikes in order, u, v, r of every neuron) and return the per-step cycles."""
+    model (spikes in order, u, v, r of every neuron) and return the per-step cycles (and what
+    the coroutine ``final(host)`` returns at the end, if given)."""
     cmap = CoreMap(net, lanes=lanes)
     p = cmap.params
-    dut = Core(p)
+    dut = Core(p, weight_ram)
     golden = Golden(net)
     name = net.populations[0].name
     rng = np.random.default_rng([seed, 99])
@@ -264,9 +267,12 @@ def run_core(net, lanes, inputs, seed, ready_prob=1.0, reconfigure=None):
                                 ("r", r, golden.r[name][0])):
                 assert_same_trace(field, np.array([g]), w[None], seed, name)
             prev = want
+        if final is not None:
+            result.append(await final(host))
 
+    result = []
     run(dut, tb)
-    return p, cycles
+    return (p, cycles, *result)
 
 
 @pytest.mark.parametrize("seed", range(16))
@@ -274,6 +280,39 @@ def test_core_matches_golden(seed):
     net = core_network(seed, max_size=10, max_inputs=6)
     inputs = random_inputs(seed, net, 8)
     run_core(net, core_lanes(seed), inputs, seed, ready_prob=0.5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_core_banked_weights_matches_golden(seed):
+    net = core_network(seed + 40, max_size=10, max_inputs=6)
+    inputs = random_inputs(seed, net, 6)
+    run_core(net, core_lanes(seed), inputs, seed, ready_prob=0.5, weight_ram="banked")
+
+
+def test_core_banked_weights_across_banks():
+    """A core whose weights fill two banks (4096 words): words of both banks overwritten and
+    read back in the next clocks, then restored, then the run, then all weights read back
+    through the configuration port."""
+    rng = np.random.default_rng(7)
+    w = rng.integers(-127, 128, (256, 16))
+    net = single_core_network("wide", 16, 256, w, threshold=900)
+    inputs = (rng.random((3, 256)) < 0.4).astype(np.uint8)
+
+    async def reconfigure(host):
+        words = host.p.weight_words()
+        for addr in (0, 2047, 2048, 4095, 1000, 3000):
+            for value in (addr * 37 % 256, words[addr]):
+                await host.cfg_write(Space.WEIGHT, addr, value)
+                got = await host.cfg_read(Space.WEIGHT, addr)
+                assert got == value, f"weight word {addr}: read {got}, wrote {value} (seed 7)"
+
+    p, cycles, final = run_core(net, 1, inputs, seed=7, weight_ram="banked",
+                                reconfigure=reconfigure, final=lambda host: host.read_weights())
+    assert p.weight_slots == 4096
+    assert (final == w).all(), "weights read back after the run differ (seed 7)"
+    events = [int(x.sum()) for x in inputs]
+    assert cycles[0] == step_cycles(p, events[0], weight_ram="banked")
+    assert cycles[0] == step_cycles(p, events[0]) + 2
 
 
 def test_core_cycles_formula_without_backpressure():
@@ -355,3 +394,64 @@ def test_core_params_rejects_plastic_and_bad_lanes():
     assert p.plastic and p.plastic_groups == (0,)
     with pytest.raises(ValueError, match=r"^Core lanes must be an integer in \[1, 16\], not 17$"):
         CoreParams(neurons=4, lanes=17, axon_shifts=((1, 0),))
+
+
+# -- weight memories ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed,depth,bank_words", [(0, 40, 8), (1, 16, 16), (2, 5, 8),
+                                                   (3, 64, 4)])
+def test_banked_weight_ram_is_dual_two_clocks_later(seed, depth, bank_words):
+    """Random reads and writes (same word in one clock, the next clock, ...) into a ``"dual"``
+    and a ``"banked"`` memory against a Python model: a read returns the word before that
+    clock's write, on ``rdata`` after ``read_latency`` clocks."""
+    rng = np.random.default_rng(seed)
+    width = 7
+    init = [int(x) for x in rng.integers(0, 1 << width, depth)]
+    m = Module()
+    rams = {k: WeightRam(width, depth, k, init, bank_words) for k in ("dual", "banked")}
+    for k, ram in rams.items():
+        m.submodules[k] = ram
+    clocks = 200
+    ops = [(int(rng.integers(depth)), int(rng.integers(depth)), int(rng.random() < 0.5),
+            int(rng.integers(1 << width))) for _ in range(clocks)]
+    # hit the word just written, or about to be
+    for t in range(1, clocks, 3):
+        ops[t] = (ops[t - 1][1], *ops[t][1:])
+    model = list(init)
+    want = []
+    for raddr, waddr, wen, wdata in ops:
+        want.append(model[raddr])
+        if wen:
+            model[waddr] = wdata
+    got = {k: [] for k in rams}
+
+    async def tb(ctx):
+        for t in range(clocks + 3):
+            raddr, waddr, wen, wdata = ops[t] if t < clocks else (0, 0, 0, 0)
+            for ram in rams.values():
+                ctx.set(ram.raddr, raddr)
+                ctx.set(ram.waddr, waddr)
+                ctx.set(ram.wen, wen)
+                ctx.set(ram.wdata, wdata)
+            await ctx.tick()
+            for k, ram in rams.items():
+                got[k].append(ctx.get(ram.rdata))
+
+    run(m, tb)
+    for k in rams:
+        lat = read_latency(k)
+        seen = got[k][lat - 1:lat - 1 + clocks]
+        bad = [t for t in range(clocks) if seen[t] != want[t]]
+        assert not bad, (f"{k}: read of word {ops[bad[0]][0]} in clock {bad[0]}: got "
+                         f"{seen[bad[0]]}, expected {want[bad[0]]} (seed {seed})")
+
+
+def test_weight_ram_rejects_bad_banks_and_plastic_banked():
+    with pytest.raises(ValueError, match=r"^Bank words must be a power of two, not 6$"):
+        WeightRam(8, 32, "banked", bank_words=6)
+    from spikefab.golden import load
+    p = CoreParams.from_network(load("examples/demo.toml"), "exc")
+    with pytest.raises(ValueError, match=r"^Weight RAM 'banked' is for static cores; a plastic "
+                                         r"core \(STDP\) needs 'dual', 'single' or "
+                                         r"'ice40_spram'$"):
+        Core(p, "banked")
