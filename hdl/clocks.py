@@ -190,5 +190,12 @@ class ClockReset(Elaboratable):
             m.d.por += count.eq(0)
         with m.Elif(count != delay):
             m.d.por += count.eq(count + 1)
-        m.d.comb += ResetSignal("sync").eq(count != delay)
+        if self.family == "ecp5":
+            # from a register: on a large ECP5 the counter's comparison would otherwise
+            # cross the die to the reset of every flip-flop within one clock
+            rst = Signal(init=1)
+            m.d.por += rst.eq(count != delay)
+            m.d.comb += ResetSignal("sync").eq(rst)
+        else:
+            m.d.comb += ResetSignal("sync").eq(count != delay)
         return m

@@ -9,6 +9,7 @@ pins ``rx``, ``tx`` and four LEDs.
 
 import json
 import zlib
+from contextlib import nullcontext
 
 from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, Value
 from amaranth.lib import stream, wiring
@@ -132,6 +133,8 @@ class Link(wiring.Component):
 
     Memories: the 256-byte frame buffer (one block RAM), the output-event FIFO
     (``out_depth`` x (index + step bits)) and the cycle-count FIFO (``cycles_depth`` x 32).
+    With ``"banked"`` weight memories in ``params`` (a large ECP5) the FIFOs' heads are
+    registered before the transmitter takes them (a clock more per 4 bytes sent).
 
     Parameters
     ----------
@@ -203,11 +206,31 @@ class Link(wiring.Component):
         wp = buf.write_port()
         rp = buf.read_port()
 
-        clear = Signal()
+        # RESET clears the link's queues and counters and resets the network top; on a
+        # network of banked weight memories (the die full of block RAM) one clock after the
+        # command's decode, from a register that alone drives every flip-flop's reset
+        registered = "banked" in p.weight_rams
+        reset_req, clear = Signal(), Signal()
+        if registered:
+            m.d.sync += clear.eq(reset_req)
+        else:
+            m.d.comb += clear.eq(reset_req)
+        m.d.comb += self.net_reset.eq(clear)
         ofifo = SyncFIFOBuffered(width=32, depth=self.out_depth)
         cfifo = SyncFIFOBuffered(width=CYCLES_BITS, depth=self.cycles_depth)
         m.submodules.ofifo = ResetInserter(clear)(ofifo)
         m.submodules.cfifo = ResetInserter(clear)(cfifo)
+        # A network on banked weight memories (a large ECP5 whose block RAMs fill the die)
+        # has its FIFOs' block RAMs far from the transmitter: their heads are registered
+        # first (``*_ok``: the register holds the head), so that the block RAM's clock-to-out
+        # and the trip across the chip get a clock of their own.
+        o_head, c_head = ofifo.r_data, cfifo.r_data
+        o_ok = c_ok = None
+        if registered:
+            o_head, c_head = Signal.like(ofifo.r_data), Signal.like(cfifo.r_data)
+            o_ok, c_ok = Signal(), Signal()
+            m.d.sync += [o_head.eq(ofifo.r_data), c_head.eq(cfifo.r_data),
+                         o_ok.eq(ofifo.r_rdy & ~ofifo.r_en), c_ok.eq(cfifo.r_rdy & ~cfifo.r_en)]
 
         # -- receiver: frame into the buffer, CRC checked -------------------------------------
         exec_idle = Signal()
@@ -508,7 +531,7 @@ class Link(wiring.Component):
                             m.d.sync += status.eq(Status.BAD_LENGTH)
                             m.next = "ERROR"
                         with m.Else():
-                            m.d.comb += [clear.eq(1), self.net_reset.eq(1)]
+                            m.d.comb += reset_req.eq(1)
                             respond(Status.OK)
                             m.next = "FINISH"
                     with m.Case(Cmd.READ_SPIKES, Cmd.READ_CYCLES):
@@ -622,12 +645,13 @@ class Link(wiring.Component):
                     with m.If(nfifo == 0):
                         m.next = "FINISH"
                     with m.Elif(f_cmd == Cmd.READ_SPIKES):
-                        m.d.comb += ofifo.r_en.eq(1)
-                        m.d.sync += [tx_word.eq(ofifo.r_data), tx_left.eq(4),
-                                     nfifo.eq(nfifo - 1)]
-                    with m.Else():
+                        with m.If(o_ok) if registered else nullcontext():
+                            m.d.comb += ofifo.r_en.eq(1)
+                            m.d.sync += [tx_word.eq(o_head), tx_left.eq(4),
+                                         nfifo.eq(nfifo - 1)]
+                    with m.Elif(c_ok) if registered else m.Else():
                         m.d.comb += cfifo.r_en.eq(1)
-                        m.d.sync += [tx_word.eq(cfifo.r_data), tx_left.eq(4),
+                        m.d.sync += [tx_word.eq(c_head), tx_left.eq(4),
                                      nfifo.eq(nfifo - 1)]
             with m.State("ERROR"):
                 respond(status)

@@ -346,3 +346,32 @@ def test_run_matches_golden(backend, seed, tmp_path):
         assert sorted(saved.files) == sorted(want)
         for k, v in want.items():
             assert_same_array(k, saved[k], v, seed)
+
+
+def test_board_on_banked_weight_memories_matches_golden():
+    """A network on ``"banked"`` weight memories (the ULX3S-85F's kind), whose link also
+    registers its FIFOs' heads and its RESET: spikes and cycle counts drained from both FIFOs,
+    the state and the final weights against golden on the simulated board, before and after
+    a RESET."""
+    seed = 5
+    net = random_network(seed, max_pops=2, max_size=6, max_inputs=4, plastic=False)
+    x = random_inputs(seed, net, 8, rate=0.5)
+    p = network_params(net, outputs=[q.name for q in net.populations], weight_ram="banked")
+    assert set(p.weight_rams) == {"banked"}
+    g = simulate(net, x, record_state=True)
+    assert any(v.any() for v in g.spikes.values()), "a network that never spikes tests nothing"
+    with h.Device.sim(p) as dev:
+        dev.load(net)
+        # a second run after RESET (registered on this link) starts from the initial state
+        for run in range(2):
+            if run:
+                dev.reset()
+            r = dev.run(x, record_state=True)
+            for k in g.spikes:
+                for field in ("spikes", "u", "v"):
+                    assert_same_trace(field, getattr(r, field)[k], getattr(g, field)[k],
+                                      seed, k)
+            for k, w in enumerate(dev.read_weights()):
+                assert_same_array(f"final weights of projection {k}", w, g.weights[k], seed)
+            assert len(r.cycles) == x.shape[0] and (r.cycles > 0).all(), (
+                f"seed {seed}, run {run}: {r.cycles}")
