@@ -135,8 +135,8 @@ def event_tail(p, weight_ram="dual"):
     """Clocks from the end of the last event's last row until the update phase may start:
     :data:`EVENT_TAIL` (2), plus ``UPDATE_STAGES - 1`` (3) in a plastic core, where every op
     also passes the weight update pipeline (LTD); one less on a single-port weight memory,
-    where the last row's second (write) clock already counts as part of the row; 2 more on a
-    ``"banked"`` weight memory (static cores), whose read data comes 2 clocks later."""
+    where the last row's second (write) clock already counts as part of the row; 3 more on a
+    ``"banked"`` weight memory (static cores), whose read data comes 3 clocks later."""
     if not p.plastic:
         return EVENT_TAIL + read_latency(weight_ram) - 1
     return EVENT_TAIL + UPDATE_STAGES - 1 - (row_clocks(p, weight_ram) - 1)
@@ -178,7 +178,7 @@ def step_cycles(p, events, last_spike=None, spiking_rows=0, weight_ram="dual"):
         visits each).
     weight_ram : str
         The core's weight memory kind; only a plastic core on a single-port kind
-        (``"single"``, ``"ice40_spram"``) and a static core on ``"banked"`` (event tail 4)
+        (``"single"``, ``"ice40_spram"``) and a static core on ``"banked"`` (event tail 5)
         differ.
 
     Returns
@@ -186,7 +186,7 @@ def step_cycles(p, events, last_spike=None, spiking_rows=0, weight_ram="dual"):
     int
         Static core:
         ``EVENT_TAIL * [E > 0] + rows * E + max(rows + UPDATE_LATENCY, last_spike + 3)``
-        with ``EVENT_TAIL = 2`` (4 on a ``"banked"`` weight memory).
+        with ``EVENT_TAIL = 2`` (5 on a ``"banked"`` weight memory).
         With ``o_spike.ready`` always high and at most one spiking lane per row (always so for
         ``lanes = 1``), the second term of the ``max`` never wins, and a step costs exactly
         ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks: one clock per synaptic event per

@@ -202,14 +202,17 @@ class Link(wiring.Component):
         m.submodules.utx = utx = UartTx(self.divisor)
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
 
-        m.submodules.buf = buf = Memory(shape=8, depth=256, init=[])
+        # A network on banked weight memories (a large ECP5 whose block RAMs fill the die):
+        # the frame buffer in distributed RAM beside the parser, not in a far block RAM
+        registered = "banked" in p.weight_rams
+        m.submodules.buf = buf = Memory(shape=8, depth=256, init=[],
+                                        attrs={"ram_style": "distributed"} if registered else None)
         wp = buf.write_port()
         rp = buf.read_port()
 
         # RESET clears the link's queues and counters and resets the network top; on a
         # network of banked weight memories (the die full of block RAM) one clock after the
         # command's decode, from a register that alone drives every flip-flop's reset
-        registered = "banked" in p.weight_rams
         reset_req, clear = Signal(), Signal()
         if registered:
             m.d.sync += clear.eq(reset_req)

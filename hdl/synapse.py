@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from .params import CoreParams
 
-__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "BANK_WORDS", "read_latency", "row_clocks", "SPRAM_WORDS",
+__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "BANK_WORDS", "check_bank_words", "read_latency", "row_clocks", "SPRAM_WORDS",
            "SPRAM_BITS", "SPRAM_TILES", "WeightRam", "SynapseArray"]
 
 #: Clocks from the last row read of the last event to the clock after its write-back.
@@ -18,8 +18,8 @@ EVENT_TAIL = 2
 #: and writes never in the same clock) and ``"ice40_spram"`` (the same single-port schedule on
 #: iCE40 UP5K ``SB_SPRAM256KA`` primitives; for synthesis, or simulation with the primitive's
 #: own model) and ``"banked"`` (dual port, pipelined for a large ECP5: banks of
-#: :data:`BANK_WORDS` words with registered inputs and registered outputs, read latency 3;
-#: static cores only).
+#: :data:`BANK_WORDS` words with registered inputs, registered bank outputs and a registered
+#: bank multiplexer, read latency 4; static cores only).
 WEIGHT_RAMS = ("dual", "single", "ice40_spram", "banked")
 #: Words per bank of a ``"banked"`` weight memory: one ECP5 DP16KD deep (2048 x 9).
 BANK_WORDS = 2048
@@ -43,9 +43,16 @@ def check_weight_ram(kind, width, depth, plastic=False):
     return kind
 
 
+def check_bank_words(n):
+    """Validate the words per bank of a ``"banked"`` memory (a power of two); return ``n``."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n & (n - 1):
+        raise ValueError(f"Bank words must be a power of two, not {n!r}")
+    return n
+
+
 def read_latency(kind):
-    """Clocks from a weight memory's read address to its read data: 3 for ``"banked"``, else 1."""
-    return 3 if kind == "banked" else 1
+    """Clocks from a weight memory's read address to its read data: 4 for ``"banked"``, else 1."""
+    return 4 if kind == "banked" else 1
 
 
 class WeightRam(Elaboratable):
@@ -68,17 +75,15 @@ class WeightRam(Elaboratable):
     (an ECP5-85F spreads a core's weights over the whole die): every input is registered, so
     the write enable, address and data cross the chip from a flip-flop; every bank's read data
     is registered beside its block RAM (whose clock-to-out alone is ~5.6 ns on a speed grade 6
-    ECP5), so the bank multiplexer works from flip-flops in the next clock. A write and a read
-    of one word therefore behave as in ``"dual"`` shifted by one clock (the read of the same
-    clock returns the old word), and the read data comes two clocks later.
+    ECP5), and the bank multiplexer, which works from those registers, is registered too. A
+    write and a read of one word therefore behave as in ``"dual"`` shifted by one clock (the
+    read of the same clock returns the old word), and the read data comes three clocks later.
     """
 
     def __init__(self, width, depth, kind="dual", init=(), bank_words=BANK_WORDS):
         self.kind = check_weight_ram(kind, width, depth)
-        if not isinstance(bank_words, int) or bank_words < 1 or bank_words & (bank_words - 1):
-            raise ValueError(f"Bank words must be a power of two, not {bank_words!r}")
+        self.bank_words = check_bank_words(bank_words)
         self.width, self.depth, self.init = width, depth, list(init)
-        self.bank_words = bank_words
         self.raddr = Signal(range(depth))
         self.waddr = Signal(range(depth))
         self.wen = Signal()
@@ -135,10 +140,12 @@ class WeightRam(Elaboratable):
                          wr.data.eq(wdata), wr.en.eq(wen)]
             m.d.sync += out.eq(rd.data)
             outs.append(out)
+        # the multiplexer's output registered too: the bank registers' trip across the die
+        # then has a clock to itself, and the placer is free to keep each beside its bank
         with m.Switch(sel_out):
             for b, out in enumerate(outs):
                 with m.Case(b):
-                    m.d.comb += self.rdata.eq(out)
+                    m.d.sync += self.rdata.eq(out)
 
     def _spram(self, m):
         cols = -(-self.width // SPRAM_BITS)

@@ -12,7 +12,7 @@ from spikefab.hdl.emitter import SpikeEmitter
 from spikefab.hdl.host import CoreMap, pack_state, unpack_acc, unpack_weight_word
 from spikefab.hdl.lif import LIF_LATENCY, LifPipeline
 from spikefab.hdl.params import CoreParams, NeuronSet
-from spikefab.hdl.synapse import SynapseArray, WeightRam, read_latency
+from spikefab.hdl.synapse import SynapseArray, WeightRam, check_bank_words, read_latency
 
 from compare import assert_same_trace
 from hdl_support import core_lanes, core_network, single_core_network
@@ -312,7 +312,7 @@ def test_core_banked_weights_across_banks():
     assert (final == w).all(), "weights read back after the run differ (seed 7)"
     events = [int(x.sum()) for x in inputs]
     assert cycles[0] == step_cycles(p, events[0], weight_ram="banked")
-    assert cycles[0] == step_cycles(p, events[0]) + 2
+    assert cycles[0] == step_cycles(p, events[0]) + 3
 
 
 def test_core_cycles_formula_without_backpressure():
@@ -400,7 +400,7 @@ def test_core_params_rejects_plastic_and_bad_lanes():
 
 @pytest.mark.parametrize("seed,depth,bank_words", [(0, 40, 8), (1, 16, 16), (2, 5, 8),
                                                    (3, 64, 4)])
-def test_banked_weight_ram_is_dual_two_clocks_later(seed, depth, bank_words):
+def test_banked_weight_ram_is_dual_three_clocks_later(seed, depth, bank_words):
     """Random reads and writes (same word in one clock, the next clock, ...) into a ``"dual"``
     and a ``"banked"`` memory against a Python model: a read returns the word before that
     clock's write, on ``rdata`` after ``read_latency`` clocks."""
@@ -447,11 +447,13 @@ def test_banked_weight_ram_is_dual_two_clocks_later(seed, depth, bank_words):
 
 
 def test_weight_ram_rejects_bad_banks_and_plastic_banked():
-    with pytest.raises(ValueError, match=r"^Bank words must be a power of two, not 6$"):
-        WeightRam(8, 32, "banked", bank_words=6)
+    for bad in (6, 0, True, 2.0):
+        with pytest.raises(ValueError, match=rf"^Bank words must be a power of two, not {bad!r}$"):
+            check_bank_words(bad)
     from spikefab.golden import load
-    p = CoreParams.from_network(load("examples/demo.toml"), "exc")
+    from spikefab.hdl.generate_network import network_params
+    net = load("examples/demo.toml")
     with pytest.raises(ValueError, match=r"^Weight RAM 'banked' is for static cores; a plastic "
                                          r"core \(STDP\) needs 'dual', 'single' or "
                                          r"'ice40_spram'$"):
-        Core(p, "banked")
+        network_params(net, weight_ram="banked")

@@ -110,7 +110,7 @@ def test_random_networks_match_golden():
 @pytest.mark.parametrize("sim,seeds", [("icarus", (20, 21)), ("verilator", (22, 23, 24))])
 def test_random_networks_on_banked_weight_memories(sim, seeds):
     """Every core on the pipelined weight memory of large ECP5 boards (``"banked"``: read
-    data 2 clocks later, so the network's barrier and cycle counts move)."""
+    data 3 clocks later, so the network's barrier and cycle counts move)."""
     jobs = [make_job(s, read_weights=True) for s in seeds]
     for job in jobs:
         job["options"]["weight_ram"] = "banked"
