@@ -216,9 +216,7 @@ class Link(wiring.Component):
         reset_req, clear = Signal(), Signal()
         if registered:
             m.d.sync += clear.eq(reset_req)
-        else:
-            m.d.comb += clear.eq(reset_req)
-        m.d.comb += self.net_reset.eq(clear)
+            m.d.comb += self.net_reset.eq(clear)
         ofifo = SyncFIFOBuffered(width=32, depth=self.out_depth)
         cfifo = SyncFIFOBuffered(width=CYCLES_BITS, depth=self.cycles_depth)
         m.submodules.ofifo = ResetInserter(clear)(ofifo)
@@ -534,7 +532,10 @@ class Link(wiring.Component):
                             m.d.sync += status.eq(Status.BAD_LENGTH)
                             m.next = "ERROR"
                         with m.Else():
-                            m.d.comb += reset_req.eq(1)
+                            if registered:
+                                m.d.comb += reset_req.eq(1)
+                            else:
+                                m.d.comb += [clear.eq(1), self.net_reset.eq(1)]
                             respond(Status.OK)
                             m.next = "FINISH"
                     with m.Case(Cmd.READ_SPIKES, Cmd.READ_CYCLES):
