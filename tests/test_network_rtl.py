@@ -256,7 +256,7 @@ def test_plastic_network_with_single_port_weight_memories(sim, ram):
 def test_single_port_weight_memory_kinds_are_checked():
     net = random_multicore_network(22)
     with pytest.raises(ValueError, match=r"^Weight RAM must be one of dual, single, "
-                                         r"ice40_spram, not 'ebr'$"):
+                                         r"ice40_spram, banked, not 'ebr'$"):
         network_params(net, weight_ram="ebr")
     n = len(network_params(net).cores)
     with pytest.raises(ValueError, match=rf"^Weight RAMs must name one kind per core, {n}, "
