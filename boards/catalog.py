@@ -77,6 +77,8 @@ class Board:
         First nextpnr placement seed of the board's builds (``spikefab build`` places again
         with the next ones while the clock constraint is missed: ``--tries``): one with which
         the default network meets the constraint.
+    pnr_opts : tuple of str
+        Extra nextpnr arguments of the board's builds (placer options).
     pack_opts : tuple of str
         Extra ``ecppack`` options (compression, SPI clock) the board's loader wants.
     notes : str
@@ -102,6 +104,7 @@ class Board:
     core_neurons: int = None
     seed: int = 1
     pack_opts: tuple = ()
+    pnr_opts: tuple = ()
     notes: str = ""
     extra: dict = field(default_factory=dict)
 

@@ -429,6 +429,7 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=_STDOUT, 
     pnr_args = [_PNR_DEVICE[board.device], "--package", _PNR_PACKAGE[board.package]]
     if board.family == "ecp5":
         pnr_args += ["--speed", str(platform.speed)]
+    pnr_args += list(board.pnr_opts)
 
     def pnr_cmd(s):
         return [nextpnr, *pnr_args, "--json", "top.json", *pnr_io, "--report", "report.json",
