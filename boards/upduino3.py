@@ -43,7 +43,7 @@ VARIANTS = [
     Board(name="upduino3", title="UPduino v3", family="ice40", device="iCE40UP5K",
           package="SG48", platform=UpduinoV3Platform, top=Top,
           resources={"logic": 5280, "ff": 5280, "bram": 30, "spram": 4, "dsp": 8, "pll": 1},
-          clock_hz=48e6, target_hz=30e6, programmer="iceprog", program_args=(),
+          clock_hz=48e6, target_hz=27e6, programmer="iceprog", program_args=(),
           neurons=256, inputs=256, lanes=1,
           notes="UART on header pins 4 (tx) / 3 (rx); no button; clock from SB_HFOSC"),
 ]
