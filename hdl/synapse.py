@@ -7,8 +7,8 @@ from amaranth.lib.wiring import In, Out
 
 from .params import CoreParams
 
-__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "BANK_WORDS", "check_bank_words", "read_latency", "row_clocks", "SPRAM_WORDS",
-           "SPRAM_BITS", "SPRAM_TILES", "WeightRam", "SynapseArray"]
+__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "BANK_WORDS", "check_bank_words", "read_latency",
+           "row_clocks", "SPRAM_WORDS", "SPRAM_BITS", "SPRAM_TILES", "WeightRam", "SynapseArray"]
 
 #: Clocks from the last row read of the last event to the clock after its write-back.
 EVENT_TAIL = 2
@@ -59,8 +59,8 @@ class WeightRam(Elaboratable):
     """The weight memory: ``depth`` words of ``width`` bits, with a registered read.
 
     ``rdata`` holds the word at ``raddr`` of :func:`read_latency` clocks before (1 but for
-    ``"banked"``). With ``kind = "dual"`` a
-    write (``wen``, ``waddr``, ``wdata``) may happen in the same clock as any read. With a
+    ``"banked"``). With ``kind = "dual"`` a write (``wen``, ``waddr``, ``wdata``) may happen in
+    the same clock as any read. With a
     single-port kind the address of a clock is ``waddr`` if ``wen`` else ``raddr``, and
     ``rdata`` is undefined in the clock after a write (the SPRAM drives ``x``; the behavioural
     model holds its last value): the user schedules reads and writes in different clocks.
@@ -222,8 +222,8 @@ class SynapseArray(wiring.Component):
 
     External access (``ext = 1``, used by the update phase and the configuration port): the
     ``x_*`` ports own both memories. Read data appears on ``x_a_rdata`` one clock after the
-    address, on ``x_w_rdata`` :func:`read_latency` clocks after it. A read and a write of the same accumulator row in one clock return
-    the old value (read-and-clear in one cycle).
+    address, on ``x_w_rdata`` :func:`read_latency` clocks after it. A read and a write of the
+    same accumulator row in one clock return the old value (read-and-clear in one cycle).
 
     Parameters
     ----------
