@@ -79,6 +79,9 @@ class Board:
         the default network meets the constraint.
     pnr_opts : tuple of str
         Extra nextpnr arguments of the board's builds (placer options).
+    floorplan : bool
+        Pin the block RAMs and the registers after them before placement
+        (``boards/floorplan.py``; ECP5-85F devices).
     pack_opts : tuple of str
         Extra ``ecppack`` options (compression, SPI clock) the board's loader wants.
     notes : str
@@ -105,6 +108,7 @@ class Board:
     seed: int = 1
     pack_opts: tuple = ()
     pnr_opts: tuple = ()
+    floorplan: bool = False
     notes: str = ""
     extra: dict = field(default_factory=dict)
 

@@ -28,6 +28,7 @@ from spikefab.golden.config import load as load_network
 from spikefab.golden.params import Network
 from spikefab.toolchain import ToolNotFound, find, setup_environ
 
+from . import floorplan
 from .catalog import FAMILIES, board_names, default_network, get_board
 
 __all__ = ["PROGRAMMERS", "BuildError", "TimingError", "FlashError", "needs", "check_capacity",
@@ -431,8 +432,10 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=_STDOUT, 
         pnr_args += ["--speed", str(platform.speed)]
     pnr_args += list(board.pnr_opts)
 
+    netlist = "top.floorplan.json" if board.floorplan else "top.json"
+
     def pnr_cmd(s):
-        return [nextpnr, *pnr_args, "--json", "top.json", *pnr_io, "--report", "report.json",
+        return [nextpnr, *pnr_args, "--json", netlist, *pnr_io, "--report", "report.json",
                 "--seed", str(s), "--timing-allow-fail"]
     if board.family == "ice40":
         pack_cmd = [packer, "top.asc", "top.bin"]
@@ -445,6 +448,9 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=_STDOUT, 
         digest.update(fname.encode() + (c if isinstance(c, bytes) else c.encode()))
     digest.update(json.dumps([pnr_args, seed, tries, overrides,
                               list(board.pack_opts)]).encode())
+    if board.floorplan:
+        with open(floorplan.__file__, "rb") as f:
+            digest.update(f.read())
     key = digest.hexdigest()
     result_path = os.path.join(outdir, "result.json")
     if reuse and os.path.exists(result_path):
@@ -460,6 +466,13 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=_STDOUT, 
     secs["yosys"] = round(_stage(out, 2, steps, "yosys (synth)", [yosys, "-l", "top.rpt",
                                                                     "top.ys"],
                                  outdir, "yosys.log"), 1)
+    plan_summary = None
+    if board.floorplan:
+        plan_summary = floorplan.floorplan_file(os.path.join(outdir, "top.json"),
+                                                os.path.join(outdir, netlist), board.device)
+        _say(out, f"      floorplan: {plan_summary['brams']} DP16KD "
+                  f"({plan_summary['cores']} cores, {plan_summary['others']} outside them) and "
+                  f"the {plan_summary['flops']} flip-flops they feed directly, pinned")
     secs["nextpnr"] = 0.0
     for used_seed in range(seed, seed + tries):
         what = f"nextpnr ({board.family} place & route" + \
@@ -495,7 +508,7 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=_STDOUT, 
         "clocks": {k: [round(a, 2), round(c, 2)] for k, (a, c) in clocks.items()},
         "critical_path": _critical_path(os.path.join(outdir, "nextpnr.log")),
         "memory_bits_used": used_bits, "memory_bits_needed": n["memory_bits"],
-        "core_memory_bits": n["core_bits"], "seconds": secs,
+        "core_memory_bits": n["core_bits"], "seconds": secs, "floorplan": plan_summary,
         "synaptic_ops_per_s": round(fmax * 1e6 * lanes * n["cores"]),
         "bitstream": os.path.join(outdir, board.bitstream), "log": outdir,
         "date": datetime.date.today().isoformat(),

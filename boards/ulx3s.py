@@ -44,7 +44,7 @@ VARIANTS = [
           package="BG381", platform=ULX3S_85F_Platform, top=Top, resources=_ECP5_85F,
           clock_hz=25e6, target_hz=90e6, programmer="openFPGALoader",
           program_args=("-b", "ulx3s", "-m"), neurons=1024, inputs=256, lanes=2, stdp=False,
-          core_neurons=256,
+          core_neurons=256, floorplan=True,
           pack_opts=("--compress",)),
     Board(name="ulx3s-25f", title="ULX3S (25F)", family="ecp5", device="LFE5U-25F",
           package="BG381", platform=ULX3S_25F_Platform, top=Top, resources=_ECP5_25F,
