@@ -136,6 +136,32 @@ def network_cfg_layout(p):
                               "target": unsigned(_bits(len(p.cores)))})
 
 
+class _Slice(wiring.Component):
+    """A register slice of a stream: ``o`` is ``i`` one clock later, one transfer per clock,
+    and ``i.ready`` and ``o.valid`` are registers (a spare register takes the transfer of the
+    clock in which ``o`` stalls). ``empty``: neither register holds a transfer."""
+
+    def __init__(self, shape):
+        super().__init__({"i": In(stream.Signature(shape)), "o": Out(stream.Signature(shape)),
+                          "empty": Out(1)})
+        self._shape = shape
+
+    def elaborate(self, platform):
+        m = Module()
+        spare = Signal(self._shape)
+        spare_valid = Signal()
+        m.d.comb += [self.i.ready.eq(~spare_valid),
+                     self.empty.eq(~self.o.valid & ~spare_valid)]
+        with m.If(self.o.ready | ~self.o.valid):
+            with m.If(spare_valid):
+                m.d.sync += [self.o.payload.eq(spare), self.o.valid.eq(1), spare_valid.eq(0)]
+            with m.Else():
+                m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
+        with m.Elif(self.i.valid & ~spare_valid):
+            m.d.sync += [spare.eq(self.i.payload), spare_valid.eq(1)]
+        return m
+
+
 class NetworkTop(wiring.Component):
     """A whole network: ``C`` neuron cores and the spike router between them.
 
@@ -211,16 +237,27 @@ class NetworkTop(wiring.Component):
         m = Module()
         m.submodules.router = router = Router(p.router)
         cores = []
+        # A network on banked weight memories (a large ECP5, its cores spread over the die)
+        # has a register slice between the router and each core: no path from a core's ready
+        # through the router's output and back to the core in one clock.
+        sliced = "banked" in p.weight_rams
+        slices = []
         for c, (cp, kind) in enumerate(zip(p.cores, p.weight_rams)):
             core = Core(cp, weight_ram=kind, delay_ram=p.delay_ram)
             m.submodules[f"core_{c}"] = core
             cores.append(core)
             # widths differ (the router's index covers every core and host id; a core's
             # spike ids cover its own neurons), so the streams are joined field by field
+            event = router.o_event[c]
+            if sliced:
+                m.submodules[f"slice_{c}"] = cut = _Slice(event.payload.shape())
+                wiring.connect(m, event, cut.i)
+                event = cut.o
+                slices.append(cut)
             m.d.comb += [
-                core.i_event.valid.eq(router.o_event[c].valid),
-                core.i_event.payload.eq(router.o_event[c].payload),
-                router.o_event[c].ready.eq(core.i_event.ready),
+                core.i_event.valid.eq(event.valid),
+                core.i_event.payload.eq(event.payload),
+                event.ready.eq(core.i_event.ready),
                 router.i_spike[c].valid.eq(core.o_spike.valid),
                 router.i_spike[c].payload.eq(core.o_spike.payload),
                 core.o_spike.ready.eq(router.i_spike[c].ready),
@@ -237,6 +274,9 @@ class NetworkTop(wiring.Component):
         go = Signal()
         barrier = Signal()
         all_done = core_done.all()
+        idle = router.idle
+        for cut in slices:
+            idle &= cut.empty
         # ``go`` is registered into ``start``, which does everything a start does: ``go``
         # depends on the router's ``idle`` (most of its state) and ``start`` enables most of
         # the controller's registers and reaches every core, so the register keeps the two
@@ -246,8 +286,8 @@ class NetworkTop(wiring.Component):
         start = Signal()
         m.d.sync += start.eq(go)
         m.d.comb += [
-            go.eq(~running & ~start & inputs_in & all_done & router.idle & ~cfg_hold),
-            barrier.eq(running & all_done & router.idle),
+            go.eq(~running & ~start & inputs_in & all_done & idle & ~cfg_hold),
+            barrier.eq(running & all_done & idle),
             router.step.eq(tag),
             self.busy.eq(running),
             self.done.eq(barrier),

@@ -117,6 +117,52 @@ def test_random_networks_on_banked_weight_memories(sim, seeds):
     check_results(jobs, run_networks(jobs, sim, name=f"banked{seeds[0]}"))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_register_slice_passes_every_event_once_in_order(seed):
+    """The slice between the router and a banked core: every transfer once and in order under
+    random valid / ready, one per clock while ``o`` is ready, ``empty`` when nothing is in."""
+    from amaranth.sim import Simulator
+
+    from spikefab.hdl.network import _Slice
+
+    dut = _Slice(8)
+    rng = np.random.default_rng(seed)
+    sent, got, n = [], [], 200
+    stats = {}
+
+    async def tb(ctx):
+        k, calm = 0, None                 # calm: the clock from which valid, ready stay high
+        for clock in range(6 * n):
+            if calm is None and k >= n // 2:
+                calm = clock
+            random = calm is None
+            ctx.set(dut.i.valid, k < n and (not random or rng.random() < 0.7))
+            ctx.set(dut.i.payload, (k * 37 + seed) % 256)
+            ctx.set(dut.o.ready, not random or rng.random() < 0.6)
+            await ctx.delay(1e-9)
+            if ctx.get(dut.o.valid) and ctx.get(dut.o.ready):
+                got.append((ctx.get(dut.o.payload), clock))
+            if ctx.get(dut.i.valid) and ctx.get(dut.i.ready):
+                sent.append((k * 37 + seed) % 256)
+                k += 1
+            await ctx.tick()
+            if len(got) == n:
+                break
+        await ctx.tick()
+        stats["empty"] = ctx.get(dut.empty)
+        # once valid and ready stay high, the rest passes one per clock
+        tail = [c for _, c in got if c >= calm + 2]
+        stats["full_rate"] = len(tail) > n // 3 and tail[-1] - tail[0] + 1 == len(tail)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    assert [v for v, _ in got] == sent and len(sent) == 200, f"seed {seed}"
+    assert stats["full_rate"], f"seed {seed}: the slice did not pass one event per clock"
+    assert stats["empty"], f"seed {seed}: the slice is not empty after the last event"
+
+
 @pytest.mark.slow
 def test_random_networks_match_golden_verilator():
     """The same kind of bundle on Verilator (a build of ~20 cores takes a minute)."""
