@@ -63,7 +63,8 @@ def floorplan(netlist, device):
     -------
     dict
         ``brams`` (pinned DP16KD), ``flops`` (pinned TRELLIS_FF), ``cores`` (laid out),
-        ``skipped`` (cores whose block RAMs did not fit a stretch of a row; left to nextpnr).
+        ``others`` (block RAMs outside the cores, pinned together), ``skipped`` (cores whose
+        block RAMs did not fit their stretch of a row; left to nextpnr).
     """
     if device not in DEVICES:
         raise ValueError(f"Floorplan device must be one of {', '.join(DEVICES)}, "

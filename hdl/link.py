@@ -11,7 +11,8 @@ import json
 import zlib
 from contextlib import nullcontext
 
-from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal, Value
+from amaranth.hdl import (Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Module, Mux,
+                          ResetInserter, Signal, Value)
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -152,7 +153,8 @@ class Link(wiring.Component):
     o_input, i_output, o_cfg, i_rdata : the network top's streams, flipped
     busy, done, steps, cycles : In, from the network top
     net_reset : Out(1)
-        Resets the network top's control state (RESET command).
+        Resets the network top's control state (RESET command; with banked weight
+        memories a register, also high from power-on until a clock after it).
     led_link, led_spike, led_error : Out(1)
         Stretched pulses: a byte in or out, an output spike, an error response.
     """
@@ -210,13 +212,18 @@ class Link(wiring.Component):
         wp = buf.write_port()
         rp = buf.read_port()
 
-        # RESET clears the link's queues and counters and resets the network top; on a
-        # network of banked weight memories (the die full of block RAM) one clock after the
-        # command's decode, from a register that alone drives every flip-flop's reset
+        # RESET clears the link's queues and counters and resets the network top. On a
+        # network of banked weight memories (the die full of block RAM) the network's reset
+        # is a register (``net_reset``, high from power-on too) that alone drives every
+        # flip-flop's reset in the network: two clocks after the command's decode, while the
+        # link clears in both clocks before (so nothing the network sends in its last clock
+        # before the reset stays in the link's queues).
         reset_req, clear = Signal(), Signal()
         if registered:
-            m.d.sync += clear.eq(reset_req)
-            m.d.comb += self.net_reset.eq(clear)
+            clear1 = Signal()
+            net_rst = Signal(init=1)
+            m.d.sync += [clear1.eq(reset_req), net_rst.eq(clear1)]
+            m.d.comb += [clear.eq(clear1 | net_rst), self.net_reset.eq(net_rst)]
         ofifo = SyncFIFOBuffered(width=32, depth=self.out_depth)
         cfifo = SyncFIFOBuffered(width=CYCLES_BITS, depth=self.cycles_depth)
         m.submodules.ofifo = ResetInserter(clear)(ofifo)
@@ -720,7 +727,14 @@ class LinkedNetwork(wiring.Component):
         m = Module()
         m.submodules.link = link = self.link
         net = NetworkTop(self.params)
-        m.submodules.net = ResetInserter(link.net_reset)(net)
+        if "banked" in self.params.weight_rams:
+            # the network in a domain of its own on the same clock, whose reset is only the
+            # link's register: no power-on reset OR'ed in, which would cross the die twice
+            m.domains.net = cd = ClockDomain("net", local=True)
+            m.d.comb += [cd.clk.eq(ClockSignal("sync")), cd.rst.eq(link.net_reset)]
+            m.submodules.net = DomainRenamer("net")(net)
+        else:
+            m.submodules.net = ResetInserter(link.net_reset)(net)
         wiring.connect(m, link.o_input, net.i_input)
         wiring.connect(m, net.o_output, link.i_output)
         wiring.connect(m, link.o_cfg, net.i_cfg)
