@@ -6,7 +6,7 @@ See ``docs/network.md`` for the host protocol and the cycle formula.
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Module, Mux, Shape, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -238,29 +238,48 @@ class NetworkTop(wiring.Component):
         m.submodules.router = router = Router(p.router)
         cores = []
         # A network on banked weight memories (a large ECP5, its cores spread over the die)
-        # has a register slice between the router and each core: no path from a core's ready
-        # through the router's output and back to the core in one clock.
+        # has a register slice on each of a core's four streams (axon events in, spikes out,
+        # configuration in, read data out): no path runs from a core through the router or
+        # the configuration stage and back into a core in one clock.
         sliced = "banked" in p.weight_rams
-        slices = []
+        flow_slices, cfg_slices = [], []      # events and spikes; configuration commands
+        cfg_ports, rd_ports = [], []
+
+        def cut(name, shape, kind):
+            m.submodules[name] = s = _Slice(shape)
+            kind.append(s)
+            return s
+
         for c, (cp, kind) in enumerate(zip(p.cores, p.weight_rams)):
             core = Core(cp, weight_ram=kind, delay_ram=p.delay_ram)
             m.submodules[f"core_{c}"] = core
             cores.append(core)
+            event, spike = router.o_event[c], core.o_spike
+            cfg_port, rd_port = core.i_cfg, core.o_rdata
+            if sliced:
+                s = cut(f"event_slice_{c}", event.payload.shape(), flow_slices)
+                wiring.connect(m, event, s.i)
+                event = s.o
+                s = cut(f"spike_slice_{c}", spike.payload.shape(), flow_slices)
+                wiring.connect(m, spike, s.i)
+                spike = s.o
+                s = cut(f"cfg_slice_{c}", cfg_port.payload.shape(), cfg_slices)
+                wiring.connect(m, s.o, cfg_port)
+                cfg_port = s.i
+                s = cut(f"rdata_slice_{c}", rd_port.payload.shape(), [])
+                wiring.connect(m, rd_port, s.i)
+                rd_port = s.o
+            cfg_ports.append(cfg_port)
+            rd_ports.append(rd_port)
             # widths differ (the router's index covers every core and host id; a core's
             # spike ids cover its own neurons), so the streams are joined field by field
-            event = router.o_event[c]
-            if sliced:
-                m.submodules[f"slice_{c}"] = cut = _Slice(event.payload.shape())
-                wiring.connect(m, event, cut.i)
-                event = cut.o
-                slices.append(cut)
             m.d.comb += [
                 core.i_event.valid.eq(event.valid),
                 core.i_event.payload.eq(event.payload),
                 event.ready.eq(core.i_event.ready),
-                router.i_spike[c].valid.eq(core.o_spike.valid),
-                router.i_spike[c].payload.eq(core.o_spike.payload),
-                core.o_spike.ready.eq(router.i_spike[c].ready),
+                router.i_spike[c].valid.eq(spike.valid),
+                router.i_spike[c].payload.eq(spike.payload),
+                spike.ready.eq(router.i_spike[c].ready),
             ]
         wiring.connect(m, wiring.flipped(self.o_output), router.o_host)
 
@@ -275,8 +294,8 @@ class NetworkTop(wiring.Component):
         barrier = Signal()
         all_done = core_done.all()
         idle = router.idle
-        for cut in slices:
-            idle &= cut.empty
+        for s in flow_slices:
+            idle &= s.empty
         # ``go`` is registered into ``start``, which does everything a start does: ``go``
         # depends on the router's ``idle`` (most of its state) and ``start`` enables most of
         # the controller's registers and reaches every core, so the register keeps the two
@@ -334,7 +353,8 @@ class NetworkTop(wiring.Component):
         q_sel = Signal(len(cores) + 1)          # one bit per core, then the router
         m.d.comb += [
             cfg.ready.eq(~running & ~start & ~rd_pending & ~q_sel.any()),
-            cfg_hold.eq(cfg.valid | rd_pending | q_sel.any()),
+            cfg_hold.eq(cfg.valid | rd_pending | q_sel.any()
+                        | Cat(~s.empty for s in cfg_slices).any()),
         ]
         with m.If(cfg.valid & cfg.ready):       # a target > router_target: taken, ignored
             m.d.sync += q.eq(cmd)
@@ -342,8 +362,7 @@ class NetworkTop(wiring.Component):
             m.d.sync += q_sel[len(cores)].eq(cmd.target == p.router_target)
             with m.If(~cmd.write & (cmd.target < p.router_target)):
                 m.d.sync += [rd_pending.eq(1), rd_target.eq(cmd.target)]
-        for c, core in enumerate(cores):
-            port = core.i_cfg
+        for c, port in enumerate(cfg_ports):
             m.d.comb += [
                 port.valid.eq(q_sel[c]),
                 port.payload.write.eq(q.write),
@@ -363,13 +382,13 @@ class NetworkTop(wiring.Component):
         with m.If(rc.valid & rc.ready):
             m.d.sync += q_sel[len(cores)].eq(0)
         rdata = self.o_rdata
-        r_valid, r_data = cores[-1].o_rdata.valid, cores[-1].o_rdata.payload
+        r_valid, r_data = rd_ports[-1].valid, rd_ports[-1].payload
         for c in reversed(range(len(cores) - 1)):
-            r_valid = Mux(rd_target == c, cores[c].o_rdata.valid, r_valid)
-            r_data = Mux(rd_target == c, cores[c].o_rdata.payload, r_data)
+            r_valid = Mux(rd_target == c, rd_ports[c].valid, r_valid)
+            r_data = Mux(rd_target == c, rd_ports[c].payload, r_data)
         m.d.comb += [rdata.valid.eq(r_valid), rdata.payload.eq(r_data)]
-        for c, core in enumerate(cores):
-            m.d.comb += core.o_rdata.ready.eq(rdata.ready & (rd_target == c))
+        for c, port in enumerate(rd_ports):
+            m.d.comb += port.ready.eq(rdata.ready & (rd_target == c))
         with m.If(rdata.valid & rdata.ready):
             m.d.sync += rd_pending.eq(0)
         return m
