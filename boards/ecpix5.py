@@ -1,8 +1,8 @@
 """LambdaConcept ECPIX-5 (ECP5-5G LFE5UM5G-85F, CABGA554): 100 MHz oscillator, FTDI UART, RGB
 LEDs, a reset button.
 
-Default network as the ULX3S-85F: 1024 LIF neurons x 256 inputs (262144 8-bit synapses), four
-neurons per clock.
+Default network as the ULX3S-85F: 1024 LIF neurons x 256 inputs (262144 8-bit synapses; four
+cores of 256 neurons, two synapses per clock each).
 """
 
 from amaranth.hdl import ClockDomain, Elaboratable, Module

@@ -1,8 +1,9 @@
 """Radiona ULX3S (ECP5 LFE5U-85F or -25F, CABGA381): 25 MHz oscillator, FTDI UART, 8 LEDs,
 buttons.
 
-Default networks: 1024 LIF neurons x 256 inputs (262144 8-bit synapses in DP16KD, four neurons
-per clock) on the 85F; 256 x 256 (65536 synapses, two per clock) on the 25F.
+Default networks: 1024 LIF neurons x 256 inputs (262144 8-bit synapses in DP16KD; four cores of
+256 neurons, two synapses per clock each, floorplanned) on the 85F; 256 x 256 (65536 STDP
+synapses, two per clock) on the 25F.
 """
 
 from amaranth.hdl import ClockDomain, Elaboratable, Module

@@ -3,7 +3,8 @@
 Fails if the design does not fit, misses its clock constraint, or misses its floor: the
 iCEBreaker's is the boards issue's (>= 64k synapses with STDP at >= 30 MHz); the ULX3S-25F
 runs 64k STDP synapses at its 90 MHz constraint. (The ULX3S-85F floor, >= 1,024 neurons and
->= 256k synapses at >= 90 MHz, is not met yet: ``docs/boards.md`` gives its critical path.)
+>= 256k synapses at >= 90 MHz, is built by ``make report``, not here: its build takes 12
+minutes; ``docs/benchmarks.md`` has its figures.)
 Builds land in ``build/<board>`` and are reused while the design and the options are unchanged
 (``make bitstream`` / ``make report`` share them).
 """
