@@ -614,7 +614,7 @@ def _markdown(results, head, rows):
         "  on an ECP5 a static core of more than 2048 weight words gets the pipelined",
         "  `banked` weight memory (registered inputs and bank outputs, `docs/core.md`), and",
         "  a network with one has register slices on every core's streams (`docs/network.md`).",
-        "- **Floorplan** (boards with `floorplan`, the ULX3S-85F; `boards/floorplan.py`):",
+        "- **Floorplan** (the ULX3S-85F and ECPIX-5, `Board.floorplan`; `boards/floorplan.py`):",
         "  before nextpnr, each core's DP16KD are pinned in one stretch of a block RAM row",
         "  (weight banks either side of its state memories), the router's and link's",
         "  together, and every flip-flop that a block RAM's output feeds directly in the",
