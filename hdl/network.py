@@ -245,9 +245,10 @@ class NetworkTop(wiring.Component):
         flow_slices, cfg_slices = [], []      # events and spikes; configuration commands
         cfg_ports, rd_ports = [], []
 
-        def cut(name, shape, kind):
+        def cut(name, shape, group=None):
             m.submodules[name] = s = _Slice(shape)
-            kind.append(s)
+            if group is not None:
+                group.append(s)
             return s
 
         for c, (cp, kind) in enumerate(zip(p.cores, p.weight_rams)):
@@ -266,7 +267,7 @@ class NetworkTop(wiring.Component):
                 s = cut(f"cfg_slice_{c}", cfg_port.payload.shape(), cfg_slices)
                 wiring.connect(m, s.o, cfg_port)
                 cfg_port = s.i
-                s = cut(f"rdata_slice_{c}", rd_port.payload.shape(), [])
+                s = cut(f"rdata_slice_{c}", rd_port.payload.shape())
                 wiring.connect(m, rd_port, s.i)
                 rd_port = s.o
             cfg_ports.append(cfg_port)
@@ -351,10 +352,12 @@ class NetworkTop(wiring.Component):
         rd_target = Signal(range(max(2, len(cores))))
         q = Signal(network_cfg_layout(p))
         q_sel = Signal(len(cores) + 1)          # one bit per core, then the router
+        hold = cfg.valid | rd_pending | q_sel.any()
+        if cfg_slices:
+            hold = hold | Cat(~s.empty for s in cfg_slices).any()
         m.d.comb += [
             cfg.ready.eq(~running & ~start & ~rd_pending & ~q_sel.any()),
-            cfg_hold.eq(cfg.valid | rd_pending | q_sel.any()
-                        | Cat(~s.empty for s in cfg_slices).any()),
+            cfg_hold.eq(hold),
         ]
         with m.If(cfg.valid & cfg.ready):       # a target > router_target: taken, ignored
             m.d.sync += q.eq(cmd)
