@@ -33,10 +33,11 @@ LANES ?= 1
 verilog: setup
 	$(BIN)/spikefab generate $(NET) --lanes $(LANES)
 
-# Bitstream for a board: build/<board>/ (BNET: a network file; default the board's own network)
+# Bitstream for a board: build/<board>/ (NET: a network file; default the board's own network)
 BOARD ?= icebreaker
+bitstream: NET =
 bitstream: setup
-	$(BIN)/spikefab build $(BNET) --board $(BOARD)
+	$(BIN)/spikefab build $(NET) --board $(BOARD)
 
 # Utilisation and Fmax of every board (reuses builds), written to docs/boards.md
 report: setup
