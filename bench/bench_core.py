@@ -15,11 +15,12 @@ import sys
 import numpy as np
 from amaranth.sim import Simulator
 
-from spikefab.hdl.core import LTP_TAIL, Core, event_tail, step_cycles
-from spikefab.hdl.params import CoreParams
-from spikefab.hdl.synapse import EVENT_TAIL
-from spikefab.hdl.synth import (DEVICES, core_memory_bits, default_params, plastic_params,
-                                run_flow)
+from spikefab.shape.latency import LTP_TAIL, event_tail, step_cycles
+from spikefab.hdl.core import Core
+from spikefab.shape.core import CoreParams
+from spikefab.shape.latency import EVENT_TAIL
+from spikefab.boards.synth import (DEVICES, core_memory_bits, default_params, plastic_params,
+                                   run_flow)
 
 FLOORS = {"up5k": 30.0, "ecp5-85f": 90.0}
 

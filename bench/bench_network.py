@@ -12,10 +12,12 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp, simulate
-from spikefab.hdl.core import step_cycles
-from spikefab.hdl.synapse import row_clocks
-from spikefab.hdl.generate_network import network_params, run_networks
-from spikefab.hdl.router import Router, RouterParams
+from spikefab.shape.latency import step_cycles
+from spikefab.shape.latency import row_clocks
+from spikefab.shape.network import derive
+from spikefab.sim.network import run_networks
+from spikefab.hdl.router import Router
+from spikefab.shape.router import RouterParams
 
 
 def router_load(fanout, ready_prob, events=400, cores=4, seed=0):
@@ -186,7 +188,7 @@ def main():
         job = {"net": net, "inputs": x, "options": options, "check": True, "seed": 1}
         res = run_networks([job], args.sim, name=f"bench-{kind}")[0]
         wall = time.time() - t0
-        p = network_params(net, **options)
+        p = derive(net, **options)
         lo, hi, ent = step_formula(p, x, simulate(net, x).spikes)
         # a step's period: from its start to the next step's start (the last step has none).
         # The last event a core takes in a period is accumulated (rows clocks) after the

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spikefab.errors import InvalidValue
 from spikefab.golden.params import Hardware, Network, Population, Projection, Stdp
 
 __all__ = ["FAMILIES", "Board", "BOARDS", "DEFAULT_STDP", "get_board", "board_names",
@@ -118,7 +119,7 @@ class Board:
 
     @property
     def weight_ram(self):
-        """Kind of weight memory of the cores (``spikefab.hdl.synapse.WEIGHT_RAMS``): UP5K
+        """Kind of weight memory of the cores (``spikefab.shape.core.WEIGHT_RAMS``): UP5K
         SPRAM on an iCE40 that has it, the pipelined ``"banked"`` memory for the static cores
         of an ECP5 whose weights span several block RAM banks (the others ``"dual"``)."""
         if self.resources.get("spram"):
@@ -186,7 +187,7 @@ def get_board(name):
         return name
     boards = _all()
     if not isinstance(name, str) or name not in boards:
-        raise ValueError(f"Board must be one of {', '.join(boards)}, not {name!r}")
+        raise InvalidValue(f"Board must be one of {', '.join(boards)}, not {name!r}")
     return boards[name]
 
 

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 
+from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.config import load as load_network
 from spikefab.golden.params import Network
 from spikefab.toolchain import ToolNotFound, find, setup_environ
@@ -75,7 +76,7 @@ def _network(net, board):
         return net
     if isinstance(net, (str, os.PathLike)):
         return load_network(net)
-    raise TypeError(f"Network must be a Network, a network file path or None, not {net!r}")
+    raise InvalidType(f"Network must be a Network, a network file path or None, not {net!r}")
 
 
 def _spram_tiles(p):
@@ -97,9 +98,9 @@ def _hardware_params(net, board):
         has: the message names both), or a core's weights need more SPRAM tiles than the
         board has.
     """
-    from spikefab.hdl.generate_network import network_params
-    from spikefab.hdl.network import NetworkParams
-    from spikefab.hdl.synapse import BANK_WORDS
+    from spikefab.shape.network import derive
+    from spikefab.shape.network import NetworkParams
+    from spikefab.shape.core import BANK_WORDS
     pops = net.populations
     fan_in = max(sum(net.source_size(p.source) for p in net.projections if p.target == q.name)
                  for q in pops)
@@ -107,7 +108,7 @@ def _hardware_params(net, board):
     # small populations ride along in larger ones' cores; if the cores' multipliers do not
     # fit the device that way, every population that fits shares a core
     for pack in ("small", True):
-        hp = network_params(net, lanes=board.lanes, neurons_per_core=n_core,
+        hp = derive(net, lanes=board.lanes, neurons_per_core=n_core,
                             axons_per_core=max(256, fan_in), pack=pack)
         if sum(_multipliers(cp, board) for cp in hp.cores) <= board.resources["dsp"]:
             break
@@ -129,7 +130,7 @@ def _hardware_params(net, board):
         tiles = _spram_tiles(cp)
         if tiles > board.resources["spram"]:
             bits = cp.weight_depth * cp.lanes * cp.weight_bits
-            raise ValueError(
+            raise InvalidValue(
                 f"Network {net.name!r} does not fit the {board.title} ({board.device}): core "
                 f"{c} ({cp.neurons} neurons x {cp.axons} axon slots, {bits} weight bits) "
                 f"needs {tiles} SPRAM tiles, the board has {board.resources['spram']} "
@@ -159,7 +160,7 @@ def _core_memories(p, prefix=""):
 def _memories(hp):
     """``[(name, depth, width, in SPRAM)]`` of every memory of the board design of ``hp``:
     the cores', the router's and the host link's."""
-    from spikefab.hdl.link import link_memories
+    from spikefab.shape.protocol import link_memories
     from spikefab.hdl.router import dst_layout, ptr_layout
     r = hp.router
     mems = []
@@ -231,11 +232,11 @@ def check_capacity(net, board):
     if total > res["bram"]:
         parts = ", ".join(f"{k} {v}" for k, v in n["bram"].items())
         table = f", {n['table_entries']} table entries"
-        raise ValueError(f"{head}its {net.neurons} neurons, {net.synapses} synapses{table} "
+        raise InvalidValue(f"{head}its {net.neurons} neurons, {net.synapses} synapses{table} "
                          f"need {total} {fam['bram']} ({parts}), the board has {res['bram']} "
                          f"({res['bram'] * fam['bram_bits']} bits)")
     if n["dsp"] > res["dsp"]:
-        raise ValueError(f"{head}its {n['cores']} cores of {board.lanes} lanes need "
+        raise InvalidValue(f"{head}its {n['cores']} cores of {board.lanes} lanes need "
                          f"{n['dsp']} multipliers, the board has {res['dsp']}")
     return n
 
@@ -245,7 +246,7 @@ def board_params(net, board, simulated=False):
     it). ``simulated``: the same design for the simulated board, whose Verilator model has
     no UP5K SPRAM primitive: those cores get the behavioural single-port memory, which has
     the same schedule and the same cycle counts."""
-    from spikefab.hdl.network import NetworkParams
+    from spikefab.shape.network import NetworkParams
     board = get_board(board)
     hp = _hardware_params(_network(net, board), board)
     if simulated:
@@ -396,9 +397,9 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=_STDOUT, 
         ``strict`` and the design misses its clock constraint.
     """
     if not isinstance(tries, int) or isinstance(tries, bool) or tries < 1:
-        raise ValueError(f"Tries must be a positive integer, not {tries!r}")
+        raise InvalidValue(f"Tries must be a positive integer, not {tries!r}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-        raise ValueError(f"Seed must be a non-negative integer, not {seed!r}")
+        raise InvalidValue(f"Seed must be a non-negative integer, not {seed!r}")
     setup_environ()
     board = get_board(board)
     if seed is None:
@@ -692,7 +693,7 @@ def flash(board, bitstream=None, dry_run=False, out=_STDOUT):
         raise ToolNotFound(f"{tool} not found on PATH (set {var} to override); install it "
                            f"with: {how}")
     if not os.path.exists(cmd[-1]):
-        raise ValueError(f"Bitstream {cmd[-1]} does not exist; build it first with: make "
+        raise InvalidValue(f"Bitstream {cmd[-1]} does not exist; build it first with: make "
                          f"bitstream BOARD={board.name}")
     cmd[0] = path
     _say(out, " ".join(cmd))

@@ -23,6 +23,8 @@ try:
 except ModuleNotFoundError:   # Python 3.10
     import tomli as tomllib
 
+from spikefab.errors import InvalidType, InvalidValue
+
 from .fixed import signed_max
 from .params import (MAX_SIZE, MAX_WEIGHT_SHIFT, Hardware, Network, Population, Projection, Stdp,
                      _check_int, check_weights_array)
@@ -60,13 +62,13 @@ def load(path):
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise ValueError(f"Network file {path!r} does not exist") from None
+        raise InvalidValue(f"Network file {path!r} does not exist") from None
     except OSError as e:
-        raise ValueError(f"Network file {path!r} cannot be read: {e.strerror}") from None
+        raise InvalidValue(f"Network file {path!r} cannot be read: {e.strerror}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"Network file {path!r} is not UTF-8 text") from None
+        raise InvalidValue(f"Network file {path!r} is not UTF-8 text") from None
     return loads(text, base_dir=os.path.dirname(os.path.abspath(path)))
 
 
@@ -78,34 +80,34 @@ def loads(text, base_dir="."):
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"Network file is not valid TOML: {e}") from None
+        raise InvalidValue(f"Network file is not valid TOML: {e}") from None
     return from_dict(doc, base_dir)
 
 
 def _table(value, what):
     if not isinstance(value, dict):
-        raise TypeError(f"{what} must be a table, not {value!r}")
+        raise InvalidType(f"{what} must be a table, not {value!r}")
     return value
 
 
 def _keys(table, allowed, required, what):
     unknown = sorted(set(table) - set(allowed))
     if unknown:
-        raise ValueError(f"Unknown key {unknown[0]!r} in {what}; allowed keys: "
+        raise InvalidValue(f"Unknown key {unknown[0]!r} in {what}; allowed keys: "
                          f"{', '.join(allowed)}")
     for key in required:
         if key not in table:
-            raise ValueError(f"Missing key {key!r} in {what}")
+            raise InvalidValue(f"Missing key {key!r} in {what}")
 
 
 def from_dict(doc, base_dir="."):
     """Build a :class:`Network` from the parsed TOML document ``doc``."""
     unknown = sorted(set(doc) - set(_TOP))
     if unknown:
-        raise ValueError(f"Unknown table {unknown[0]!r}; allowed: [network], [hardware], "
+        raise InvalidValue(f"Unknown table {unknown[0]!r}; allowed: [network], [hardware], "
                          f"[[population]], [[projection]]")
     if "network" not in doc:
-        raise ValueError("Missing table [network] (with name and inputs)")
+        raise InvalidValue("Missing table [network] (with name and inputs)")
     net = _table(doc["network"], "[network]")
     _keys(net, _NETWORK_KEYS, _NETWORK_KEYS, "[network]")
 
@@ -116,7 +118,7 @@ def from_dict(doc, base_dir="."):
 
     pops = doc.get("population", [])
     if not isinstance(pops, list):
-        raise TypeError("[[population]] must be an array of tables, written [[population]]")
+        raise InvalidType("[[population]] must be an array of tables, written [[population]]")
     populations = []
     for n, p in enumerate(pops):
         _table(p, f"population {n}")
@@ -129,7 +131,7 @@ def from_dict(doc, base_dir="."):
     sizes["input"] = net["inputs"]
     projs = doc.get("projection", [])
     if not isinstance(projs, list):
-        raise TypeError("[[projection]] must be an array of tables, written [[projection]]")
+        raise InvalidType("[[projection]] must be an array of tables, written [[projection]]")
     projections = []
     for k, p in enumerate(projs):
         _table(p, f"projection {k}")
@@ -164,33 +166,33 @@ def make_weights(spec, shape, hw, what, base_dir="."):
         try:
             w = np.array(spec)
         except ValueError:
-            raise ValueError(f"Weights of {what} must be a rectangular nested list of "
+            raise InvalidValue(f"Weights of {what} must be a rectangular nested list of "
                              f"integers") from None
         return w
     if isinstance(spec, dict):
         return _init_weights(spec, shape, hw, what)
-    raise TypeError(f"Weights of {what} must be a .npy path, a nested list or an init table, "
+    raise InvalidType(f"Weights of {what} must be a .npy path, a nested list or an init table, "
                     f"not {spec!r}")
 
 
 def _load_npy(name, what, base_dir):
     path = os.path.join(base_dir, name)
     if not name.endswith(".npy"):
-        raise ValueError(f"Weights file of {what} must be a .npy file, not {name!r}")
+        raise InvalidValue(f"Weights file of {what} must be a .npy file, not {name!r}")
     try:
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise ValueError(f"Weights file {name!r} of {what} does not exist (looked for "
+        raise InvalidValue(f"Weights file {name!r} of {what} does not exist (looked for "
                          f"{os.path.abspath(path)})") from None
     except (OSError, ValueError) as e:
-        raise ValueError(f"Weights file {name!r} of {what} is not a readable .npy array: "
+        raise InvalidValue(f"Weights file {name!r} of {what} is not a readable .npy array: "
                          f"{e}") from None
 
 
 def _init_weights(spec, shape, hw, what):
     kind = spec.get("init")
     if kind not in _INIT_KEYS:
-        raise ValueError(f"Weights init of {what} must be one of 'uniform', 'constant', "
+        raise InvalidValue(f"Weights init of {what} must be one of 'uniform', 'constant', "
                          f"not {kind!r}")
     _keys(spec, _INIT_KEYS[kind], _INIT_KEYS[kind][:-2], f"weights of {what}")
     if None in shape:
@@ -200,7 +202,7 @@ def _init_weights(spec, shape, hw, what):
     density = spec.get("density", 1.0)
     if isinstance(density, bool) or not isinstance(density, (int, float)) \
             or not 0.0 <= density <= 1.0:
-        raise ValueError(f"Weights density of {what} must be a number in [0, 1], "
+        raise InvalidValue(f"Weights density of {what} must be a number in [0, 1], "
                          f"not {density!r}")
     rng = np.random.default_rng(seed)
     if kind == "uniform":

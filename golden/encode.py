@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from spikefab.errors import InvalidValue
+
 __all__ = ["rate_encode"]
 
 
@@ -29,14 +31,14 @@ def rate_encode(intensities, steps, rate=0.25, seed=0):
     """
     x = np.asarray(intensities, dtype=float)
     if x.ndim < 1:
-        raise ValueError(f"Intensities must have a channel axis, not shape {x.shape}")
+        raise InvalidValue(f"Intensities must have a channel axis, not shape {x.shape}")
     if x.size and (np.isnan(x).any() or x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError(f"Intensities must be in [0, 1], not values in "
+        raise InvalidValue(f"Intensities must be in [0, 1], not values in "
                          f"[{np.nanmin(x)}, {np.nanmax(x)}]")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"Steps must be a non-negative integer, not {steps!r}")
+        raise InvalidValue(f"Steps must be a non-negative integer, not {steps!r}")
     if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"Rate must be a probability in [0, 1], not {rate}")
+        raise InvalidValue(f"Rate must be a probability in [0, 1], not {rate}")
     rng = np.random.default_rng(seed)
     p = (x * rate)[..., None, :]
     shape = x.shape[:-1] + (steps, x.shape[-1])

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spikefab.errors import InvalidType, InvalidValue
+
 from .fixed import DECAY_ONE, signed_bits_for, signed_max, unsigned_max
 
 __all__ = [
@@ -40,9 +42,9 @@ def _check_int(value, lo, hi, what):
     ``bool`` is rejected: ``true`` is not a threshold.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
+        raise InvalidType(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
     if not lo <= value <= hi:
-        raise ValueError(f"{what} must be an integer in [{lo}, {hi}], not {value}")
+        raise InvalidValue(f"{what} must be an integer in [{lo}, {hi}], not {value}")
     return int(value)
 
 
@@ -52,15 +54,15 @@ check_int = _check_int
 
 def _check_bool(value, what):
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{what} must be true or false, not {value!r}")
+        raise InvalidType(f"{what} must be true or false, not {value!r}")
     return bool(value)
 
 
 def _check_name(value, what):
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be a string, not {value!r}")
+        raise InvalidType(f"{what} must be a string, not {value!r}")
     if not _NAME_RE.match(value):
-        raise ValueError(f"{what} must be an identifier (letters, digits, '_', not starting "
+        raise InvalidValue(f"{what} must be an identifier (letters, digits, '_', not starting "
                          f"with a digit), not {value!r}")
     return value
 
@@ -144,16 +146,16 @@ class Population:
     def __post_init__(self):
         _check_name(self.name, "Population name")
         if self.name == "input":
-            raise ValueError("Population name must not be 'input', which names the external "
+            raise InvalidValue("Population name must not be 'input', which names the external "
                              "input channels")
         what = f"of population {self.name!r}"
         _check_int(self.size, 1, MAX_SIZE, f"Size {what}")
         _check_int(self.du, 0, DECAY_ONE, f"Du {what}")
         _check_int(self.dv, 0, DECAY_ONE, f"Dv {what}")
         if not isinstance(self.reset, str):
-            raise TypeError(f"Reset {what} must be one of 'zero', 'subtract', not {self.reset!r}")
+            raise InvalidType(f"Reset {what} must be one of 'zero', 'subtract', not {self.reset!r}")
         if self.reset not in _RESETS:
-            raise ValueError(f"Reset {what} must be one of 'zero', 'subtract', "
+            raise InvalidValue(f"Reset {what} must be one of 'zero', 'subtract', "
                              f"not {self.reset!r}")
         _check_bool(self.output, f"Output {what}")
 
@@ -213,9 +215,9 @@ def check_weights_array(weights, what):
     """Return ``weights`` as a 2-D integer array, or raise naming ``what``."""
     w = np.asarray(weights)
     if w.dtype == np.bool_ or not np.issubdtype(w.dtype, np.integer):
-        raise TypeError(f"Weights of {what} must be integers, not {w.dtype}")
+        raise InvalidType(f"Weights of {what} must be integers, not {w.dtype}")
     if w.ndim != 2:
-        raise ValueError(f"Weights of {what} must be a 2-D (source size, target size) array, "
+        raise InvalidValue(f"Weights of {what} must be a 2-D (source size, target size) array, "
                          f"not {w.ndim}-D")
     return w
 
@@ -247,13 +249,13 @@ class Projection:
 
     def __post_init__(self):
         if not isinstance(self.source, str):
-            raise TypeError(f"Projection source must be a string, not {self.source!r}")
+            raise InvalidType(f"Projection source must be a string, not {self.source!r}")
         if not isinstance(self.target, str):
-            raise TypeError(f"Projection target must be a string, not {self.target!r}")
+            raise InvalidType(f"Projection target must be a string, not {self.target!r}")
         _check_int(self.weight_shift, 0, MAX_WEIGHT_SHIFT,
                    f"Weight_shift of projection {self.source} -> {self.target}")
         if self.stdp is not None and not isinstance(self.stdp, Stdp):
-            raise TypeError(f"STDP of projection {self.source} -> {self.target} must be an "
+            raise InvalidType(f"STDP of projection {self.source} -> {self.target} must be an "
                             f"Stdp, not {self.stdp!r}")
         w = check_weights_array(self.weights, f"projection {self.source} -> {self.target}")
         w = w.astype(np.int64)   # a copy: the caller's array can change, ours cannot
@@ -291,18 +293,18 @@ class Network:
         _check_name(self.name, "Network name")
         _check_int(self.inputs, 0, MAX_SIZE, "Network inputs")
         if not isinstance(self.hardware, Hardware):
-            raise TypeError(f"Network hardware must be a Hardware, not {self.hardware!r}")
+            raise InvalidType(f"Network hardware must be a Hardware, not {self.hardware!r}")
         object.__setattr__(self, "populations", tuple(self.populations))
         object.__setattr__(self, "projections", tuple(self.projections))
         if not self.populations:
-            raise ValueError("Network must have at least one population, not 0")
+            raise InvalidValue("Network must have at least one population, not 0")
         hw = self.hardware
         seen = set()
         for pop in self.populations:
             if not isinstance(pop, Population):
-                raise TypeError(f"Network populations must be Population, not {pop!r}")
+                raise InvalidType(f"Network populations must be Population, not {pop!r}")
             if pop.name in seen:
-                raise ValueError(f"Population name {pop.name!r} is used twice; names must "
+                raise InvalidValue(f"Population name {pop.name!r} is used twice; names must "
                                  f"be unique")
             seen.add(pop.name)
             pop.check_widths(hw)
@@ -310,17 +312,17 @@ class Network:
         sizes["input"] = self.inputs
         for k, proj in enumerate(self.projections):
             if not isinstance(proj, Projection):
-                raise TypeError(f"Network projections must be Projection, not {proj!r}")
+                raise InvalidType(f"Network projections must be Projection, not {proj!r}")
             what = f"projection {k} ({proj.source} -> {proj.target})"
             if proj.source not in sizes:
-                raise ValueError(f"Source of projection {k} must be 'input' or one of "
+                raise InvalidValue(f"Source of projection {k} must be 'input' or one of "
                                  f"{_names(self.populations)}, not {proj.source!r}")
             if proj.target not in sizes or proj.target == "input":
-                raise ValueError(f"Target of projection {k} must be one of "
+                raise InvalidValue(f"Target of projection {k} must be one of "
                                  f"{_names(self.populations)}, not {proj.target!r}")
             want = (sizes[proj.source], sizes[proj.target])
             if proj.weights.shape != want:
-                raise ValueError(f"Weights of {what} must have shape (source size, target "
+                raise InvalidValue(f"Weights of {what} must have shape (source size, target "
                                  f"size) = {want}, not {proj.weights.shape}")
             if proj.stdp is not None:
                 proj.stdp.check(hw, what)
@@ -333,12 +335,12 @@ class Network:
                 bad = np.argwhere((proj.weights < lo) | (proj.weights > hi))
                 if len(bad):
                     j, i = (int(x) for x in bad[0])
-                    raise ValueError(f"Weights of {what} must be integers in {rng}, not "
+                    raise InvalidValue(f"Weights of {what} must be integers in {rng}, not "
                                      f"{int(proj.weights[j, i])} at [{j}][{i}]")
         for pop in self.populations:
             bits = self.accumulator_bits(pop.name)
             if bits > ACC_MAX_BITS:
-                raise ValueError(
+                raise InvalidValue(
                     f"Accumulator of population {pop.name!r} needs {bits} bits for the "
                     f"worst-case fan-in, more than the {ACC_MAX_BITS} that the hardware "
                     f"builds; reduce the fan-in, weight_bits or weight_shift")

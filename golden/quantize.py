@@ -31,6 +31,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from spikefab.errors import InvalidType, InvalidValue
+
 from .params import MAX_WEIGHT_SHIFT, Network
 
 __all__ = ["Quantized", "quantize", "projection_keys", "projection_index", "import_weights"]
@@ -76,18 +78,18 @@ def _check_floats(f, shape, what):
     a = np.asarray(f)
     if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.floating)
                                    or np.issubdtype(a.dtype, np.integer)):
-        raise TypeError(f"Weights of {what} must be real numbers, not {a.dtype}")
+        raise InvalidType(f"Weights of {what} must be real numbers, not {a.dtype}")
     if shape is None and a.ndim != 2:
-        raise ValueError(f"Weights of {what} must be a 2-D (source size, target size) array, "
+        raise InvalidValue(f"Weights of {what} must be a 2-D (source size, target size) array, "
                          f"not {a.ndim}-D")
     if shape is not None and a.shape != tuple(shape):
-        raise ValueError(f"Weights of {what} must have shape (source size, target size) = "
+        raise InvalidValue(f"Weights of {what} must have shape (source size, target size) = "
                          f"{tuple(shape)}, not {a.shape}")
     a = a.astype(np.float64)
     bad = np.argwhere(~np.isfinite(a))
     if len(bad):
         j, i = (int(x) for x in bad[0])
-        raise ValueError(f"Weights of {what} must be finite numbers, not {a[j, i]} at "
+        raise InvalidValue(f"Weights of {what} must be finite numbers, not {a[j, i]} at "
                          f"[{j}][{i}]")
     return a
 
@@ -96,9 +98,9 @@ def _check_scale(scale, what):
     if scale is None:
         return None
     if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real):
-        raise TypeError(f"Scale of {what} must be a positive finite number, not {scale!r}")
+        raise InvalidType(f"Scale of {what} must be a positive finite number, not {scale!r}")
     if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"Scale of {what} must be a positive finite number, not {scale!r}")
+        raise InvalidValue(f"Scale of {what} must be a positive finite number, not {scale!r}")
     return float(scale)
 
 
@@ -106,10 +108,10 @@ def _check_shift(shift, what):
     if shift == "auto":
         return shift
     if isinstance(shift, (bool, np.bool_)) or not isinstance(shift, (int, np.integer)):
-        raise TypeError(f"Weight_shift of {what} must be an integer in [0, "
+        raise InvalidType(f"Weight_shift of {what} must be an integer in [0, "
                         f"{MAX_WEIGHT_SHIFT}] or 'auto', not {shift!r}")
     if not 0 <= shift <= MAX_WEIGHT_SHIFT:
-        raise ValueError(f"Weight_shift of {what} must be an integer in [0, "
+        raise InvalidValue(f"Weight_shift of {what} must be an integer in [0, "
                          f"{MAX_WEIGHT_SHIFT}] or 'auto', not {shift}")
     return int(shift)
 
@@ -158,12 +160,12 @@ def quantize(f, weight_bits, scale=None, weight_shift=0, w_range=None, what="the
     fmax, fmin = (float(a.max()), float(a.min())) if a.size else (0.0, 0.0)
     if scale is None:
         if shift == "auto":
-            raise ValueError(f"Weight_shift of {what} can be 'auto' only with a given scale")
+            raise InvalidValue(f"Weight_shift of {what} can be 'auto' only with a given scale")
         if fmax > 0 and hi <= 0 or fmin < 0 and lo >= 0:
             bad = fmax if fmax > 0 and hi <= 0 else fmin
             j, i = (int(x) for x in np.argwhere(a == bad)[0])
             sign = "<= 0" if bad > 0 else ">= 0"
-            raise ValueError(f"Weights of {what} must be {sign} to fit {rng}, not {bad:g} at "
+            raise InvalidValue(f"Weights of {what} must be {sign} to fit {rng}, not {bad:g} at "
                              f"[{j}][{i}]")
         limits = ([hi / fmax] if fmax > 0 else []) + ([lo / fmin] if fmin < 0 else [])
         per_unit = min(limits, default=1.0)
@@ -176,7 +178,7 @@ def quantize(f, weight_bits, scale=None, weight_shift=0, w_range=None, what="the
                 break
         else:
             j, i = (int(x) for x in np.argwhere(np.abs(a) * scale == big)[0])
-            raise ValueError(f"Weights of {what} times scale {scale:g} must fit {rng} after "
+            raise InvalidValue(f"Weights of {what} times scale {scale:g} must fit {rng} after "
                              f">> weight_shift, for some weight_shift in [0, "
                              f"{MAX_WEIGHT_SHIFT}]; {a[j, i]:g} at [{j}][{i}] is "
                              f"{a[j, i] * scale:g}")
@@ -185,7 +187,7 @@ def quantize(f, weight_bits, scale=None, weight_shift=0, w_range=None, what="the
     bad = np.argwhere((q < lo) | (q > hi))
     if len(bad):
         j, i = (int(x) for x in bad[0])
-        raise ValueError(f"Weights of {what} must quantise to integers in {rng}, not "
+        raise InvalidValue(f"Weights of {what} must quantise to integers in {rng}, not "
                          f"{int(q[j, i])} ({a[j, i]:g} at [{j}][{i}] times scale {scale:g} "
                          f">> weight_shift {shift})")
     q = q.astype(np.int64)
@@ -232,11 +234,11 @@ def _resolve(net, key, keys, what):
     if isinstance(key, str) and "->" in key:
         same = [k for k, pr in enumerate(net.projections) if (pr.source, pr.target) == (s, t)]
         if len(same) > 1:
-            raise ValueError(f"{what} key {key!r} names projections "
+            raise InvalidValue(f"{what} key {key!r} names projections "
                              f"{', '.join(map(str, same))} of network {net.name!r}; use the "
                              f"index")
     names = ", ".join(repr(k) for k in keys if not k.isdigit())
-    raise ValueError(f"{what} key must be a projection index in [0, {n - 1}]"
+    raise InvalidValue(f"{what} key must be a projection index in [0, {n - 1}]"
                      + (f" or one of {names}" if names else "")
                      + f" of network {net.name!r}, not {key!r}")
 
@@ -249,7 +251,7 @@ def _per_projection(value, net, keys, imported, what):
     for key, v in value.items():
         k = _resolve(net, key, keys, what)
         if k not in imported:
-            raise ValueError(f"{what} is given for projection {k} "
+            raise InvalidValue(f"{what} is given for projection {k} "
                              f"({net.projections[k].source} -> {net.projections[k].target}), "
                              f"whose weights are not imported")
         out[k] = v
@@ -289,19 +291,19 @@ def import_weights(net, weights, scale=None, weight_shift=None):
         returned half-done.
     """
     if not isinstance(net, Network):
-        raise TypeError(f"Network must be a Network, not {net!r}")
+        raise InvalidType(f"Network must be a Network, not {net!r}")
     keys = projection_keys(net)
     files = list(weights.keys()) if hasattr(weights, "keys") else None
     if files is None:
-        raise TypeError(f"Weights must be a mapping of projection key to array, not "
+        raise InvalidType(f"Weights must be a mapping of projection key to array, not "
                         f"{weights!r}")
     if not files:
-        raise ValueError("Weights must name at least one projection, not none")
+        raise InvalidValue("Weights must name at least one projection, not none")
     given = {}
     for key in files:
         k = _resolve(net, key, keys, "Weights")
         if k in given:
-            raise ValueError(f"Projection {k} ({net.projections[k].source} -> "
+            raise InvalidValue(f"Projection {k} ({net.projections[k].source} -> "
                              f"{net.projections[k].target}) is given twice, as "
                              f"{given[k][0]!r} and {key!r}")
         given[k] = (key, weights[key])

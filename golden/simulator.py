@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spikefab.errors import InvalidType, InvalidValue
+
 from . import stdp as _stdp
 from .lif import lif_step
 
@@ -57,22 +59,22 @@ def check_inputs(net, inputs, steps=None):
     """
     x = np.asarray(inputs)
     if x.dtype != np.bool_ and not np.issubdtype(x.dtype, np.integer):
-        raise TypeError(f"Inputs must be a 0/1 integer array, not {x.dtype}")
+        raise InvalidType(f"Inputs must be a 0/1 integer array, not {x.dtype}")
     batched = x.ndim == 3
     if x.ndim not in (2, 3) or x.shape[-1] != net.inputs:
-        raise ValueError(f"Inputs must have shape (T, {net.inputs}) or (B, T, {net.inputs}), "
+        raise InvalidValue(f"Inputs must have shape (T, {net.inputs}) or (B, T, {net.inputs}), "
                          f"not {x.shape}")
     if x.size and x.dtype != np.bool_:
         bad = np.argwhere((x != 0) & (x != 1))
         if len(bad):
             where = "".join(f"[{int(k)}]" for k in bad[0])
-            raise ValueError(f"Inputs must be 0 or 1, not {int(x[tuple(bad[0])])} at {where}")
+            raise InvalidValue(f"Inputs must be 0 or 1, not {int(x[tuple(bad[0])])} at {where}")
     x = x.astype(bool)
     if not batched:
         x = x[None]
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-            raise ValueError(f"Steps must be a non-negative integer, not {steps!r}")
+            raise InvalidValue(f"Steps must be a non-negative integer, not {steps!r}")
         t = x.shape[1]
         if steps <= t:
             x = x[:, :steps]
@@ -125,7 +127,7 @@ class Simulator:
 
     def __init__(self, net, batch=1):
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-            raise ValueError(f"Batch must be a positive integer, not {batch!r}")
+            raise InvalidValue(f"Batch must be a positive integer, not {batch!r}")
         self.net = net
         self.batch = int(batch)
         self.reset()

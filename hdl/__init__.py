@@ -1,7 +1,7 @@
-"""Amaranth RTL of spikefab: the neuron core and its blocks (``docs/core.md``).
+"""The gateware of spikefab, in Amaranth: one component per file (``docs/architecture.md``).
 
-``params`` (generation-time shape), ``lif`` (LIF update pipeline), ``synapse`` (weights and
-exact accumulators), ``emitter`` (spike stream), ``core`` (composition and step control),
-``host`` (word formats of the configuration port), ``generate`` (Verilog + metadata),
-``rtlsim`` (running generated Verilog under cocotb).
+``core`` (a neuron core, composed of ``synapse``, ``lif``, ``emitter``, ``stdp``, ``delay``),
+``router`` (the spike router), ``network`` (cores + router + step barrier), ``uart`` and
+``link`` (the host link), ``clocks`` (PLLs and reset). Shapes, word formats and latency
+formulas come from ``spikefab.shape``; generating and simulating Verilog is ``spikefab.sim``'s.
 """

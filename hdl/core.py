@@ -1,4 +1,9 @@
-"""The neuron core: synapse array, LIF pipeline, spike emitter and step control, composed."""
+"""The neuron core: synapse array, LIF pipeline, spike emitter and step control, composed.
+
+Its shape (:class:`~spikefab.shape.core.CoreParams`), the address map of its configuration port
+(``spikefab.shape.cfg``) and its cycle formulas (``spikefab.shape.latency``) are pure Python in
+``spikefab.shape``; this file is the gateware.
+"""
 
 import enum
 
@@ -9,96 +14,20 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_ONE
+from spikefab.shape.cfg import (LEARN_STRIDE, Learn, Param, Space, cfg_data_bits, cfg_fields,
+                                learn_base, param_addr, row_bits)
+from spikefab.shape.core import CoreParams, check_weight_ram
+from spikefab.shape.latency import (CYCLES_BITS, DRAIN_LATENCY as _DRAIN, LIF_LATENCY,
+                                    TRACE_STAGES, read_latency, row_clocks)
 
 from .delay import DelayLine
-from .emitter import EMIT_LATENCY, SpikeEmitter
-from .lif import LIF_LATENCY, LifPipeline
-from .params import CoreParams
-from .stdp import UPDATE_STAGES, TRACE_STAGES, TraceUpdate, WeightUpdate, learn_layout
-from .synapse import EVENT_TAIL, SynapseArray, check_weight_ram, read_latency, row_clocks
+from .emitter import SpikeEmitter
+from .layouts import struct
+from .lif import LifPipeline
+from .stdp import TraceUpdate, WeightUpdate, learn_layout
+from .synapse import SynapseArray
 
-__all__ = ["Space", "Param", "Learn", "PARAM_STRIDE", "LEARN_STRIDE", "param_addr", "learn_base",
-           "CYCLES_BITS",
-           "UPDATE_LATENCY", "SWEEP_LATENCY", "LTP_TAIL", "ltp_row_clocks", "cfg_layout", "state_layout",
-           "cfg_data_bits", "row_bits", "event_tail", "step_cycles", "update_start", "Core"]
-
-#: Width of the per-step cycle counter.
-CYCLES_BITS = 32
-#: Clocks of a step beyond one per row per event and one per row of the update sweep: the
-#: hand-over from ``start`` (1), the state read (1), the LIF pipeline, the emitter's hand-over
-#: of the last row, and the ``done`` clock (1).
-UPDATE_LATENCY = 1 + 1 + LIF_LATENCY + EMIT_LATENCY + 1
-#: Clocks that the drain phase waits after the last row at least (so that the step length does
-#: not depend on whether the last row spiked).
-_DRAIN = LIF_LATENCY + EMIT_LATENCY + 1
-
-
-class Space(enum.IntEnum):
-    """Address spaces of the configuration port."""
-    #: Weight words: address ``row * A + axon``, data ``lanes * W_BITS`` bits (lane ``l`` in
-    #: bits ``[l * W, (l + 1) * W)``, two's complement).
-    WEIGHT = 0
-    #: Neuron state words: address ``row``, data ``lanes`` times ``{u, v, r}`` (:func:`state_layout`).
-    STATE = 1
-    #: Accumulators: address ``row``, data ``lanes * acc_bits`` bits.
-    ACC = 2
-    #: Neuron parameters: address ``PARAM_STRIDE * set + param`` (:class:`Param`, neuron set
-    #: ``set``); learning registers of plastic group ``k`` at ``learn_base + LEARN_STRIDE * k
-    #: + field`` (:class:`Learn`, :func:`learn_base`).
-    PARAM = 3
-    #: Pre traces (plastic cores only): address the plastic axon slot, data ``T_BITS``.
-    PRE = 4
-    #: Post traces (plastic cores only): address ``(k << row bits) | row``, data ``lanes``
-    #: traces of ``T_BITS``.
-    POST = 5
-
-
-class Param(enum.IntEnum):
-    """The neuron parameters of a set, at ``PARAM_STRIDE * set + param`` in
-    :attr:`Space.PARAM` (two's complement of the register width on readback: ``V_BITS - 1``,
-    ``V_BITS``, 13, 13, ``refractory_bits``, 1)."""
-    THRESHOLD = 0
-    BIAS = 1
-    DU = 2
-    DV = 3
-    REFRACTORY = 4
-    RESET_SUBTRACT = 5
-
-
-class Learn(enum.IntEnum):
-    """Learning registers of one plastic projection, at ``learn_base(p) + LEARN_STRIDE * k +
-    field`` in :attr:`Space.PARAM` (``d_pre``/``d_post`` read back as written; ``w_min``,
-    ``w_max`` two's complement of ``W_BITS``)."""
-    A_PLUS = 0
-    A_MINUS = 1
-    SHIFT = 2
-    D_PRE = 3
-    D_POST = 4
-    X_INC = 5
-    Y_INC = 6
-    W_MIN = 7
-    W_MAX = 8
-
-
-#: Addresses per neuron parameter set, and per plastic projection's learning registers, in
-#: :attr:`Space.PARAM`.
-PARAM_STRIDE, LEARN_STRIDE = 8, 16
-
-
-def param_addr(p, neuron_set, param):
-    """:attr:`Space.PARAM` address of ``param`` of neuron set ``neuron_set``."""
-    return PARAM_STRIDE * neuron_set + int(Param(param))
-
-
-def learn_base(p):
-    """Address of the first learning register: after the neuron parameter sets (8 with one
-    set, the address layout of a core that holds one population)."""
-    return PARAM_STRIDE * len(p.neuron_sets)
-
-
-def row_bits(p):
-    """Bits of a row index (the low address bits of :attr:`Space.POST`)."""
-    return max(1, (p.row_slots - 1).bit_length())
+__all__ = ["state_layout", "cfg_layout", "Core"]
 
 
 def state_layout(p):
@@ -108,129 +37,11 @@ def state_layout(p):
         "r": unsigned(p.refractory_bits)}), p.lanes)
 
 
-def cfg_data_bits(p):
-    """Width of the configuration data bus: the widest word of any space."""
-    bits = max(p.lanes * p.weight_bits, p.lanes * p.state_bits, p.lanes * p.acc_bits,
-               p.voltage_bits, 13, p.refractory_bits)
-    if p.plastic:
-        bits = max(bits, p.lanes * p.trace_bits)
-    return bits
 
 
 def cfg_layout(p):
-    """One configuration command: write (1) or read (0), space, address, write data."""
-    addr_bits = max(3, (p.weight_depth - 1).bit_length(), (p.rows - 1).bit_length(),
-                    (learn_base(p) - 1).bit_length())
-    space_bits = 2
-    if p.plastic:
-        npl = len(p.plastic_groups)
-        space_bits = 3
-        addr_bits = max(addr_bits, (learn_base(p) + LEARN_STRIDE * npl - 1).bit_length(),
-                        (p.pre_slots - 1).bit_length(), row_bits(p) + max(1, (npl - 1).bit_length()))
-    return data.StructLayout({"write": 1, "space": space_bits, "addr": unsigned(addr_bits),
-                              "data": unsigned(cfg_data_bits(p))})
-
-
-def event_tail(p, weight_ram="dual"):
-    """Clocks from the end of the last event's last row until the update phase may start:
-    :data:`EVENT_TAIL` (2), plus ``UPDATE_STAGES - 1`` (3) in a plastic core, where every op
-    also passes the weight update pipeline (LTD); one less on a single-port weight memory,
-    where the last row's second (write) clock already counts as part of the row; 3 more on a
-    ``"banked"`` weight memory (static cores), whose read data comes 3 clocks later."""
-    if not p.plastic:
-        return EVENT_TAIL + read_latency(weight_ram) - 1
-    return EVENT_TAIL + UPDATE_STAGES - 1 - (row_clocks(p, weight_ram) - 1)
-
-
-def ltp_row_clocks(p, weight_ram="dual"):
-    """Clocks of the LTP column pass per spiking row: one to fetch the row, then one per
-    plastic axon slot (``lanes`` synapses each); on a single-port weight memory two per slot
-    (read, then the clock left for a write), the next row fetched in the last of them."""
-    if row_clocks(p, weight_ram) == 2:
-        return 2 * p.pre_count
-    return 1 + p.pre_count
-
-
-#: Clocks of the pre-trace sweep beyond one per plastic axon slot (start, read, the three
-#: stages of the trace update, write).
-SWEEP_LATENCY = 5
-#: Clocks of the LTP pass beyond :func:`ltp_row_clocks` per spiking row: the hand-over after
-#: the update (1), and at the end the read and the weight update pipeline (1 + UPDATE_STAGES)
-#: and ``done`` (1). (On a single-port weight memory the first fetch takes the hand-over
-#: clock's place and the last row's write clock the read's: the same 6.)
-LTP_TAIL = 1 + UPDATE_STAGES + 1
-
-
-def step_cycles(p, events, last_spike=None, spiking_rows=0, weight_ram="dual"):
-    """The cycle count that :class:`Core` reports for one step (the latency formula).
-
-    Parameters
-    ----------
-    p : CoreParams
-    events : int
-        ``E``, events delivered in the step, fed back to back (no gap between transfers) and
-        with ``start`` no later than the clock after the last event transfer.
-    last_spike : int or None
-        Clock, counted from the first clock of the update phase (0), in which the step's last
-        spike transfer happened; None if the step emitted no spike.
-    spiking_rows : int
-        ``R_s``, rows with at least one spiking neuron (plastic cores only: the LTP pass
-        visits each).
-    weight_ram : str
-        The core's weight memory kind; only a plastic core on a single-port kind
-        (``"single"``, ``"ice40_spram"``) and a static core on ``"banked"`` (event tail 5)
-        differ.
-
-    Returns
-    -------
-    int
-        Static core:
-        ``EVENT_TAIL * [E > 0] + rows * E + max(rows + UPDATE_LATENCY, last_spike + 3)``
-        with ``EVENT_TAIL = 2`` (5 on a ``"banked"`` weight memory).
-        With ``o_spike.ready`` always high and at most one spiking lane per row (always so for
-        ``lanes = 1``), the second term of the ``max`` never wins, and a step costs exactly
-        ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks: one clock per synaptic event per
-        ``lanes`` synapses, one clock per ``lanes`` neuron updates.
-
-        Plastic core, with ``P_A`` plastic axon slots::
-
-            5 * [E > 0] + rows * E + max(U, last_spike + 3)
-            U = 2 + max(rows + 13, P_A + SWEEP_LATENCY)
-                  + (1 if R_s == 0 else R_s * (P_A + 1) + LTP_TAIL)
-
-        i.e. LTD costs nothing beyond 3 clocks of tail (one synapse per lane per clock, riding
-        on the accumulation reads), the pre-trace sweep hides under the update sweep when
-        ``P_A + 5 <= rows + 13``, and LTP costs ``P_A + 1`` clocks per spiking row
-        (``lanes`` synapses per clock).
-
-        Plastic core on a single-port weight memory (two clocks per row and per LTP slot: a
-        read clock, and a clock for the write of the update pipeline)::
-
-            4 * [E > 0] + 2 * rows * E + max(U, last_spike + 3)
-            U = 2 + max(rows + 13, P_A + SWEEP_LATENCY)
-                  + (1 if R_s == 0 else R_s * 2 * P_A + LTP_TAIL)
-    """
-    rc = row_clocks(p, weight_ram)
-    tail = event_tail(p, weight_ram) * int(events > 0) + rc * p.rows * events
-    if not p.plastic:
-        upd = p.rows + UPDATE_LATENCY
-    else:
-        upd = 2 + max(p.rows + _DRAIN, p.pre_count + SWEEP_LATENCY)
-        upd += 1 if spiking_rows == 0 else (spiking_rows * ltp_row_clocks(p, weight_ram)
-                                            + LTP_TAIL)
-    if last_spike is not None:
-        upd = max(upd, last_spike + 3)
-    return tail + upd
-
-
-def update_start(p, events, first_event, start, weight_ram="dual"):
-    """Clock of the first update-sweep clock, given the clock of the first event transfer
-    (events back to back, ``start`` no later than the clock after the last) or, with no
-    events, the clock of ``start``."""
-    if events:
-        return (first_event + row_clocks(p, weight_ram) * p.rows * events
-                + event_tail(p, weight_ram) + 2)
-    return start + 2
+    """:func:`~spikefab.shape.cfg.cfg_fields` as a layout."""
+    return struct(cfg_fields(p))
 
 
 class _Phase(enum.IntEnum):
@@ -272,7 +83,7 @@ class Core(wiring.Component):
     ----------
     params : CoreParams
     weight_ram : str
-        Kind of weight memory (:data:`~spikefab.hdl.synapse.WEIGHT_RAMS`): ``"dual"``
+        Kind of weight memory (:data:`~spikefab.shape.core.WEIGHT_RAMS`): ``"dual"``
         (inferred block RAM), ``"single"`` (behavioural single-port model) or
         ``"ice40_spram"`` (UP5K ``SB_SPRAM256KA``; no initial contents: weights are loaded
         through the configuration port).

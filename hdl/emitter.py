@@ -5,12 +5,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from .params import CoreParams
+from spikefab.shape.core import CoreParams
 
-__all__ = ["EMIT_LATENCY", "spike_row_layout", "SpikeEmitter"]
+__all__ = ["spike_row_layout", "SpikeEmitter"]
 
-#: Clocks from a spiking row entering an idle, empty emitter to its first spike being valid.
-EMIT_LATENCY = 3
 
 
 def spike_row_layout(p):
@@ -30,7 +28,7 @@ class SpikeEmitter(wiring.Component):
     no bubble between ids while ``o_spike.ready`` is high. Lanes past ``N`` (padding of the
     last row) never spike.
 
-    Latency: :data:`EMIT_LATENCY` clocks from a push into the idle, empty emitter to the first
+    Latency: :data:`~spikefab.shape.latency.EMIT_LATENCY` clocks from a push into the idle, empty emitter to the first
     id being valid.
 
     Parameters

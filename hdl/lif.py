@@ -4,15 +4,13 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from spikefab.golden.fixed import DECAY_ONE, DECAY_SHIFT, signed_max
+from spikefab.golden.fixed import DECAY_SHIFT, signed_max
 
 from .delay import DelayLine
-from .params import CoreParams
+from spikefab.shape.core import CoreParams
 
-__all__ = ["LIF_LATENCY", "lif_in_layout", "lif_out_layout", "LifPipeline"]
+__all__ = ["lif_in_layout", "lif_out_layout", "LifPipeline"]
 
-#: Clock cycles from a neuron entering :class:`LifPipeline` to its result leaving it.
-LIF_LATENCY = 9
 
 
 def lif_in_layout(p):
@@ -55,7 +53,7 @@ class LifPipeline(wiring.Component):
         stage 7  v_int = sat(., V_BITS); v_int > vth and v_int - vth from the unclipped sum
         stage 8  s = r == 0 and v_int > vth; v', r' by refractory state and reset mode
 
-    Latency :data:`LIF_LATENCY` = 9 cycles, throughput one row (``lanes`` neurons) per clock,
+    Latency :data:`~spikefab.shape.latency.LIF_LATENCY` = 9 cycles, throughput one row (``lanes`` neurons) per clock,
     no backpressure: the pipeline never stalls. Infers no memory; two multipliers per lane.
 
     The parameters come in ``S`` sets (populations sharing the core); each lane's set index

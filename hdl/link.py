@@ -7,8 +7,6 @@ board component: a :class:`~spikefab.hdl.network.NetworkTop` behind a :class:`Li
 pins ``rx``, ``tx`` and four LEDs.
 """
 
-import json
-import zlib
 from contextlib import nullcontext
 
 from amaranth.hdl import (Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Module, Mux,
@@ -18,108 +16,21 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .core import CYCLES_BITS, Space
-from .network import NetworkParams, NetworkTop, input_layout, network_cfg_layout
+from spikefab.shape.cfg import Space
+from spikefab.shape.latency import CYCLES_BITS
+from spikefab.shape.network import NetworkParams
+from spikefab.shape.protocol import (CRC_INIT, MAX_CYCLES, MAX_EVENTS, START, Cmd, Status,
+                                     identify_bytes, link_info, nbytes)
+
+from .network import NetworkTop, input_layout, network_cfg_layout
 from .router import host_event_layout
-from .uart import UartRx, UartTx, crc16_update, CRC_INIT
+from .uart import UartRx, UartTx, crc16_update
 
-__all__ = ["START", "VERSION", "Cmd", "Status", "MAX_EVENTS", "MAX_CYCLES", "shape_json",
-           "link_info", "link_memories", "Link", "LinkedNetwork"]
-
-START = 0xA5
-VERSION = 1
-#: Events / cycle counts per READ_SPIKES / READ_CYCLES response.
-MAX_EVENTS, MAX_CYCLES = 60, 60
-
-
-class Cmd:
-    IDENTIFY = 0x01
-    RESET = 0x02
-    WRITE_WEIGHTS = 0x10
-    WRITE_PARAMS = 0x11
-    WRITE_ROUTES = 0x12
-    WRITE_STATE = 0x13
-    READ = 0x20
-    INPUT = 0x30
-    RUN = 0x31
-    READ_SPIKES = 0x40
-    READ_CYCLES = 0x41
-
-
-class Status:
-    OK = 0
-    BAD_CRC = 1
-    TRUNCATED = 2
-    UNKNOWN = 3
-    BAD_LENGTH = 4
-    BAD_FIELD = 5
-    BUSY = 6
-
-
-#: ``params.json`` keys of a core that hold run-time values (written by the host through the
-#: configuration port), left out of the build hash.
-_RUNTIME_CORE_KEYS = ("weights_init", "threshold", "bias", "du", "dv", "refractory", "reset",
-                      "stdp")
-
-
-def shape_json(p):
-    """The generation-time shape of a network top: ``params.json`` without the run-time
-    values (the network's name and description, weights, neuron and learning parameters;
-    which axon groups are plastic stays). Two networks with equal shapes run on the same build,
-    which the host loads with each network's values."""
-    from .generate_network import params_json
-    d = params_json(p)
-    del d["network"], d["describe"]
-    for core in d["cores"]:
-        core["plastic"] = [r is not None for r in core["stdp"]]
-        for k in _RUNTIME_CORE_KEYS:
-            del core[k]
-        # where each population's parameter set starts is shape; its values are not
-        core["neuron_sets"] = [{"first": ns["first"], "size": ns["size"]}
-                               for ns in core["neuron_sets"]]
-    return d
-
-
-def link_info(p, out_depth=256, cycles_depth=64):
-    """The numbers of a link build that the host needs (also the IDENTIFY payload).
-    ``build_hash`` is the CRC-32 of :func:`shape_json`, with the link's queue depths."""
-    blob = json.dumps(dict(shape_json(p), out_depth=out_depth, cycles_depth=cycles_depth),
-                      sort_keys=True, default=str).encode()
-    return {
-        "version": VERSION, "cores": len(p.cores), "inputs": p.mapping.net.inputs,
-        "cfg_addr_bits": p.cfg_addr_bits, "cfg_data_bits": p.cfg_data_bits,
-        "rdata_bits": p.rdata_bits, "index_bits": p.router.index_bits,
-        "step_bits": p.step_bits, "out_depth": out_depth, "cycles_depth": cycles_depth,
-        "build_hash": zlib.crc32(blob),
-    }
-
-
-def link_memories(p, out_depth=256, cycles_depth=64):
-    """``[(name, depth, width)]`` of the memories of :class:`Link`: the frame buffer, the
-    output-event queue and the cycle-count queue (the board capacity check counts them)."""
-    return [("frame buffer", 256, 8), ("output queue", out_depth, 32),
-            ("cycle queue", cycles_depth, CYCLES_BITS)]
-
-
-def identify_bytes(info):
-    """The IDENTIFY response payload after the status byte (``docs/protocol.md``)."""
-    b = bytearray(b"SF")
-    b += bytes([info["version"], info["cores"]])
-    b += info["inputs"].to_bytes(2, "little")
-    b += bytes([info["cfg_addr_bits"], info["cfg_data_bits"], info["rdata_bits"],
-                info["index_bits"], info["step_bits"]])
-    b += info["out_depth"].to_bytes(2, "little") + info["cycles_depth"].to_bytes(2, "little")
-    b += info["build_hash"].to_bytes(4, "little")
-    return bytes(b)
-
+__all__ = ["Link", "LinkedNetwork"]
 
 def _pad16(v):
     v = Value.cast(v)
     return Cat(v, Const(0, 16 - len(v))) if len(v) < 16 else v
-
-
-def _nbytes(bits):
-    return max(1, -(-bits // 8))
 
 
 class Link(wiring.Component):
@@ -195,8 +106,8 @@ class Link(wiring.Component):
         p = self._p
         m = Module()
         C = len(p.cores)
-        D = _nbytes(p.cfg_data_bits)
-        R = _nbytes(p.rdata_bits)
+        D = nbytes(p.cfg_data_bits)
+        R = nbytes(p.rdata_bits)
         max_reads = 254 // R
         ident = identify_bytes(self.info)
 
@@ -716,7 +627,7 @@ class LinkedNetwork(wiring.Component):
     led_busy: Out(1)
 
     def __init__(self, params, clk_hz, baud=1_000_000, timeout=None, divisor=None):
-        from .uart import uart_divisor
+        from spikefab.hdl.uart import uart_divisor
         self.params = params
         self.divisor = uart_divisor(clk_hz, baud) if divisor is None else divisor
         self.timeout = int(clk_hz * 0.05) if timeout is None else timeout

@@ -1,139 +1,32 @@
 """The network top: one neuron core per mapped core, the spike router, the step barrier and
 the host ports.
 
-See ``docs/network.md`` for the host protocol and the cycle formula.
+Its shape is :class:`~spikefab.shape.network.NetworkParams` (``spikefab.shape.network``); see
+``docs/network.md`` for the host protocol and the cycle formula.
 """
 
-from dataclasses import dataclass
-
-from amaranth.hdl import Cat, Module, Mux, Shape, Signal, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .core import CYCLES_BITS, Core, cfg_data_bits, cfg_layout
-from .mapping import Mapping
-from .synapse import check_weight_ram
-from .router import Router, RouterParams, host_event_layout, router_cfg_layout
+from spikefab.shape.latency import CYCLES_BITS
+from spikefab.shape.network import NetworkParams, input_fields, network_cfg_fields
 
-__all__ = ["NetworkParams", "input_layout", "network_cfg_layout", "NetworkTop"]
+from .core import Core
+from .layouts import struct
+from .router import Router, host_event_layout
 
-
-def _bits(n):
-    """Unsigned bits that hold ``0 .. n`` (at least 1)."""
-    return max(1, int(n).bit_length())
-
-
-@dataclass(frozen=True, eq=False)
-class NetworkParams:
-    """Generation-time shape of a network top: a mapping, the cores' and the router's params.
-
-    Use :meth:`from_mapping`.
-
-    Attributes
-    ----------
-    mapping : Mapping
-    lanes : int
-    cores : tuple of CoreParams
-        One per mapped core (:meth:`Mapping.core_params`).
-    router : RouterParams
-    weight_rams : tuple of str
-        The weight memory kind of every core (``"dual"`` unless a board chose otherwise).
-    delay_ram : bool
-        Every core's pure pipeline delays in block RAM (``Core(..., delay_ram=True)``: what
-        the iCE40 boards build, where a delay register costs a logic cell).
-    """
-
-    mapping: Mapping
-    lanes: int
-    cores: tuple
-    router: RouterParams
-    weight_rams: tuple = ()
-    delay_ram: bool = False
-
-    def __post_init__(self):
-        object.__setattr__(self, "delay_ram", bool(self.delay_ram))
-        rams = self.weight_rams
-        if isinstance(rams, str) or not rams:
-            rams = (rams or "dual",) * len(self.cores)
-        rams = tuple(rams)
-        if len(rams) != len(self.cores):
-            raise ValueError(f"Weight RAMs must name one kind per core, {len(self.cores)}, "
-                             f"not {len(rams)}")
-        for cp, kind in zip(self.cores, rams):
-            check_weight_ram(kind, cp.lanes * cp.weight_bits, cp.weight_slots, cp.plastic)
-        object.__setattr__(self, "weight_rams", rams)
-
-    @classmethod
-    def from_mapping(cls, mapping, lanes=1, step_bits=16, entries=None, weight_rams=None,
-                     delay_ram=False):
-        """The top of ``mapping``.
-
-        Parameters
-        ----------
-        mapping : Mapping
-            A core that holds several populations gets one neuron parameter set for each
-            (:meth:`Mapping.core_params`).
-        lanes : int
-            Neurons per clock of every core.
-        step_bits : int
-            Width of the step counter and of the step tag of host output events (wraps).
-        entries : int or None
-            Depth of the router's destination list (default: the mapping's ``max_entries``, or
-            the table's size).
-        weight_rams : str, tuple of str or None
-            Weight memory kind of every core (:data:`~spikefab.hdl.synapse.WEIGHT_RAMS`), or
-            one kind for all; default ``"dual"`` (inferred block RAM). A board puts its
-            largest cores in UP5K SPRAM with ``"ice40_spram"``.
-        delay_ram : bool
-            Pure pipeline delays in block RAM (the iCE40 boards).
-        """
-        if not isinstance(mapping, Mapping):
-            raise TypeError(f"Mapping must be a Mapping, not {mapping!r}")
-        cores = tuple(mapping.core_params(c, lanes) for c in range(len(mapping.cores)))
-        router = RouterParams.from_mapping(mapping, entries=entries, step_bits=step_bits)
-        return cls(mapping, lanes, cores, router, weight_rams, delay_ram)
-
-    @property
-    def step_bits(self):
-        return self.router.step_bits
-
-    @property
-    def cfg_addr_bits(self):
-        rl = router_cfg_layout(self.router)
-        return max([rl["addr"].shape.width]
-                   + [cfg_layout(p)["addr"].shape.width for p in self.cores])
-
-    @property
-    def cfg_data_bits(self):
-        rl = router_cfg_layout(self.router)
-        return max([rl["data"].shape.width] + [cfg_data_bits(p) for p in self.cores])
-
-    @property
-    def rdata_bits(self):
-        return max(cfg_data_bits(p) for p in self.cores)
-
-    @property
-    def router_target(self):
-        """``target`` of a configuration command that writes the router's table."""
-        return len(self.cores)
+__all__ = ["input_layout", "network_cfg_layout", "NetworkTop"]
 
 
 def input_layout(p):
-    """A host input word: an input channel of the step being sent, or (``end = 1``, channel
-    ignored) the end of that step's inputs."""
-    return data.StructLayout({"channel": unsigned(p.router.channel_bits), "end": 1})
+    """:func:`~spikefab.shape.network.input_fields` as a layout."""
+    return struct(input_fields(p))
 
 
 def network_cfg_layout(p):
-    """A configuration command of the top: ``target`` a core (its ``write, space, addr,
-    data`` as :func:`~spikefab.hdl.core.cfg_layout`), or :attr:`NetworkParams.router_target`
-    for a write of the router's table (``space`` a :class:`~spikefab.hdl.router.TableSpace`,
-    ``write`` ignored: the table is write-only)."""
-    space_bits = max([2] + [Shape.cast(cfg_layout(c)["space"].shape).width for c in p.cores])
-    return data.StructLayout({"write": 1, "space": space_bits,
-                              "addr": unsigned(p.cfg_addr_bits),
-                              "data": unsigned(p.cfg_data_bits),
-                              "target": unsigned(_bits(len(p.cores)))})
+    """:func:`~spikefab.shape.network.network_cfg_fields` as a layout."""
+    return struct(network_cfg_fields(p))
 
 
 class _Slice(wiring.Component):

@@ -1,9 +1,9 @@
 """The spike router: table-driven multicast from spike sources to (core, axon) slots and the host.
 
-See ``docs/router.md`` for the table format, the step barrier and the latency figures.
+Its shape (:class:`~spikefab.shape.router.RouterParams`), table words and latencies live in
+``spikefab.shape.router``; see ``docs/router.md`` for the table format, the step barrier and
+the latency figures.
 """
-
-from dataclasses import dataclass, field
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
@@ -11,193 +11,33 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from spikefab.golden.params import check_int as _check_int
+from spikefab.shape.fields import uint_bits as _bits
+from spikefab.shape.router import (RouterParams, TableSpace, dst_fields, host_event_fields,
+                                   ptr_fields, router_cfg_fields)
 
-from .mapping import Mapping
+from .layouts import struct
 
-__all__ = ["RouterParams", "ptr_layout", "dst_layout", "host_event_layout", "router_cfg_layout",
-           "TableSpace", "ROUTE_LATENCY", "QUEUE_LATENCY", "Router"]
-
-#: Clocks from a source transfer on ``i_host`` to its first destination being valid on an
-#: output (empty router, outputs ready): source register, pointer read, walker load,
-#: destination read, output register.
-ROUTE_LATENCY = 5
-#: Extra clocks that a core spike spends entering and leaving the spike queue.
-QUEUE_LATENCY = 2
-
-
-def _bits(n):
-    """Unsigned bits that hold ``0 .. n`` (at least 1)."""
-    return max(1, int(n).bit_length())
-
-
-@dataclass(frozen=True, eq=False)
-class RouterParams:
-    """Generation-time shape of the router, and the reset contents of its table.
-
-    Use :meth:`from_mapping`; the constructor is for tests that build a router directly.
-
-    Parameters
-    ----------
-    inputs : int
-        Host input channels, in ``[0, 65536]``: source ids ``0 .. inputs - 1``.
-    core_neurons : tuple of int
-        Neurons of each core, each in ``[1, 65536]``; core ``c``'s neuron ``n`` is source id
-        ``inputs + sum(core_neurons[:c]) + n``. The number of cores is ``len(core_neurons)``,
-        in ``[1, 255]``.
-    entries : int
-        Depth of the destination list, in ``[1, 2**24]``.
-    index_bits : int
-        Width of a destination's index (axon slot or host id), in ``[1, 24]``.
-    step_bits : int
-        Width of the step tag of host output events, in ``[1, 32]``.
-    queue_depth : int
-        Depth of the spike queue; at least the number of core neurons (every neuron spikes at
-        most once per step), so that the queue can take a whole step's spikes while the
-        destination cores still run their update. Default: that number.
-    pointers : list of (int, int)
-        Initial ``(base, count)`` of every source id (default: no destination).
-    destinations : list of (int, int)
-        Initial ``(port, index)`` entries (default: zeros).
-    """
-
-    inputs: int
-    core_neurons: tuple
-    entries: int
-    index_bits: int
-    step_bits: int = 16
-    queue_depth: int = 0
-    pointers: list = field(default=None, repr=False)
-    destinations: list = field(default=None, repr=False)
-
-    def __post_init__(self):
-        _check_int(self.inputs, 0, 1 << 16, "Router inputs")
-        if not isinstance(self.core_neurons, (tuple, list)):
-            raise TypeError(f"Router core_neurons must be a tuple of integers, not "
-                            f"{self.core_neurons!r}")
-        object.__setattr__(self, "core_neurons", tuple(self.core_neurons))
-        _check_int(len(self.core_neurons), 1, 255, "Router cores")
-        for n in self.core_neurons:
-            _check_int(n, 1, 1 << 16, "Router core neurons")
-        _check_int(self.entries, 1, 1 << 24, "Router entries")
-        _check_int(self.index_bits, 1, 24, "Router index_bits")
-        _check_int(self.step_bits, 1, 32, "Router step_bits")
-        spikes = sum(self.core_neurons)
-        if self.queue_depth == 0:
-            object.__setattr__(self, "queue_depth", spikes)
-        _check_int(self.queue_depth, spikes, 1 << 20, "Router queue_depth")
-        ptrs = self.pointers
-        if ptrs is None:
-            ptrs = [(0, 0)] * self.sources
-        ptrs = tuple((int(b), int(n)) for b, n in ptrs)
-        if len(ptrs) != self.sources:
-            raise ValueError(f"Router pointers must have one (base, count) per source, "
-                             f"{self.sources}, not {len(ptrs)}")
-        for s, (b, n) in enumerate(ptrs):
-            if n and not (0 <= b and b + n <= self.entries):
-                raise ValueError(f"Router pointer of source {s} must lie in [0, "
-                                 f"{self.entries}), not [{b}, {b + n})")
-        dsts = self.destinations
-        if dsts is None:
-            dsts = []
-        dsts = tuple((int(p), int(i)) for p, i in dsts)
-        if len(dsts) > self.entries:
-            raise ValueError(f"Router destinations must be at most {self.entries}, "
-                             f"not {len(dsts)}")
-        for p, i in dsts:
-            _check_int(p, 0, self.cores, "Router destination port")
-            _check_int(i, 0, (1 << self.index_bits) - 1, "Router destination index")
-        object.__setattr__(self, "pointers", ptrs)
-        object.__setattr__(self, "destinations", dsts)
-
-    @classmethod
-    def from_mapping(cls, mapping, entries=None, step_bits=16, queue_depth=0):
-        """The router of ``mapping`` (:func:`spikefab.hdl.mapping.map_network`), with its
-        table as the reset contents. ``entries`` (default: the mapping's ``max_entries``, or
-        the table's size) sets the depth of the destination list."""
-        if not isinstance(mapping, Mapping):
-            raise TypeError(f"Mapping must be a Mapping, not {mapping!r}")
-        if entries is None:
-            entries = mapping.max_entries or max(1, mapping.entries)
-        return cls(inputs=mapping.net.inputs,
-                   core_neurons=tuple(c.neurons for c in mapping.cores),
-                   entries=entries, index_bits=mapping.index_bits, step_bits=step_bits,
-                   queue_depth=queue_depth, pointers=mapping.pointer_words(),
-                   destinations=mapping.destination_words())
-
-    # -- derived ------------------------------------------------------------------------
-
-    @property
-    def cores(self):
-        return len(self.core_neurons)
-
-    @property
-    def sources(self):
-        return self.inputs + sum(self.core_neurons)
-
-    @property
-    def core_base(self):
-        """Source id of neuron 0 of each core."""
-        out, b = [], self.inputs
-        for n in self.core_neurons:
-            out.append(b)
-            b += n
-        return tuple(out)
-
-    @property
-    def source_bits(self):
-        return _bits(self.sources - 1)
-
-    @property
-    def neuron_bits(self):
-        """Width of ``i_spike`` payloads: the largest core's neuron ids."""
-        return _bits(max(self.core_neurons) - 1)
-
-    @property
-    def channel_bits(self):
-        return _bits(max(self.inputs, 1) - 1)
-
-    def memory_bits(self):
-        """Bits of the memories the router infers."""
-        return {"pointers": self.sources * ptr_layout(self).size,
-                "destinations": self.entries * dst_layout(self).size,
-                "queue": self.queue_depth * self.source_bits}
+__all__ = ["ptr_layout", "dst_layout", "host_event_layout", "router_cfg_layout", "Router"]
 
 
 def ptr_layout(p):
-    """A pointer-table word: the first destination entry of a source and how many it has."""
-    return data.StructLayout({"base": unsigned(_bits(p.entries - 1)),
-                              "count": unsigned(_bits(p.entries))})
+    """:func:`~spikefab.shape.router.ptr_fields` as a layout."""
+    return struct(ptr_fields(p))
 
 
 def dst_layout(p):
-    """A destination entry: ``port`` (a core, or ``cores`` for the host) and ``index`` (axon
-    slot of that core, or host id)."""
-    return data.StructLayout({"port": unsigned(_bits(p.cores)),
-                              "index": unsigned(p.index_bits)})
+    """:func:`~spikefab.shape.router.dst_fields` as a layout."""
+    return struct(dst_fields(p))
 
 
 def host_event_layout(p):
-    """A host output event: a host id and the step in which that neuron spiked."""
-    return data.StructLayout({"neuron": unsigned(p.index_bits),
-                              "step": unsigned(p.step_bits)})
-
-
-class TableSpace:
-    """Address spaces of :func:`router_cfg_layout`."""
-    #: Pointer table: address a source id, data a :func:`ptr_layout` word.
-    POINTER = 0
-    #: Destination list: address an entry, data a :func:`dst_layout` word.
-    DESTINATION = 1
+    """:func:`~spikefab.shape.router.host_event_fields` as a layout."""
+    return struct(host_event_fields(p))
 
 
 def router_cfg_layout(p):
-    """A table write: space (:class:`TableSpace`), address, data (the low bits of ``data``
-    hold the word of the space)."""
-    return data.StructLayout({
-        "space": 1,
-        "addr": unsigned(max(p.source_bits, _bits(p.entries - 1))),
-        "data": unsigned(max(ptr_layout(p).size, dst_layout(p).size))})
+    """:func:`~spikefab.shape.router.router_cfg_fields` as a layout."""
+    return struct(router_cfg_fields(p))
 
 
 class Router(wiring.Component):
@@ -221,8 +61,8 @@ class Router(wiring.Component):
 
     Throughput: one destination entry per clock, sustained, while the outputs that the entries
     name are ready (every stall of an output stalls the whole router: the entries leave in
-    order). Latency of an otherwise empty router with ready outputs: :data:`ROUTE_LATENCY`
-    clocks from an ``i_host`` transfer, and :data:`QUEUE_LATENCY` more from an ``i_spike``
+    order). Latency of an otherwise empty router with ready outputs: :data:`~spikefab.shape.latency.ROUTE_LATENCY`
+    clocks from an ``i_host`` transfer, and :data:`~spikefab.shape.latency.QUEUE_LATENCY` more from an ``i_spike``
     transfer, to the first destination being valid.
 
     ``idle`` is high when no event is held anywhere in the router and none is being

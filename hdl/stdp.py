@@ -13,14 +13,12 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_SHIFT
 
+from spikefab.shape.latency import UPDATE_STAGES
+
 from .delay import DelayLine
 
-__all__ = ["UPDATE_STAGES", "TRACE_STAGES", "learn_layout", "WeightUpdate", "TraceUpdate"]
+__all__ = ["learn_layout", "WeightUpdate", "TraceUpdate"]
 
-#: Clocks from an operand entering :class:`WeightUpdate` to its result (and write enable).
-UPDATE_STAGES = 4
-#: Clocks from a trace entering :class:`TraceUpdate` to its decayed value.
-TRACE_STAGES = 3
 
 
 def learn_layout(weight_bits, trace_bits):
@@ -39,7 +37,7 @@ class WeightUpdate(wiring.Component):
     Stages: 1 registers the operands (they come from block RAM outputs), 2 the products
     ``a * t`` (one small multiplier per lane: SB_MAC16 / MULT18), 3 ``W +- (prod >> shift)``
     (exact), 4 the clip; lanes whose ``mask`` bit is 0 pass ``W`` through unchanged. Latency
-    :data:`UPDATE_STAGES`, one word per clock, never stalls; ``o_valid``/``o_addr``/``o_word``
+    :data:`~spikefab.shape.latency.UPDATE_STAGES`, one word per clock, never stalls; ``o_valid``/``o_addr``/``o_word``
     drive the weight memory's write port directly. Infers no memory, unless ``delay_ram``:
     then the address and the bounds, which only wait, go through block RAM delay lines.
 
@@ -118,12 +116,12 @@ class WeightUpdate(wiring.Component):
 
 
 class TraceUpdate(wiring.Component):
-    """``lanes`` traces per clock: ``decay(t, d)`` in :data:`TRACE_STAGES` clocks, then, in the
+    """``lanes`` traces per clock: ``decay(t, d)`` in :data:`~spikefab.shape.latency.TRACE_STAGES` clocks, then, in the
     clock the caller knows the spikes, ``usat(. + inc, T_BITS)`` where ``spike`` is set.
 
     Stages: 1 registers the traces (block RAM outputs), 2 the products ``t * (4096 - d)``,
     3 the truncated ``>> 12`` (traces are unsigned: truncation toward zero is the floor).
-    ``o_decayed`` is valid :data:`TRACE_STAGES` clocks after ``i_trace``; ``bump(decayed,
+    ``o_decayed`` is valid :data:`~spikefab.shape.latency.TRACE_STAGES` clocks after ``i_trace``; ``bump(decayed,
     spike, inc)`` (combinational, a method) gives the final value. Infers no memory.
 
     Members

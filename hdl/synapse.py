@@ -5,55 +5,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .params import CoreParams
+from spikefab.shape.core import (BANK_WORDS, SPRAM_BITS, SPRAM_WORDS, CoreParams,
+                                 check_bank_words, check_weight_ram)
+from spikefab.shape.latency import read_latency, row_clocks
 
-__all__ = ["EVENT_TAIL", "WEIGHT_RAMS", "BANK_WORDS", "check_bank_words", "read_latency",
-           "row_clocks", "SPRAM_WORDS", "SPRAM_BITS", "SPRAM_TILES", "WeightRam", "SynapseArray"]
-
-#: Clocks from the last row read of the last event to the clock after its write-back.
-EVENT_TAIL = 2
-
-#: Kinds of weight memory: ``"dual"`` (one read and one write port, inferred: iCE40 EBR,
-#: ECP5 DP16KD), ``"single"`` (the behavioural model of a single-port RAM: one address, reads
-#: and writes never in the same clock) and ``"ice40_spram"`` (the same single-port schedule on
-#: iCE40 UP5K ``SB_SPRAM256KA`` primitives; for synthesis, or simulation with the primitive's
-#: own model) and ``"banked"`` (dual port, pipelined for a large ECP5: banks of
-#: :data:`BANK_WORDS` words with registered inputs, registered bank outputs and a registered
-#: bank multiplexer, read latency 4; static cores only).
-WEIGHT_RAMS = ("dual", "single", "ice40_spram", "banked")
-#: Words per bank of a ``"banked"`` weight memory: one ECP5 DP16KD deep (2048 x 9).
-BANK_WORDS = 2048
-#: Words, bits per word and number of the UP5K's ``SB_SPRAM256KA`` tiles.
-SPRAM_WORDS, SPRAM_BITS, SPRAM_TILES = 16384, 16, 4
-
-
-def check_weight_ram(kind, width, depth, plastic=False):
-    """Validate a weight memory kind for a ``depth`` x ``width`` memory of a core (``plastic``:
-    with STDP); return ``kind``."""
-    if not isinstance(kind, str) or kind not in WEIGHT_RAMS:
-        raise ValueError(f"Weight RAM must be one of {', '.join(WEIGHT_RAMS)}, not {kind!r}")
-    if kind == "banked" and plastic:
-        raise ValueError("Weight RAM 'banked' is for static cores; a plastic core (STDP) needs "
-                         "'dual', 'single' or 'ice40_spram'")
-    if kind == "ice40_spram":
-        tiles = -(-width // SPRAM_BITS) * -(-depth // SPRAM_WORDS)
-        if tiles > SPRAM_TILES:
-            raise ValueError(f"Weight memory of {depth} x {width} bits needs {tiles} "
-                             f"SB_SPRAM256KA tiles; the UP5K has {SPRAM_TILES}")
-    return kind
-
-
-def check_bank_words(n):
-    """Validate the words per bank of a ``"banked"`` memory (a power of two); return ``n``."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n & (n - 1):
-        raise ValueError(f"Bank words must be a power of two, not {n!r}")
-    return n
-
-
-def read_latency(kind):
-    """Clocks from a weight memory's read address to its read data: 4 for ``"banked"``, else 1."""
-    return 4 if kind == "banked" else 1
-
+__all__ = ["WeightRam", "SynapseArray"]
 
 class WeightRam(Elaboratable):
     """The weight memory: ``depth`` words of ``width`` bits, with a registered read.
@@ -182,13 +138,6 @@ class WeightRam(Elaboratable):
         m.d.comb += self.rdata.eq(data_out[:self.width])
 
 
-def row_clocks(params, weight_ram):
-    """Clocks per row of the event phase: 2 for a plastic core on a single-port weight memory
-    (the row is read on the first clock; the LTD write of the row read 5 clocks earlier takes
-    the second), else 1."""
-    return 2 if params.plastic and weight_ram != "dual" else 1
-
-
 class SynapseArray(wiring.Component):
     """Weights ``W[A][N]`` and one exact accumulator per neuron; one synaptic op per lane per clock.
 
@@ -207,7 +156,7 @@ class SynapseArray(wiring.Component):
     back-to-back events take exactly ``E * rows`` clocks. The read-after-write hazards (the
     same row within three consecutive clocks, which happens when ``rows <= 2``) are resolved by
     forwarding the two sums most recently computed, never by stalling. ``busy`` is high while
-    an event is in flight, and for the :data:`EVENT_TAIL` clocks until its last write.
+    an event is in flight, and for the :data:`~spikefab.shape.latency.EVENT_TAIL` clocks until its last write.
 
     A plastic core on a single-port weight memory (:func:`row_clocks` = 2) spends two clocks per
     row: a free-running toggle splits the clocks into read clocks and write clocks; rows are

@@ -8,10 +8,9 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["uart_divisor", "crc16_update", "UartRx", "UartTx", "CRC_POLY", "CRC_INIT"]
+from spikefab.shape.protocol import CRC_POLY
 
-#: CRC-16/CCITT-FALSE: polynomial x^16 + x^12 + x^5 + 1, init 0xFFFF, MSB first, no final xor.
-CRC_POLY, CRC_INIT = 0x1021, 0xFFFF
+__all__ = ["uart_divisor", "crc16_update", "UartRx", "UartTx"]
 
 
 def uart_divisor(clk_hz, baud):

@@ -5,8 +5,8 @@ the Amaranth simulator, each behind a pin-level UART model) and :func:`run`.
 See ``docs/protocol.md``.
 """
 
-from .protocol import (START, Cmd, Status, LinkError, DeviceError, crc16, encode_frame,
-                       FrameDecoder, STATUS_NAMES)
+from spikefab.shape.protocol import (START, Cmd, Status, LinkError, DeviceError, crc16,
+                                     encode_frame, FrameDecoder, STATUS_NAMES)
 from .device import (SIM_BACKENDS, Device, DeviceRun, SerialTransport, VerilatorTransport,
                      AmaranthTransport)
 from .run import run

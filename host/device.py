@@ -22,13 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikefab.hdl.core import Space
-from spikefab.hdl.host import learn_addr, learn_values, neuron_param_words
-from spikefab.hdl.network_host import trace_addresses
-from spikefab.hdl.link import MAX_CYCLES, MAX_EVENTS, link_info, _nbytes
-from spikefab.hdl.router import TableSpace, dst_layout, ptr_layout
+from spikefab.shape.cfg import Space
+from spikefab.shape.image import learn_addr, learn_values, neuron_param_words
+from spikefab.shape.image import trace_addresses
+from spikefab.shape.protocol import MAX_CYCLES, MAX_EVENTS, link_info, nbytes as _nbytes
+from spikefab.shape.router import TableSpace
+from spikefab.hdl.router import dst_layout, ptr_layout
 
-from .protocol import Cmd, DeviceError, FrameDecoder, LinkError, Status, encode_frame
+from spikefab.shape.protocol import Cmd, DeviceError, FrameDecoder, LinkError, Status, encode_frame
 
 __all__ = ["SIM_BACKENDS", "SerialTransport", "VerilatorTransport", "AmaranthTransport",
            "Device", "DeviceRun", "parse_identify"]
@@ -80,11 +81,11 @@ def _stop(proc, log):
 
 class VerilatorTransport:
     """The board top (:class:`~spikefab.hdl.link.LinkedNetwork` of ``params``) compiled with
-    Verilator (:func:`spikefab.hdl.simboard.build_board`, cached under ``build/simboard``) and
+    Verilator (:func:`spikefab.sim.board.build_board`, cached under ``build/simboard``) and
     run in a child process that models the UART at its pins (``divisor`` clocks per bit).
 
     The child clocks the design only while :meth:`read` or :meth:`idle` asks it to, so time is
-    simulated time at a nominal :data:`~spikefab.hdl.simboard.SIM_CLK_HZ`: ``timeout`` in
+    simulated time at a nominal :data:`~spikefab.sim.board.SIM_CLK_HZ`: ``timeout`` in
     :meth:`read` is in simulated seconds, and a design that stops answering makes the host time
     out after a bounded number of clocks. The child exits when its pipe closes or its parent
     dies; a child that crashes, or that takes more than ``wall_limit`` seconds of wall time
@@ -105,7 +106,7 @@ class VerilatorTransport:
 
     Attributes
     ----------
-    build : spikefab.hdl.simboard.BoardBuild
+    build : spikefab.sim.board.BoardBuild
     now : float
         Simulated seconds since the board came out of reset.
     clocks : int
@@ -123,7 +124,7 @@ class VerilatorTransport:
 
     def __init__(self, params, divisor=None, timeout_clocks=None, build_root=None,
                  wall_limit=60.0):
-        from spikefab.hdl.simboard import SIM_CLK_HZ, SIM_DIVISOR, SIM_TIMEOUT, build_board
+        from spikefab.sim.board import SIM_CLK_HZ, SIM_DIVISOR, SIM_TIMEOUT, build_board
         divisor = SIM_DIVISOR if divisor is None else divisor
         timeout_clocks = SIM_TIMEOUT if timeout_clocks is None else timeout_clocks
         self.build = build_board(params, divisor, timeout_clocks, build_root)
@@ -342,7 +343,7 @@ class DeviceRun:
 
 def _core_matrices(mapping, weights):
     """Every core's ``(A, N)`` weight matrix from the projections' ``weights`` (the inverse of
-    :func:`spikefab.hdl.network_host.projection_weights`)."""
+    :func:`spikefab.shape.image.projection_weights`)."""
     net = mapping.net
     out = []
     for core in mapping.cores:
@@ -516,8 +517,8 @@ class Device:
         p = self.p
         if net is None:
             return p
-        from spikefab.hdl.mapping import map_network
-        from spikefab.hdl.network import NetworkParams
+        from spikefab.shape.mapping import map_network
+        from spikefab.shape.network import NetworkParams
         m = p.mapping
         q = NetworkParams.from_mapping(map_network(
             net, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
@@ -657,18 +658,18 @@ class Device:
     def read_weights(self):
         """Every projection's ``(S, N)`` weights, read back from the cores (after learning,
         the learnt ones)."""
-        from spikefab.hdl.network_host import core_weights, projection_weights
+        from spikefab.shape.image import weights_from_words, projection_weights
         per_core = []
         for c, cp in enumerate(self.p.cores):
             words = self.read([(c, Space.WEIGHT, a) for a in range(cp.weight_depth)])
-            per_core.append(core_weights(cp, words))
+            per_core.append(weights_from_words(cp, words))
         return projection_weights(self.p.mapping, per_core)
 
     def read_traces(self):
         """``(pre, post)``: lists by projection of the STDP traces read from the cores
         (``None`` for a static projection; the pre traces of a target split over cores from
         its first core, every copy being equal)."""
-        from spikefab.hdl.network_host import projection_traces
+        from spikefab.shape.image import projection_traces
         addrs = trace_addresses(self.p.mapping, self.p.cores)
         words = dict(zip(addrs, self.read(addrs))) if addrs else {}
         pre, post, _ = projection_traces(self.p.mapping, self.p.cores, words)
@@ -676,7 +677,7 @@ class Device:
 
     def read_state(self):
         """``(u, v, r)``: dicts of population name to int64 arrays, read from the cores."""
-        from spikefab.hdl.network_host import population_state
+        from spikefab.shape.image import population_state
         words = [self.read([(c, Space.STATE, row) for row in range(cp.rows)])
                  for c, cp in enumerate(self.p.cores)]
         return population_state(self.p.mapping, self.p.cores, words)

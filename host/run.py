@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from spikefab.errors import InvalidType, InvalidValue
+
 __all__ = ["run"]
 
 
@@ -43,38 +45,38 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
 
     Returns
     -------
-    spikefab.hdl.rtlsim.RtlResult
+    spikefab.sim.rtl.RtlResult
         The arrays of :func:`spikefab.golden.simulate`, and ``cycles`` ``(T,)``: the clocks of
         every step as the device counted them.
     """
     from spikefab.golden import load
     from spikefab.golden.params import Network
     from spikefab.golden.simulator import check_inputs
-    from spikefab.hdl.generate_network import network_params
-    from spikefab.hdl.rtlsim import RtlResult
+    from spikefab.shape.network import derive
+    from spikefab.sim.rtl import RtlResult
 
     from .device import Device
 
     if isinstance(net, str):
         net = load(net)
     if not isinstance(net, Network):
-        raise TypeError(f"Network must be a Network or a path, not {net!r}")
+        raise InvalidType(f"Network must be a Network or a path, not {net!r}")
     if isinstance(inputs, str):
         inputs = np.load(inputs)
     if (port is None) == (not sim):
-        raise ValueError("Give exactly one of port and sim=True")
+        raise InvalidValue("Give exactly one of port and sim=True")
     x, batched = check_inputs(net, inputs, steps)
     if batched:
-        raise ValueError(f"Inputs must be (steps, {net.inputs}) for a device run, "
+        raise InvalidValue(f"Inputs must be (steps, {net.inputs}) for a device run, "
                          f"not {np.shape(inputs)}")
     p = params if params is not None else \
-        network_params(net, lanes=lanes, outputs=[q.name for q in net.populations])
+        derive(net, lanes=lanes, outputs=[q.name for q in net.populations])
     dev = Device.sim(p, backend=backend) if sim else \
         Device.open(port, p, baud=baud, timeout=timeout)
     try:
         dev.identify()
         if not dev.matches:
-            raise ValueError(f"The device on {port} runs another build than {net.name!r} "
+            raise InvalidValue(f"The device on {port} runs another build than {net.name!r} "
                              f"needs (build hash differs): build and flash it for this network")
         dev.load()
         r = dev.run(x[0], record_state=record_state)

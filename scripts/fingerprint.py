@@ -4,7 +4,7 @@
 lanes, a fixed 60-step run of its network top on Verilator (every step checked against the
 golden model) and, for every board's default network, a fixed 20-step run on its simulated board;
 it keeps every step's cycle count. It also keeps the flattened synthesized cell counts (yosys
-``stat``): a generic ``synth -flatten`` of each example's network top, and each board's own
+``stat``): ``synth_ice40`` (which flattens) of each example's network top, and each board's own
 synthesis script (``synth_ice40`` / ``synth_ecp5``) of its top. ``compare A.json B.json`` prints
 every difference and exits 1 if there is any. ``--only cycles|cells`` records one half.
 
@@ -31,7 +31,7 @@ STEPS, BOARD_STEPS = 60, 20
 # -- the library calls it makes (the only lines a move of modules changes) ---------------------
 
 def simulate_network_rtl(*a, **k):
-    from spikefab.hdl.generate_network import simulate_network_rtl as f
+    from spikefab.sim.network import simulate_network_rtl as f
     return f(*a, **k)
 
 
@@ -46,8 +46,9 @@ def run(*a, **k):
 
 
 def network_verilog_of(net, lanes):
-    from spikefab.hdl.generate_network import network_params, network_verilog
-    return network_verilog(network_params(net, lanes=lanes))[0]
+    from spikefab.shape.network import derive
+    from spikefab.sim.generate import network_verilog
+    return network_verilog(derive(net, lanes=lanes))[0]
 
 
 def board_plan(name):
@@ -131,8 +132,8 @@ def example_cells(out):
             os.makedirs(d, exist_ok=True)
             with open(os.path.join(d, "top.v"), "w") as f:
                 f.write(network_verilog_of(net, lanes))
-            out[key] = _yosys("read_verilog top.v; synth -flatten -top spikefab_network; stat",
-                              d)
+            # the iCE40 mapping (flattened): memories become block RAM, not flip-flops
+            out[key] = _yosys("read_verilog top.v; synth_ice40 -top spikefab_network; stat", d)
             print(f"  cells {key}: {out[key].get('total')}", flush=True)
 
 
@@ -160,20 +161,27 @@ def board_cells(out):
               f"({time.time() - t0:.0f} s)", flush=True)
 
 
-def record(path, only):
-    from spikefab.toolchain import setup_environ
-    setup_environ()
-    res = {"cycles": {}, "cells": {}}
-    if only in (None, "cycles"):
-        example_cycles(res["cycles"])
-        board_cycles(res["cycles"])
-    if only in (None, "cells"):
-        example_cells(res["cells"])
-        board_cells(res["cells"])
+def _save(path, res):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
         f.write("\n")
+
+
+def record(path, only):
+    """Record into ``path``, saved after each part (an existing file's other parts stay)."""
+    from spikefab.toolchain import setup_environ
+    setup_environ()
+    res = {"cycles": {}, "cells": {}}
+    if os.path.exists(path):
+        with open(path) as f:
+            res.update(json.load(f))
+    parts = {"cycles": (example_cycles, board_cycles), "cells": (example_cells, board_cells)}
+    for part, fns in parts.items():
+        if only in (None, part):
+            for fn in fns:
+                fn(res[part])
+                _save(path, res)
     print(f"wrote {path}")
 
 

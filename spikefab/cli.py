@@ -79,7 +79,7 @@ def describe(net):
 
 
 def cmd_check(args):
-    from .hdl.mapping import map_network
+    from spikefab.shape.mapping import map_network
     for opt, value in (("--neurons-per-core", args.neurons_per_core),
                        ("--axons-per-core", args.axons_per_core)):
         if not 1 <= value <= 65536:
@@ -136,10 +136,10 @@ def cmd_simulate(args):
     if args.rtl:
         # one population: one core (STDP included); several: the network top (cores + router)
         if len(net.populations) == 1:
-            from .hdl.rtlsim import simulate_rtl as sim_rtl
+            from spikefab.sim.rtl import simulate_rtl as sim_rtl
             what = "core"
         else:
-            from .hdl.generate_network import simulate_network_rtl as sim_rtl
+            from spikefab.sim.network import simulate_network_rtl as sim_rtl
             what = "network top (cores + router)"
         print(f"generating and building the {what} of {net.name} for {args.sim} "
               f"(lanes {args.lanes})", flush=True)
@@ -348,8 +348,8 @@ def cmd_report(args):
 
 
 def cmd_generate(args):
-    from .hdl.generate import generate
-    from .hdl.generate_network import generate_network
+    from spikefab.sim.generate import generate
+    from spikefab.sim.generate import generate_network
     net = _load(args.net)
     out = args.out or os.path.join("build", "verilog", net.name)
     single = len(net.populations) == 1 or args.population is not None

@@ -1,6 +1,6 @@
 """cocotb tests of the generated core Verilog on Icarus and Verilator, against the golden model.
 
-The ``TB`` (``spikefab.hdl.cocotb_tb``) checks every spike transfer at the clock it happens,
+The ``TB`` (``spikefab.sim.cocotb.core``) checks every spike transfer at the clock it happens,
 ``u``/``v``/``r`` of every neuron after every step through the readback port, and every step's
 cycle count against ``spikefab.hdl.core.step_cycles``; here the returned arrays are compared
 once more with ``spikefab.golden.simulate``. ``WAVES=1`` writes waveforms into the build
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from spikefab.golden import load, simulate
-from spikefab.hdl.core import step_cycles
-from spikefab.hdl.params import CoreParams
-from spikefab.hdl.rtlsim import run_job, simulate_rtl
+from spikefab.shape.latency import step_cycles
+from spikefab.shape.core import CoreParams
+from spikefab.sim.rtl import run_job, simulate_rtl
 
 from compare import assert_same_array, assert_same_trace
 from hdl_support import core_lanes, core_network, single_core_network

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp, simulate
-from spikefab.hdl.core import step_cycles
-from spikefab.hdl.params import CoreParams
-from spikefab.hdl.rtlsim import run_job, simulate_rtl
+from spikefab.shape.latency import step_cycles
+from spikefab.shape.core import CoreParams
+from spikefab.sim.rtl import run_job, simulate_rtl
 
 from compare import assert_same_array, assert_same_trace
 from hdl_support import core_lanes, plastic_network

@@ -246,9 +246,9 @@ def test_test_threshold_is_chosen_on_the_training_half_only(split):
 def board():
     """The simulated network top (with the host link) of SMALL's learning network, as
     ``make digits`` replays on."""
-    from spikefab.hdl.generate_network import network_params
+    from spikefab.shape.network import derive
     from spikefab.host.device import Device
-    dev = Device.sim(network_params(D.build(SMALL), outputs=["exc"]))
+    dev = Device.sim(derive(D.build(SMALL), outputs=["exc"]))
     yield dev
     dev.close()
 
@@ -330,7 +330,7 @@ def test_network_fits_the_hardware_and_passes_check(tmp_path):
     assert exc_core <= 65536                                  # UP5K SPRAM of the plastic core
     assert net.inputs <= 256 and net.hardware.weight_bits == 8
     f = D.frozen(net, [p.weights for p in net.projections], cfg)
-    from spikefab.hdl.mapping import map_network
+    from spikefab.shape.mapping import map_network
     m = map_network(f, pack=False)                            # `spikefab check`'s mapping
     assert len(m.cores) == 3
     for n, name in ((net, "train"), (f, "frozen")):

@@ -7,12 +7,17 @@ from amaranth.sim import Simulator
 
 from spikefab.golden import Hardware, Population, Simulator as Golden, deliver, lif_step
 from spikefab.golden.fixed import signed_max
-from spikefab.hdl.core import Core, Param, Space, step_cycles
+from spikefab.hdl.core import Core
+from spikefab.shape.cfg import Param, Space
+from spikefab.shape.latency import step_cycles
 from spikefab.hdl.emitter import SpikeEmitter
-from spikefab.hdl.host import CoreMap, pack_state, unpack_acc, unpack_weight_word
-from spikefab.hdl.lif import LIF_LATENCY, LifPipeline
-from spikefab.hdl.params import CoreParams, NeuronSet
-from spikefab.hdl.synapse import SynapseArray, WeightRam, check_bank_words, read_latency
+from spikefab.shape.image import CoreMap, pack_state, unpack_acc, unpack_weight_word
+from spikefab.shape.latency import LIF_LATENCY
+from spikefab.hdl.lif import LifPipeline
+from spikefab.shape.core import CoreParams, NeuronSet
+from spikefab.hdl.synapse import SynapseArray, WeightRam
+from spikefab.shape.core import check_bank_words
+from spikefab.shape.latency import read_latency
 
 from compare import assert_same_trace
 from hdl_support import core_lanes, core_network, single_core_network
@@ -451,9 +456,9 @@ def test_weight_ram_rejects_bad_banks_and_plastic_banked():
         with pytest.raises(ValueError, match=rf"^Bank words must be a power of two, not {bad!r}$"):
             check_bank_words(bad)
     from spikefab.golden import load
-    from spikefab.hdl.generate_network import network_params
+    from spikefab.shape.network import derive
     net = load("examples/demo.toml")
     with pytest.raises(ValueError, match=r"^Weight RAM 'banked' is for static cores; a plastic "
                                          r"core \(STDP\) needs 'dual', 'single' or "
                                          r"'ice40_spram'$"):
-        network_params(net, weight_ram="banked")
+        derive(net, weight_ram="banked")

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from spikefab.hdl.mapping import map_network
-from spikefab.hdl.router import (QUEUE_LATENCY, ROUTE_LATENCY, Router, RouterParams,
-                                 TableSpace)
+from spikefab.shape.mapping import map_network
+from spikefab.shape.latency import QUEUE_LATENCY, ROUTE_LATENCY
+from spikefab.hdl.router import Router
+from spikefab.shape.router import RouterParams, TableSpace
 
 from cocotb_router.stimulus import (ProtocolChecker, Scoreboard, cfg_word, random_params,
                                     random_steps)

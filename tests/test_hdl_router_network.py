@@ -15,8 +15,9 @@ import pytest
 from amaranth.sim import Simulator
 
 from spikefab.golden import lif_step, simulate
-from spikefab.hdl.mapping import map_network
-from spikefab.hdl.router import Router, RouterParams
+from spikefab.shape.mapping import map_network
+from spikefab.hdl.router import Router
+from spikefab.shape.router import RouterParams
 
 from netgen import random_inputs
 from test_mapping import random_capacity, random_multicore_network

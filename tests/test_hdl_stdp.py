@@ -7,9 +7,10 @@ import pytest
 from amaranth.sim import Simulator
 
 from spikefab.golden import Network, Population, Projection, Simulator as Golden, Stdp
-from spikefab.hdl.core import Core, step_cycles
-from spikefab.hdl.host import CoreMap
-from spikefab.hdl.params import CoreParams
+from spikefab.hdl.core import Core
+from spikefab.shape.latency import step_cycles
+from spikefab.shape.image import CoreMap
+from spikefab.shape.core import CoreParams
 
 from compare import assert_same_array, assert_same_trace
 from hdl_support import core_lanes, plastic_network

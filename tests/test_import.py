@@ -322,14 +322,14 @@ def test_cli_import_weights_errors(setup, args, message, tmp_path, capsys, monke
 def test_imported_weights_load_into_a_running_board():
     from test_link import _small_net
     import spikefab.host as h
-    from spikefab.hdl.generate_network import network_params
+    from spikefab.shape.network import derive
     net = _small_net()
     rng = np.random.default_rng(12)
     floats = {str(k): rng.normal(0, 1, pr.weights.shape) for k, pr in
               enumerate(net.projections)}
     imported, report = import_weights(net, floats)
     assert all(q.weight_shift == net.projections[k].weight_shift for k, q in report.items())
-    p = network_params(net, outputs=[q.name for q in net.populations])
+    p = derive(net, outputs=[q.name for q in net.populations])
     x = random_inputs(12, net, 8, rate=0.6)
     with h.Device.sim(p) as dev:
         dev.identify()

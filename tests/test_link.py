@@ -14,10 +14,10 @@ from amaranth.sim import Simulator
 from compare import assert_same_array, assert_same_trace
 from netgen import random_inputs, random_network
 from spikefab.golden import Network, simulate
-from spikefab.hdl.core import Param, Space
-from spikefab.hdl.generate_network import network_params
-from spikefab.hdl.link import Cmd, Status, link_info
-from spikefab.hdl.router import TableSpace
+from spikefab.shape.cfg import Param, Space
+from spikefab.shape.network import derive
+from spikefab.shape.protocol import Cmd, Status, link_info
+from spikefab.shape.router import TableSpace
 from spikefab.hdl.uart import UartRx, UartTx, crc16_update, uart_divisor
 
 import spikefab.host as h
@@ -103,7 +103,7 @@ def _small_net():
 @pytest.fixture(scope="module")
 def dev():
     net = _small_net()
-    p = network_params(net, outputs=[q.name for q in net.populations])
+    p = derive(net, outputs=[q.name for q in net.populations])
     d = h.Device.sim(p)
     d.identify()
     d.load()
@@ -150,17 +150,17 @@ def test_identify(dev):
 def test_build_hash_covers_the_shape_only():
     # same shape, other weights and parameters: the same build; another shift: another build
     net = _small_net()
-    p = network_params(net)
+    p = derive(net)
     other = Network(net.name + "_b", net.inputs,
                     [dataclasses.replace(q, threshold=q.threshold + 1, bias=-q.bias)
                      for q in net.populations],
                     [dataclasses.replace(pr, weights=-pr.weights) for pr in net.projections],
                     net.hardware)
-    assert link_info(network_params(other))["build_hash"] == link_info(p)["build_hash"]
+    assert link_info(derive(other))["build_hash"] == link_info(p)["build_hash"]
     shifted = Network(net.name, net.inputs, net.populations,
                       [dataclasses.replace(pr, weight_shift=(pr.weight_shift + 1) % 7)
                        for pr in net.projections], net.hardware)
-    assert link_info(network_params(shifted))["build_hash"] != link_info(p)["build_hash"]
+    assert link_info(derive(shifted))["build_hash"] != link_info(p)["build_hash"]
 
 
 def _weight(dev, addr=0):
@@ -302,7 +302,7 @@ def test_silent_device_raises_link_error():
             pass
 
     net = _small_net()
-    d = h.Device(Silent(), network_params(net), timeout=0.01, retries=2)
+    d = h.Device(Silent(), derive(net), timeout=0.01, retries=2)
     with pytest.raises(h.LinkError, match=r"No answer to command 0x01 after 3 attempt\(s\)"):
         d.identify()
     with pytest.raises(h.LinkError, match=r"after 1 attempt\(s\)"):
@@ -312,7 +312,7 @@ def test_silent_device_raises_link_error():
 def test_unknown_backend():
     with pytest.raises(ValueError, match="Simulated board backend must be one of verilator, "
                                          "amaranth, not 'icarus'"):
-        h.Device.sim(network_params(_small_net()), backend="icarus")
+        h.Device.sim(derive(_small_net()), backend="icarus")
 
 
 def _check_run(res, net, x, seed, record_state):
@@ -356,7 +356,7 @@ def test_board_on_banked_weight_memories_matches_golden():
     seed = 5
     net = random_network(seed, max_pops=2, max_size=6, max_inputs=4, plastic=False)
     x = random_inputs(seed, net, 8, rate=0.5)
-    p = network_params(net, outputs=[q.name for q in net.populations], weight_ram="banked")
+    p = derive(net, outputs=[q.name for q in net.populations], weight_ram="banked")
     assert set(p.weight_rams) == {"banked"}
     g = simulate(net, x, record_state=True)
     assert any(v.any() for v in g.spikes.values()), "a network that never spikes tests nothing"

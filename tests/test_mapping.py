@@ -1,4 +1,4 @@
-"""Network-to-core mapping (``spikefab.hdl.mapping``): placement, routing table, errors.
+"""Network-to-core mapping (``spikefab.shape.mapping``): placement, routing table, errors.
 
 The proof is a functional model of the mapped hardware: every step, the source ids of the
 step's events (host inputs and the previous step's core spikes) go through the routing table
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp, lif_step, simulate
-from spikefab.hdl.mapping import map_network
+from spikefab.shape.mapping import map_network
 
 from netgen import random_inputs
 

@@ -3,7 +3,7 @@
 Random networks (2-4 populations, recurrent, excitatory, inhibitory and mixed projections,
 several projections into one population, populations split over cores, fan-out > 1) run in
 bundles (several tops side by side in one build and one simulation, so that a sweep costs a few
-builds). The testbench (``spikefab.hdl.cocotb_network``) sends each step's inputs in random
+builds). The testbench (``spikefab.sim.cocotb.network``) sends each step's inputs in random
 order with random gaps, takes the outputs with random backpressure, and checks every output
 event when it is transferred and every step at its barrier against the golden model; ``u`` and
 ``v`` are read back after every step in lock-step runs, the final weights at the end. Every
@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp, simulate
-from spikefab.hdl.generate_network import (DEFAULT_BUILD, generate_network, network_params,
-                                           run_networks, simulate_network_rtl)
+from spikefab.shape.network import DEFAULT_BUILD, derive
+from spikefab.sim.generate import generate_network
+from spikefab.sim.network import run_networks, simulate_network_rtl
 
 from netgen import random_inputs
 from test_mapping import random_capacity, random_multicore_network
@@ -53,7 +54,7 @@ def check_results(jobs, results):
     for job, res in zip(jobs, results):
         net, seed = job["net"], job["seed"]
         want = simulate(net, job["inputs"], record_state=True)
-        p = network_params(net, **job["options"])
+        p = derive(net, **job["options"])
         for q in net.populations:
             if q.name not in p.mapping.outputs:
                 continue
@@ -82,14 +83,14 @@ def check_results(jobs, results):
 
 def split(job):
     """True when the job's mapping splits a population over several cores."""
-    m = network_params(job["net"], **job["options"]).mapping
+    m = derive(job["net"], **job["options"]).mapping
     return any(sum(s.population == q.name for c in m.cores for s in c.segments) > 1
                for q in m.net.populations)
 
 
 def shared(job):
     """True when the job's mapping puts several populations in one core."""
-    m = network_params(job["net"], **job["options"]).mapping
+    m = derive(job["net"], **job["options"]).mapping
     return any(len(c.segments) > 1 for c in m.cores)
 
 
@@ -246,9 +247,9 @@ def test_stdp_outside_its_columns_fails_naming_core_slot_and_neuron(monkeypatch)
     pops = [Population("a", 2, 1000, output=True), Population("b", 2, 1000)]
     net = _net(pops, [Projection("input", "a", np.full((3, 2), 10), stdp=st),
                       Projection("input", "b", np.ones((3, 2), np.int64))])
-    p = network_params(net, pack=True)
+    p = derive(net, pack=True)
     assert len(p.cores) == 1 and p.cores[0].columns == ((0, 2), (0, 4))
-    from spikefab.hdl.mapping import Mapping
+    from spikefab.shape.mapping import Mapping
     real = Mapping.core_params
 
     def widened(self, c, lanes=1):
@@ -286,7 +287,7 @@ def test_plastic_network_with_single_port_weight_memories(sim, ram):
     to dual-port ones in one top, pipeline delays in block RAM as the iCE40 boards build
     them: the single-port STDP schedule composes with the router."""
     net = random_multicore_network(22, plastic=True)
-    p = network_params(net, neurons_per_core=12)
+    p = derive(net, neurons_per_core=12)
     rams = tuple(ram if k % 2 == 0 else "dual" for k in range(len(p.cores)))
     assert ram in rams and any(cp.plastic for cp, r in zip(p.cores, rams) if r == ram)
     x = random_inputs(22, net, 8, rate=0.4)
@@ -303,11 +304,11 @@ def test_single_port_weight_memory_kinds_are_checked():
     net = random_multicore_network(22)
     with pytest.raises(ValueError, match=r"^Weight RAM must be one of dual, single, "
                                          r"ice40_spram, banked, not 'ebr'$"):
-        network_params(net, weight_ram="ebr")
-    n = len(network_params(net).cores)
+        derive(net, weight_ram="ebr")
+    n = len(derive(net).cores)
     with pytest.raises(ValueError, match=rf"^Weight RAMs must name one kind per core, {n}, "
                                          rf"not {n + 1}$"):
-        network_params(net, weight_ram=("dual",) * (n + 1))
+        derive(net, weight_ram=("dual",) * (n + 1))
     with pytest.raises(ValueError, match=r"^Simulator for weight RAM 'ice40_spram' \(the "
                                          r"primitive's own model\) must be icarus, not "
                                          r"'verilator'$"):
@@ -334,9 +335,9 @@ def test_a_wrong_learning_rule_fails_naming_step_projection_synapse_and_seed(mon
     bad_rule = Stdp(**{**pr.stdp.__dict__, "a_plus": 0})
     bad = _net(net.populations, [Projection(pr.source, pr.target, pr.weights, stdp=bad_rule),
                                  net.projections[1]])
-    import spikefab.hdl.generate_network as gn
-    real = gn.network_params
-    monkeypatch.setattr(gn, "network_params",
+    import spikefab.sim.network as gn
+    real = gn.derive
+    monkeypatch.setattr(gn, "derive",
                         lambda n, **kw: real(bad if n is net else n, **kw))
     job = {"net": net, "inputs": np.ones((3, 3), np.uint8), "options": {}, "seed": 5,
            "check": True, "record_state": True, "read_weights": True, "checkpoint": 1}
@@ -384,9 +385,9 @@ def test_a_wrong_weight_fails_with_step_population_neuron_and_seed(monkeypatch):
     projs = list(net.projections)
     projs[k] = Projection(projs[k].source, projs[k].target, w, projs[k].weight_shift)
     bad = Network(net.name, net.inputs, net.populations, projs, net.hardware)
-    import spikefab.hdl.generate_network as gn
-    real = gn.network_params
-    monkeypatch.setattr(gn, "network_params",
+    import spikefab.sim.network as gn
+    real = gn.derive
+    monkeypatch.setattr(gn, "derive",
                         lambda n, **kw: real(bad if n is net else n, **kw))
     job["inputs"] = np.ones_like(job["inputs"])
     with pytest.raises(AssertionError, match=rf"^seed {seed}: network 'multi_{seed}': step \d+, "
@@ -402,7 +403,7 @@ def test_generate_network_writes_verilog_params_and_metadata(tmp_path):
     text = Path(paths["verilog"]).read_text()
     assert "module top5(" in text
     info = json.loads(Path(paths["params"]).read_text())
-    p = network_params(net, neurons_per_core=9)
+    p = derive(net, neurons_per_core=9)
     assert len(info["cores"]) == len(p.cores) and info["top"] == "top5"
     assert info["router"]["destinations"] == [list(d) for d in p.router.destinations]
     meta = json.loads(Path(paths["metadata"]).read_text())
@@ -456,7 +457,7 @@ def test_default_build_every_core_and_table_entry():
         w = rng.integers(-8, 31, size=(a, n))
         projs.append(Projection(src, f"p{k}", w))
     net = Network("full", a, pops, projs, hw)
-    p = network_params(net, **{k: v for k, v in b.items()}, outputs=None)
+    p = derive(net, **{k: v for k, v in b.items()}, outputs=None)
     assert len(p.cores) == b["max_cores"]
     assert len(p.router.destinations) == p.router.entries == b["max_entries"]
     x = (rng.random((4, a)) < 0.05).astype(np.uint8)

@@ -1,4 +1,4 @@
-"""The simulated board on Verilator (``spikefab.hdl.simboard``, ``VerilatorTransport``):
+"""The simulated board on Verilator (``spikefab.sim.board``, ``VerilatorTransport``):
 the whole host path against the golden model on multi-core networks, fuzzing of the link, and
 the simulator's own failure modes (a crash, a stuck line, a runaway request, a dead host).
 
@@ -20,10 +20,10 @@ import spikefab
 from compare import assert_same_array, assert_same_trace
 from netgen import random_inputs
 from spikefab.golden import Hardware, Network, Population, Projection, simulate
-from spikefab.hdl.core import Param, Space
-from spikefab.hdl.generate_network import network_params
-from spikefab.hdl.link import Cmd, Status
-from spikefab.hdl.simboard import SIM_TIMEOUT, board_params, build_board
+from spikefab.shape.cfg import Param, Space
+from spikefab.shape.network import derive
+from spikefab.shape.protocol import Cmd, Status
+from spikefab.sim.board import SIM_TIMEOUT, board_params, build_board
 from test_mapping import random_multicore_network
 
 import spikefab.host as h
@@ -64,7 +64,7 @@ EI_CAPACITY = {"neurons_per_core": 4, "axons_per_core": 32}
 
 
 def _params(net, **capacity):
-    return network_params(net, outputs=[q.name for q in net.populations], **capacity)
+    return derive(net, outputs=[q.name for q in net.populations], **capacity)
 
 
 def check_device_run(dev, net, x, seed, record_state=True):
@@ -147,7 +147,7 @@ def _multicore_job(seed):
 def test_random_multicore_network_matches_golden(seed):
     net, capacity, x = _multicore_job(seed)
     lanes = capacity.pop("lanes")
-    p = network_params(net, lanes=lanes, outputs=[q.name for q in net.populations],
+    p = derive(net, lanes=lanes, outputs=[q.name for q in net.populations],
                        **capacity)
     with h.Device.sim(p) as dev:
         assert dev.identify()["cores"] == len(p.cores)
@@ -597,7 +597,7 @@ def test_reset_between_runs_keeps_the_last_deliveries_depression():
     assert first.spikes["exc"][0, -1].any(), "the first run must end with exc spikes"
     sim.reset_state()
     second = sim.run(x[None, 8:])
-    p = network_params(net, neurons_per_core=4, outputs=["exc", "inh"])
+    p = derive(net, neurons_per_core=4, outputs=["exc", "inh"])
     with h.Device.sim(p) as dev:
         dev.load(net)
         r1 = dev.run(x[:8])

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from spikefab.hdl.synth import core_memory_bits, default_params, plastic_params, run_flow
+from spikefab.boards.synth import core_memory_bits, default_params, plastic_params, run_flow
 
 FLOOR = {"up5k": 30.0, "ecp5-85f": 90.0}
 

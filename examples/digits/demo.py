@@ -261,7 +261,7 @@ def _user_errors():
     """The errors that end the demo with one line: a failed step, a missing programmer or
     board, a serial port that does not answer."""
     from spikefab.boards.flow import FlashError
-    from spikefab.host.protocol import DeviceError, LinkError
+    from spikefab.shape.protocol import DeviceError, LinkError
     from spikefab.toolchain import ToolNotFound
     return (DemoError, FlashError, ToolNotFound, LinkError, DeviceError, OSError)
 

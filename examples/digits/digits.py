@@ -636,12 +636,12 @@ def main(argv=None):
     print(f"wrote {png}, {toml} (learned network), digits_train.toml (initial) and labels.npy")
     rtl = None
     if args.replay:
-        from spikefab.hdl.generate_network import network_params
+        from spikefab.shape.network import derive
         from spikefab.host.device import Device
         t2 = time.perf_counter()
         # the network top with the host link, as a board top has it (the learning network's
         # two plastic projections on one core need more logic than the iCEBreaker's UP5K)
-        with Device.sim(network_params(net, outputs=["exc"])) as dev:
+        with Device.sim(derive(net, outputs=["exc"])) as dev:
             bad, changed, steps = replay(dev, net, xtr, cfg, args.replay)
         if bad:
             sys.exit(f"digits: the simulated board differs from the golden model: {bad}")

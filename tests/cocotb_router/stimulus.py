@@ -9,7 +9,8 @@ from collections import Counter
 
 import numpy as np
 
-from spikefab.hdl.router import RouterParams, TableSpace, dst_layout, ptr_layout
+from spikefab.shape.router import RouterParams, TableSpace
+from spikefab.hdl.router import dst_layout, ptr_layout
 
 __all__ = ["random_params", "random_steps", "Scoreboard", "ProtocolChecker", "cfg_word"]
 

@@ -6,10 +6,11 @@ transfer recorded with its clock, and the step's span checked against the core's
 and :func:`spikefab.hdl.core.step_cycles`.
 """
 
-from spikefab.hdl.core import Space, step_cycles
-from spikefab.hdl.core import update_start as compute_update_start
-from spikefab.hdl.host import (pack_cfg, post_addr, spiking_rows, unpack_state, unpack_traces,
-                               weights_from_words)
+from spikefab.shape.cfg import Space
+from spikefab.shape.latency import step_cycles
+from spikefab.shape.latency import update_start as compute_update_start
+from spikefab.shape.image import (pack_cfg, post_addr, spiking_rows, unpack_state, unpack_traces,
+                                  weights_from_words)
 
 
 class AmaranthCoreHost:

@@ -21,11 +21,12 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from spikefab.golden import Simulator as Golden
 
-from .core import Space, step_cycles
-from .core import update_start as compute_update_start
-from .host import (CoreMap, learn_addr, learn_values, neuron_param_words, pack_cfg, post_addr,
-                   spiking_rows,
-                   unpack_state, unpack_traces, weights_from_words)
+from spikefab.shape.cfg import Space
+from spikefab.shape.latency import step_cycles
+from spikefab.shape.latency import update_start as compute_update_start
+from spikefab.shape.image import (CoreMap, learn_addr, learn_values, neuron_param_words, pack_cfg,
+                                  post_addr, spiking_rows, unpack_state, unpack_traces,
+                                  weights_from_words)
 
 
 class TB:

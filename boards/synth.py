@@ -14,9 +14,9 @@ from amaranth.back import rtlil
 from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
 
-from .core import Core
-from .synapse import SPRAM_BITS, SPRAM_WORDS
-from .params import CoreParams
+from spikefab.hdl.core import Core
+from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS
+from spikefab.shape.core import CoreParams
 
 __all__ = ["DEVICES", "SerialTop", "default_params", "plastic_params", "core_memory_bits",
            "run_flow"]

@@ -36,16 +36,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.fixed import signed_max
 from spikefab.golden.params import ACC_MAX_BITS, MAX_SIZE, Network
 from spikefab.golden.params import check_int as _check_int
 
+from .fields import uint_bits as _bits
+
 __all__ = ["Segment", "AxonGroup", "MappedCore", "Mapping", "map_network"]
-
-
-def _bits(n):
-    """Unsigned bits that hold ``0 .. n`` (at least 1)."""
-    return max(1, int(n).bit_length())
 
 
 @dataclass(frozen=True)
@@ -290,14 +288,14 @@ class Mapping:
     # -- cores as the neuron core takes them --------------------------------------------
 
     def core_params(self, core, lanes=1):
-        """The ``CoreParams`` of core ``core`` (``spikefab.hdl.params``).
+        """The ``CoreParams`` of core ``core`` (``spikefab.shape.core``).
 
         A core that holds several populations gets one neuron parameter set per segment
         (``CoreParams.neuron_sets``), and each plastic group the columns of its target's
         segment (``CoreParams.columns``), so that its STDP never touches the other
         populations' synapses.
         """
-        from .params import CoreParams, NeuronSet
+        from .core import CoreParams, NeuronSet
         c = self.cores[core]
         net, hw = self.net, self.net.hardware
         sets = []
@@ -426,7 +424,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         what is available.
     """
     if not isinstance(net, Network):
-        raise TypeError(f"Network must be a Network, not {net!r}")
+        raise InvalidType(f"Network must be a Network, not {net!r}")
     n_cap = _check_int(neurons_per_core, 1, MAX_SIZE, "Neurons per core")
     a_cap = _check_int(axons_per_core, 1, MAX_SIZE, "Axons per core")
     if max_cores is not None:
@@ -434,13 +432,13 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
     if max_entries is not None:
         max_entries = _check_int(max_entries, 1, 1 << 24, "Max table entries")
     if not (isinstance(pack, (bool, np.bool_)) or pack == "small"):
-        raise TypeError(f"Pack must be true, false or 'small', not {pack!r}")
+        raise InvalidType(f"Pack must be true, false or 'small', not {pack!r}")
     if outputs is not None:
         outputs = tuple(outputs)
         names = {p.name for p in net.populations}
         for name in outputs:
             if name not in names:
-                raise ValueError(f"Output population must be one of {', '.join(sorted(names))}"
+                raise InvalidValue(f"Output population must be one of {', '.join(sorted(names))}"
                                  f", not {name!r}")
     # a population must fit a core's axon slots on its own (its accumulator width was
     # checked by Network; groups of one population never merge, so it is the same here)
@@ -449,7 +447,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         need = sum(net.source_size(src) for src, _, _ in groups)
         if need > a_cap:
             parts = ", ".join(f"{src} {net.source_size(src)}" for src, _, _ in groups)
-            raise ValueError(f"Population {pop.name!r} needs {need} axon slots ({parts}), "
+            raise InvalidValue(f"Population {pop.name!r} needs {need} axon slots ({parts}), "
                              f"more than the {a_cap} of a core")
 
     # slices of near-equal size, largest first; first fit
@@ -480,7 +478,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         if not placed:
             bins.append([sl])
     if max_cores is not None and len(bins) > max_cores:
-        raise ValueError(f"Network {net.name!r} needs {len(bins)} cores of {n_cap} neurons x "
+        raise InvalidValue(f"Network {net.name!r} needs {len(bins)} cores of {n_cap} neurons x "
                          f"{a_cap} axon slots, more than the {max_cores} of the build")
 
     # cores in the order of their first slice in the network; segments in network order
@@ -516,6 +514,6 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         cores.append(MappedCore(c, tuple(segs), tuple(groups), w, acc))
     m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores, outputs, pack)
     if max_entries is not None and m.entries > max_entries:
-        raise ValueError(f"Network {net.name!r} needs {m.entries} routing table entries, more "
+        raise InvalidValue(f"Network {net.name!r} needs {m.entries} routing table entries, more "
                          f"than the {max_entries} of the build")
     return m

@@ -24,14 +24,14 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from spikefab.golden import Simulator, simulate
 
-from .core import Space
-from .host import neuron_param_words
-from .router import TableSpace
-from .generate_network import network_params
-from .network_host import (core_weights, destination_words, learning_words, pack_input,
-                           pack_network_cfg, pointer_words, population_state,
-                           projection_traces, projection_weights, stray_synapses,
-                           trace_addresses, unpack_output)
+from spikefab.shape.cfg import Space
+from spikefab.shape.image import neuron_param_words
+from spikefab.shape.router import TableSpace
+from spikefab.shape.network import derive
+from spikefab.shape.image import (weights_from_words, destination_words, learning_words, pack_input,
+                                  pack_network_cfg, pointer_words, population_state,
+                                  projection_traces, projection_weights, stray_synapses,
+                                  trace_addresses, unpack_output)
 
 
 def golden_checkpoints(net, x, every):
@@ -58,14 +58,14 @@ class NetworkTB:
     k : int
         Which top (port prefix ``n<k>__``).
     job : dict
-        As :func:`spikefab.hdl.generate_network.run_networks` takes it.
+        As :func:`spikefab.sim.network.run_networks` takes it.
     """
 
     def __init__(self, dut, k, job):
         self.dut, self.job = dut, job
         self.prefix = f"n{k}__"
         net = job["net"]
-        self.p = network_params(net, **job.get("options", {}))
+        self.p = derive(net, **job.get("options", {}))
         self.t0 = 0                           # steps run before the current run
         seed = job.get("seed")
         self.what = ("" if seed is None else f"seed {seed}: ") + (f"network {net.name!r}: ")
@@ -79,7 +79,7 @@ class NetworkTB:
         """Make ``net`` (the built shape, its own weights and parameters) and ``inputs`` the
         current run."""
         self.net = net
-        self.m = network_params(net, **self.job.get("options", {})).mapping
+        self.m = derive(net, **self.job.get("options", {})).mapping
         self.x = np.asarray(inputs, bool)
         self.golden = simulate(net, self.x, record_state=True) if self.job.get("check") \
             else None
@@ -144,7 +144,7 @@ class NetworkTB:
                 per_core.append(np.zeros((cp.axons, cp.neurons), np.int64))
                 continue
             words = [await self.cfg(c, 0, Space.WEIGHT, a) for a in range(cp.weight_depth)]
-            per_core.append(core_weights(cp, words))
+            per_core.append(weights_from_words(cp, words))
         stray = [s for s in stray_synapses(self.m, per_core)
                  if not plastic_only or self.p.cores[s[0]].plastic]
         assert not stray, (

@@ -15,15 +15,55 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.fixed import DECAY_ONE, signed_max
 from spikefab.golden.params import Hardware, Network, Stdp
+from spikefab.golden.params import check_int as _check_int
 
-__all__ = ["MAX_LANES", "MAX_NEURON_SETS", "NeuronSet", "CoreParams"]
+__all__ = ["MAX_LANES", "MAX_NEURON_SETS", "WEIGHT_RAMS", "BANK_WORDS", "SPRAM_WORDS",
+           "SPRAM_BITS", "SPRAM_TILES", "check_weight_ram", "check_bank_words", "NeuronSet",
+           "CoreParams"]
 
 #: Widest core that the generator builds: lanes of neurons updated in parallel.
 MAX_LANES = 16
 #: Most neuron parameter sets (populations sharing a core) that one core holds.
 MAX_NEURON_SETS = 16
+
+#: Kinds of weight memory: ``"dual"`` (one read and one write port, inferred: iCE40 EBR,
+#: ECP5 DP16KD), ``"single"`` (the behavioural model of a single-port RAM: one address, reads
+#: and writes never in the same clock) and ``"ice40_spram"`` (the same single-port schedule on
+#: iCE40 UP5K ``SB_SPRAM256KA`` primitives; for synthesis, or simulation with the primitive's
+#: own model) and ``"banked"`` (dual port, pipelined for a large ECP5: banks of
+#: :data:`BANK_WORDS` words with registered inputs, registered bank outputs and a registered
+#: bank multiplexer, read latency 4; static cores only).
+WEIGHT_RAMS = ("dual", "single", "ice40_spram", "banked")
+#: Words per bank of a ``"banked"`` weight memory: one ECP5 DP16KD deep (2048 x 9).
+BANK_WORDS = 2048
+#: Words, bits per word and number of the UP5K's ``SB_SPRAM256KA`` tiles.
+SPRAM_WORDS, SPRAM_BITS, SPRAM_TILES = 16384, 16, 4
+
+
+def check_weight_ram(kind, width, depth, plastic=False):
+    """Validate a weight memory kind for a ``depth`` x ``width`` memory of a core (``plastic``:
+    with STDP); return ``kind``."""
+    if not isinstance(kind, str) or kind not in WEIGHT_RAMS:
+        raise InvalidValue(f"Weight RAM must be one of {', '.join(WEIGHT_RAMS)}, not {kind!r}")
+    if kind == "banked" and plastic:
+        raise InvalidValue("Weight RAM 'banked' is for static cores; a plastic core (STDP) needs "
+                         "'dual', 'single' or 'ice40_spram'")
+    if kind == "ice40_spram":
+        tiles = -(-width // SPRAM_BITS) * -(-depth // SPRAM_WORDS)
+        if tiles > SPRAM_TILES:
+            raise InvalidValue(f"Weight memory of {depth} x {width} bits needs {tiles} "
+                             f"SB_SPRAM256KA tiles; the UP5K has {SPRAM_TILES}")
+    return kind
+
+
+def check_bank_words(n):
+    """Validate the words per bank of a ``"banked"`` memory (a power of two); return ``n``."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n & (n - 1):
+        raise InvalidValue(f"Bank words must be a power of two, not {n!r}")
+    return n
 
 
 @dataclass(frozen=True)
@@ -44,12 +84,6 @@ class NeuronSet:
     reset_subtract: bool = False
 
 
-def _check_int(value, lo, hi, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer in [{lo}, {hi}], not {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{what} must be an integer in [{lo}, {hi}], not {value}")
-    return int(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +152,7 @@ class CoreParams:
         _check_int(self.lanes, 1, MAX_LANES, "Core lanes")
         groups = tuple((int(s), int(k)) for s, k in self.axon_shifts)
         if not groups:
-            raise ValueError("Core axon_shifts must name at least one axon group, not 0")
+            raise InvalidValue("Core axon_shifts must name at least one axon group, not 0")
         for s, k in groups:
             _check_int(s, 1, 1 << 16, "Core axon group size")
             _check_int(k, 0, 24, "Core axon group shift")
@@ -144,15 +178,15 @@ class CoreParams:
             w = np.zeros((self.axons, self.neurons), np.int64)
         w = np.array(w, dtype=np.int64)
         if w.shape != (self.axons, self.neurons):
-            raise ValueError(f"Core weights must have shape (axons, neurons) = "
+            raise InvalidValue(f"Core weights must have shape (axons, neurons) = "
                              f"{(self.axons, self.neurons)}, not {w.shape}")
         if w.size and np.abs(w).max() > wmax:
-            raise ValueError(f"Core weights must be integers in [{-wmax}, {wmax}], not "
+            raise InvalidValue(f"Core weights must be integers in [{-wmax}, {wmax}], not "
                              f"{int(w.flat[np.abs(w).argmax()])}")
         _check_int(self.trace_bits, 1, 16, "Core trace_bits")
         rules = tuple(self.stdp)
         if rules and len(rules) != len(groups):
-            raise ValueError(f"Core stdp must name one rule (or None) per axon group, "
+            raise InvalidValue(f"Core stdp must name one rule (or None) per axon group, "
                              f"{len(groups)}, not {len(rules)}")
         if not any(r is not None for r in rules):
             rules = ()
@@ -160,7 +194,7 @@ class CoreParams:
         if not cols:
             cols = ((0, self.neurons),) * len(groups)
         if len(cols) != len(groups):
-            raise ValueError(f"Core columns must name one range per axon group, {len(groups)}, "
+            raise InvalidValue(f"Core columns must name one range per axon group, {len(groups)}, "
                              f"not {len(cols)}")
         for g, (lo, hi) in enumerate(cols):
             _check_int(lo, 0, self.neurons - 1, f"Core columns start of axon group {g}")
@@ -170,14 +204,14 @@ class CoreParams:
             if r is None:
                 continue
             if not isinstance(r, Stdp):
-                raise TypeError(f"Core stdp of axon group {g} must be an Stdp or None, not "
+                raise InvalidType(f"Core stdp of axon group {g} must be an Stdp or None, not "
                                 f"{r!r}")
             r.check(hw, f"axon group {g}")
             o, n = self.axon_offsets[g], groups[g][0]
             lo, hi = cols[g]
             blk = w[o:o + n, lo:hi]
             if blk.size and (blk.min() < r.w_min or blk.max() > r.w_max):
-                raise ValueError(f"Core weights of plastic axon group {g} must be integers in "
+                raise InvalidValue(f"Core weights of plastic axon group {g} must be integers in "
                                  f"[w_min, w_max] = [{r.w_min}, {r.w_max}], not "
                                  f"{int(blk.min() if blk.min() < r.w_min else blk.max())}")
         object.__setattr__(self, "stdp", rules)
@@ -191,12 +225,12 @@ class CoreParams:
             sets = (NeuronSet(0, self.neurons, self.threshold, self.bias, self.du, self.dv,
                               self.refractory, bool(self.reset_subtract)),)
         if len(sets) > MAX_NEURON_SETS:
-            raise ValueError(f"Core neuron sets must number at most {MAX_NEURON_SETS}, not "
+            raise InvalidValue(f"Core neuron sets must number at most {MAX_NEURON_SETS}, not "
                              f"{len(sets)}")
         nxt = 0
         for k, ns in enumerate(sets):
             if not isinstance(ns, NeuronSet):
-                raise TypeError(f"Core neuron set {k} must be a NeuronSet, not {ns!r}")
+                raise InvalidType(f"Core neuron set {k} must be a NeuronSet, not {ns!r}")
             what = f"Core neuron set {k}"
             _check_int(ns.first, nxt, nxt, f"{what} first")
             _check_int(ns.size, 1, self.neurons - nxt, f"{what} size")
@@ -207,7 +241,7 @@ class CoreParams:
             _check_int(ns.dv, 0, DECAY_ONE, f"{what} dv")
             _check_int(ns.refractory, 0, (1 << self.refractory_bits) - 1, f"{what} refractory")
         if nxt != self.neurons:
-            raise ValueError(f"Core neuron sets must cover the {self.neurons} neurons, not "
+            raise InvalidValue(f"Core neuron sets must cover the {self.neurons} neurons, not "
                              f"{nxt}")
         s0 = sets[0]
         for name in ("threshold", "bias", "du", "dv", "refractory", "reset_subtract"):
@@ -224,16 +258,16 @@ class CoreParams:
             If the population has no projection into it, or if a parameter is out of range.
         """
         if not isinstance(net, Network):
-            raise TypeError(f"Network must be a Network, not {net!r}")
+            raise InvalidType(f"Network must be a Network, not {net!r}")
         if population is None:
             if len(net.populations) != 1:
-                raise ValueError(f"Population must be named for a network of "
+                raise InvalidValue(f"Population must be named for a network of "
                                  f"{len(net.populations)} populations")
             population = net.populations[0].name
         pop = net.population(population)
         projs = [(k, p) for k, p in enumerate(net.projections) if p.target == pop.name]
         if not projs:
-            raise ValueError(f"Population {pop.name!r} must have at least one projection "
+            raise InvalidValue(f"Population {pop.name!r} must have at least one projection "
                              f"into it to be built as a core, not 0")
         hw = net.hardware
         return cls(

@@ -11,7 +11,6 @@ design costs a bounded number of clocks, and an idle board uses no CPU.
 """
 
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -21,12 +20,14 @@ import time
 import numpy as np
 from amaranth.back import verilog
 
+from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.params import Network
+from spikefab.hdl.link import LinkedNetwork
+from spikefab.shape.mapping import map_network
+from spikefab.shape.network import NetworkParams, params_json, shape_json
 
-from .link import LinkedNetwork, shape_json
-from .mapping import map_network
-from .network import NetworkParams
-from .rtlsim import PCH_MAKEFLAG
+from .cache import build_folder, key_of
+from .runner import PCH_MAKEFLAG
 
 __all__ = ["BOARD_TOP", "DEFAULT_BUILD_ROOT", "HARNESS", "SIM_CLK_HZ", "SIM_DIVISOR",
            "SIM_TIMEOUT", "board_params", "board_verilog", "build_board", "BoardBuild"]
@@ -85,7 +86,7 @@ def board_params(params):
     of one shape shares one build.
     """
     if not isinstance(params, NetworkParams):
-        raise TypeError(f"Params must be a NetworkParams, not {params!r}")
+        raise InvalidType(f"Params must be a NetworkParams, not {params!r}")
     m = params.mapping
     net = m.net
 
@@ -114,7 +115,7 @@ def board_verilog(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, name=BOARD_T
     deterministic; ports ``clk, rst, rx, tx`` and the LEDs. Give it :func:`board_params`
     for the simulated board."""
     if not isinstance(params, NetworkParams):
-        raise TypeError(f"Params must be a NetworkParams, not {params!r}")
+        raise InvalidType(f"Params must be a NetworkParams, not {params!r}")
     from spikefab.toolchain import setup_environ
     setup_environ()
     top = LinkedNetwork(params, clk_hz=SIM_CLK_HZ, divisor=divisor, timeout=timeout)
@@ -153,7 +154,7 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
     """
     from spikefab.toolchain import find, setup_environ
     if not isinstance(divisor, int) or divisor < 4:
-        raise ValueError(f"Divisor must be an integer >= 4, not {divisor!r}")
+        raise InvalidValue(f"Divisor must be an integer >= 4, not {divisor!r}")
     setup_environ()
     tool = find("VERILATOR")
     params = board_params(params)
@@ -175,21 +176,16 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
     text = None
     if key is None:
         text = board_verilog(params, divisor, timeout)
-        key = hashlib.sha1("\0".join([text, harness, " ".join(flags)]).encode()).hexdigest()
-        key = key[:16]
-    bdir = os.path.join(root, key)
-    exe = os.path.join(bdir, "simboard")
-    os.makedirs(bdir, exist_ok=True)
-    with open(os.path.join(bdir, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stamp = os.path.join(bdir, ".built")
-        if os.path.exists(stamp) and os.path.exists(exe):
+        key = key_of(text, harness, " ".join(flags))
+    with build_folder(root, key) as folder:
+        bdir = folder.path
+        exe = folder.file("simboard")
+        if folder.built and os.path.exists(exe):
             _write_index(index, key)
             return BoardBuild(exe, bdir, 0.0, divisor, timeout, waves)
         t0 = time.perf_counter()
         if text is None:
             text = board_verilog(params, divisor, timeout)
-        from .generate_network import params_json
         src = os.path.join(bdir, f"{BOARD_TOP}.v")
         with open(src, "w") as f:
             f.write(text)
@@ -215,7 +211,6 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         if r.returncode != 0 or not os.path.exists(exe):
             raise RuntimeError(f"Verilator build of the simulated board failed (exit "
                                f"{r.returncode}); log {log}")
-        open(stamp, "w").close()
         _write_index(index, key)
         return BoardBuild(exe, bdir, time.perf_counter() - t0, divisor, timeout, waves)
 
@@ -233,12 +228,17 @@ def _source_key(params, divisor, timeout, harness, flags):
             h.update(f"{dist} none".encode())
     h.update(harness.encode())
     import spikefab.golden
-    for here in (os.path.dirname(os.path.abspath(__file__)),
-                 os.path.dirname(os.path.abspath(spikefab.golden.__file__))):
-        for name in sorted(os.listdir(here)):
-            if name.endswith(".py"):
-                with open(os.path.join(here, name), "rb") as f:
-                    h.update(name.encode() + b"\0" + f.read())
+    import spikefab.hdl
+    import spikefab.shape
+    for pkg in (spikefab.hdl, spikefab.shape, spikefab.golden):
+        here = os.path.dirname(os.path.abspath(pkg.__file__))
+        for folder, dirs, files in sorted(os.walk(here)):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    with open(os.path.join(folder, name), "rb") as f:
+                        rel = os.path.relpath(os.path.join(folder, name), here)
+                        h.update(rel.encode() + b"\0" + f.read())
     return h.hexdigest()[:16]
 
 

@@ -1,0 +1,180 @@
+"""The host protocol (``docs/protocol.md``): command and status codes, the frame layout and its
+CRC, the IDENTIFY payload, and a resynchronising frame decoder.
+
+Pure Python. The link's gateware (``spikefab.hdl.link``) and the host (``spikefab.host``) both
+import these definitions; neither keeps a copy.
+"""
+
+import json
+import zlib
+
+from spikefab.errors import InvalidValue
+
+from .latency import CYCLES_BITS
+from .network import shape_json
+
+__all__ = ["START", "VERSION", "Cmd", "Status", "STATUS_NAMES", "MAX_EVENTS", "MAX_CYCLES",
+           "CRC_POLY", "CRC_INIT", "nbytes", "link_info", "link_memories", "identify_bytes",
+           "LinkError", "DeviceError", "crc16", "encode_frame", "FrameDecoder"]
+
+START = 0xA5
+VERSION = 1
+#: Events / cycle counts per READ_SPIKES / READ_CYCLES response.
+MAX_EVENTS, MAX_CYCLES = 60, 60
+
+
+class Cmd:
+    IDENTIFY = 0x01
+    RESET = 0x02
+    WRITE_WEIGHTS = 0x10
+    WRITE_PARAMS = 0x11
+    WRITE_ROUTES = 0x12
+    WRITE_STATE = 0x13
+    READ = 0x20
+    INPUT = 0x30
+    RUN = 0x31
+    READ_SPIKES = 0x40
+    READ_CYCLES = 0x41
+
+
+class Status:
+    OK = 0
+    BAD_CRC = 1
+    TRUNCATED = 2
+    UNKNOWN = 3
+    BAD_LENGTH = 4
+    BAD_FIELD = 5
+    BUSY = 6
+
+
+#: CRC-16/CCITT-FALSE: polynomial x^16 + x^12 + x^5 + 1, init 0xFFFF, MSB first, no final xor.
+CRC_POLY, CRC_INIT = 0x1021, 0xFFFF
+
+
+def nbytes(bits):
+    """Bytes that carry a word of ``bits`` bits on the link (at least 1)."""
+    return max(1, -(-bits // 8))
+
+
+def link_info(p, out_depth=256, cycles_depth=64):
+    """The numbers of a link build that the host needs (also the IDENTIFY payload).
+    ``build_hash`` is the CRC-32 of :func:`shape_json`, with the link's queue depths."""
+    blob = json.dumps(dict(shape_json(p), out_depth=out_depth, cycles_depth=cycles_depth),
+                      sort_keys=True, default=str).encode()
+    return {
+        "version": VERSION, "cores": len(p.cores), "inputs": p.mapping.net.inputs,
+        "cfg_addr_bits": p.cfg_addr_bits, "cfg_data_bits": p.cfg_data_bits,
+        "rdata_bits": p.rdata_bits, "index_bits": p.router.index_bits,
+        "step_bits": p.step_bits, "out_depth": out_depth, "cycles_depth": cycles_depth,
+        "build_hash": zlib.crc32(blob),
+    }
+
+
+def link_memories(p, out_depth=256, cycles_depth=64):
+    """``[(name, depth, width)]`` of the memories of :class:`Link`: the frame buffer, the
+    output-event queue and the cycle-count queue (the board capacity check counts them)."""
+    return [("frame buffer", 256, 8), ("output queue", out_depth, 32),
+            ("cycle queue", cycles_depth, CYCLES_BITS)]
+
+
+def identify_bytes(info):
+    """The IDENTIFY response payload after the status byte (``docs/protocol.md``)."""
+    b = bytearray(b"SF")
+    b += bytes([info["version"], info["cores"]])
+    b += info["inputs"].to_bytes(2, "little")
+    b += bytes([info["cfg_addr_bits"], info["cfg_data_bits"], info["rdata_bits"],
+                info["index_bits"], info["step_bits"]])
+    b += info["out_depth"].to_bytes(2, "little") + info["cycles_depth"].to_bytes(2, "little")
+    b += info["build_hash"].to_bytes(4, "little")
+    return bytes(b)
+
+
+STATUS_NAMES = {v: k for k, v in vars(Status).items() if not k.startswith("_")}
+
+
+class LinkError(RuntimeError):
+    """The device did not answer, or answered with a broken frame, within the retries."""
+
+
+class DeviceError(RuntimeError):
+    """The device rejected a command (its status code in :attr:`status`)."""
+
+    def __init__(self, cmd, status):
+        self.cmd, self.status = cmd, status
+        super().__init__(f"Device rejected command 0x{cmd:02x}: "
+                         f"{STATUS_NAMES.get(status, f'status {status}')}")
+
+
+def crc16(data, crc=CRC_INIT):
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, MSB first, no final xor) of ``data``."""
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ CRC_POLY) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def encode_frame(cmd, payload=b""):
+    """``START, LEN, CMD, PAYLOAD, CRC_HI, CRC_LO``; the CRC covers LEN, CMD and PAYLOAD."""
+    payload = bytes(payload)
+    if not 0 <= cmd <= 255:
+        raise InvalidValue(f"Command must be an integer in [0, 255], not {cmd}")
+    if len(payload) > 255:
+        raise InvalidValue(f"Payload must be at most 255 bytes, not {len(payload)}")
+    body = bytes([len(payload), cmd]) + payload
+    c = crc16(body)
+    return bytes([START]) + body + bytes([c >> 8, c & 0xFF])
+
+
+class FrameDecoder:
+    """Feed bytes; collects ``(cmd, payload)`` of every good frame in :attr:`frames`.
+
+    Bytes before a start byte are skipped; a frame with a bad CRC is counted in
+    :attr:`bad` and the search resumes at the byte after its start byte. A start byte whose
+    frame is not complete yet (it may be noise announcing up to 255 bytes) does not hide a
+    complete good frame after it: that frame is taken, and the bytes before it dropped.
+    """
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.frames = []
+        self.bad = 0
+
+    def _at(self, i):
+        """The frame at start byte ``i``: ``(cmd, payload, end)``, False if its CRC is bad,
+        None if it is not complete."""
+        b = self.buf
+        if len(b) < i + 5:
+            return None
+        n = b[i + 1]
+        if len(b) < i + n + 5:
+            return None
+        body = bytes(b[i + 1:i + n + 3])
+        if crc16(body) != (b[i + n + 3] << 8) | b[i + n + 4]:
+            return False
+        return body[1], body[2:], i + n + 5
+
+    def feed(self, data):
+        self.buf += bytes(data)
+        while True:
+            i = self.buf.find(START)
+            if i < 0:
+                self.buf.clear()
+                return
+            del self.buf[:i]
+            f = self._at(0)
+            if f is False:
+                self.bad += 1
+                del self.buf[:1]
+                continue
+            if f is None:
+                j = self.buf.find(START, 1)
+                while j >= 0 and not self._at(j):
+                    j = self.buf.find(START, j + 1)
+                if j < 0:
+                    return
+                self.bad += 1
+                del self.buf[:j]
+                continue
+            self.frames.append(f[:2])
+            del self.buf[:f[2]]
