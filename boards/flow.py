@@ -233,11 +233,11 @@ def check_capacity(net, board):
         parts = ", ".join(f"{k} {v}" for k, v in n["bram"].items())
         table = f", {n['table_entries']} table entries"
         raise InvalidValue(f"{head}its {net.neurons} neurons, {net.synapses} synapses{table} "
-                         f"need {total} {fam['bram']} ({parts}), the board has {res['bram']} "
-                         f"({res['bram'] * fam['bram_bits']} bits)")
+                           f"need {total} {fam['bram']} ({parts}), the board has {res['bram']} "
+                           f"({res['bram'] * fam['bram_bits']} bits)")
     if n["dsp"] > res["dsp"]:
         raise InvalidValue(f"{head}its {n['cores']} cores of {board.lanes} lanes need "
-                         f"{n['dsp']} multipliers, the board has {res['dsp']}")
+                           f"{n['dsp']} multipliers, the board has {res['dsp']}")
     return n
 
 
@@ -694,7 +694,7 @@ def flash(board, bitstream=None, dry_run=False, out=_STDOUT):
                            f"with: {how}")
     if not os.path.exists(cmd[-1]):
         raise InvalidValue(f"Bitstream {cmd[-1]} does not exist; build it first with: make "
-                         f"bitstream BOARD={board.name}")
+                           f"bitstream BOARD={board.name}")
     cmd[0] = path
     _say(out, " ".join(cmd))
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

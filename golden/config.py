@@ -94,7 +94,7 @@ def _keys(table, allowed, required, what):
     unknown = sorted(set(table) - set(allowed))
     if unknown:
         raise InvalidValue(f"Unknown key {unknown[0]!r} in {what}; allowed keys: "
-                         f"{', '.join(allowed)}")
+                           f"{', '.join(allowed)}")
     for key in required:
         if key not in table:
             raise InvalidValue(f"Missing key {key!r} in {what}")
@@ -105,7 +105,7 @@ def from_dict(doc, base_dir="."):
     unknown = sorted(set(doc) - set(_TOP))
     if unknown:
         raise InvalidValue(f"Unknown table {unknown[0]!r}; allowed: [network], [hardware], "
-                         f"[[population]], [[projection]]")
+                           f"[[population]], [[projection]]")
     if "network" not in doc:
         raise InvalidValue("Missing table [network] (with name and inputs)")
     net = _table(doc["network"], "[network]")
@@ -167,12 +167,12 @@ def make_weights(spec, shape, hw, what, base_dir="."):
             w = np.array(spec)
         except ValueError:
             raise InvalidValue(f"Weights of {what} must be a rectangular nested list of "
-                             f"integers") from None
+                               f"integers") from None
         return w
     if isinstance(spec, dict):
         return _init_weights(spec, shape, hw, what)
     raise InvalidType(f"Weights of {what} must be a .npy path, a nested list or an init table, "
-                    f"not {spec!r}")
+                      f"not {spec!r}")
 
 
 def _load_npy(name, what, base_dir):
@@ -183,17 +183,17 @@ def _load_npy(name, what, base_dir):
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InvalidValue(f"Weights file {name!r} of {what} does not exist (looked for "
-                         f"{os.path.abspath(path)})") from None
+                           f"{os.path.abspath(path)})") from None
     except (OSError, ValueError) as e:
         raise InvalidValue(f"Weights file {name!r} of {what} is not a readable .npy array: "
-                         f"{e}") from None
+                           f"{e}") from None
 
 
 def _init_weights(spec, shape, hw, what):
     kind = spec.get("init")
     if kind not in _INIT_KEYS:
         raise InvalidValue(f"Weights init of {what} must be one of 'uniform', 'constant', "
-                         f"not {kind!r}")
+                           f"not {kind!r}")
     _keys(spec, _INIT_KEYS[kind], _INIT_KEYS[kind][:-2], f"weights of {what}")
     if None in shape:
         return np.zeros((0, 0), np.int64)   # unknown source or target: Network says which
@@ -203,7 +203,7 @@ def _init_weights(spec, shape, hw, what):
     if isinstance(density, bool) or not isinstance(density, (int, float)) \
             or not 0.0 <= density <= 1.0:
         raise InvalidValue(f"Weights density of {what} must be a number in [0, 1], "
-                         f"not {density!r}")
+                           f"not {density!r}")
     rng = np.random.default_rng(seed)
     if kind == "uniform":
         low = _check_int(spec["low"], -wmax, wmax, f"Weights low of {what}")

@@ -34,7 +34,7 @@ def rate_encode(intensities, steps, rate=0.25, seed=0):
         raise InvalidValue(f"Intensities must have a channel axis, not shape {x.shape}")
     if x.size and (np.isnan(x).any() or x.min() < 0.0 or x.max() > 1.0):
         raise InvalidValue(f"Intensities must be in [0, 1], not values in "
-                         f"[{np.nanmin(x)}, {np.nanmax(x)}]")
+                           f"[{np.nanmin(x)}, {np.nanmax(x)}]")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise InvalidValue(f"Steps must be a non-negative integer, not {steps!r}")
     if not 0.0 <= rate <= 1.0:

@@ -63,7 +63,7 @@ def _check_name(value, what):
         raise InvalidType(f"{what} must be a string, not {value!r}")
     if not _NAME_RE.match(value):
         raise InvalidValue(f"{what} must be an identifier (letters, digits, '_', not starting "
-                         f"with a digit), not {value!r}")
+                           f"with a digit), not {value!r}")
     return value
 
 
@@ -147,7 +147,7 @@ class Population:
         _check_name(self.name, "Population name")
         if self.name == "input":
             raise InvalidValue("Population name must not be 'input', which names the external "
-                             "input channels")
+                               "input channels")
         what = f"of population {self.name!r}"
         _check_int(self.size, 1, MAX_SIZE, f"Size {what}")
         _check_int(self.du, 0, DECAY_ONE, f"Du {what}")
@@ -156,7 +156,7 @@ class Population:
             raise InvalidType(f"Reset {what} must be one of 'zero', 'subtract', not {self.reset!r}")
         if self.reset not in _RESETS:
             raise InvalidValue(f"Reset {what} must be one of 'zero', 'subtract', "
-                             f"not {self.reset!r}")
+                               f"not {self.reset!r}")
         _check_bool(self.output, f"Output {what}")
 
     def check_widths(self, hw):
@@ -218,7 +218,7 @@ def check_weights_array(weights, what):
         raise InvalidType(f"Weights of {what} must be integers, not {w.dtype}")
     if w.ndim != 2:
         raise InvalidValue(f"Weights of {what} must be a 2-D (source size, target size) array, "
-                         f"not {w.ndim}-D")
+                           f"not {w.ndim}-D")
     return w
 
 
@@ -256,7 +256,7 @@ class Projection:
                    f"Weight_shift of projection {self.source} -> {self.target}")
         if self.stdp is not None and not isinstance(self.stdp, Stdp):
             raise InvalidType(f"STDP of projection {self.source} -> {self.target} must be an "
-                            f"Stdp, not {self.stdp!r}")
+                              f"Stdp, not {self.stdp!r}")
         w = check_weights_array(self.weights, f"projection {self.source} -> {self.target}")
         w = w.astype(np.int64)   # a copy: the caller's array can change, ours cannot
         w.flags.writeable = False
@@ -305,7 +305,7 @@ class Network:
                 raise InvalidType(f"Network populations must be Population, not {pop!r}")
             if pop.name in seen:
                 raise InvalidValue(f"Population name {pop.name!r} is used twice; names must "
-                                 f"be unique")
+                                   f"be unique")
             seen.add(pop.name)
             pop.check_widths(hw)
         sizes = {p.name: p.size for p in self.populations}
@@ -316,14 +316,14 @@ class Network:
             what = f"projection {k} ({proj.source} -> {proj.target})"
             if proj.source not in sizes:
                 raise InvalidValue(f"Source of projection {k} must be 'input' or one of "
-                                 f"{_names(self.populations)}, not {proj.source!r}")
+                                   f"{_names(self.populations)}, not {proj.source!r}")
             if proj.target not in sizes or proj.target == "input":
                 raise InvalidValue(f"Target of projection {k} must be one of "
-                                 f"{_names(self.populations)}, not {proj.target!r}")
+                                   f"{_names(self.populations)}, not {proj.target!r}")
             want = (sizes[proj.source], sizes[proj.target])
             if proj.weights.shape != want:
                 raise InvalidValue(f"Weights of {what} must have shape (source size, target "
-                                 f"size) = {want}, not {proj.weights.shape}")
+                                   f"size) = {want}, not {proj.weights.shape}")
             if proj.stdp is not None:
                 proj.stdp.check(hw, what)
                 lo, hi = proj.stdp.w_min, proj.stdp.w_max
@@ -336,7 +336,7 @@ class Network:
                 if len(bad):
                     j, i = (int(x) for x in bad[0])
                     raise InvalidValue(f"Weights of {what} must be integers in {rng}, not "
-                                     f"{int(proj.weights[j, i])} at [{j}][{i}]")
+                                       f"{int(proj.weights[j, i])} at [{j}][{i}]")
         for pop in self.populations:
             bits = self.accumulator_bits(pop.name)
             if bits > ACC_MAX_BITS:

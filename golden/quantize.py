@@ -81,16 +81,16 @@ def _check_floats(f, shape, what):
         raise InvalidType(f"Weights of {what} must be real numbers, not {a.dtype}")
     if shape is None and a.ndim != 2:
         raise InvalidValue(f"Weights of {what} must be a 2-D (source size, target size) array, "
-                         f"not {a.ndim}-D")
+                           f"not {a.ndim}-D")
     if shape is not None and a.shape != tuple(shape):
         raise InvalidValue(f"Weights of {what} must have shape (source size, target size) = "
-                         f"{tuple(shape)}, not {a.shape}")
+                           f"{tuple(shape)}, not {a.shape}")
     a = a.astype(np.float64)
     bad = np.argwhere(~np.isfinite(a))
     if len(bad):
         j, i = (int(x) for x in bad[0])
         raise InvalidValue(f"Weights of {what} must be finite numbers, not {a[j, i]} at "
-                         f"[{j}][{i}]")
+                           f"[{j}][{i}]")
     return a
 
 
@@ -109,10 +109,10 @@ def _check_shift(shift, what):
         return shift
     if isinstance(shift, (bool, np.bool_)) or not isinstance(shift, (int, np.integer)):
         raise InvalidType(f"Weight_shift of {what} must be an integer in [0, "
-                        f"{MAX_WEIGHT_SHIFT}] or 'auto', not {shift!r}")
+                          f"{MAX_WEIGHT_SHIFT}] or 'auto', not {shift!r}")
     if not 0 <= shift <= MAX_WEIGHT_SHIFT:
         raise InvalidValue(f"Weight_shift of {what} must be an integer in [0, "
-                         f"{MAX_WEIGHT_SHIFT}] or 'auto', not {shift}")
+                           f"{MAX_WEIGHT_SHIFT}] or 'auto', not {shift}")
     return int(shift)
 
 
@@ -166,7 +166,7 @@ def quantize(f, weight_bits, scale=None, weight_shift=0, w_range=None, what="the
             j, i = (int(x) for x in np.argwhere(a == bad)[0])
             sign = "<= 0" if bad > 0 else ">= 0"
             raise InvalidValue(f"Weights of {what} must be {sign} to fit {rng}, not {bad:g} at "
-                             f"[{j}][{i}]")
+                               f"[{j}][{i}]")
         limits = ([hi / fmax] if fmax > 0 else []) + ([lo / fmin] if fmin < 0 else [])
         per_unit = min(limits, default=1.0)
         scale = per_unit * 2.0 ** shift
@@ -179,17 +179,17 @@ def quantize(f, weight_bits, scale=None, weight_shift=0, w_range=None, what="the
         else:
             j, i = (int(x) for x in np.argwhere(np.abs(a) * scale == big)[0])
             raise InvalidValue(f"Weights of {what} times scale {scale:g} must fit {rng} after "
-                             f">> weight_shift, for some weight_shift in [0, "
-                             f"{MAX_WEIGHT_SHIFT}]; {a[j, i]:g} at [{j}][{i}] is "
-                             f"{a[j, i] * scale:g}")
+                               f">> weight_shift, for some weight_shift in [0, "
+                               f"{MAX_WEIGHT_SHIFT}]; {a[j, i]:g} at [{j}][{i}] is "
+                               f"{a[j, i] * scale:g}")
     step = 2.0 ** shift / scale
     q = np.rint(a / step)
     bad = np.argwhere((q < lo) | (q > hi))
     if len(bad):
         j, i = (int(x) for x in bad[0])
         raise InvalidValue(f"Weights of {what} must quantise to integers in {rng}, not "
-                         f"{int(q[j, i])} ({a[j, i]:g} at [{j}][{i}] times scale {scale:g} "
-                         f">> weight_shift {shift})")
+                           f"{int(q[j, i])} ({a[j, i]:g} at [{j}][{i}] times scale {scale:g} "
+                           f">> weight_shift {shift})")
     q = q.astype(np.int64)
     err = q * step - a
     n = max(a.size, 1)
@@ -235,12 +235,12 @@ def _resolve(net, key, keys, what):
         same = [k for k, pr in enumerate(net.projections) if (pr.source, pr.target) == (s, t)]
         if len(same) > 1:
             raise InvalidValue(f"{what} key {key!r} names projections "
-                             f"{', '.join(map(str, same))} of network {net.name!r}; use the "
-                             f"index")
+                               f"{', '.join(map(str, same))} of network {net.name!r}; use the "
+                               f"index")
     names = ", ".join(repr(k) for k in keys if not k.isdigit())
     raise InvalidValue(f"{what} key must be a projection index in [0, {n - 1}]"
-                     + (f" or one of {names}" if names else "")
-                     + f" of network {net.name!r}, not {key!r}")
+                       + (f" or one of {names}" if names else "")
+                       + f" of network {net.name!r}, not {key!r}")
 
 
 def _per_projection(value, net, keys, imported, what):
@@ -252,8 +252,8 @@ def _per_projection(value, net, keys, imported, what):
         k = _resolve(net, key, keys, what)
         if k not in imported:
             raise InvalidValue(f"{what} is given for projection {k} "
-                             f"({net.projections[k].source} -> {net.projections[k].target}), "
-                             f"whose weights are not imported")
+                               f"({net.projections[k].source} -> {net.projections[k].target}), "
+                               f"whose weights are not imported")
         out[k] = v
     return out
 
@@ -296,7 +296,7 @@ def import_weights(net, weights, scale=None, weight_shift=None):
     files = list(weights.keys()) if hasattr(weights, "keys") else None
     if files is None:
         raise InvalidType(f"Weights must be a mapping of projection key to array, not "
-                        f"{weights!r}")
+                          f"{weights!r}")
     if not files:
         raise InvalidValue("Weights must name at least one projection, not none")
     given = {}
@@ -304,8 +304,8 @@ def import_weights(net, weights, scale=None, weight_shift=None):
         k = _resolve(net, key, keys, "Weights")
         if k in given:
             raise InvalidValue(f"Projection {k} ({net.projections[k].source} -> "
-                             f"{net.projections[k].target}) is given twice, as "
-                             f"{given[k][0]!r} and {key!r}")
+                               f"{net.projections[k].target}) is given twice, as "
+                               f"{given[k][0]!r} and {key!r}")
         given[k] = (key, weights[key])
     imported = sorted(given)
     scales = _per_projection(scale, net, keys, imported, "Scale")

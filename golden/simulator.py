@@ -63,7 +63,7 @@ def check_inputs(net, inputs, steps=None):
     batched = x.ndim == 3
     if x.ndim not in (2, 3) or x.shape[-1] != net.inputs:
         raise InvalidValue(f"Inputs must have shape (T, {net.inputs}) or (B, T, {net.inputs}), "
-                         f"not {x.shape}")
+                           f"not {x.shape}")
     if x.size and x.dtype != np.bool_:
         bad = np.argwhere((x != 0) & (x != 1))
         if len(bad):

@@ -50,12 +50,12 @@ def check_weight_ram(kind, width, depth, plastic=False):
         raise InvalidValue(f"Weight RAM must be one of {', '.join(WEIGHT_RAMS)}, not {kind!r}")
     if kind == "banked" and plastic:
         raise InvalidValue("Weight RAM 'banked' is for static cores; a plastic core (STDP) needs "
-                         "'dual', 'single' or 'ice40_spram'")
+                           "'dual', 'single' or 'ice40_spram'")
     if kind == "ice40_spram":
         tiles = -(-width // SPRAM_BITS) * -(-depth // SPRAM_WORDS)
         if tiles > SPRAM_TILES:
             raise InvalidValue(f"Weight memory of {depth} x {width} bits needs {tiles} "
-                             f"SB_SPRAM256KA tiles; the UP5K has {SPRAM_TILES}")
+                               f"SB_SPRAM256KA tiles; the UP5K has {SPRAM_TILES}")
     return kind
 
 
@@ -179,15 +179,15 @@ class CoreParams:
         w = np.array(w, dtype=np.int64)
         if w.shape != (self.axons, self.neurons):
             raise InvalidValue(f"Core weights must have shape (axons, neurons) = "
-                             f"{(self.axons, self.neurons)}, not {w.shape}")
+                               f"{(self.axons, self.neurons)}, not {w.shape}")
         if w.size and np.abs(w).max() > wmax:
             raise InvalidValue(f"Core weights must be integers in [{-wmax}, {wmax}], not "
-                             f"{int(w.flat[np.abs(w).argmax()])}")
+                               f"{int(w.flat[np.abs(w).argmax()])}")
         _check_int(self.trace_bits, 1, 16, "Core trace_bits")
         rules = tuple(self.stdp)
         if rules and len(rules) != len(groups):
             raise InvalidValue(f"Core stdp must name one rule (or None) per axon group, "
-                             f"{len(groups)}, not {len(rules)}")
+                               f"{len(groups)}, not {len(rules)}")
         if not any(r is not None for r in rules):
             rules = ()
         cols = tuple((int(lo), int(hi)) for lo, hi in self.columns)
@@ -195,7 +195,7 @@ class CoreParams:
             cols = ((0, self.neurons),) * len(groups)
         if len(cols) != len(groups):
             raise InvalidValue(f"Core columns must name one range per axon group, {len(groups)}, "
-                             f"not {len(cols)}")
+                               f"not {len(cols)}")
         for g, (lo, hi) in enumerate(cols):
             _check_int(lo, 0, self.neurons - 1, f"Core columns start of axon group {g}")
             _check_int(hi, lo + 1, self.neurons, f"Core columns end of axon group {g}")
@@ -205,15 +205,15 @@ class CoreParams:
                 continue
             if not isinstance(r, Stdp):
                 raise InvalidType(f"Core stdp of axon group {g} must be an Stdp or None, not "
-                                f"{r!r}")
+                                  f"{r!r}")
             r.check(hw, f"axon group {g}")
             o, n = self.axon_offsets[g], groups[g][0]
             lo, hi = cols[g]
             blk = w[o:o + n, lo:hi]
             if blk.size and (blk.min() < r.w_min or blk.max() > r.w_max):
                 raise InvalidValue(f"Core weights of plastic axon group {g} must be integers in "
-                                 f"[w_min, w_max] = [{r.w_min}, {r.w_max}], not "
-                                 f"{int(blk.min() if blk.min() < r.w_min else blk.max())}")
+                                   f"[w_min, w_max] = [{r.w_min}, {r.w_max}], not "
+                                   f"{int(blk.min() if blk.min() < r.w_min else blk.max())}")
         object.__setattr__(self, "stdp", rules)
         object.__setattr__(self, "columns", cols)
         w.flags.writeable = False
@@ -226,7 +226,7 @@ class CoreParams:
                               self.refractory, bool(self.reset_subtract)),)
         if len(sets) > MAX_NEURON_SETS:
             raise InvalidValue(f"Core neuron sets must number at most {MAX_NEURON_SETS}, not "
-                             f"{len(sets)}")
+                               f"{len(sets)}")
         nxt = 0
         for k, ns in enumerate(sets):
             if not isinstance(ns, NeuronSet):
@@ -242,7 +242,7 @@ class CoreParams:
             _check_int(ns.refractory, 0, (1 << self.refractory_bits) - 1, f"{what} refractory")
         if nxt != self.neurons:
             raise InvalidValue(f"Core neuron sets must cover the {self.neurons} neurons, not "
-                             f"{nxt}")
+                               f"{nxt}")
         s0 = sets[0]
         for name in ("threshold", "bias", "du", "dv", "refractory", "reset_subtract"):
             object.__setattr__(self, name, getattr(s0, name))
@@ -262,13 +262,13 @@ class CoreParams:
         if population is None:
             if len(net.populations) != 1:
                 raise InvalidValue(f"Population must be named for a network of "
-                                 f"{len(net.populations)} populations")
+                                   f"{len(net.populations)} populations")
             population = net.populations[0].name
         pop = net.population(population)
         projs = [(k, p) for k, p in enumerate(net.projections) if p.target == pop.name]
         if not projs:
             raise InvalidValue(f"Population {pop.name!r} must have at least one projection "
-                             f"into it to be built as a core, not 0")
+                               f"into it to be built as a core, not 0")
         hw = net.hardware
         return cls(
             neurons=pop.size, lanes=lanes,

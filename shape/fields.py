@@ -45,7 +45,7 @@ class Fields:
         for name, width in widths.items():
             if not isinstance(width, int) or width < 1:
                 raise InvalidValue(f"Width of field {name!r} must be a positive integer, not "
-                                 f"{width!r}")
+                                   f"{width!r}")
             self._fields[name] = Field(offset, width)
             offset += width
         self.size = offset

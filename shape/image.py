@@ -192,7 +192,7 @@ def pack_input(p, channel=None):
         return 1 << layout["end"].offset
     if not 0 <= channel < max(p.mapping.net.inputs, 1):
         raise InvalidValue(f"Input channel must be an integer in [0, "
-                         f"{p.mapping.net.inputs - 1}], not {channel}")
+                           f"{p.mapping.net.inputs - 1}], not {channel}")
     return int(channel)
 
 
@@ -203,10 +203,10 @@ def pack_network_cfg(p, target, write, space, addr, data=0):
     layout = network_cfg_fields(p)
     if not 0 <= target <= p.router_target:
         raise InvalidValue(f"Configuration target must be an integer in [0, "
-                         f"{p.router_target}], not {target}")
+                           f"{p.router_target}], not {target}")
     if target == p.router_target and not write:
         raise InvalidValue("The router's table is write-only; a read must target a core, not "
-                         f"{target}")
+                           f"{target}")
     abits, dbits = layout["addr"].width, layout["data"].width
     if not 0 <= addr < (1 << abits):
         raise InvalidValue(f"Address must be an integer in [0, {(1 << abits) - 1}], not {addr}")

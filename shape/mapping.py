@@ -439,7 +439,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         for name in outputs:
             if name not in names:
                 raise InvalidValue(f"Output population must be one of {', '.join(sorted(names))}"
-                                 f", not {name!r}")
+                                   f", not {name!r}")
     # a population must fit a core's axon slots on its own (its accumulator width was
     # checked by Network; groups of one population never merge, so it is the same here)
     for pop in net.populations:
@@ -448,7 +448,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         if need > a_cap:
             parts = ", ".join(f"{src} {net.source_size(src)}" for src, _, _ in groups)
             raise InvalidValue(f"Population {pop.name!r} needs {need} axon slots ({parts}), "
-                             f"more than the {a_cap} of a core")
+                               f"more than the {a_cap} of a core")
 
     # slices of near-equal size, largest first; first fit
     slices = []
@@ -479,7 +479,7 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
             bins.append([sl])
     if max_cores is not None and len(bins) > max_cores:
         raise InvalidValue(f"Network {net.name!r} needs {len(bins)} cores of {n_cap} neurons x "
-                         f"{a_cap} axon slots, more than the {max_cores} of the build")
+                           f"{a_cap} axon slots, more than the {max_cores} of the build")
 
     # cores in the order of their first slice in the network; segments in network order
     pop_index = {p.name: n for n, p in enumerate(net.populations)}
@@ -515,5 +515,5 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
     m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores, outputs, pack)
     if max_entries is not None and m.entries > max_entries:
         raise InvalidValue(f"Network {net.name!r} needs {m.entries} routing table entries, more "
-                         f"than the {max_entries} of the build")
+                           f"than the {max_entries} of the build")
     return m

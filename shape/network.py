@@ -67,7 +67,7 @@ class NetworkParams:
         rams = tuple(rams)
         if len(rams) != len(self.cores):
             raise InvalidValue(f"Weight RAMs must name one kind per core, {len(self.cores)}, "
-                             f"not {len(rams)}")
+                               f"not {len(rams)}")
         for cp, kind in zip(self.cores, rams):
             check_weight_ram(kind, cp.lanes * cp.weight_bits, cp.weight_slots, cp.plastic)
         object.__setattr__(self, "weight_rams", rams)

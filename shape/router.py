@@ -59,7 +59,7 @@ class RouterParams:
         _check_int(self.inputs, 0, 1 << 16, "Router inputs")
         if not isinstance(self.core_neurons, (tuple, list)):
             raise InvalidType(f"Router core_neurons must be a tuple of integers, not "
-                            f"{self.core_neurons!r}")
+                              f"{self.core_neurons!r}")
         object.__setattr__(self, "core_neurons", tuple(self.core_neurons))
         _check_int(len(self.core_neurons), 1, 255, "Router cores")
         for n in self.core_neurons:
@@ -77,18 +77,18 @@ class RouterParams:
         ptrs = tuple((int(b), int(n)) for b, n in ptrs)
         if len(ptrs) != self.sources:
             raise InvalidValue(f"Router pointers must have one (base, count) per source, "
-                             f"{self.sources}, not {len(ptrs)}")
+                               f"{self.sources}, not {len(ptrs)}")
         for s, (b, n) in enumerate(ptrs):
             if n and not (0 <= b and b + n <= self.entries):
                 raise InvalidValue(f"Router pointer of source {s} must lie in [0, "
-                                 f"{self.entries}), not [{b}, {b + n})")
+                                   f"{self.entries}), not [{b}, {b + n})")
         dsts = self.destinations
         if dsts is None:
             dsts = []
         dsts = tuple((int(p), int(i)) for p, i in dsts)
         if len(dsts) > self.entries:
             raise InvalidValue(f"Router destinations must be at most {self.entries}, "
-                             f"not {len(dsts)}")
+                               f"not {len(dsts)}")
         for p, i in dsts:
             _check_int(p, 0, self.cores, "Router destination port")
             _check_int(i, 0, (1 << self.index_bits) - 1, "Router destination index")

@@ -34,7 +34,7 @@ DEFAULT_BUILD_ROOT = os.path.join("build", "rtl-network")
 def check_spram_sim(sim):
     if sim != "icarus":
         raise InvalidValue(f"Simulator for weight RAM 'ice40_spram' (the primitive's own "
-                         f"model) must be icarus, not {sim!r}")
+                           f"model) must be icarus, not {sim!r}")
 
 
 class _Bundle(wiring.Component):

@@ -125,12 +125,12 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
     check_sim(sim)
     if len(net.populations) != 1:
         raise InvalidValue(f"RTL simulation runs networks of one population (one core), not "
-                         f"{len(net.populations)}")
+                           f"{len(net.populations)}")
     params = CoreParams.from_network(net, lanes=lanes)
     check_weight_ram(weight_ram, params.lanes * params.weight_bits, params.weight_slots)
     if weight_ram == "ice40_spram" and not configure:
         raise InvalidValue("Weight RAM 'ice40_spram' has no initial contents: configure must be "
-                         "True")
+                           "True")
     x, batched = check_inputs(net, inputs, steps)
     runs = []
     for b in range(x.shape[0]):

@@ -110,7 +110,7 @@ def compile_design(text, top, sim, build_root, spram=False, lean=False, write_ex
     find(_TOOL[sim])     # raises ToolNotFound naming the tool, its variable and the install
     if spram and sim != "icarus":
         raise InvalidValue(f"Simulator for weight RAM 'ice40_spram' (the primitive's own model) "
-                         f"must be icarus, not {sim!r}")
+                           f"must be icarus, not {sim!r}")
     w = waves()
     runner = _runner(sim, lean)
     key = key_of(text)[:16] + ("-waves" if w else "")
