@@ -369,7 +369,7 @@ class Link(wiring.Component):
             with m.Case(Cmd.READ):
                 m.d.comb += field_ok.eq((e_target < C) & ((e_space < 4) | trace_ok) & addr_ok)
             with m.Case(Cmd.INPUT):
-                m.d.comb += field_ok.eq(ent[:16] < p.mapping.net.inputs)
+                m.d.comb += field_ok.eq(ent[:16] < p.inputs)
             with m.Case(Cmd.RUN):
                 m.d.comb += field_ok.eq(1)
 

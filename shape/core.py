@@ -22,7 +22,7 @@ from spikefab.golden.params import check_int as _check_int
 
 __all__ = ["MAX_LANES", "MAX_NEURON_SETS", "WEIGHT_RAMS", "BANK_WORDS", "SPRAM_WORDS",
            "SPRAM_BITS", "SPRAM_TILES", "check_weight_ram", "check_bank_words", "NeuronSet",
-           "CoreParams"]
+           "CoreShape", "CoreParams"]
 
 #: Widest core that the generator builds: lanes of neurons updated in parallel.
 MAX_LANES = 16
@@ -84,6 +84,60 @@ class NeuronSet:
     reset_subtract: bool = False
 
 
+
+
+@dataclass(frozen=True)
+class CoreShape:
+    """The generation-time shape of one core, and nothing else: what its hardware is (sizes,
+    widths, shifts, which axon groups learn, where its neuron parameter sets start, the columns
+    of each plastic group), without a single run-time value. Two cores of equal shapes are the
+    same hardware; the host loads each its own weights and parameters.
+
+    Get it from :attr:`CoreParams.shape`; :meth:`params` makes the core of this shape whose
+    run-time values are all blank (what a build that the host loads is generated from).
+    """
+
+    neurons: int
+    lanes: int
+    axon_shifts: tuple
+    current_bits: int
+    voltage_bits: int
+    weight_bits: int
+    refractory_bits: int
+    acc_bits: int
+    trace_bits: int
+    plastic: tuple
+    sets: tuple
+    columns: tuple
+
+    def params(self):
+        """The :class:`CoreParams` of this shape with blank run-time values: zero weights,
+        zero neuron parameters (reset to zero), and on each plastic group a rule of zeros."""
+        blank = Stdp(a_plus=0, a_minus=0, shift=0, d_pre=0, d_post=0, x_inc=0, y_inc=0,
+                     w_min=0, w_max=0)
+        return CoreParams(
+            neurons=self.neurons, lanes=self.lanes, axon_shifts=self.axon_shifts,
+            current_bits=self.current_bits, voltage_bits=self.voltage_bits,
+            weight_bits=self.weight_bits, refractory_bits=self.refractory_bits,
+            acc_bits=self.acc_bits, trace_bits=self.trace_bits,
+            stdp=tuple(blank if p else None for p in self.plastic),
+            neuron_sets=tuple(NeuronSet(first, size) for first, size in self.sets),
+            columns=self.columns)
+
+    def to_json(self):
+        """The shape as a JSON-able dict (what build hashes key on)."""
+        p = self.params()
+        return {
+            "neurons": self.neurons, "lanes": self.lanes, "rows": p.rows, "axons": p.axons,
+            "axon_groups": [{"offset": o, "size": s, "shift": k}
+                            for o, (s, k) in zip(p.axon_offsets, self.axon_shifts)],
+            "current_bits": self.current_bits, "voltage_bits": self.voltage_bits,
+            "weight_bits": self.weight_bits, "refractory_bits": self.refractory_bits,
+            "acc_bits": self.acc_bits, "trace_bits": self.trace_bits,
+            "memory_bits": p.memory_bits(), "plastic": list(self.plastic),
+            "neuron_sets": [{"first": f, "size": n} for f, n in self.sets],
+            "columns": [list(c) for c in self.columns],
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,6 +336,19 @@ class CoreParams:
             trace_bits=hw.trace_bits, stdp=tuple(p.stdp for _, p in projs))
 
     # -- derived shape -------------------------------------------------------------------
+
+    @property
+    def shape(self):
+        """The :class:`CoreShape` of this core: its run-time values left out."""
+        nplastic = self.stdp or (None,) * len(self.axon_shifts)
+        return CoreShape(
+            neurons=self.neurons, lanes=self.lanes, axon_shifts=self.axon_shifts,
+            current_bits=self.current_bits, voltage_bits=self.voltage_bits,
+            weight_bits=self.weight_bits, refractory_bits=self.refractory_bits,
+            acc_bits=self.acc_bits, trace_bits=self.trace_bits,
+            plastic=tuple(r is not None for r in nplastic),
+            sets=tuple((ns.first, ns.size) for ns in self.neuron_sets),
+            columns=self.columns)
 
     @property
     def axons(self):

@@ -8,6 +8,7 @@ shape without the run-time values (weights, neuron and learning parameters), whi
 writes through the configuration port; the build caches and the link's build hash key on it.
 """
 
+import json
 from dataclasses import dataclass
 
 from spikefab.errors import InvalidType, InvalidValue
@@ -20,8 +21,8 @@ from .latency import CYCLES_BITS, QUEUE_LATENCY, ROUTE_LATENCY, UPDATE_LATENCY
 from .mapping import Mapping, map_network
 from .router import RouterParams, TableSpace, host_event_fields, router_cfg_fields
 
-__all__ = ["DEFAULT_BUILD", "NetworkParams", "input_fields", "network_cfg_fields", "derive",
-           "params_json", "shape_json"]
+__all__ = ["DEFAULT_BUILD", "NetworkParams", "NetworkShape", "input_fields",
+           "network_cfg_fields", "derive", "params_json", "shape_json"]
 
 #: The default build's capacity: 4 cores of 256 neurons x 256 axon slots, and a routing table
 #: of ``cores * (axons + neurons)`` entries, the most that any network mapped onto those cores
@@ -40,7 +41,9 @@ class NetworkParams:
 
     Attributes
     ----------
-    mapping : Mapping
+    mapping : Mapping or None
+        The mapping the top was derived from (None for a top made from a
+        :class:`NetworkShape`, which describes no particular network).
     lanes : int
     cores : tuple of CoreParams
         One per mapped core (:meth:`Mapping.core_params`).
@@ -50,14 +53,17 @@ class NetworkParams:
     delay_ram : bool
         Every core's pure pipeline delays in block RAM (``Core(..., delay_ram=True)``: what
         the iCE40 boards build, where a delay register costs a logic cell).
+    layout : dict or None
+        Of a top made from a shape: where its mapping put the neurons (``NetworkShape``).
     """
 
-    mapping: Mapping
+    mapping: "Mapping | None"
     lanes: int
     cores: tuple
     router: RouterParams
     weight_rams: tuple = ()
     delay_ram: bool = False
+    layout: dict = None
 
     def __post_init__(self):
         object.__setattr__(self, "delay_ram", bool(self.delay_ram))
@@ -103,6 +109,18 @@ class NetworkParams:
         if callable(weight_rams):
             weight_rams = weight_rams(cores)
         return cls(mapping, lanes, cores, router, weight_rams, delay_ram)
+
+    @property
+    def shape(self):
+        """The :class:`NetworkShape` of this top: its run-time values left out."""
+        layout = self.layout if self.mapping is None else _layout_json(self.mapping)
+        return NetworkShape(tuple(c.shape for c in self.cores), self.router, self.lanes,
+                            self.weight_rams, self.delay_ram, layout)
+
+    @property
+    def inputs(self):
+        """Input channels of the network."""
+        return self.router.inputs
 
     @property
     def step_bits(self):
@@ -176,30 +194,34 @@ def derive(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_cores=Non
                                       weight_rams=weight_ram, delay_ram=delay_ram)
 
 
-def params_json(p):
-    """``params.json`` of a network top: mapping, cores, router, port layouts."""
-    m = p.mapping
-    cores = []
-    for mc, cp, ram in zip(m.cores, p.cores, p.weight_rams):
-        info = cp.to_json()
-        info["weight_ram"] = ram
-        info["segments"] = [{"population": s.population, "start": s.start, "size": s.size,
-                             "offset": s.offset} for s in mc.segments]
-        info["groups"] = [{"source": g.source, "shift": g.shift, "offset": g.offset,
-                           "size": g.size, "projections": list(g.projections)}
-                          for g in mc.groups]
-        info["weights_init"] = cp.weight_words()
-        cores.append(info)
-    rp = p.router
+def _layout_json(m):
+    """Where a mapping put the network: per core its segments and axon groups, the output
+    populations, the first host id of each population, the capacity (all shape)."""
     return {
-        "network": m.net.name, "inputs": m.net.inputs, "lanes": p.lanes,
-        "delay_ram": p.delay_ram,
+        "cores": [{"segments": [{"population": s.population, "start": s.start, "size": s.size,
+                                 "offset": s.offset} for s in mc.segments],
+                   "groups": [{"source": g.source, "shift": g.shift, "offset": g.offset,
+                               "size": g.size, "projections": list(g.projections)}
+                              for g in mc.groups]}
+                  for mc in m.cores],
         "outputs": list(m.outputs),
         "host_ids": {q.name: m.host_id(q.name, 0) for q in m.net.populations},
         "capacity": {"neurons_per_core": m.neurons_per_core,
                      "axons_per_core": m.axons_per_core, "max_cores": m.max_cores,
                      "max_entries": m.max_entries},
-        "cores": cores,
+    }
+
+
+def _top_json(p, cores, layout):
+    """The parts of ``params.json`` that a network top's shape fixes, with ``cores`` (one
+    dict per core) and ``layout`` (:func:`_layout_json`)."""
+    for info, ram, where in zip(cores, p.weight_rams, layout["cores"]):
+        info.update(weight_ram=ram, **where)
+    rp = p.router
+    return {
+        "inputs": rp.inputs, "lanes": p.lanes, "delay_ram": p.delay_ram,
+        "outputs": layout["outputs"], "host_ids": layout["host_ids"],
+        "capacity": layout["capacity"], "cores": cores,
         "router": {"inputs": rp.inputs, "core_neurons": list(rp.core_neurons),
                    "core_base": list(rp.core_base), "entries": rp.entries,
                    "index_bits": rp.index_bits, "step_bits": rp.step_bits,
@@ -216,28 +238,63 @@ def params_json(p):
                   "router_spaces": {"pointer": TableSpace.POINTER,
                                     "destination": TableSpace.DESTINATION},
                   "params": {q.name.lower(): int(q) for q in Param}},
-        "describe": m.describe(),
     }
 
 
-#: ``params.json`` keys of a core that hold run-time values (written by the host through the
-#: configuration port), left out of the build hash.
-_RUNTIME_CORE_KEYS = ("weights_init", "threshold", "bias", "du", "dv", "refractory", "reset",
-                      "stdp")
+def params_json(p):
+    """``params.json`` of a network top: its shape (:func:`shape_json`) and its run-time
+    values (every core's weights and parameters), the network's name and the mapping's
+    description."""
+    m = p.mapping
+    cores = []
+    for cp in p.cores:
+        info = cp.to_json()
+        info["weights_init"] = cp.weight_words()
+        cores.append(info)
+    d = _top_json(p, cores, _layout_json(m))
+    d.update(network=m.net.name, describe=m.describe())
+    return d
 
 
 def shape_json(p):
-    """The generation-time shape of a network top: ``params.json`` without the run-time
-    values (the network's name and description, weights, neuron and learning parameters;
-    which axon groups are plastic stays). Two networks with equal shapes run on the same build,
-    which the host loads with each network's values."""
-    d = params_json(p)
-    del d["network"], d["describe"]
-    for core in d["cores"]:
-        core["plastic"] = [r is not None for r in core["stdp"]]
-        for k in _RUNTIME_CORE_KEYS:
-            del core[k]
-        # where each population's parameter set starts is shape; its values are not
-        core["neuron_sets"] = [{"first": ns["first"], "size": ns["size"]}
-                               for ns in core["neuron_sets"]]
-    return d
+    """The generation-time shape of a network top (a :class:`NetworkParams` or a
+    :class:`NetworkShape`) as JSON: what two builds must share to be the same hardware. It
+    holds no run-time value by construction (it is made from :class:`NetworkShape`); the
+    build caches and the link's build hash key on it."""
+    return (p if isinstance(p, NetworkShape) else p.shape).to_json()
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkShape:
+    """The generation-time shape of a network top, and nothing else: the cores' shapes
+    (:class:`~spikefab.shape.core.CoreShape`), the router (its sizes and routing table, which
+    the mapping fixes), lanes, memory kinds, and where the mapping put the network's neurons.
+
+    Get it from :attr:`NetworkParams.shape`. :meth:`params` makes the top of this shape whose
+    run-time values are all blank: what the simulated board is generated from, so that every
+    network of one shape shares one build, which the host loads with each network's values.
+    Two shapes are equal when their :meth:`to_json` are.
+    """
+
+    cores: tuple
+    router: RouterParams
+    lanes: int
+    weight_rams: tuple
+    delay_ram: bool
+    layout: dict
+
+    def params(self):
+        """The :class:`NetworkParams` of this shape with blank run-time values (no mapping:
+        it describes no particular network)."""
+        return NetworkParams(None, self.lanes, tuple(c.params() for c in self.cores),
+                             self.router, self.weight_rams, self.delay_ram, layout=self.layout)
+
+    def to_json(self):
+        return _top_json(self.params(), [c.to_json() for c in self.cores],
+                         json.loads(json.dumps(self.layout)))
+
+    def __eq__(self, other):
+        return isinstance(other, NetworkShape) and self.to_json() == other.to_json()
+
+    def __hash__(self):
+        return hash(json.dumps(self.to_json(), sort_keys=True))

@@ -62,7 +62,7 @@ def link_info(p, out_depth=256, cycles_depth=64):
     blob = json.dumps(dict(shape_json(p), out_depth=out_depth, cycles_depth=cycles_depth),
                       sort_keys=True, default=str).encode()
     return {
-        "version": VERSION, "cores": len(p.cores), "inputs": p.mapping.net.inputs,
+        "version": VERSION, "cores": len(p.cores), "inputs": p.inputs,
         "cfg_addr_bits": p.cfg_addr_bits, "cfg_data_bits": p.cfg_data_bits,
         "rdata_bits": p.rdata_bits, "index_bits": p.router.index_bits,
         "step_bits": p.step_bits, "out_depth": out_depth, "cycles_depth": cycles_depth,

