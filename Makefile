@@ -10,7 +10,8 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: all setup demo demo-net test test-slow bench check digits verilog bitstream report flash clean
+.PHONY: all setup demo demo-net test test-slow bench check digits verilog bitstream report flash \
+	fingerprint clean
 
 all: demo
 
@@ -68,6 +69,14 @@ bench: setup
 	$(BIN)/python bench/bench_golden.py --write docs/benchmarks.md
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_network.py
+
+# What a refactoring must not change: every step's cycle count of a fixed run and the
+# flattened cell counts of the examples (1 and 2 lanes) and of every board's default network
+# (scripts/fingerprint.py, about 25 minutes). Record before, record after, then
+# `python scripts/fingerprint.py compare BEFORE.json AFTER.json`.
+FP ?= build/fingerprint.json
+fingerprint: setup
+	$(BIN)/python scripts/fingerprint.py record $(FP)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
