@@ -17,7 +17,7 @@ import numpy as np
 
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.fixed import DECAY_ONE, signed_max
-from spikefab.golden.params import Hardware, Network, Stdp
+from spikefab.golden.params import MAX_SIZE, Hardware, Network, Stdp
 from spikefab.golden.params import check_int as _check_int
 
 __all__ = ["MAX_LANES", "MAX_NEURON_SETS", "WEIGHT_RAMS", "BANK_WORDS", "SPRAM_WORDS",
@@ -142,9 +142,13 @@ class CoreShape:
 
 @dataclass(frozen=True, eq=False)
 class CoreParams:
-    """Everything the RTL of one core needs, validated.
+    """Everything the RTL of one core needs, validated: its shape (:attr:`shape`) and the
+    reset values of its memories and registers (the run-time values that the configuration
+    port rewrites).
 
-    Use :meth:`from_network`; the constructor is for tests that build a core directly.
+    A network's cores come from :func:`spikefab.shape.derive` (:meth:`Mapping.core_params`);
+    :meth:`from_network` is the core of one population as that mapping builds it; the
+    constructor is for tests that build a core directly.
 
     Parameters
     ----------
@@ -323,17 +327,11 @@ class CoreParams:
         if not projs:
             raise InvalidValue(f"Population {pop.name!r} must have at least one projection "
                                f"into it to be built as a core, not 0")
-        hw = net.hardware
-        return cls(
-            neurons=pop.size, lanes=lanes,
-            axon_shifts=tuple((p.weights.shape[0], p.weight_shift) for _, p in projs),
-            current_bits=hw.current_bits, voltage_bits=hw.voltage_bits,
-            weight_bits=hw.weight_bits, refractory_bits=hw.refractory_bits,
-            acc_bits=net.accumulator_bits(pop.name),
-            threshold=pop.threshold, bias=pop.bias, du=pop.du, dv=pop.dv,
-            refractory=pop.refractory, reset_subtract=pop.reset == "subtract",
-            weights=np.concatenate([p.weights for _, p in projs], axis=0),
-            trace_bits=hw.trace_bits, stdp=tuple(p.stdp for _, p in projs))
+        # the core that the one mapping gives the population when it has a core of its own
+        from .mapping import map_network
+        m = map_network(net, neurons_per_core=MAX_SIZE, axons_per_core=MAX_SIZE, pack=False)
+        core = next(c for c in m.cores if c.segments[0].population == pop.name)
+        return m.core_params(core.index, lanes)
 
     # -- derived shape -------------------------------------------------------------------
 
