@@ -68,7 +68,7 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     x, batched = check_inputs(net, inputs, steps)
     if batched:
         raise InvalidValue(f"Inputs must be (steps, {net.inputs}) for a device run, "
-                         f"not {np.shape(inputs)}")
+                           f"not {np.shape(inputs)}")
     p = params if params is not None else \
         derive(net, lanes=lanes, outputs=[q.name for q in net.populations])
     dev = Device.sim(p, backend=backend) if sim else \
@@ -77,7 +77,8 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
         dev.identify()
         if not dev.matches:
             raise InvalidValue(f"The device on {port} runs another build than {net.name!r} "
-                             f"needs (build hash differs): build and flash it for this network")
+                               f"needs (build hash differs): build and flash it for this "
+                               f"network")
         dev.load()
         r = dev.run(x[0], record_state=record_state)
         weights = dev.read_weights() if read_weights else \
