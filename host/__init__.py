@@ -10,8 +10,9 @@ from spikefab.shape.protocol import (START, Cmd, Status, LinkError, DeviceError,
                                      encode_frame, FrameDecoder, STATUS_NAMES)
 from .transport import SIM_BACKENDS, SerialTransport, VerilatorTransport, AmaranthTransport
 from .device import Device, DeviceRun, parse_identify
-from .run import run
+from .run import RunResult, run
 
 __all__ = ["START", "Cmd", "Status", "LinkError", "DeviceError", "crc16", "encode_frame",
            "FrameDecoder", "STATUS_NAMES", "SIM_BACKENDS", "Device", "DeviceRun",
-           "SerialTransport", "VerilatorTransport", "AmaranthTransport", "parse_identify", "run"]
+           "SerialTransport", "VerilatorTransport", "AmaranthTransport", "parse_identify",
+           "RunResult", "run"]

@@ -197,6 +197,24 @@ def test_a_port_that_cannot_be_opened_is_one_line(tmp_path):
     assert not (tmp_path / "o.npz").exists()
 
 
+def test_a_board_run_loads_no_gateware(tmp_path):
+    """The host speaks the shared protocol and shapes only: a run on a serial board (here one
+    that is absent) imports neither the gateware, the simulators nor Amaranth."""
+    script = ("import sys, numpy as np, spikefab\n"
+              "from spikefab.host import run\n"
+              "from spikefab.errors import Error\n"
+              "try:\n"
+              f"    run(spikefab.load({DEMO!r}), np.zeros((2, 16), np.uint8), "
+              f"port={str(tmp_path / 'tty')!r})\n"
+              "except Error as e:\n"
+              "    print(type(e).__name__)\n"
+              "print(sorted(m for m in sys.modules\n"
+              "             if m.startswith(('spikefab.hdl', 'spikefab.sim', 'amaranth'))))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["LinkError", "[]"]
+
+
 def test_version_and_module_entry():
     r = subprocess.run([sys.executable, "-m", "spikefab", "--version"], capture_output=True,
                        text=True, cwd=ROOT)
