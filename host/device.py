@@ -26,6 +26,7 @@ from spikefab.shape.protocol import nbytes as _nbytes
 from spikefab.shape.router import TableSpace
 
 from .transport import SerialTransport, sim_transport
+from .weights import network_weights, updated_weights
 
 __all__ = ["Device", "DeviceRun", "parse_identify"]
 
@@ -61,65 +62,6 @@ class DeviceRun:
     cycles: np.ndarray
     u: "dict | None" = None
     v: "dict | None" = None
-
-
-def _network_weights(net, other):
-    """``{projection index: weights}`` of network ``other``, which must have the populations,
-    projections, weight width and shifts of the build's network ``net`` (those are fixed at
-    generation time)."""
-    if [(q.name, q.size) for q in other.populations] != \
-            [(q.name, q.size) for q in net.populations]:
-        raise InvalidValue(f"Populations of network {other.name!r} must be the build's "
-                           f"{[(q.name, q.size) for q in net.populations]}, not "
-                           f"{[(q.name, q.size) for q in other.populations]}")
-    if other.hardware.weight_bits != net.hardware.weight_bits:
-        raise InvalidValue(f"Weight_bits of network {other.name!r} must be the build's "
-                           f"{net.hardware.weight_bits}, not {other.hardware.weight_bits}")
-    if len(other.projections) != len(net.projections):
-        raise InvalidValue(f"Network {other.name!r} must have the build's "
-                           f"{len(net.projections)} projections, not "
-                           f"{len(other.projections)}")
-    given = {}
-    for k, (a, b) in enumerate(zip(other.projections, net.projections)):
-        what = f"projection {k} ({b.source} -> {b.target})"
-        if (a.source, a.target) != (b.source, b.target):
-            raise InvalidValue(f"Projection {k} of network {other.name!r} must be "
-                               f"{b.source} -> {b.target} as in the build, not "
-                               f"{a.source} -> {a.target}")
-        if a.weight_shift != b.weight_shift:
-            raise InvalidValue(f"Weight_shift of {what} must be the build's "
-                               f"{b.weight_shift}, not {a.weight_shift} (a different "
-                               f"shift needs a new build)")
-        given[k] = a.weights
-    return given
-
-
-def _updated_weights(net, current, given):
-    """``current`` (the weights of every projection of ``net``) with the arrays of ``given``
-    (``{projection index: array}``) checked against their projection and put in."""
-    from spikefab.golden.params import check_weights_array
-    hw = net.hardware
-    full = list(current)
-    n = len(net.projections)
-    for k, w in given.items():
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n:
-            raise InvalidValue(f"Projection index must be an integer in [0, {n - 1}], "
-                               f"not {k!r}")
-        pr = net.projections[k]
-        what = f"projection {k} ({pr.source} -> {pr.target})"
-        w = check_weights_array(w, what)
-        if w.shape != pr.weights.shape:
-            raise InvalidValue(f"Weights of {what} must have shape {pr.weights.shape}, "
-                               f"not {w.shape}")
-        lo, hi = ((pr.stdp.w_min, pr.stdp.w_max) if pr.plastic
-                  else (-hw.weight_max, hw.weight_max))
-        bad = np.argwhere((w < lo) | (w > hi))
-        if len(bad):
-            j, i = (int(x) for x in bad[0])
-            raise InvalidValue(f"Weights of {what} must be integers in [{lo}, {hi}], not "
-                               f"{int(w[j, i])} at [{j}][{i}]")
-        full[int(k)] = np.asarray(w, np.int64)
-    return full
 
 
 class Device:
@@ -347,13 +289,13 @@ class Device:
         from spikefab.golden.params import Network
         net = self.p.mapping.net
         if isinstance(weights, Network):
-            given = _network_weights(net, weights)
+            given = network_weights(net, weights)
         elif isinstance(weights, dict):
             given = weights
         else:
             raise InvalidType(f"Weights must be a Network or a dict of projection index to "
                               f"array, not {weights!r}")
-        full = _updated_weights(net, [pr.weights for pr in self.net.projections], given)
+        full = updated_weights(net, [pr.weights for pr in self.net.projections], given)
         projs = [dataclasses.replace(pr, weights=w) for pr, w in zip(self.net.projections, full)]
         new = dataclasses.replace(self.net, projections=projs)
         # the new network mapped like the build lays its weights out in the cores' words;
@@ -424,6 +366,36 @@ class Device:
         body = self.transact(Cmd.READ_CYCLES)
         return [int.from_bytes(body[k:k + 4], "little") for k in range(0, len(body), 4)]
 
+    def _drain(self, k, poll):
+        """Poll the ``k`` steps started last until they are done and their output events and
+        cycle counts are read: ``([(step of the k, host id), ...], [cycles, ...])``."""
+        first, tag_mod = self.steps, 1 << self.p.step_bits
+        events, cycles = [], []
+        stalled, last = 0, None
+        while True:
+            done, left, ev = self.read_spikes()
+            for tag, hid in ev:
+                s = (tag - first) % tag_mod              # steps since the first of the RUN
+                if s >= k:
+                    raise LinkError(f"Output event of host id {hid} tagged {tag}, outside "
+                                    f"the steps {first}..{first + k - 1} being run")
+                events.append((s, hid))
+            # the cycle queue holds 64 counts and no step starts without room in it, so a
+            # long RUN goes on only while the host drains it too
+            c = self.read_cycles() if left or len(ev) < MAX_EVENTS else []
+            cycles += c
+            if left == 0 and len(ev) < MAX_EVENTS and len(c) < MAX_CYCLES:
+                return events, cycles
+            if ev or c or (done, left) != last:
+                stalled, last = 0, (done, left)
+            else:
+                stalled += 1
+                if stalled > self.stall_polls:
+                    raise LinkError(f"No progress of the running steps ({left} left) in "
+                                    f"{self.stall_polls:,} polls")
+            if poll and not ev:
+                self.t.idle(poll) if hasattr(self.t, "idle") else time.sleep(poll)
+
     def run(self, inputs, record_state=False, poll=0.0):
         """Run one step per row of ``inputs`` ``(T, n_inputs)`` bool.
 
@@ -442,9 +414,8 @@ class Device:
             if record_state else None
         v = {q.name: np.zeros((T, q.size), np.int64) for q in m.net.populations} \
             if record_state else None
-        tag_mod = 1 << self.p.step_bits
         # a RUN covers fewer steps than the tags can tell apart
-        most = min(0xFFFF, tag_mod)
+        most = min(0xFFFF, 1 << self.p.step_bits)
         cycles = []
         t = 0
         while t < T:
@@ -455,32 +426,11 @@ class Device:
                 while t + k < T and not x[t + k].any() and k < most:
                     k += 1
             self.start(k)
-            first = self.steps
-            stalled, last = 0, None
-            while True:
-                done, left, ev = self.read_spikes()
-                for tag, hid in ev:
-                    s = first + ((tag - first) % tag_mod)    # the step since reset
-                    if not first <= s < first + k:
-                        raise LinkError(f"Output event of host id {hid} tagged {tag}, outside "
-                                        f"the steps {first}..{first + k - 1} being run")
-                    pop, i = m.host_neuron(hid)
-                    spikes[pop][t + s - first, i] = 1
-                # the cycle queue holds 64 counts and no step starts without room in it, so
-                # a long RUN goes on only while the host drains it too
-                c = self.read_cycles() if left or len(ev) < MAX_EVENTS else []
-                cycles += c
-                if left == 0 and len(ev) < MAX_EVENTS and len(c) < MAX_CYCLES:
-                    break
-                if ev or c or (done, left) != last:
-                    stalled, last = 0, (done, left)
-                else:
-                    stalled += 1
-                    if stalled > self.stall_polls:
-                        raise LinkError(f"No progress of the running steps ({left} left) in "
-                                        f"{self.stall_polls:,} polls")
-                if poll and not ev:
-                    self.t.idle(poll) if hasattr(self.t, "idle") else time.sleep(poll)
+            events, c = self._drain(k, poll)
+            for s, hid in events:
+                pop, i = m.host_neuron(hid)
+                spikes[pop][t + s, i] = 1
+            cycles += c
             self.steps += k
             if record_state:
                 uu, vv, _ = self.read_state()
