@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from spikefab.errors import InvalidType, InvalidValue
+from spikefab.errors import Error, InvalidType, InvalidValue
 from spikefab.golden.config import load as load_network
 from spikefab.golden.params import Network
 from spikefab.toolchain import ToolNotFound, find, setup_environ
@@ -55,7 +55,7 @@ _SYNTH_OPTS = {"ice40": "-abc9 -dsp", "ecp5": "-abc9"}
 _SPRAM_WORDS, _SPRAM_WIDTH = 16384, 16
 
 
-class BuildError(RuntimeError):
+class BuildError(Error, RuntimeError):
     """A stage of the flow failed; the message names the stage and its log."""
 
 
@@ -63,7 +63,7 @@ class TimingError(BuildError):
     """The design was placed and routed but misses its clock constraint."""
 
 
-class FlashError(RuntimeError):
+class FlashError(Error, RuntimeError):
     """The programmer ran but could not program the board."""
 
 

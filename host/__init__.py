@@ -1,16 +1,18 @@
-"""Host side of the spikefab link: the frame protocol, :class:`Device` (a board over a serial
-port, or the simulated board: the board top compiled with Verilator, or the same gateware in
-the Amaranth simulator, each behind a pin-level UART model) and :func:`run`.
+"""Host side of the spikefab link: :class:`Device` (a board over a serial port, or the simulated
+board: the board top compiled with Verilator, or the same gateware in the Amaranth simulator,
+each behind a pin-level UART model), its transports and :func:`run`.
 
-See ``docs/protocol.md``.
+The frame protocol itself lives in :mod:`spikefab.shape.protocol`, shared with the gateware;
+its names are re-exported here. See ``docs/protocol.md``.
 """
 
 from spikefab.shape.protocol import (START, Cmd, Status, LinkError, DeviceError, crc16,
                                      encode_frame, FrameDecoder, STATUS_NAMES)
-from .device import (SIM_BACKENDS, Device, DeviceRun, SerialTransport, VerilatorTransport,
-                     AmaranthTransport)
-from .run import run
+from .transport import SIM_BACKENDS, SerialTransport, VerilatorTransport, AmaranthTransport
+from .device import Device, DeviceRun, parse_identify
+from .run import RunResult, run
 
 __all__ = ["START", "Cmd", "Status", "LinkError", "DeviceError", "crc16", "encode_frame",
            "FrameDecoder", "STATUS_NAMES", "SIM_BACKENDS", "Device", "DeviceRun",
-           "SerialTransport", "VerilatorTransport", "AmaranthTransport", "run"]
+           "SerialTransport", "VerilatorTransport", "AmaranthTransport", "parse_identify",
+           "RunResult", "run"]

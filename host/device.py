@@ -4,313 +4,36 @@ Every command is one request frame and one response frame. Reads are idempotent 
 on a timeout or a broken response; writes, INPUT and RUN are not retried (the device may have
 executed them), so a lost answer to them raises :class:`LinkError`.
 
-Three transports carry the bytes, all behind the same two calls (``write(data)``,
-``read(timeout)``), so :class:`Device` runs the same framing, CRC, timeout and retry code on
-each: :class:`SerialTransport` (a board), :class:`VerilatorTransport` (the board top compiled
-with Verilator behind a pin-level UART model, the default simulated board) and
-:class:`AmaranthTransport` (the same gateware in the Amaranth simulator).
+The device speaks the shared protocol (:mod:`spikefab.shape.protocol`: commands, frames, CRC,
+IDENTIFY) and writes and reads the run-time image of the build's shape
+(:mod:`spikefab.shape.image`, :func:`spikefab.shape.network.derive`); the bytes travel over
+one of the transports of :mod:`spikefab.host.transport`, which all have the same calls.
 """
 
 import dataclasses
-import os
-import select
-import struct
-import subprocess
 import time
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from spikefab.errors import InvalidType, InvalidValue
 from spikefab.shape.cfg import Space
-from spikefab.shape.image import learn_addr, learn_values, neuron_param_words
-from spikefab.shape.image import trace_addresses
-from spikefab.shape.protocol import MAX_CYCLES, MAX_EVENTS, link_info, nbytes as _nbytes
+from spikefab.shape.image import (destination_words, learn_addr, learn_values,
+                                  neuron_param_words, pointer_words, trace_addresses)
+from spikefab.shape.protocol import (MAX_CYCLES, MAX_EVENTS, Cmd, DeviceError, FrameDecoder,
+                                     LinkError, Status, encode_frame, link_info)
+from spikefab.shape.protocol import nbytes as _nbytes
 from spikefab.shape.router import TableSpace
-from spikefab.hdl.router import dst_layout, ptr_layout
 
-from spikefab.shape.protocol import Cmd, DeviceError, FrameDecoder, LinkError, Status, encode_frame
+from .transport import SerialTransport, sim_transport
+from .weights import network_weights, updated_weights
 
-__all__ = ["SIM_BACKENDS", "SerialTransport", "VerilatorTransport", "AmaranthTransport",
-           "Device", "DeviceRun", "parse_identify"]
-
-#: Simulated-board backends of :meth:`Device.sim`, the default first.
-SIM_BACKENDS = ("verilator", "amaranth")
-
-
-class SerialTransport:
-    """A serial port (pyserial, imported on use), 8N1."""
-
-    def __init__(self, port, baud=1_000_000):
-        try:
-            import serial
-        except ImportError:
-            raise RuntimeError("pyserial is needed to open a serial port; install it with "
-                               "'pip install pyserial'") from None
-        self.port = serial.Serial(port, baud, timeout=0.01)
-
-    def write(self, data):
-        self.port.write(data)
-
-    def read(self, timeout):
-        """The bytes that arrive within ``timeout`` seconds (at least one, or none)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            b = self.port.read(4096)
-            if b:
-                return b
-        return b""
-
-    def close(self):
-        self.port.close()
-
-
-def _stop(proc, log):
-    """Finaliser of a :class:`VerilatorTransport`: the simulator never outlives its host; an
-    empty log (nothing went wrong) is removed."""
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    for f in (proc.stdin, proc.stdout):
-        if f is not None:
-            f.close()
-    log.close()
-    if proc.returncode == 0 and os.path.getsize(log.name) == 0:
-        os.remove(log.name)
-
-
-class VerilatorTransport:
-    """The board top (:class:`~spikefab.hdl.link.LinkedNetwork` of ``params``) compiled with
-    Verilator (:func:`spikefab.sim.board.build_board`, cached under ``build/simboard``) and
-    run in a child process that models the UART at its pins (``divisor`` clocks per bit).
-
-    The child clocks the design only while :meth:`read` or :meth:`idle` asks it to, so time is
-    simulated time at a nominal :data:`~spikefab.sim.board.SIM_CLK_HZ`: ``timeout`` in
-    :meth:`read` is in simulated seconds, and a design that stops answering makes the host time
-    out after a bounded number of clocks. The child exits when its pipe closes or its parent
-    dies; a child that crashes, or that takes more than ``wall_limit`` seconds of wall time
-    (plus one second per :attr:`min_rate` clocks asked for), is stopped and raises
-    :class:`LinkError` naming its log.
-
-    Parameters
-    ----------
-    params : NetworkParams
-    divisor : int
-        Clocks per UART bit (>= 4).
-    timeout_clocks : int
-        The link's inter-byte timeout (a frame that stops for longer is answered TRUNCATED).
-    build_root : str, optional
-        Default ``build/simboard``.
-    wall_limit : float
-        Seconds of wall time a request may take beyond its clock budget's allowance.
-
-    Attributes
-    ----------
-    build : spikefab.sim.board.BoardBuild
-    now : float
-        Simulated seconds since the board came out of reset.
-    clocks : int
-        Clocks since reset.
-    line_gap : int
-        Idle bit times that the host leaves after every byte it sends (tests).
-    min_rate : float
-        Clocks per second of wall time that the watchdog allows for (50,000; the slowest
-        build measured runs several times faster).
-    log : str
-        The child's standard error.
-    waves : str or None
-        The VCD that a board built with ``WAVES=1`` writes (complete once closed).
-    """
-
-    def __init__(self, params, divisor=None, timeout_clocks=None, build_root=None,
-                 wall_limit=60.0):
-        from spikefab.sim.board import SIM_CLK_HZ, SIM_DIVISOR, SIM_TIMEOUT, build_board
-        divisor = SIM_DIVISOR if divisor is None else divisor
-        timeout_clocks = SIM_TIMEOUT if timeout_clocks is None else timeout_clocks
-        self.build = build_board(params, divisor, timeout_clocks, build_root)
-        self.clk_hz = SIM_CLK_HZ
-        self.divisor = divisor
-        self.wall_limit = float(wall_limit)
-        self.min_rate = 50_000.0         # clocks per second that any build runs at, at least
-        self.line_gap = 0
-        self.clocks = 0
-        self.log = os.path.join(self.build.folder, f"run-{os.getpid()}-{id(self):x}.log")
-        self.waves = self.log[:-4] + ".vcd" if self.build.waves else None
-        logf = open(self.log, "w")
-        argv = [self.build.exe] + ([self.waves] if self.waves else [])
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=logf, bufsize=0)
-        self._finalizer = weakref.finalize(self, _stop, self.proc, logf)
-
-    @property
-    def now(self):
-        return self.clocks / self.clk_hz
-
-    def _dead(self):
-        code = self.proc.poll()
-        what = "was stopped" if code is None else f"exited with status {code}"
-        self._finalizer()
-        return LinkError(f"The simulated board {what}; log {self.log}")
-
-    def _send(self, data):
-        try:
-            self.proc.stdin.write(data)
-        except (BrokenPipeError, ValueError, OSError):
-            raise self._dead() from None
-
-    def _recv(self, n, clocks):
-        """``n`` reply bytes, waiting at most the wall time allowed for ``clocks`` clocks."""
-        limit = self.wall_limit + clocks / self.min_rate
-        deadline = time.monotonic() + limit
-        fd = self.proc.stdout.fileno()
-        out = bytearray()
-        while len(out) < n:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                self.proc.kill()
-                self.proc.wait()
-                raise LinkError(f"The simulated board did not finish {clocks:,} clocks within "
-                                f"{limit:.3g} s of wall time and "
-                                f"was stopped; log {self.log}")
-            chunk = os.read(fd, n - len(out))
-            if not chunk:
-                raise self._dead()
-            out += chunk
-        return bytes(out)
-
-    def write(self, data):
-        """Queue ``data`` for the rx pin (sent while the board is clocked)."""
-        data = bytes(data)
-        if data:
-            self._send(b"W" + struct.pack("<II", self.line_gap * self.divisor, len(data))
-                       + data)
-
-    def write_line(self, segments):
-        """Queue raw levels of the rx pin: ``(level, clocks)`` pairs (breaks, glitches,
-        framing errors)."""
-        seg = [(int(bool(lv)), int(n)) for lv, n in segments]
-        self._send(b"S" + struct.pack("<I", len(seg))
-                   + b"".join(struct.pack("<BI", lv, n) for lv, n in seg))
-
-    def read(self, timeout):
-        """Simulate until bytes came out of the tx pin and the line then stayed idle for two
-        byte times, or ``timeout`` simulated seconds passed; those bytes (maybe none)."""
-        budget = max(1, int(round(timeout * self.clk_hz)))
-        self._send(b"R" + struct.pack("<QQ", budget, 20 * self.divisor))
-        head = self._recv(21, budget)
-        if head[:1] != b"r":
-            raise LinkError(f"The simulated board sent a malformed reply {head!r}; "
-                            f"log {self.log}")
-        _, now, n = struct.unpack("<QQI", head[1:])
-        self.clocks = now
-        return self._recv(n, 0) if n else b""
-
-    def idle(self, seconds):
-        """Let the board run for ``seconds`` of simulated time."""
-        clocks = max(0, int(round(seconds * self.clk_hz)))
-        self._send(b"I" + struct.pack("<Q", clocks))
-        head = self._recv(9, clocks)
-        if head[:1] != b"i":
-            raise LinkError(f"The simulated board sent a malformed reply {head!r}; "
-                            f"log {self.log}")
-        self.clocks = struct.unpack("<Q", head[1:])[0]
-
-    def close(self):
-        """Stop the simulator (it exits on its own when the pipe closes)."""
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write(b"Q")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except (BrokenPipeError, OSError, ValueError, subprocess.TimeoutExpired):
-                pass
-        self._finalizer()
-
-
-class AmaranthTransport:
-    """The link gateware and the network top of ``params`` in the Amaranth simulator, driven
-    through its ``rx`` / ``tx`` pins by a bit-level UART model (``divisor`` clocks per bit).
-
-    About 200 times slower than :class:`VerilatorTransport` but needs no compiler (numbers in
-    ``docs/protocol.md``). Time is simulated time: :meth:`read`'s ``timeout`` is in simulated
-    seconds, so a silent device makes the host time out after a bounded amount of simulation.
-    """
-
-    PERIOD = 1e-6
-
-    def __init__(self, params, divisor=4, timeout_clocks=4000):
-        from amaranth.sim import Simulator
-        from spikefab.hdl.link import LinkedNetwork
-        self.dut = dut = LinkedNetwork(params, clk_hz=1e6, divisor=divisor,
-                                       timeout=timeout_clocks)
-        self.divisor = divisor
-        self.to_dev = bytearray()
-        self.from_dev = bytearray()
-        self.sim = sim = Simulator(dut)
-        sim.add_clock(self.PERIOD)
-        sim.add_testbench(self._driver, background=True)
-        sim.add_testbench(self._monitor, background=True)
-        self.now = 0.0
-        self.line_gap = 0                # extra idle bit times between bytes (tests)
-
-    @property
-    def clocks(self):
-        return int(round(self.now / self.PERIOD))
-
-    async def _driver(self, ctx):
-        bit = self.divisor * self.PERIOD
-        ctx.set(self.dut.rx, 1)
-        while True:
-            if not self.to_dev:
-                await ctx.delay(bit)
-                continue
-            byte = self.to_dev.pop(0)
-            for level in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
-                ctx.set(self.dut.rx, level)
-                await ctx.delay(bit)
-            if self.line_gap:
-                await ctx.delay(bit * self.line_gap)
-
-    async def _monitor(self, ctx):
-        bit = self.divisor * self.PERIOD
-        while True:
-            await ctx.negedge(self.dut.tx)
-            await ctx.delay(bit / 2)                       # middle of the start bit
-            if ctx.get(self.dut.tx):
-                continue
-            value = 0
-            for i in range(8):
-                await ctx.delay(bit)
-                value |= ctx.get(self.dut.tx) << i
-            await ctx.delay(bit)
-            if ctx.get(self.dut.tx):
-                self.from_dev.append(value)
-
-    def write(self, data):
-        self.to_dev += bytes(data)
-
-    def read(self, timeout):
-        """Simulate until some bytes came back, or ``timeout`` simulated seconds."""
-        step = self.PERIOD * self.divisor * 10 * 4
-        end = self.now + timeout
-        while not self.from_dev and self.now < end:
-            self.now += step
-            self.sim.run_until(self.now)
-        out = bytes(self.from_dev)
-        self.from_dev.clear()
-        return out
-
-    def idle(self, seconds):
-        """Let the device run for ``seconds`` of simulated time."""
-        self.now += seconds
-        self.sim.run_until(self.now)
-
-    def close(self):
-        pass
+__all__ = ["Device", "DeviceRun", "parse_identify"]
 
 
 def parse_identify(b):
-    """The IDENTIFY response payload (after the status byte) as a dict."""
+    """The IDENTIFY response payload (after the status byte) as a dict (the inverse of
+    :func:`spikefab.shape.protocol.identify_bytes`)."""
     if len(b) < 19 or b[:2] != b"SF":
         raise LinkError(f"Not a spikefab device (identify answer {bytes(b)!r})")
     return {"version": b[2], "cores": b[3], "inputs": int.from_bytes(b[4:6], "little"),
@@ -339,23 +62,6 @@ class DeviceRun:
     cycles: np.ndarray
     u: "dict | None" = None
     v: "dict | None" = None
-
-
-def _core_matrices(mapping, weights):
-    """Every core's ``(A, N)`` weight matrix from the projections' ``weights`` (the inverse of
-    :func:`spikefab.shape.image.projection_weights`)."""
-    net = mapping.net
-    out = []
-    for core in mapping.cores:
-        w = np.zeros((max(core.axons, 1), core.neurons), np.int64)
-        for g in core.groups:
-            for k in g.projections:
-                for s in core.segments:
-                    if s.population == net.projections[k].target:
-                        w[g.offset:g.offset + g.size, s.offset:s.offset + s.size] = \
-                            weights[k][:, s.start:s.start + s.size]
-        out.append(w)
-    return out
 
 
 class Device:
@@ -400,14 +106,8 @@ class Device:
         """The simulated board of ``params``: ``backend`` ``"verilator"`` (the default:
         compiled once, cached) or ``"amaranth"`` (no compiler, ~200x slower); ``divisor``
         clocks per UART bit; ``timeout`` in simulated seconds at 1 MHz."""
-        if not isinstance(backend, str) or backend not in SIM_BACKENDS:
-            raise ValueError(f"Simulated board backend must be one of "
-                             f"{', '.join(SIM_BACKENDS)}, not {backend!r}")
-        if backend == "verilator":
-            t = VerilatorTransport(params, divisor, build_root=build_root)
-        else:
-            t = AmaranthTransport(params, divisor)
-        return cls(t, params, timeout, retries)
+        return cls(sim_transport(params, backend, divisor, build_root), params, timeout,
+                   retries)
 
     def close(self):
         self.t.close()
@@ -513,7 +213,7 @@ class Device:
 
     def _params_of(self, net):
         """The build's :class:`NetworkParams`, or those of ``net`` mapped like the build (same
-        cores and word widths, or ValueError)."""
+        cores and word widths, or :class:`~spikefab.errors.InvalidValue`)."""
         p = self.p
         if net is None:
             return p
@@ -525,7 +225,7 @@ class Device:
             pack=m.pack, outputs=list(m.outputs)), lanes=p.lanes, step_bits=p.step_bits,
             entries=p.router.entries, weight_rams=p.weight_rams, delay_ram=p.delay_ram)
         if q.cfg_data_bits != p.cfg_data_bits or len(q.cores) != len(p.cores):
-            raise ValueError("Network does not map onto this build")
+            raise InvalidValue("Network does not map onto this build")
         return q
 
     def load(self, net=None):
@@ -540,11 +240,10 @@ class Device:
         self.write(Cmd.WRITE_WEIGHTS, w)
         self._write_params(p)
         rp = p.router
-        pl, dl = ptr_layout(rp), dst_layout(rp)
-        routes = [(p.router_target, TableSpace.POINTER, s,
-                   b | (n << pl["count"].offset)) for s, (b, n) in enumerate(rp.pointers)]
-        routes += [(p.router_target, TableSpace.DESTINATION, e,
-                    q | (i << dl["index"].offset)) for e, (q, i) in enumerate(rp.destinations)]
+        routes = [(p.router_target, TableSpace.POINTER, s, word)
+                  for s, word in enumerate(pointer_words(rp, rp.pointers))]
+        routes += [(p.router_target, TableSpace.DESTINATION, e, word)
+                   for e, word in enumerate(destination_words(rp, rp.destinations))]
         self.write(Cmd.WRITE_ROUTES, routes)
         self.reset()
 
@@ -584,76 +283,34 @@ class Device:
 
         Raises
         ------
-        ValueError, TypeError
+        InvalidValue, InvalidType
             Naming the projection, what the build has and the value; nothing is written.
         """
-        from spikefab.golden.params import Network, check_weights_array
+        from spikefab.golden.params import Network
         net = self.p.mapping.net
-        hw = net.hardware
         if isinstance(weights, Network):
-            other = weights
-            if [(q.name, q.size) for q in other.populations] != \
-                    [(q.name, q.size) for q in net.populations]:
-                raise ValueError(f"Populations of network {other.name!r} must be the build's "
-                                 f"{[(q.name, q.size) for q in net.populations]}, not "
-                                 f"{[(q.name, q.size) for q in other.populations]}")
-            if other.hardware.weight_bits != hw.weight_bits:
-                raise ValueError(f"Weight_bits of network {other.name!r} must be the build's "
-                                 f"{hw.weight_bits}, not {other.hardware.weight_bits}")
-            if len(other.projections) != len(net.projections):
-                raise ValueError(f"Network {other.name!r} must have the build's "
-                                 f"{len(net.projections)} projections, not "
-                                 f"{len(other.projections)}")
-            given = {}
-            for k, (a, b) in enumerate(zip(other.projections, net.projections)):
-                what = f"projection {k} ({b.source} -> {b.target})"
-                if (a.source, a.target) != (b.source, b.target):
-                    raise ValueError(f"Projection {k} of network {other.name!r} must be "
-                                     f"{b.source} -> {b.target} as in the build, not "
-                                     f"{a.source} -> {a.target}")
-                if a.weight_shift != b.weight_shift:
-                    raise ValueError(f"Weight_shift of {what} must be the build's "
-                                     f"{b.weight_shift}, not {a.weight_shift} (a different "
-                                     f"shift needs a new build)")
-                given[k] = a.weights
+            given = network_weights(net, weights)
         elif isinstance(weights, dict):
             given = weights
         else:
-            raise TypeError(f"Weights must be a Network or a dict of projection index to "
-                            f"array, not {weights!r}")
-        full = [pr.weights for pr in self.net.projections]
-        n = len(net.projections)
-        for k, w in given.items():
-            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n:
-                raise ValueError(f"Projection index must be an integer in [0, {n - 1}], "
-                                 f"not {k!r}")
-            pr = net.projections[k]
-            what = f"projection {k} ({pr.source} -> {pr.target})"
-            w = check_weights_array(w, what)
-            if w.shape != pr.weights.shape:
-                raise ValueError(f"Weights of {what} must have shape {pr.weights.shape}, "
-                                 f"not {w.shape}")
-            lo, hi = ((pr.stdp.w_min, pr.stdp.w_max) if pr.plastic
-                      else (-hw.weight_max, hw.weight_max))
-            bad = np.argwhere((w < lo) | (w > hi))
-            if len(bad):
-                j, i = (int(x) for x in bad[0])
-                raise ValueError(f"Weights of {what} must be integers in [{lo}, {hi}], not "
-                                 f"{int(w[j, i])} at [{j}][{i}]")
-            full[int(k)] = np.asarray(w, np.int64)
-        # only the axon groups of the given projections: the others keep what is loaded
+            raise InvalidType(f"Weights must be a Network or a dict of projection index to "
+                              f"array, not {weights!r}")
+        full = updated_weights(net, [pr.weights for pr in self.net.projections], given)
+        projs = [dataclasses.replace(pr, weights=w) for pr, w in zip(self.net.projections, full)]
+        new = dataclasses.replace(self.net, projections=projs)
+        # the new network mapped like the build lays its weights out in the cores' words;
+        # only the axon groups of the given projections are written, the others keep theirs
+        q = self._params_of(new)
         entries = []
-        mats = _core_matrices(self.p.mapping, full)
-        for c, (core, cp, mat) in enumerate(zip(self.p.mapping.cores, self.p.cores, mats)):
-            words = cp.weight_words(mat[:cp.axons])
+        for c, (core, cp) in enumerate(zip(q.mapping.cores, q.cores)):
+            words = cp.weight_words()
             for g in core.groups:
                 if set(g.projections) & set(given):
                     entries += [(c, Space.WEIGHT, row * cp.axons + a, words[row * cp.axons + a])
                                 for row in range(cp.rows)
                                 for a in range(g.offset, g.offset + g.size)]
         self.write(Cmd.WRITE_WEIGHTS, entries)
-        projs = [dataclasses.replace(pr, weights=w) for pr, w in zip(self.net.projections, full)]
-        self.net = dataclasses.replace(self.net, projections=projs)
+        self.net = new
 
     def read_weights(self):
         """Every projection's ``(S, N)`` weights, read back from the cores (after learning,
@@ -709,6 +366,36 @@ class Device:
         body = self.transact(Cmd.READ_CYCLES)
         return [int.from_bytes(body[k:k + 4], "little") for k in range(0, len(body), 4)]
 
+    def _drain(self, k, poll):
+        """Poll the ``k`` steps started last until they are done and their output events and
+        cycle counts are read: ``([(step of the k, host id), ...], [cycles, ...])``."""
+        first, tag_mod = self.steps, 1 << self.p.step_bits
+        events, cycles = [], []
+        stalled, last = 0, None
+        while True:
+            done, left, ev = self.read_spikes()
+            for tag, hid in ev:
+                s = (tag - first) % tag_mod              # steps since the first of the RUN
+                if s >= k:
+                    raise LinkError(f"Output event of host id {hid} tagged {tag}, outside "
+                                    f"the steps {first}..{first + k - 1} being run")
+                events.append((s, hid))
+            # the cycle queue holds 64 counts and no step starts without room in it, so a
+            # long RUN goes on only while the host drains it too
+            c = self.read_cycles() if left or len(ev) < MAX_EVENTS else []
+            cycles += c
+            if left == 0 and len(ev) < MAX_EVENTS and len(c) < MAX_CYCLES:
+                return events, cycles
+            if ev or c or (done, left) != last:
+                stalled, last = 0, (done, left)
+            else:
+                stalled += 1
+                if stalled > self.stall_polls:
+                    raise LinkError(f"No progress of the running steps ({left} left) in "
+                                    f"{self.stall_polls:,} polls")
+            if poll and not ev:
+                self.t.idle(poll) if hasattr(self.t, "idle") else time.sleep(poll)
+
     def run(self, inputs, record_state=False, poll=0.0):
         """Run one step per row of ``inputs`` ``(T, n_inputs)`` bool.
 
@@ -727,9 +414,8 @@ class Device:
             if record_state else None
         v = {q.name: np.zeros((T, q.size), np.int64) for q in m.net.populations} \
             if record_state else None
-        tag_mod = 1 << self.p.step_bits
         # a RUN covers fewer steps than the tags can tell apart
-        most = min(0xFFFF, tag_mod)
+        most = min(0xFFFF, 1 << self.p.step_bits)
         cycles = []
         t = 0
         while t < T:
@@ -740,32 +426,11 @@ class Device:
                 while t + k < T and not x[t + k].any() and k < most:
                     k += 1
             self.start(k)
-            first = self.steps
-            stalled, last = 0, None
-            while True:
-                done, left, ev = self.read_spikes()
-                for tag, hid in ev:
-                    s = first + ((tag - first) % tag_mod)    # the step since reset
-                    if not first <= s < first + k:
-                        raise LinkError(f"Output event of host id {hid} tagged {tag}, outside "
-                                        f"the steps {first}..{first + k - 1} being run")
-                    pop, i = m.host_neuron(hid)
-                    spikes[pop][t + s - first, i] = 1
-                # the cycle queue holds 64 counts and no step starts without room in it, so
-                # a long RUN goes on only while the host drains it too
-                c = self.read_cycles() if left or len(ev) < MAX_EVENTS else []
-                cycles += c
-                if left == 0 and len(ev) < MAX_EVENTS and len(c) < MAX_CYCLES:
-                    break
-                if ev or c or (done, left) != last:
-                    stalled, last = 0, (done, left)
-                else:
-                    stalled += 1
-                    if stalled > self.stall_polls:
-                        raise LinkError(f"No progress of the running steps ({left} left) in "
-                                        f"{self.stall_polls:,} polls")
-                if poll and not ev:
-                    self.t.idle(poll) if hasattr(self.t, "idle") else time.sleep(poll)
+            events, c = self._drain(k, poll)
+            for s, hid in events:
+                pop, i = m.host_neuron(hid)
+                spikes[pop][t + s, i] = 1
+            cycles += c
             self.steps += k
             if record_state:
                 uu, vv, _ = self.read_state()

@@ -1,10 +1,28 @@
 """``spikefab run``: a network on a board (or the simulated board) over the host link."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from spikefab.errors import InvalidType, InvalidValue
+from spikefab.golden.simulator import SimResult
 
-__all__ = ["run"]
+__all__ = ["RunResult", "run"]
+
+
+@dataclass
+class RunResult(SimResult):
+    """A :class:`~spikefab.golden.SimResult` of a device run plus the clock cycles of every
+    step (the fields of :class:`spikefab.sim.rtl.RtlResult`, without importing the RTL
+    simulation and its gateware into a run on a board).
+
+    Attributes
+    ----------
+    cycles : numpy.ndarray of int64, (T,)
+        The clocks of every step as the device counted them.
+    """
+
+    cycles: "np.ndarray | None" = None
 
 
 def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000, lanes=1,
@@ -45,7 +63,7 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
 
     Returns
     -------
-    spikefab.sim.rtl.RtlResult
+    RunResult
         The arrays of :func:`spikefab.golden.simulate`, and ``cycles`` ``(T,)``: the clocks of
         every step as the device counted them.
     """
@@ -53,7 +71,6 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     from spikefab.golden.params import Network
     from spikefab.golden.simulator import check_inputs
     from spikefab.shape.network import derive
-    from spikefab.sim.rtl import RtlResult
 
     from .device import Device
 
@@ -77,7 +94,8 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
         dev.identify()
         if not dev.matches:
             raise InvalidValue(f"The device on {port} runs another build than {net.name!r} "
-                               f"needs (build hash differs): build and flash it for this network")
+                               f"needs (build hash differs): build and flash it for this "
+                               f"network")
         dev.load()
         r = dev.run(x[0], record_state=record_state)
         weights = dev.read_weights() if read_weights else \
@@ -85,7 +103,7 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     finally:
         dev.close()
     none = [None] * len(net.projections)
-    res = RtlResult(r.spikes, r.u, r.v, weights, none, list(none), cycles=r.cycles)
+    res = RunResult(r.spikes, r.u, r.v, weights, none, list(none), cycles=r.cycles)
     if out is not None:
         np.savez(out, **res.to_npz_dict())
     return res

@@ -8,7 +8,7 @@ import these definitions; neither keeps a copy.
 import json
 import zlib
 
-from spikefab.errors import InvalidValue
+from spikefab.errors import Error, InvalidValue
 
 from .latency import CYCLES_BITS
 from .network import shape_json
@@ -92,11 +92,11 @@ def identify_bytes(info):
 STATUS_NAMES = {v: k for k, v in vars(Status).items() if not k.startswith("_")}
 
 
-class LinkError(RuntimeError):
+class LinkError(Error, RuntimeError):
     """The device did not answer, or answered with a broken frame, within the retries."""
 
 
-class DeviceError(RuntimeError):
+class DeviceError(Error, RuntimeError):
     """The device rejected a command (its status code in :attr:`status`)."""
 
     def __init__(self, cmd, status):

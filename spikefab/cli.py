@@ -1,11 +1,13 @@
 """The ``spikefab`` command line.
 
-Every user error (a bad network file, bad inputs, a missing file) is printed as one line,
+Every user error (a bad network file, bad inputs, a missing file, a missing tool, a board that
+does not answer) is a :class:`spikefab.errors.Error`, which :func:`main` prints as one line,
 ``spikefab: error: ...``, with exit status 2 and no traceback. Anything else is a bug and keeps
-its traceback.
+its traceback: the commands never re-label a plain ``ValueError`` or ``TypeError``.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -13,69 +15,31 @@ import time
 import numpy as np
 
 from . import __version__
+from .describe import describe, table
+from .errors import Error, InvalidValue
 
 __all__ = ["main"]
 
 
-class UserError(Exception):
-    """An error in what the user asked for; printed as one line, exit status 2."""
+class CommandError(Error):
+    """A user error that the command line found itself, or that it names the file or device
+    of (``"IN.npy: Inputs must be 0 or 1, ..."``)."""
+
+
+@contextlib.contextmanager
+def _about(what):
+    """Put ``what`` (the file or device the user named) in front of the message of a user
+    error raised inside; any other exception passes unchanged, with its traceback."""
+    try:
+        yield
+    except Error as e:
+        raise CommandError(f"{what}: {e}") from None
 
 
 def _load(path):
     from .golden import load
-    try:
+    with _about(path):
         return load(path)
-    except (ValueError, TypeError) as e:
-        raise UserError(f"{path}: {e}") from None
-
-
-def _fmt_bits(bits):
-    if bits >= 8 * 1024 * 1024:
-        return f"{bits:,} b ({bits / 8 / 1024 / 1024:.2f} MiB)"
-    if bits >= 8 * 1024:
-        return f"{bits:,} b ({bits / 8 / 1024:.1f} KiB)"
-    return f"{bits:,} b"
-
-
-def _table(rows, header):
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(header, widths)).rstrip()]
-    for row in rows:
-        lines.append("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
-    return "\n".join(lines)
-
-
-def describe(net):
-    """A one-screen text description of ``net``: populations, projections, memory."""
-    out = [f"network {net.name}: {net.inputs} inputs, {len(net.populations)} populations, "
-           f"{len(net.projections)} projections"]
-    hw = net.hardware
-    out.append(f"widths: current {hw.current_bits} b, voltage {hw.voltage_bits} b, weight "
-               f"{hw.weight_bits} b, trace {hw.trace_bits} b, refractory {hw.refractory_bits} b")
-    out.append("")
-    out.append(_table(
-        [(p.name, p.size, p.threshold, p.du, p.dv, p.bias, p.refractory, p.reset,
-          "yes" if p.output else "no", net.accumulator_bits(p.name))
-         for p in net.populations],
-        ("population", "size", "threshold", "du", "dv", "bias", "refractory", "reset",
-         "output", "acc bits")))
-    if net.projections:
-        out.append("")
-        out.append(_table(
-            [(k, f"{p.source} -> {p.target}", f"{p.weights.size:,}",
-              f"{int(np.count_nonzero(p.weights)):,}", p.weight_shift,
-              "yes" if p.plastic else "no")
-             for k, p in enumerate(net.projections)],
-            ("projection", "source -> target", "synapses", "non-zero", "shift", "plastic")))
-    nonzero = sum(int(np.count_nonzero(p.weights)) for p in net.projections)
-    out.append("")
-    out.append(f"neurons {net.neurons:,}, synapses {net.synapses:,} ({nonzero:,} non-zero), "
-               f"plastic synapses {net.plastic_synapses:,}")
-    mem = net.memory_bits()
-    out.append("memory: " + ", ".join(f"{k.replace('_', ' ')} {_fmt_bits(v)}"
-                                      for k, v in mem.items()))
-    out.append(f"memory total: {_fmt_bits(sum(mem.values()))}")
-    return "\n".join(out)
 
 
 def cmd_check(args):
@@ -83,25 +47,46 @@ def cmd_check(args):
     for opt, value in (("--neurons-per-core", args.neurons_per_core),
                        ("--axons-per-core", args.axons_per_core)):
         if not 1 <= value <= 65536:
-            raise UserError(f"{opt} must be an integer in [1, 65536], not {value}")
+            raise InvalidValue(f"{opt} must be an integer in [1, 65536], not {value}")
     net = _load(args.net)
     print(describe(net))
     print()
     try:
         print(map_network(net, neurons_per_core=args.neurons_per_core,
                           axons_per_core=args.axons_per_core, pack="small").describe())
-    except ValueError as e:
+    except Error as e:
+        # a valid network may still not fit these cores: check reports it and goes on
         print(f"mapping onto cores: does not fit: {e}")
     print(f"ok: {args.net} is valid")
 
 
 def _load_inputs(path):
     try:
-        return np.load(path, allow_pickle=False)
+        x = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise UserError(f"Inputs file {path!r} does not exist") from None
+        raise InvalidValue(f"Inputs file {path!r} does not exist") from None
     except (OSError, ValueError) as e:
-        raise UserError(f"Inputs file {path!r} is not a readable .npy array: {e}") from None
+        # np.load raises ValueError for a file that is no array (or a pickled one)
+        raise InvalidValue(f"Inputs file {path!r} is not a readable .npy array: {e}") from None
+    if not isinstance(x, np.ndarray):
+        x.close()
+        raise InvalidValue(f"Inputs file {path!r} must be a .npy array, not an .npz archive")
+    return x
+
+
+def _check_inputs(net, args, command):
+    """The ``(1, T, inputs)`` inputs of ``args.inputs`` (or ``--steps`` silent steps)."""
+    from .golden import check_inputs
+    if args.inputs is None:
+        inputs = np.zeros((0, net.inputs), np.uint8)
+    else:
+        inputs = _load_inputs(args.inputs)
+    with _about(args.inputs or "--steps"):
+        x, batched = check_inputs(net, inputs, args.steps)
+    if batched:
+        raise CommandError(f"{args.inputs}: Inputs must have shape (T, {net.inputs}) for "
+                           f"{command}, not a batch {inputs.shape}")
+    return x
 
 
 def _write_npz(path, arrays):
@@ -113,25 +98,15 @@ def _write_npz(path, arrays):
             np.savez(f, **arrays)
         os.replace(tmp, path)
     except OSError as e:
-        raise UserError(f"Cannot write {path!r}: {e.strerror}") from None
+        raise InvalidValue(f"Cannot write {path!r}: {e.strerror}") from None
 
 
 def cmd_simulate(args):
-    from .golden import check_inputs, simulate
+    from .golden import simulate
     net = _load(args.net)
-    if args.inputs is None:
-        if args.steps is None:
-            raise UserError("Give --inputs IN.npy, --steps T, or both")
-        inputs = np.zeros((0, net.inputs), np.uint8)
-    else:
-        inputs = _load_inputs(args.inputs)
-    try:
-        inputs, batched = check_inputs(net, inputs, args.steps)
-    except (ValueError, TypeError) as e:
-        raise UserError(f"{args.inputs}: {e}") from None
-    if batched:
-        raise UserError(f"{args.inputs}: Inputs must have shape (T, {net.inputs}) for "
-                        f"simulate, not a batch {inputs.shape}")
+    if args.inputs is None and args.steps is None:
+        raise CommandError("Give --inputs IN.npy, --steps T, or both")
+    inputs = _check_inputs(net, args, "simulate")
     t0 = time.perf_counter()
     if args.rtl:
         # one population: one core (STDP included); several: the network top (cores + router)
@@ -143,11 +118,9 @@ def cmd_simulate(args):
             what = "network top (cores + router)"
         print(f"generating and building the {what} of {net.name} for {args.sim} "
               f"(lanes {args.lanes})", flush=True)
-        try:
+        with _about(args.net):
             res = sim_rtl(net, inputs[0], record_state=args.record_state, sim=args.sim,
                           lanes=args.lanes)
-        except (ValueError, TypeError) as e:
-            raise UserError(f"{args.net}: {e}") from None
         what = f"RTL on {args.sim}"
     else:
         res = simulate(net, inputs[0], record_state=args.record_state)
@@ -161,19 +134,13 @@ def cmd_simulate(args):
 
 
 def cmd_run(args):
-    from .golden import check_inputs
-    from .host import DeviceError, LinkError, run
+    from .host import run
     net = _load(args.net)
     if (args.port is None) == (args.sim is None):
-        raise UserError("Give exactly one of --port DEVICE and --sim")
-    inputs = _load_inputs(args.inputs)
-    try:
-        x, batched = check_inputs(net, inputs, args.steps)
-    except (ValueError, TypeError) as e:
-        raise UserError(f"{args.inputs}: {e}") from None
-    if batched:
-        raise UserError(f"{args.inputs}: Inputs must have shape (T, {net.inputs}), not a "
-                        f"batch {inputs.shape}")
+        raise CommandError("Give exactly one of --port DEVICE and --sim")
+    x = _check_inputs(net, args, "run")
+    if args.baud < 1:
+        raise InvalidValue(f"--baud must be a positive integer, not {args.baud}")
     if args.sim is not None:
         where = f"the simulated board ({args.sim})"
         print(f"building (or reusing) the simulated board of {net.name} and loading it over "
@@ -185,19 +152,15 @@ def cmd_run(args):
     params = None
     if args.board is not None:
         from .boards import board_params
-        try:
-            params = board_params(net, args.board, simulated=args.sim is not None)
-        except (ValueError, TypeError) as e:
-            raise UserError(str(e)) from None
+        params = board_params(net, args.board, simulated=args.sim is not None)
     elif args.port is not None:
-        raise UserError("Give --board NAME with --port: the host loads the build of that board")
+        raise CommandError("Give --board NAME with --port: the host loads the build of that "
+                           "board")
     t0 = time.perf_counter()
-    try:
+    with _about(where):
         res = run(net, x[0], port=args.port, sim=args.sim is not None, baud=args.baud,
                   record_state=args.record_state, backend=args.sim or "verilator",
                   params=params)
-    except (ValueError, TypeError, LinkError, DeviceError) as e:
-        raise UserError(f"{where}: {e}") from None
     dt = time.perf_counter() - t0
     # the file of `spikefab simulate`: spikes (and u, v) of every population the build
     # reports to the host (a board build: its output populations) and the final weights as
@@ -223,16 +186,18 @@ def _key_values(values, opt, parse):
         try:
             v = parse(val)
         except ValueError:
-            raise UserError(f"{opt} must be [KEY=]VALUE with VALUE {parse.__doc__}, "
-                            f"not {text!r}") from None
+            # the parser's own ValueError (float(), int()) says only that the text is bad
+            raise InvalidValue(f"{opt} must be [KEY=]VALUE with VALUE {parse.__doc__}, "
+                               f"not {text!r}") from None
         if not sep:
             if out is not None:
-                raise UserError(f"{opt} without a KEY must be given once, not with {text!r}")
+                raise InvalidValue(f"{opt} without a KEY must be given once, not with "
+                                   f"{text!r}")
             out = v
         else:
             if out is not None and not isinstance(out, dict):
-                raise UserError(f"{opt} without a KEY applies to every projection; it cannot "
-                                f"be mixed with {text!r}")
+                raise InvalidValue(f"{opt} without a KEY applies to every projection; it "
+                                   f"cannot be mixed with {text!r}")
             out = out or {}
             out[key] = v
     return out
@@ -259,20 +224,22 @@ def _load_weights_npz(path):
     try:
         data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise UserError(f"Weights file {path!r} does not exist") from None
+        raise InvalidValue(f"Weights file {path!r} does not exist") from None
     except (OSError, ValueError) as e:
-        raise UserError(f"Weights file {path!r} is not a readable .npz archive: {e}") from None
+        raise InvalidValue(f"Weights file {path!r} is not a readable .npz archive: "
+                           f"{e}") from None
     if not hasattr(data, "files"):
-        raise UserError(f"Weights file {path!r} must be an .npz archive of arrays named by "
-                        f"projection, not a single array")
+        raise InvalidValue(f"Weights file {path!r} must be an .npz archive of arrays named by "
+                           f"projection, not a single array")
     out = {}
     with data:
         for key in data.files:
             try:
                 out[key] = data[key]
             except ValueError as e:
-                raise UserError(f"Weights file {path!r}: array {key!r} cannot be read: "
-                                f"{e}") from None
+                # an object array, which np.load refuses to unpickle
+                raise InvalidValue(f"Weights file {path!r}: array {key!r} cannot be read: "
+                                   f"{e}") from None
     return out
 
 
@@ -285,10 +252,8 @@ def cmd_import_weights(args):
     shift = _key_values(args.shift, "--shift", _shift_value)
     print(f"importing {len(arrays)} array(s) from {args.weights} into {net.name} "
           f"(weight_bits {net.hardware.weight_bits})", flush=True)
-    try:
+    with _about(args.weights):
         out, report = import_weights(net, arrays, scale=scale, weight_shift=shift)
-    except (ValueError, TypeError) as e:
-        raise UserError(f"{args.weights}: {e}") from None
     keys = {projection_index(net, key): key for key in arrays}
     rows = []
     for k, q in report.items():
@@ -297,13 +262,13 @@ def cmd_import_weights(args):
                      f"{q.scale:.6g}", q.weight_shift, f"{q.step:.4g}", f"{q.max_error:.4g}",
                      f"{q.rms_error:.4g}", f"{100 * q.rel_max_error:.2f}%",
                      f"{100 * q.rel_rms_error:.2f}%", f"{q.zeroed}/{q.nonzero}"))
-    print(_table(rows, ("projection", "key", "source -> target", "scale", "shift", "step",
-                        "max error", "rms error", "rel max", "rel rms", "zeroed")))
+    print(table(rows, ("projection", "key", "source -> target", "scale", "shift", "step",
+                       "max error", "rms error", "rel max", "rel rms", "zeroed")))
     changed = [k for k, q in report.items() if q.weight_shift != net.projections[k].weight_shift]
     try:
         written = dump(out, args.out)
     except OSError as e:
-        raise UserError(f"Cannot write {args.out!r}: {e.strerror}") from None
+        raise InvalidValue(f"Cannot write {args.out!r}: {e.strerror}") from None
     note = ("same shapes and shifts as the network: it loads into a board built for it"
             if not changed else
             f"weight_shift changed for projection(s) {', '.join(map(str, changed))}: it needs "
@@ -316,53 +281,35 @@ def cmd_boards(args):
     print(describe_boards())
 
 
-def _board_errors():
-    from .boards.flow import BuildError, FlashError
-    from .toolchain import ToolNotFound
-    return (ValueError, TypeError, BuildError, FlashError, ToolNotFound)
-
-
 def cmd_build(args):
     from .boards import build
     net = _load(args.net) if args.net else None
-    try:
-        build(net=net, board=args.board, outdir=args.out, seed=args.seed, tries=args.tries)
-    except _board_errors() as e:
-        raise UserError(str(e)) from None
+    build(net=net, board=args.board, outdir=args.out, seed=args.seed, tries=args.tries)
 
 
 def cmd_flash(args):
     from .boards import flash
-    try:
-        flash(args.board, bitstream=args.bitstream, dry_run=args.dry_run)
-    except _board_errors() as e:
-        raise UserError(str(e)) from None
+    flash(args.board, bitstream=args.bitstream, dry_run=args.dry_run)
 
 
 def cmd_report(args):
     from .boards import report
-    try:
-        report(write=args.write, rebuild=args.rebuild)
-    except _board_errors() as e:
-        raise UserError(str(e)) from None
+    report(write=args.write, rebuild=args.rebuild)
 
 
 def cmd_generate(args):
-    from spikefab.sim.generate import generate
-    from spikefab.sim.generate import generate_network
+    from spikefab.sim.generate import generate, generate_network
     net = _load(args.net)
     out = args.out or os.path.join("build", "verilog", net.name)
     single = len(net.populations) == 1 or args.population is not None
     what = "core" if single else "network top (cores + router)"
     print(f"generating the {what} of {net.name} (lanes {args.lanes}) with Amaranth + Yosys",
           flush=True)
-    try:
+    with _about(args.net):
         if single:
             paths = generate(net, out, population=args.population, lanes=args.lanes)
         else:
             paths = generate_network(net, out, lanes=args.lanes)
-    except (ValueError, TypeError) as e:
-        raise UserError(f"{args.net}: {e}") from None
     for kind, path in paths.items():
         print(f"  {kind:<9} {path}")
     print(f"done: {paths['verilog']}")
@@ -375,6 +322,7 @@ def cmd_demo(args):
 
 
 def build_parser():
+    """The parser of every command; ``args.func(args)`` runs the chosen one."""
     p = argparse.ArgumentParser(
         prog="spikefab",
         description="Bit-exact spiking networks from a TOML file to the golden model, "
@@ -382,7 +330,14 @@ def build_parser():
     p.add_argument("--version", action="version", version=f"spikefab {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    _add_network_commands(sub)
+    _add_board_commands(sub)
+    _add_tool_commands(sub)
+    return p
 
+
+def _add_network_commands(sub):
+    """The commands on a network and its data: check, simulate, run, import-weights."""
     c = sub.add_parser("check", help="validate a network file and print what it needs")
     c.add_argument("net", metavar="NET.toml")
     c.add_argument("--neurons-per-core", type=int, default=256, metavar="N")
@@ -439,6 +394,9 @@ def build_parser():
                          "fits, with --scale)")
     iw.set_defaults(func=cmd_import_weights)
 
+
+def _add_board_commands(sub):
+    """The commands of the board flow: boards, build, flash, report."""
     b = sub.add_parser("boards", help="list the supported boards and their devices")
     b.set_defaults(func=cmd_boards)
 
@@ -465,6 +423,9 @@ def build_parser():
     rp.add_argument("--write", default="docs/boards.md", metavar="MD")
     rp.set_defaults(func=cmd_report)
 
+
+def _add_tool_commands(sub):
+    """The commands that turn a network into Verilog, or show it running: generate, demo."""
     g = sub.add_parser("generate", help="write the Verilog, params.json and metadata JSON")
     g.add_argument("net", metavar="NET.toml")
     g.add_argument("-o", "--out", metavar="DIR", help="default build/verilog/<network name>")
@@ -479,7 +440,6 @@ def build_parser():
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--out", default="build/demo", metavar="DIR")
     d.set_defaults(func=cmd_demo)
-    return p
 
 
 def main(argv=None):
@@ -487,7 +447,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except UserError as e:
+    except Error as e:
         print(f"spikefab: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,7 +5,8 @@ import time
 
 import numpy as np
 
-from .cli import UserError, describe
+from .describe import describe
+from .errors import InvalidValue
 from .golden import rate_encode, simulate
 
 __all__ = ["demo_inputs", "synaptic_events", "run_demo"]
@@ -63,9 +64,9 @@ def _raster(path, net, inputs, res):
 def run_demo(net, steps, seed, out_dir):
     """Run ``net`` for ``steps`` on :func:`demo_inputs`, print a summary, write a raster PNG."""
     if steps < 1:
-        raise UserError(f"Steps must be a positive integer, not {steps}")
+        raise InvalidValue(f"Steps must be a positive integer, not {steps}")
     if net.inputs == 0:
-        raise UserError(f"The demo drives the network's inputs; network {net.name!r} has none")
+        raise InvalidValue(f"The demo drives the network's inputs; network {net.name!r} has none")
     print(describe(net))
     print()
     inputs = demo_inputs(net.inputs, steps, seed)
@@ -95,7 +96,7 @@ def run_demo(net, steps, seed, out_dir):
         path = os.path.join(out_dir, "raster.png")
         _raster(path, net, inputs, res)
     except OSError as e:
-        raise UserError(f"Cannot write the raster plot into {out_dir!r}: {e.strerror}") from None
+        raise InvalidValue(f"Cannot write the raster plot into {out_dir!r}: {e.strerror}") from None
     print(f"wrote {path}")
     print(f"done: {net.name}, {steps} steps, "
           + ", ".join(f"{k} {int(s.sum())} spikes" for k, s in res.spikes.items()))

@@ -11,6 +11,8 @@ import shutil
 import sys
 import sysconfig
 
+from .errors import Error
+
 __all__ = ["TOOLS", "ToolNotFound", "setup_environ", "find"]
 
 #: Variable -> (default command, how to install it).
@@ -25,7 +27,7 @@ TOOLS = {
 }
 
 
-class ToolNotFound(RuntimeError):
+class ToolNotFound(Error, RuntimeError):
     """A required external tool is not on PATH; the message says how to get it."""
 
 

@@ -1,5 +1,6 @@
 """The command line: outputs, files written, and one-line user errors with exit status 2."""
 
+import importlib
 import os
 import re
 import subprocess
@@ -10,10 +11,12 @@ import pytest
 
 import spikefab
 from spikefab.cli import main
+from spikefab.errors import Error, InvalidType, InvalidValue
 from spikefab.golden import simulate
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 DEMO = os.path.join(ROOT, "examples", "demo.toml")
+CORE = os.path.join(ROOT, "examples", "core.toml")
 
 
 def run_cli(*args, cwd=None):
@@ -86,11 +89,13 @@ def _bad_net(tmp_path):
 
 @pytest.mark.parametrize("case", ["bad_threshold", "missing_net", "bad_inputs_shape",
                                   "bad_inputs_values", "missing_inputs", "no_inputs_no_steps",
-                                  "demo_bad_net", "not_npy"])
+                                  "demo_bad_net", "not_npy", "inputs_npz", "inputs_folder",
+                                  "net_folder", "bad_steps", "demo_no_steps"])
 def test_user_errors_are_one_line_exit_2(case, tmp_path):
     np.save(tmp_path / "narrow.npy", np.zeros((5, 3), np.uint8))
     np.save(tmp_path / "twos.npy", np.full((5, 16), 2, np.uint8))
     (tmp_path / "text.npy").write_text("not an array")
+    np.savez(tmp_path / "in.npz", spikes=np.zeros((5, 16), np.uint8))
     out = tmp_path / "o.npz"
     args, message = {
         "bad_threshold": (["check", _bad_net(tmp_path)],
@@ -105,17 +110,110 @@ def test_user_errors_are_one_line_exit_2(case, tmp_path):
                            "x.npy' does not exist"),
         "no_inputs_no_steps": (["simulate", DEMO, "--out", out],
                                "Give --inputs IN.npy, --steps T, or both"),
-        "demo_bad_net": (["demo", _bad_net(tmp_path), "--out", tmp_path / "demo"], "Threshold of population 'exc'"),
+        "demo_bad_net": (["demo", _bad_net(tmp_path), "--out", tmp_path / "demo"],
+                         "Threshold of population 'exc'"),
         "not_npy": (["simulate", DEMO, "--inputs", tmp_path / "text.npy", "--out", out],
                     "is not a readable .npy array"),
+        "inputs_npz": (["simulate", DEMO, "--inputs", tmp_path / "in.npz", "--out", out],
+                       "in.npz' must be a .npy array, not an .npz archive"),
+        "inputs_folder": (["simulate", DEMO, "--inputs", tmp_path, "--out", out],
+                          f"Inputs file {str(tmp_path)!r} is not a readable .npy array: "),
+        "net_folder": (["check", tmp_path], f"Network file {str(tmp_path)!r} cannot be read"),
+        "bad_steps": (["simulate", DEMO, "--steps", "-3", "--out", out], "--steps: Steps"),
+        "demo_no_steps": (["demo", DEMO, "--steps", "0", "--out", tmp_path / "demo"],
+                          "Steps must be a positive integer, not 0"),
     }[case]
     r = run_cli(*args)
     assert r.returncode == 2
-    assert r.stdout == "" or case == "demo_bad_net" and "Traceback" not in r.stdout
+    assert r.stdout == "" or case.startswith("demo_") and "Traceback" not in r.stdout
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("spikefab: error: ") and message in lines[0]
     assert not out.exists()          # nothing half-written
+
+
+def _bug(*args, **kwargs):
+    raise ValueError("a bug inside spikefab")
+
+
+@pytest.mark.parametrize("command, target", [
+    (["check", DEMO], "spikefab.shape.mapping.map_network"),
+    (["simulate", DEMO, "--steps", "3"], "spikefab.golden.simulate"),
+    (["run", DEMO, "--sim", "--inputs", "IN"], "spikefab.host.run"),
+    (["import-weights", DEMO, "W", "-o", "OUT"], "spikefab.golden.import_weights"),
+    (["generate", CORE, "-o", "OUT"], "spikefab.sim.generate.generate"),
+    (["build", DEMO, "--board", "icebreaker", "--out", "OUT"], "spikefab.boards.build"),
+    (["flash", "--board", "icebreaker", "--dry-run"], "spikefab.boards.flash"),
+    (["demo", DEMO, "--steps", "3", "--out", "OUT"], "spikefab.demo.simulate"),
+], ids=lambda v: v[0] if isinstance(v, list) else None)
+def test_a_library_bug_is_not_a_user_error(command, target, monkeypatch, tmp_path):
+    """A plain ValueError from inside a command (not a spikefab.errors.Error) is a bug: main
+    lets it through with its traceback instead of printing it as a user error with exit 2."""
+    np.save(tmp_path / "in.npy", np.zeros((3, 16), np.uint8))
+    np.savez(tmp_path / "w.npz", **{"0": np.ones((16, 32))})
+    files = {"IN": tmp_path / "in.npy", "W": tmp_path / "w.npz", "OUT": tmp_path / "out"}
+    module, name = target.rsplit(".", 1)
+    monkeypatch.setattr(importlib.import_module(module), name, _bug)
+    with pytest.raises(ValueError, match="^a bug inside spikefab$") as e:
+        main([str(files.get(a, a)) for a in command] + (
+            ["--out", str(tmp_path / "o.npz")] if command[0] in ("simulate", "run") else []))
+    assert not isinstance(e.value, Error)
+
+
+def test_a_library_bug_prints_its_traceback(tmp_path):
+    script = ("import sys, spikefab.golden\n"
+              "def bug(*a, **k):\n"
+              "    raise ValueError('a bug inside spikefab')\n"
+              "spikefab.golden.simulate = bug\n"
+              "from spikefab.cli import main\n"
+              f"sys.exit(main(['simulate', {DEMO!r}, '--steps', '3', '--out', "
+              f"{str(tmp_path / 'o.npz')!r}]))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("Traceback (most recent call last):"), r.stderr
+    assert r.stderr.rstrip().endswith("ValueError: a bug inside spikefab"), r.stderr
+    assert "spikefab: error" not in r.stderr
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_user_errors_share_one_base():
+    """What the command line prints as one line: every error a user can cause, the old bases
+    kept for callers that catch those."""
+    from spikefab.boards.flow import BuildError, FlashError, TimingError
+    from spikefab.host import DeviceError, LinkError
+    from spikefab.toolchain import ToolNotFound
+    for cls in (LinkError, DeviceError, ToolNotFound, BuildError, FlashError, TimingError):
+        assert issubclass(cls, Error) and issubclass(cls, RuntimeError), cls
+    assert issubclass(InvalidValue, ValueError) and issubclass(InvalidType, TypeError)
+
+
+def test_a_port_that_cannot_be_opened_is_one_line(tmp_path):
+    np.save(tmp_path / "in.npy", np.zeros((2, 16), np.uint8))
+    port = str(tmp_path / "ttyNONE")
+    r = run_cli("run", DEMO, "--port", port, "--board", "icebreaker", "--inputs",
+                tmp_path / "in.npy", "--out", tmp_path / "o.npz")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"spikefab: error: {port}: Cannot open serial port {port!r}: ")
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_a_board_run_loads_no_gateware(tmp_path):
+    """The host speaks the shared protocol and shapes only: a run on a serial board (here one
+    that is absent) imports neither the gateware, the simulators nor Amaranth."""
+    script = ("import sys, numpy as np, spikefab\n"
+              "from spikefab.host import run\n"
+              "from spikefab.errors import Error\n"
+              "try:\n"
+              f"    run(spikefab.load({DEMO!r}), np.zeros((2, 16), np.uint8), "
+              f"port={str(tmp_path / 'tty')!r})\n"
+              "except Error as e:\n"
+              "    print(type(e).__name__)\n"
+              "print(sorted(m for m in sys.modules\n"
+              "             if m.startswith(('spikefab.hdl', 'spikefab.sim', 'amaranth'))))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["LinkError", "[]"]
 
 
 def test_version_and_module_entry():
@@ -123,8 +221,6 @@ def test_version_and_module_entry():
                        text=True, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.strip() == f"spikefab {spikefab.__version__}"
 
-
-CORE = os.path.join(ROOT, "examples", "core.toml")
 
 
 def test_generate_writes_verilog_params_and_metadata(tmp_path):
