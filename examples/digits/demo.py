@@ -26,6 +26,8 @@ from dataclasses import asdict
 
 import numpy as np
 
+from spikefab.errors import Error
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import digits as D  # noqa: E402
 
@@ -36,7 +38,7 @@ BOARD = "icebreaker"
 NEURONS = 120
 
 
-class DemoError(Exception):
+class DemoError(Error):
     """A failed step of the demo: one line, no traceback."""
 
 
@@ -258,12 +260,10 @@ def main(argv=None):
 
 
 def _user_errors():
-    """The errors that end the demo with one line: a failed step, a missing programmer or
-    board, a serial port that does not answer."""
-    from spikefab.boards.flow import FlashError
-    from spikefab.shape.protocol import DeviceError, LinkError
-    from spikefab.toolchain import ToolNotFound
-    return (DemoError, FlashError, ToolNotFound, LinkError, DeviceError, OSError)
+    """The errors that end the demo with one line: every user error of spikefab
+    (:class:`spikefab.Error`: a failed step, a missing programmer or board, a serial port that
+    does not answer) and a file the system cannot give."""
+    return (Error, OSError)
 
 
 if __name__ == "__main__":
