@@ -7,9 +7,9 @@ its names are re-exported here. See ``docs/protocol.md``.
 """
 
 from spikefab.shape.protocol import (START, Cmd, Status, LinkError, DeviceError, crc16,
-                                     encode_frame, FrameDecoder, STATUS_NAMES)
+                                     encode_frame, FrameDecoder, STATUS_NAMES, parse_identify)
 from .transport import SIM_BACKENDS, SerialTransport, VerilatorTransport, AmaranthTransport
-from .device import Device, DeviceRun, parse_identify
+from .device import Device, DeviceRun
 from .run import RunResult, run
 
 __all__ = ["START", "Cmd", "Status", "LinkError", "DeviceError", "crc16", "encode_frame",

@@ -21,27 +21,15 @@ from spikefab.shape.cfg import Space
 from spikefab.shape.image import (destination_words, learn_addr, learn_values,
                                   neuron_param_words, pointer_words, trace_addresses)
 from spikefab.shape.protocol import (MAX_CYCLES, MAX_EVENTS, Cmd, DeviceError, FrameDecoder,
-                                     LinkError, Status, encode_frame, link_info)
+                                     LinkError, Status, encode_frame, link_info,
+                                     parse_identify)
 from spikefab.shape.protocol import nbytes as _nbytes
 from spikefab.shape.router import TableSpace
 
 from .transport import SerialTransport, sim_transport
 from .weights import network_weights, updated_weights
 
-__all__ = ["Device", "DeviceRun", "parse_identify"]
-
-
-def parse_identify(b):
-    """The IDENTIFY response payload (after the status byte) as a dict (the inverse of
-    :func:`spikefab.shape.protocol.identify_bytes`)."""
-    if len(b) < 19 or b[:2] != b"SF":
-        raise LinkError(f"Not a spikefab device (identify answer {bytes(b)!r})")
-    return {"version": b[2], "cores": b[3], "inputs": int.from_bytes(b[4:6], "little"),
-            "cfg_addr_bits": b[6], "cfg_data_bits": b[7], "rdata_bits": b[8],
-            "index_bits": b[9], "step_bits": b[10],
-            "out_depth": int.from_bytes(b[11:13], "little"),
-            "cycles_depth": int.from_bytes(b[13:15], "little"),
-            "build_hash": int.from_bytes(b[15:19], "little")}
+__all__ = ["Device", "DeviceRun"]
 
 
 @dataclass

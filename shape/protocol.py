@@ -14,7 +14,8 @@ from .latency import CYCLES_BITS
 from .network import shape_json
 
 __all__ = ["START", "VERSION", "Cmd", "Status", "STATUS_NAMES", "MAX_EVENTS", "MAX_CYCLES",
-           "CRC_POLY", "CRC_INIT", "nbytes", "link_info", "link_memories", "identify_bytes",
+           "CRC_POLY", "CRC_INIT", "nbytes", "link_info", "link_memories", "IDENTIFY_FIELDS",
+           "identify_bytes", "parse_identify",
            "LinkError", "DeviceError", "crc16", "encode_frame", "FrameDecoder"]
 
 START = 0xA5
@@ -77,16 +78,31 @@ def link_memories(p, out_depth=256, cycles_depth=64):
             ("cycle queue", cycles_depth, CYCLES_BITS)]
 
 
+#: The IDENTIFY response payload after the status byte and the magic ``"SF"``: its fields
+#: and their sizes in bytes, in order, each little-endian (``docs/protocol.md``).
+IDENTIFY_FIELDS = (("version", 1), ("cores", 1), ("inputs", 2), ("cfg_addr_bits", 1),
+                   ("cfg_data_bits", 1), ("rdata_bits", 1), ("index_bits", 1),
+                   ("step_bits", 1), ("out_depth", 2), ("cycles_depth", 2), ("build_hash", 4))
+
+
 def identify_bytes(info):
-    """The IDENTIFY response payload after the status byte (``docs/protocol.md``)."""
-    b = bytearray(b"SF")
-    b += bytes([info["version"], info["cores"]])
-    b += info["inputs"].to_bytes(2, "little")
-    b += bytes([info["cfg_addr_bits"], info["cfg_data_bits"], info["rdata_bits"],
-                info["index_bits"], info["step_bits"]])
-    b += info["out_depth"].to_bytes(2, "little") + info["cycles_depth"].to_bytes(2, "little")
-    b += info["build_hash"].to_bytes(4, "little")
-    return bytes(b)
+    """The IDENTIFY response payload after the status byte (:data:`IDENTIFY_FIELDS` of
+    ``info``, after ``"SF"``); the link's gateware answers it from a ROM."""
+    return b"SF" + b"".join(int(info[name]).to_bytes(n, "little")
+                            for name, n in IDENTIFY_FIELDS)
+
+
+def parse_identify(b):
+    """The IDENTIFY response payload (after the status byte) as a dict: the inverse of
+    :func:`identify_bytes`. Raises :class:`LinkError` if it is not a spikefab device's."""
+    size = 2 + sum(n for _, n in IDENTIFY_FIELDS)
+    if len(b) < size or b[:2] != b"SF":
+        raise LinkError(f"Not a spikefab device (identify answer {bytes(b)!r})")
+    out, o = {}, 2
+    for name, n in IDENTIFY_FIELDS:
+        out[name] = int.from_bytes(b[o:o + n], "little")
+        o += n
+    return out
 
 
 STATUS_NAMES = {v: k for k, v in vars(Status).items() if not k.startswith("_")}
