@@ -1,28 +1,11 @@
 """``spikefab run``: a network on a board (or the simulated board) over the host link."""
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from spikefab.errors import InvalidType, InvalidValue
-from spikefab.golden.simulator import SimResult
+from spikefab.shape.image import RunResult
 
 __all__ = ["RunResult", "run"]
-
-
-@dataclass
-class RunResult(SimResult):
-    """A :class:`~spikefab.golden.SimResult` of a device run plus the clock cycles of every
-    step (the fields of :class:`spikefab.sim.rtl.RtlResult`, without importing the RTL
-    simulation and its gateware into a run on a board).
-
-    Attributes
-    ----------
-    cycles : numpy.ndarray of int64, (T,)
-        The clocks of every step as the device counted them.
-    """
-
-    cycles: "np.ndarray | None" = None
 
 
 def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000, lanes=1,

@@ -8,7 +8,11 @@ The Amaranth-simulator tests, the cocotb testbenches, the simulated board and th
 definition (``docs/core.md``, ``docs/network.md``).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from spikefab.golden.simulator import SimResult
 
 from spikefab.errors import InvalidValue
 
@@ -18,13 +22,28 @@ from .core import CoreParams
 from .network import input_fields, network_cfg_fields
 from .router import dst_fields, host_event_fields, ptr_fields
 
-__all__ = ["CoreMap", "to_signed", "pack_cfg", "unpack_state", "pack_state",
+__all__ = ["RunResult", "CoreMap", "to_signed", "pack_cfg", "unpack_state", "pack_state",
            "unpack_weight_word", "unpack_acc", "param_value", "weights_from_words", "post_addr",
            "unpack_traces", "learn_addr", "learn_values", "neuron_param_words",
            "spiking_rows", "pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
            "destination_words", "projection_weights", "population_state",
            "plastic_groups", "learning_words", "trace_addresses", "projection_traces",
            "stray_synapses"]
+
+
+@dataclass
+class RunResult(SimResult):
+    """What a run on the hardware gives back (the RTL in a simulator, the simulated board or a
+    board): the arrays of :class:`~spikefab.golden.SimResult`, read back from the chip's
+    words, plus the clocks of every step.
+
+    Attributes
+    ----------
+    cycles : numpy.ndarray of int64, ([B,] T)
+        The clocks of every step as the chip counted them.
+    """
+
+    cycles: "np.ndarray | None" = None
 
 
 def to_signed(x, bits):

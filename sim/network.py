@@ -18,9 +18,9 @@ from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.params import Network
 from spikefab.golden.simulator import check_inputs
 from spikefab.hdl.network import NetworkTop
+from spikefab.shape.image import RunResult
 from spikefab.shape.network import derive
 
-from .rtl import RtlResult
 from .runner import check_sim, compile_design, run_job
 
 __all__ = ["DEFAULT_BUILD_ROOT", "run_networks", "simulate_network_rtl"]
@@ -151,7 +151,7 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
 
     Returns
     -------
-    RtlResult
+    RunResult
         ``cycles``: clocks of every step, from its start to its barrier.
 
     Raises
@@ -200,4 +200,4 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
             if pr.plastic:
                 pre[k] = stack(lambda r, k=k: r["pre"][k])
                 post[k] = stack(lambda r, k=k: r["post"][k])
-    return RtlResult(spikes, u, v, weights, pre, post, cycles=stack(lambda r: r["cycles"]))
+    return RunResult(spikes, u, v, weights, pre, post, cycles=stack(lambda r: r["cycles"]))

@@ -5,36 +5,23 @@ can be compared or written to the same npz (``SimResult.to_npz_dict``).
 """
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.params import Network
-from spikefab.golden.simulator import SimResult, check_inputs
+from spikefab.golden.simulator import check_inputs
 from spikefab.shape.core import CoreParams, check_weight_ram
+from spikefab.shape.image import RunResult
 
 from .generate import DEFAULT_TOP, verilog_text, write_core_files
 from .runner import check_sim, compile_design
 from .runner import run_job as _run_cocotb
 
-__all__ = ["RtlResult", "DEFAULT_BUILD_ROOT", "build", "run_job", "simulate_rtl"]
+__all__ = ["DEFAULT_BUILD_ROOT", "build", "run_job", "simulate_rtl"]
 
 #: Where builds land unless told otherwise: one folder per simulator and generated design.
 DEFAULT_BUILD_ROOT = os.path.join("build", "rtl")
-
-
-@dataclass
-class RtlResult(SimResult):
-    """A :class:`~spikefab.golden.SimResult` plus the clock cycles of every step.
-
-    Attributes
-    ----------
-    cycles : numpy.ndarray of int64, ([B,] T)
-        What the core's cycle counter reported for each step.
-    """
-
-    cycles: "np.ndarray | None" = None
 
 
 def build(params, sim="icarus", build_root=None, weight_ram="dual"):
@@ -109,7 +96,7 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
 
     Returns
     -------
-    RtlResult
+    RunResult
 
     check_learning_every : int
         With ``check``, compare every weight and trace with the golden model after every
@@ -164,5 +151,5 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
                            else proj.weights.copy())
             pre.append(None)
             post.append(None)
-    return RtlResult(spikes, u, v, weights, pre, post,
+    return RunResult(spikes, u, v, weights, pre, post,
                      cycles=stack("cycles"))
