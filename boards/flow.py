@@ -270,7 +270,8 @@ def build_top(net, board):
     board = get_board(board)
     net = _network(net, board)
     n = check_capacity(net, board)
-    return board.top(n["params"], board), board.platform(), n
+    from .top import BoardTop
+    return BoardTop(n["params"], board), board.platform(), n
 
 
 # -- running the tools ------------------------------------------------------------------------
