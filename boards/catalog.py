@@ -6,15 +6,17 @@ generic top of ``boards/top.py`` requests) and one :class:`Board` per variant; :
 collects them by the name used on the command line.
 """
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from spikefab.errors import InvalidValue
+from spikefab.errors import InvalidType, InvalidValue
+from spikefab.golden.config import load as load_network
 from spikefab.golden.params import Hardware, Network, Population, Projection, Stdp
 
 __all__ = ["FAMILIES", "CLOCK_SOURCES", "LED_SIGNALS", "Pins", "Board", "BOARDS", "DEFAULT_STDP",
-           "get_board", "board_names", "default_network", "describe_boards"]
+           "get_board", "board_names", "default_network", "network_of", "describe_boards"]
 
 #: Per family: block RAM name, bits per block, its (depth, width) modes; nextpnr cell names of
 #: the resources in the report (logic, flip-flops, block RAM, SPRAM, multipliers).
@@ -212,6 +214,18 @@ def default_network(board, seed=0):
         projections=(Projection("input", "lif", w, weight_shift=2,
                                 stdp=DEFAULT_STDP if board.stdp else None),),
         hardware=Hardware())
+
+
+def network_of(net, board):
+    """The network to build for ``board``: ``net`` itself (a ``Network``), read from a network
+    file (a path), or the board's :func:`default_network` (None)."""
+    if net is None:
+        return default_network(board)
+    if isinstance(net, Network):
+        return net
+    if isinstance(net, (str, os.PathLike)):
+        return load_network(net)
+    raise InvalidType(f"Network must be a Network, a network file path or None, not {net!r}")
 
 
 def _collect():
