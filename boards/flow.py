@@ -24,19 +24,16 @@ from .catalog import FAMILIES, get_board, network_of
 from .design import board_params, build_top, design_for
 from .flashing import PROGRAMMERS, FlashError, flash, flash_command
 from .reporting import report
-from .toolflow import (STDOUT, BuildError, TimingError, cached_result, clock_fmax, critical_path,
-                       design_key, run_tools, save_result, say)
+from .toolflow import (STDOUT, SYNTH_OPTS, BuildError, TimingError, cached_result, clock_fmax,
+                       critical_path, design_key, pnr_device, run_tools, save_result, say)
 
 __all__ = ["PROGRAMMERS", "BuildError", "TimingError", "FlashError", "needs", "check_capacity",
            "board_params", "design_for", "build_top", "build", "report", "flash_command",
            "flash"]
 
-#: nextpnr device and package options (as Amaranth's own build scripts spell them).
-_PNR_DEVICE = {"iCE40UP5K": "--up5k", "LFE5U-25F": "--25k", "LFE5U-85F": "--85k",
-               "LFE5UM5G-85F": "--um5g-85k"}
-_PNR_PACKAGE = {"SG48": "sg48", "BG381": "CABGA381", "MG285": "CSFBGA285", "BG554": "CABGA554"}
-_SYNTH_OPTS = {"ice40": "-abc9 -dsp", "ecp5": "-abc9"}
-#: nextpnr's constraints and output, and the packer's arguments, by family.
+#: yosys' synthesis options by family (``scripts/fingerprint.py`` reads them here).
+_SYNTH_OPTS = SYNTH_OPTS
+#: nextpnr's constraints and its output (the packer's input), by family.
 _PNR_IO = {"ice40": ["--pcf", "top.pcf", "--asc", "top.asc"],
            "ecp5": ["--lpf", "top.lpf", "--textcfg", "top.config"]}
 
@@ -155,7 +152,7 @@ def build(net=None, board="icebreaker", outdir=None, *, seed=None, out=STDOUT, s
     os.makedirs(outdir, exist_ok=True)
     files, platform, n, t_elab = _elaborate(net, board, outdir, out)
 
-    pnr_args = [_PNR_DEVICE[board.device], "--package", _PNR_PACKAGE[board.package]]
+    pnr_args = pnr_device(board.device, board.package)
     if board.family == "ecp5":
         pnr_args += ["--speed", str(platform.speed)]
     pnr_args += list(board.pnr_opts)

@@ -16,7 +16,8 @@ from amaranth.lib import wiring
 from spikefab.hdl.core import Core
 from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS, CoreParams
 
-from .toolflow import cached_result, design_key, run_tools, save_result, say, stage
+from .toolflow import (SYNTH_OPTS, cached_result, design_key, pnr_device, run_tools, save_result,
+                       say, stage)
 
 __all__ = ["DEVICES", "SerialTop", "default_params", "plastic_params", "core_memory_bits",
            "run_flow"]
@@ -24,10 +25,10 @@ __all__ = ["DEVICES", "SerialTop", "default_params", "plastic_params", "core_mem
 #: Device name -> (family, nextpnr arguments, yosys synth command, goal MHz, weight memory
 #: kind).
 DEVICES = {
-    "up5k": ("ice40", ["--up5k", "--package", "sg48"],
-             "synth_ice40 -dsp -abc9 -top top", 40, "ice40_spram"),
-    "ecp5-85f": ("ecp5", ["--85k", "--package", "CABGA381"],
-                 "synth_ecp5 -abc9 -top top", 120, "dual"),
+    "up5k": ("ice40", pnr_device("iCE40UP5K", "SG48"),
+             f"synth_ice40 {SYNTH_OPTS['ice40']} -top top", 40, "ice40_spram"),
+    "ecp5-85f": ("ecp5", pnr_device("LFE5U-85F", "BG381"),
+                 f"synth_ecp5 {SYNTH_OPTS['ecp5']} -top top", 120, "dual"),
 }
 
 

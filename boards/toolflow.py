@@ -22,13 +22,20 @@ import time
 
 from spikefab.toolchain import find
 
-__all__ = ["BuildError", "TimingError", "NEXTPNR", "PACKERS", "say", "stage", "design_key",
-           "cached_result", "save_result", "critical_path", "clock_fmax", "run_tools"]
+__all__ = ["BuildError", "TimingError", "NEXTPNR", "PACKERS", "SYNTH_OPTS", "pnr_device",
+           "say", "stage", "design_key", "cached_result", "save_result", "critical_path",
+           "clock_fmax", "run_tools"]
 
 #: Tool variable of nextpnr, by family.
 NEXTPNR = {"ice40": "NEXTPNR_ICE40", "ecp5": "NEXTPNR_ECP5"}
 #: Tool variable of the bitstream packer, by family.
 PACKERS = {"ice40": "ICEPACK", "ecp5": "ECPPACK"}
+#: Options of yosys' ``synth_ice40`` / ``synth_ecp5``, by family.
+SYNTH_OPTS = {"ice40": "-abc9 -dsp", "ecp5": "-abc9"}
+#: nextpnr device and package options (as Amaranth's own build scripts spell them).
+_PNR_DEVICE = {"iCE40UP5K": "--up5k", "LFE5U-25F": "--25k", "LFE5U-85F": "--85k",
+               "LFE5UM5G-85F": "--um5g-85k"}
+_PNR_PACKAGE = {"SG48": "sg48", "BG381": "CABGA381", "MG285": "CSFBGA285", "BG554": "CABGA554"}
 
 STDOUT = object()         # default ``out``: sys.stdout at call time (pytest's capsys swaps it)
 
@@ -39,6 +46,11 @@ class BuildError(RuntimeError):
 
 class TimingError(BuildError):
     """The design was placed and routed but misses its clock constraint."""
+
+
+def pnr_device(device, package):
+    """nextpnr's arguments for ``device`` in ``package`` (amaranth-boards' spelling of both)."""
+    return [_PNR_DEVICE[device], "--package", _PNR_PACKAGE[package]]
 
 
 def say(out, text, end="\n"):
