@@ -1,20 +1,22 @@
 """The boards that spikefab builds for: device, resources, clock, default network, programmer.
 
-Every board module (``icebreaker.py``, ``ulx3s.py``, ...) defines its top (requests the board's
-clock, UART, LEDs and buttons through amaranth-boards and instantiates the network behind the
-host link; no logic of its own) and one :class:`Board` per variant; :data:`BOARDS` collects
-them by the name used on the command line.
+Every board module (``icebreaker.py``, ``ulx3s.py``, ...) defines its pin / clock table
+(:class:`Pins`: the amaranth-boards resources of its clock, reset, UART and LEDs, which the one
+generic top of ``boards/top.py`` requests) and one :class:`Board` per variant; :data:`BOARDS`
+collects them by the name used on the command line.
 """
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 
 import numpy as np
 
-from spikefab.errors import InvalidValue
+from spikefab.errors import InvalidType, InvalidValue
+from spikefab.golden.config import load as load_network
 from spikefab.golden.params import Hardware, Network, Population, Projection, Stdp
 
-__all__ = ["FAMILIES", "Board", "BOARDS", "DEFAULT_STDP", "get_board", "board_names",
-           "default_network", "describe_boards"]
+__all__ = ["FAMILIES", "CLOCK_SOURCES", "LED_SIGNALS", "Pins", "Board", "BOARDS", "DEFAULT_STDP",
+           "get_board", "board_names", "default_network", "network_of", "describe_boards"]
 
 #: Per family: block RAM name, bits per block, its (depth, width) modes; nextpnr cell names of
 #: the resources in the report (logic, flip-flops, block RAM, SPRAM, multipliers).
@@ -34,6 +36,64 @@ FAMILIES = {
 }
 
 
+#: Where a board's PLL takes its reference: a clock pin through an input buffer (ECP5), the
+#: iCE40 PLL's own pad (``SB_PLL40_PAD``), or the iCE40's internal 48 MHz ``SB_HFOSC``.
+CLOCK_SOURCES = ("pin", "pad", "hfosc")
+#: What a board's LEDs can show (``LinkedNetwork``'s LED outputs and the PLL's lock).
+LED_SIGNALS = ("link", "spike", "busy", "error", "locked")
+
+
+@dataclass(frozen=True)
+class Pins:
+    """The pin / clock table of a board: which amaranth-boards resources the generic top
+    (``boards/top.py``) requests, all with ``dir`` (``"-"``: the top places its own
+    ``io.Buffer``).
+
+    A resource is ``(name, number)``, or ``(name, number, subsignal)`` for one pin of a
+    resource (``("rgb_led", 0, "g")``; a resource is requested once however many of its
+    pins are used).
+
+    Attributes
+    ----------
+    clock : tuple or None
+        The oscillator's resource; None with ``clock_source="hfosc"``.
+    clock_source : str
+        One of :data:`CLOCK_SOURCES`.
+    uart : tuple
+        The host link's UART (``rx``, ``tx``).
+    leds : dict
+        ``{signal: resource}``, signals from :data:`LED_SIGNALS`, in the order requested.
+    reset : tuple or None
+        The reset button (active high as amaranth-boards inverts it); None: no button, the
+        design resets at power-on only.
+    resources : tuple
+        Resources the board file adds to the platform before requesting (amaranth-boards has
+        no UART for some boards).
+    dir : str
+        Direction of every request.
+    """
+
+    clock: tuple
+    clock_source: str
+    uart: tuple
+    leds: dict
+    reset: tuple = None
+    resources: tuple = ()
+    dir: str = "-"
+
+    def __post_init__(self):
+        if self.clock_source not in CLOCK_SOURCES:
+            raise InvalidValue(f"Clock source must be one of {', '.join(CLOCK_SOURCES)}, not "
+                               f"{self.clock_source!r}")
+        if (self.clock is None) != (self.clock_source == "hfosc"):
+            raise InvalidValue(f"Clock must be None exactly with clock source 'hfosc', not "
+                               f"{self.clock!r} with {self.clock_source!r}")
+        for what in self.leds:
+            if what not in LED_SIGNALS:
+                raise InvalidValue(f"LED signal must be one of {', '.join(LED_SIGNALS)}, not "
+                                   f"{what!r}")
+
+
 @dataclass(frozen=True)
 class Board:
     """One buildable board.
@@ -50,8 +110,8 @@ class Board:
         As amaranth-boards spells them.
     platform : type
         amaranth-boards platform class.
-    top : type
-        The board's top: ``top(params, board)`` (``NetworkParams``) is an ``Elaboratable``.
+    pins : Pins
+        The board's pin / clock table, for the generic top (``boards/top.py``).
     resources : dict
         Totals of the device: ``logic`` (LC / LUT4), ``ff``, ``bram`` (EBR / DP16KD), ``spram``
         (UP5K 256 Kbit tiles), ``dsp`` (iCE40 DSP / ECP5 MULT18X18D), ``pll``.
@@ -95,7 +155,7 @@ class Board:
     device: str
     package: str
     platform: type
-    top: type
+    pins: Pins
     resources: dict
     clock_hz: float
     target_hz: float
@@ -111,7 +171,6 @@ class Board:
     pnr_opts: tuple = ()
     floorplan: bool = False
     notes: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def bitstream(self):
@@ -155,6 +214,18 @@ def default_network(board, seed=0):
         projections=(Projection("input", "lif", w, weight_shift=2,
                                 stdp=DEFAULT_STDP if board.stdp else None),),
         hardware=Hardware())
+
+
+def network_of(net, board):
+    """The network to build for ``board``: ``net`` itself (a ``Network``), read from a network
+    file (a path), or the board's :func:`default_network` (None)."""
+    if net is None:
+        return default_network(board)
+    if isinstance(net, Network):
+        return net
+    if isinstance(net, (str, os.PathLike)):
+        return load_network(net)
+    raise InvalidType(f"Network must be a Network, a network file path or None, not {net!r}")
 
 
 def _collect():

@@ -7,38 +7,21 @@ each 16-bit SPRAM word. A static network fills the SPRAM: 512 x 256 = 131072 syn
 lanes.
 """
 
-from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 
-from ._pins import linked_network
-from .catalog import Board
+from .catalog import Board, Pins
 
-__all__ = ["Top", "VARIANTS"]
+__all__ = ["PINS", "VARIANTS"]
 
 
-class Top(Elaboratable):
-    """The network behind the host link on the iCEBreaker's pins.
-
-    Pins: ``clk12`` -> PLL pad -> ``sync``; ``button`` 0 resets; ``uart`` 0 (the FTDI) carries
-    the host link; LED green (``led`` 1) shows the link's activity, red (``led`` 0) spikes.
-    """
-
-    def __init__(self, params, board):
-        self.params, self.board = params, board
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = ClockDomain("sync")
-        linked_network(m, self.params, self.board, platform.request("uart", 0, dir="-"),
-                       {"spike": platform.request("led", 0, dir="-"),
-                        "link": platform.request("led", 1, dir="-")},
-                       clk=platform.request("clk12", 0, dir="-"),
-                       button=platform.request("button", 0, dir="-"))
-        return m
+#: ``clk12`` -> PLL pad -> ``sync``; ``button`` 0 resets; ``uart`` 0 (the FTDI) carries the host
+#: link; LED red (``led`` 0) shows spikes, green (``led`` 1) the link's activity.
+PINS = Pins(clock=("clk12", 0), clock_source="pad", uart=("uart", 0),
+            leds={"spike": ("led", 0), "link": ("led", 1)}, reset=("button", 0))
 
 VARIANTS = [
     Board(name="icebreaker", title="iCEBreaker", family="ice40", device="iCE40UP5K",
-          package="SG48", platform=ICEBreakerPlatform, top=Top,
+          package="SG48", platform=ICEBreakerPlatform, pins=PINS,
           resources={"logic": 5280, "ff": 5280, "bram": 30, "spram": 4, "dsp": 8, "pll": 1},
           clock_hz=12e6, target_hz=30e6, programmer="iceprog", program_args=(),
           neurons=256, inputs=256, lanes=1,

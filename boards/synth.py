@@ -1,33 +1,34 @@
 """Synthesis and place-and-route of a core for iCE40 UP5K and ECP5-85F, with figures.
 
 The core is wrapped in :class:`SerialTop`, which keeps every port of the core observable
-through four pins, so that synthesis cannot trim any of it. The flow runs the YoWASP tools
-(``YOSYS``, ``NEXTPNR_ICE40``, ``NEXTPNR_ECP5``; ``spikefab.toolchain``) in a folder under
-``build/`` with relative paths (YoWASP tools see a private ``/tmp``).
+through four pins, so that synthesis cannot trim any of it. The flow runs through the board
+flow's tool driver (``boards/toolflow.py``: the YoWASP ``YOSYS``, ``NEXTPNR_ICE40``,
+``NEXTPNR_ECP5`` as stages, the result cached by the design) in a folder under ``build/``.
 """
 
 import json
 import os
-import subprocess
 
 from amaranth.back import rtlil
 from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
 
 from spikefab.hdl.core import Core
-from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS
-from spikefab.shape.core import CoreParams
+from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS, CoreParams
+
+from .toolflow import (SYNTH_OPTS, cached_result, design_key, pnr_device, run_tools, save_result,
+                       say, stage)
 
 __all__ = ["DEVICES", "SerialTop", "default_params", "plastic_params", "core_memory_bits",
            "run_flow"]
 
-#: Device name -> (nextpnr tool variable, nextpnr arguments, yosys synth command, goal MHz,
-#: weight memory kind).
+#: Device name -> (family, nextpnr arguments, yosys synth command, goal MHz, weight memory
+#: kind).
 DEVICES = {
-    "up5k": ("NEXTPNR_ICE40", ["--up5k", "--package", "sg48"],
-             "synth_ice40 -dsp -abc9 -top top", 40, "ice40_spram"),
-    "ecp5-85f": ("NEXTPNR_ECP5", ["--85k", "--package", "CABGA381"],
-                 "synth_ecp5 -abc9 -top top", 120, "dual"),
+    "up5k": ("ice40", pnr_device("iCE40UP5K", "SG48"),
+             f"synth_ice40 {SYNTH_OPTS['ice40']} -top top", 40, "ice40_spram"),
+    "ecp5-85f": ("ecp5", pnr_device("LFE5U-85F", "BG381"),
+                 f"synth_ecp5 {SYNTH_OPTS['ecp5']} -top top", 120, "dual"),
 }
 
 
@@ -99,43 +100,13 @@ def core_memory_bits(params):
     return bits
 
 
-def _run(cmd, cwd, log):
-    with open(os.path.join(cwd, log), "w") as f:
-        r = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
-    if r.returncode:
-        raise RuntimeError(f"{cmd[0]} failed (exit {r.returncode}); log "
-                           f"{os.path.join(cwd, log)}")
-
-
-def run_flow(params, device, outdir):
-    """Synthesise, place and route ``SerialTop(params)`` for ``device``.
-
-    Returns
-    -------
-    dict
-        ``fmax_mhz`` (achieved, nextpnr), ``utilisation`` (cell type -> (used, available)),
-        ``memory_bits_rtl`` (memory name -> bits, as yosys found them before mapping),
-        ``log`` (folder of the logs and reports).
-    """
-    from spikefab.toolchain import find, setup_environ
-    setup_environ()
-    if device not in DEVICES:
-        raise ValueError(f"Device must be one of {', '.join(DEVICES)}, not {device!r}")
-    var, pnr_args, synth, goal, ram = DEVICES[device]
-    yosys, nextpnr = find("YOSYS"), find(var)
-    os.makedirs(outdir, exist_ok=True)
-    top = SerialTop(params, ram)
-    # RTLIL, not Verilog: Verilog spells a memory's contents as one statement per word, which
-    # yosys reads slowly; RTLIL keeps them as one parameter.
-    text = rtlil.convert(top, name="top", emit_src=False,
-                         ports=[top.sdi, top.shift, top.latch, top.sdo])
-    with open(os.path.join(outdir, "top.il"), "w") as f:
-        f.write(text)
-    # memory bits as inferred, before any mapping: every $mem_v2 cell, WIDTH x SIZE, and the
-    # weights' SPRAM tiles (16384 x 16 bits each) when the core instantiates them
-    _run([yosys, "-p", "read_rtlil top.il; hierarchy -top top; proc; flatten; opt_clean; "
-          "memory_collect; select -module top t:$mem_v2 t:SB_SPRAM256KA; "
-          "write_json -selected mem.json"], outdir, "memstat.log")
+def _memory_bits(outdir, yosys, out):
+    """Memory bits as inferred, before any mapping: every ``$mem_v2`` cell, WIDTH x SIZE, and
+    the weights' SPRAM tiles (16384 x 16 bits each) when the core instantiates them."""
+    stage(out, 1, 3, "yosys (memories)",
+          [yosys, "-p", "read_rtlil top.il; hierarchy -top top; proc; flatten; opt_clean; "
+           "memory_collect; select -module top t:$mem_v2 t:SB_SPRAM256KA; "
+           "write_json -selected mem.json"], outdir, "memstat.log")
     with open(os.path.join(outdir, "mem.json")) as f:
         cells = json.load(f)["modules"]["top"]["cells"]
     mems = {}
@@ -149,14 +120,52 @@ def run_flow(params, device, outdir):
     spram = sum(1 for c in cells.values() if c["type"] == "SB_SPRAM256KA")
     if spram:
         mems["weights"] = spram * SPRAM_WORDS * SPRAM_BITS
-    _run([yosys, "-p", f"read_rtlil top.il; {synth} -json top.json"], outdir, "synth.log")
-    _run([nextpnr, *pnr_args, "--json", "top.json", "--freq", str(goal), "--report",
-          "report.json", "--seed", "1", "--timing-allow-fail"]
-         + (["--pcf-allow-unconstrained"] if device == "up5k" else
-            ["--lpf-allow-unconstrained"]), outdir, "pnr.log")
-    with open(os.path.join(outdir, "report.json")) as f:
-        rep = json.load(f)
+    return mems
+
+
+def run_flow(params, device, outdir, out=None, reuse=True):
+    """Synthesise, place and route ``SerialTop(params)`` for ``device`` (seed 1, nextpnr's
+    ``--freq`` the device's goal).
+
+    ``out`` takes the stage lines (None: silent); with ``reuse`` an unchanged design (its
+    RTLIL and the device's options) returns the result of its last run in ``outdir``.
+
+    Returns
+    -------
+    dict
+        ``fmax_mhz`` (achieved, nextpnr), ``utilisation`` (cell type -> (used, available)),
+        ``memory_bits_rtl`` (memory name -> bits, as yosys found them before mapping),
+        ``log`` (folder of the logs and reports).
+    """
+    from spikefab.toolchain import find, setup_environ
+    setup_environ()
+    if device not in DEVICES:
+        raise ValueError(f"Device must be one of {', '.join(DEVICES)}, not {device!r}")
+    family, pnr_args, synth, goal, ram = DEVICES[device]
+    os.makedirs(outdir, exist_ok=True)
+    top = SerialTop(params, ram)
+    # RTLIL, not Verilog: Verilog spells a memory's contents as one statement per word, which
+    # yosys reads slowly; RTLIL keeps them as one parameter.
+    text = rtlil.convert(top, name="top", emit_src=False,
+                         ports=[top.sdi, top.shift, top.latch, top.sdo])
+    with open(os.path.join(outdir, "top.il"), "w") as f:
+        f.write(text)
+    pnr_args = pnr_args + ["--freq", str(goal), "--pcf-allow-unconstrained" if family == "ice40"
+                           else "--lpf-allow-unconstrained"]
+    key = design_key({"top.il": text}, [device, pnr_args, synth])
+    old = cached_result(outdir, key) if reuse else None
+    if old is not None:
+        say(out, f"[1-3/3] unchanged design: reusing {os.path.join(outdir, 'result.json')}")
+        del old["key"]
+        old["utilisation"] = {k: tuple(v) for k, v in old["utilisation"].items()}
+        return old
+    mems = _memory_bits(outdir, find("YOSYS"), out)
+    ran = run_tools(outdir, family, ["-p", f"read_rtlil top.il; {synth} -json top.json"],
+                    pnr_args, out=out, first=2, total=3)
+    rep = ran["report"]
     fmax = min(v["achieved"] for v in rep["fmax"].values())
     util = {k: (v["used"], v["available"]) for k, v in rep["utilization"].items() if v["used"]}
-    return {"device": device, "fmax_mhz": fmax, "utilisation": util,
-            "memory_bits_rtl": mems, "log": outdir}
+    result = {"device": device, "fmax_mhz": fmax, "utilisation": util,
+              "memory_bits_rtl": mems, "log": outdir}
+    save_result(outdir, {"key": key, **result})
+    return result

@@ -4,15 +4,17 @@ The board tops (``boards/``) run the network at a frequency of their choosing ra
 the oscillator's (12 MHz on iCEBreaker, 25 MHz on ULX3S): :class:`ClockReset` instantiates the
 family's PLL (iCE40 ``SB_PLL40_CORE``, ECP5 ``EHXPLLL``) with dividers from
 :func:`ice40_pll` / :func:`ecp5_pll` (the search of ``icepll`` / ``ecppll``), defines the
-``sync`` domain on its output, and holds ``sync`` in reset until the PLL has locked, a
+clock domain (``sync`` unless told otherwise) on its output, and holds that domain in reset
+until the PLL has locked, a
 power-on delay has passed (iCE40 block RAMs read as zero for ~3 us after configuration), and
 while the board's reset button is pressed.
 """
 
 from dataclasses import dataclass
 
-from amaranth.hdl import (ClockDomain, ClockSignal, Elaboratable, Instance, Module, ResetSignal,
-                          Signal)
+from amaranth.hdl import ClockDomain, Instance, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 __all__ = ["PllConfig", "ice40_pll", "ecp5_pll", "ClockReset"]
 
@@ -85,9 +87,15 @@ def ecp5_pll(fin_hz, fout_hz):
                      {"CLKI_DIV": clki, "CLKFB_DIV": clkfb, "CLKOP_DIV": clkop})
 
 
-class ClockReset(Elaboratable):
-    """Drives the ``sync`` domain at ``fout_hz`` from a board clock, with a power-on and button
-    reset. The top defines ``sync`` (``m.domains.sync = ClockDomain()``).
+class ClockReset(wiring.Component):
+    """Creates and drives a clock domain (``domain``, default ``sync``) at ``fout_hz`` from a
+    board clock, with a power-on and button reset.
+
+    The domain is this component's (:attr:`clock_domain`, made by its constructor, its clock
+    and reset driven by its ``elaborate``): a top creates no domain of its own, it only adds
+    this one with ``m.domains += clocks.clock_domain``, so that its other submodules see it
+    (Amaranth 0.6 no longer lets a domain defined inside a submodule reach that submodule's
+    siblings).
 
     Parameters
     ----------
@@ -103,6 +111,13 @@ class ClockReset(Elaboratable):
         iCE40 only: the clock pin itself (``platform.request(..., dir="-")``), for an
         ``SB_PLL40_PAD`` (the UP5K's PLL shares its site with the input buffer of the PLL pin,
         so that pin can only reach the PLL directly); ``clk`` is then unused.
+    domain : str
+        Name of the clock domain it creates.
+
+    Attributes
+    ----------
+    clock_domain : ClockDomain
+        The domain it creates and drives.
 
     Members
     -------
@@ -117,21 +132,26 @@ class ClockReset(Elaboratable):
     #: Power-on reset delay after lock, in seconds (margin over the iCE40 BRAM's ~3 us).
     POR_SECONDS = 20e-6
 
-    def __init__(self, family, fin_hz, fout_hz, hfosc=False, pad=None):
+    clk: In(1)
+    button: In(1)
+    locked: Out(1)
+
+    def __init__(self, family, fin_hz, fout_hz, hfosc=False, pad=None, domain="sync"):
         if family not in ("ice40", "ecp5"):
             raise ValueError(f"Family must be one of ice40, ecp5, not {family!r}")
         if hfosc and family != "ice40":
             raise ValueError("The internal oscillator (hfosc) exists on iCE40 only")
         if pad is not None and (family != "ice40" or hfosc):
             raise ValueError("A PLL pad (pad) exists on iCE40 only, without hfosc")
+        if not isinstance(domain, str) or not domain or domain == "por":
+            raise ValueError(f"Domain must be a domain name other than 'por', not {domain!r}")
         self.family = family
         self.hfosc = hfosc
         self.pad = pad
         fin = 48e6 if hfosc else fin_hz
         self.config = (ice40_pll if family == "ice40" else ecp5_pll)(fin, fout_hz)
-        self.clk = Signal()
-        self.button = Signal()
-        self.locked = Signal()
+        self.clock_domain = ClockDomain(domain)
+        super().__init__()
 
     @property
     def frequency(self):
@@ -141,6 +161,7 @@ class ClockReset(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
+        out = self.clock_domain
         m.domains.por = por = ClockDomain("por", reset_less=True)
         pll_out = Signal()
         if self.family == "ice40":
@@ -176,7 +197,7 @@ class ClockReset(Elaboratable):
                 i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1,
                 i_PLLWAKESYNC=0, i_ENCLKOP=0,
                 o_CLKOP=pll_out, o_LOCK=self.locked)
-        m.d.comb += [ClockSignal("sync").eq(pll_out), por.clk.eq(pll_out)]
+        m.d.comb += [out.clk.eq(pll_out), por.clk.eq(pll_out)]
         if platform is not None:
             platform.add_clock_constraint(pll_out, cfg.fout_hz)
         # counts up (FPGA flip-flops start at 0): reset ends when it saturates
@@ -195,7 +216,7 @@ class ClockReset(Elaboratable):
             # cross the die to the reset of every flip-flop within one clock
             rst = Signal(init=1)
             m.d.por += rst.eq(count != delay)
-            m.d.comb += ResetSignal("sync").eq(rst)
+            m.d.comb += out.rst.eq(rst)
         else:
-            m.d.comb += ResetSignal("sync").eq(count != delay)
+            m.d.comb += out.rst.eq(count != delay)
         return m

@@ -15,7 +15,7 @@ from spikefab.boards import (BOARDS, FlashError, board_names, check_capacity, de
                              design_for, flash, flash_command, get_board, needs)
 from spikefab.boards.flow import PROGRAMMERS, build_top
 from spikefab.golden.params import Hardware, Network, Population, Projection
-from spikefab.hdl.clocks import ecp5_pll, ice40_pll
+from spikefab.hdl.clocks import ClockReset, ecp5_pll, ice40_pll
 from spikefab.toolchain import ToolNotFound
 
 NAMES = ["icebreaker", "upduino3", "ulx3s-85f", "ulx3s-25f", "orangecrab-25f", "ecpix5-85f"]
@@ -140,6 +140,30 @@ def test_up5k_puts_the_largest_cores_in_spram():
         (256, "ice40_spram"), (8, "dual")]
     n = needs(net, "icebreaker")
     assert n["spram"] == 4 and n["bram"]["weights"] == 4
+
+
+def test_pins_table_is_checked():
+    from spikefab.boards import Pins
+    with pytest.raises(ValueError, match=re.escape(
+            "Clock source must be one of pin, pad, hfosc, not 'pll'")):
+        Pins(("clk", 0), "pll", ("uart", 0), {})
+    with pytest.raises(ValueError, match=re.escape(
+            "Clock must be None exactly with clock source 'hfosc', not ('clk', 0) with "
+            "'hfosc'")):
+        Pins(("clk", 0), "hfosc", ("uart", 0), {})
+    with pytest.raises(ValueError, match=re.escape(
+            "LED signal must be one of link, spike, busy, error, locked, not 'heartbeat'")):
+        Pins(("clk", 0), "pin", ("uart", 0), {"heartbeat": ("led", 0)})
+
+
+def test_clock_reset_creates_its_domain():
+    """``ClockReset`` makes the domain it drives; the board tops only add it."""
+    assert ClockReset("ecp5", 25e6, 90e6).clock_domain.name == "sync"
+    fast = ClockReset("ice40", 12e6, 30e6, domain="fast")
+    assert fast.clock_domain.name == "fast" and fast.frequency == pytest.approx(30e6)
+    with pytest.raises(ValueError, match=re.escape(
+            "Domain must be a domain name other than 'por', not 'por'")):
+        ClockReset("ecp5", 25e6, 90e6, domain="por")
 
 
 # -- capacity check ---------------------------------------------------------------------------
@@ -334,6 +358,22 @@ def test_build_failure_names_the_log(monkeypatch):
         build(_net(8, 8, "tiny"), "icebreaker", outdir=out, out=None, reuse=False)
     assert str(e.value) == (f"nextpnr (ice40 place & route) failed (exit 1); log: "
                             f"{out}/nextpnr.log")
+
+
+def test_tool_results_are_cached_by_design(tmp_path):
+    """The tool driver's cache: a result is reused only for the same files and options, and
+    only while the outputs it names are there."""
+    from spikefab.boards.toolflow import cached_result, design_key, save_result
+    key = design_key({"top.il": "module top"}, ["--up5k", 5])
+    assert key != design_key({"top.il": "module top2"}, ["--up5k", 5])
+    assert key != design_key({"top.il": "module top"}, ["--up5k", 6])
+    assert cached_result(str(tmp_path), key) is None
+    save_result(str(tmp_path), {"key": key, "fmax_mhz": 31.0})
+    assert cached_result(str(tmp_path), key) == {"key": key, "fmax_mhz": 31.0}
+    assert cached_result(str(tmp_path), "other") is None
+    assert cached_result(str(tmp_path), key, "top.bin") is None
+    (tmp_path / "top.bin").write_bytes(b"")
+    assert cached_result(str(tmp_path), key, "top.bin")["fmax_mhz"] == 31.0
 
 
 def test_report_table_and_markdown(monkeypatch, tmp_path, capsys):
