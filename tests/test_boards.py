@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Boards: catalog, capacity check, board tops (the network behind the host link), flash
 commands, missing tools, PLL dividers.
 
