@@ -12,9 +12,9 @@ from spikefab.shape.latency import step_cycles
 from spikefab.shape.core import CoreParams
 from spikefab.sim.rtl import run_job, simulate_rtl
 
-from compare import assert_same_array, assert_same_trace
-from hdl_support import core_lanes, plastic_network
-from netgen import random_inputs
+from .compare import assert_same_array, assert_same_trace
+from .hdl_support import core_lanes, plastic_network
+from .netgen import random_inputs
 
 SIMS = ["icarus", "verilator"]
 

@@ -19,10 +19,10 @@ from spikefab.hdl.synapse import SynapseArray, WeightRam
 from spikefab.shape.core import check_bank_words
 from spikefab.shape.latency import read_latency
 
-from compare import assert_same_trace
-from hdl_support import core_lanes, core_network, single_core_network
-from hdl_support.amaranth_core import AmaranthCoreHost
-from netgen import random_inputs
+from .compare import assert_same_trace
+from .hdl_support import core_lanes, core_network, single_core_network
+from .hdl_support.amaranth_core import AmaranthCoreHost
+from .netgen import random_inputs
 
 
 def run(dut, tb):

@@ -19,8 +19,7 @@ from spikefab.shape.mapping import map_network
 from spikefab.hdl.router import Router
 from spikefab.shape.router import RouterParams
 
-from netgen import random_inputs
-from test_mapping import random_capacity, random_multicore_network
+from .netgen import random_capacity, random_inputs, random_multicore_network
 
 
 def run_network(m, x, seed, valid_prob=0.7, ready_prob=0.7, max_phase=20000):

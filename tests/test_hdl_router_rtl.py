@@ -20,7 +20,7 @@ from spikefab.hdl.router import Router
 from spikefab.shape.router import TableSpace
 from spikefab.toolchain import find
 
-from cocotb_router.stimulus import random_params, random_steps
+from .cocotb_router.stimulus import random_params, random_steps
 
 SIMS = {"icarus": "IVERILOG", "verilator": "VERILATOR"}
 TOP = "spikefab_router"
@@ -129,9 +129,9 @@ def test_router_rtl_random_stalls(sim):
 def test_router_rtl_throughput(sim):
     """Every input valid, every output ready, fan-out 2: one event per clock after the
     pipeline fills (the Amaranth-simulator figure, on the generated Verilog)."""
-    from test_hdl_router import _uniform_params
+    from .cocotb_router.stimulus import uniform_params
     from spikefab.shape.latency import QUEUE_LATENCY, ROUTE_LATENCY
-    p = _uniform_params(16, (12, 12), 2)
+    p = uniform_params(16, (12, 12), 2)
     steps = [{"host": list(range(16)), "spikes": [[], []]},
              {"host": [], "spikes": [list(range(12)), list(range(12))]}]
     fig = run_rtl(p, steps, 0, sim, 1.0, 1.0, name="throughput")

@@ -18,8 +18,7 @@ from spikefab.shape.network import DEFAULT_BUILD, derive
 from spikefab.sim.generate import generate_network
 from spikefab.sim.network import run_networks, simulate_network_rtl
 
-from netgen import random_inputs
-from test_mapping import random_capacity, random_multicore_network
+from .netgen import random_capacity, random_inputs, random_multicore_network
 
 def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, **kw):
     """A random network, capacity, stimulus and backpressure, all from ``seed`` (``lanes``

@@ -21,7 +21,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from cocotb_router.stimulus import ProtocolChecker, Scoreboard, cfg_word
+from .stimulus import ProtocolChecker, Scoreboard, cfg_word
 
 
 class TB:

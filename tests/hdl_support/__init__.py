@@ -7,7 +7,7 @@ import numpy as np
 
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp
 
-from netgen import random_network
+from ..netgen import random_network
 
 __all__ = ["core_network", "core_lanes", "plastic_network"]
 
