@@ -16,7 +16,7 @@ from spikefab.hdl.router import Router
 from spikefab.shape.router import RouterParams, TableSpace
 
 from .cocotb_router.stimulus import (ProtocolChecker, Scoreboard, cfg_word, random_params,
-                                    random_steps)
+                                    random_steps, uniform_params)
 
 
 def run_router(p, steps, seed, valid_prob=0.7, ready_prob=0.6, writes=None, max_step=5000,
@@ -141,10 +141,10 @@ def test_router_random_stalls_scoreboard_sweep(seed):
     run_router(p, random_steps(seed, p, 6), seed, valid_prob, ready_prob)
 
 
-def test_router_table_writes_at_run_time():
+@pytest.mark.seed(101)
+def test_router_table_writes_at_run_time(seed):
     """Rewrite pointers and destinations between steps through ``i_cfg``: the new routes
     (including a multicast to every core and the host, and a route removed) take effect."""
-    seed = 101
     p = random_params(seed, max_cores=3)
     rng = np.random.default_rng([seed, 15])
     writes = {}
@@ -182,10 +182,10 @@ def test_router_rejects_what_it_cannot_check():
 
 # -- mapping to router ---------------------------------------------------------------------
 
-def test_router_from_mapping_routes_the_network_table():
+@pytest.mark.seed(3)
+def test_router_from_mapping_routes_the_network_table(seed):
     """A mapped network's table, every neuron and input spiking, random stalls."""
     from .netgen import random_capacity, random_multicore_network
-    seed = 3
     net = random_multicore_network(seed)
     m = map_network(net, *random_capacity(seed, net))
     p = RouterParams.from_mapping(m, step_bits=8)

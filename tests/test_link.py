@@ -344,12 +344,12 @@ def test_run_matches_golden(backend, seed, tmp_path):
             assert_same_array(k, saved[k], v, seed)
 
 
-def test_board_on_banked_weight_memories_matches_golden():
+@pytest.mark.seed(5)
+def test_board_on_banked_weight_memories_matches_golden(seed):
     """A network on ``"banked"`` weight memories (the ULX3S-85F's kind), whose link also
     registers its FIFOs' heads and its RESET: spikes and cycle counts drained from both FIFOs,
     the state and the final weights against golden on the simulated board, before and after
     a RESET."""
-    seed = 5
     net = random_network(seed, max_pops=2, max_size=6, max_inputs=4, plastic=False)
     x = random_inputs(seed, net, 8, rate=0.5)
     p = derive(net, outputs=[q.name for q in net.populations], weight_ram="banked")
