@@ -54,7 +54,7 @@ def build_dir(request):
     a failure's logs and waveforms can be read; builds inside it are reused)."""
     module = request.node.module.__name__.rsplit(".", 1)[-1]
     path = os.path.join(ROOT, "build", "tests", module,
-                        re.sub(r"[^\w.-]+", "_", request.node.name))
+                        re.sub(r"[^\w.-]+", "_", request.node.name).strip("_"))
     os.makedirs(path, exist_ok=True)
     return path
 
