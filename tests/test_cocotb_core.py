@@ -15,23 +15,9 @@ from spikefab.shape.latency import step_cycles
 from spikefab.shape.core import CoreParams
 from spikefab.sim.rtl import run_job, simulate_rtl
 
-from compare import assert_same_array, assert_same_trace
-from hdl_support import core_lanes, core_network, single_core_network
-from netgen import random_inputs
-
-SIMS = ["icarus", "verilator"]
-
-
-def check_same(net, got, want, seed):
-    name = net.populations[0].name
-    for field in ("spikes", "u", "v"):
-        assert_same_trace(field, getattr(got, field)[name], getattr(want, field)[name], seed,
-                          name)
-    g, w = got.to_npz_dict(), want.to_npz_dict()
-    assert sorted(g) == sorted(w)
-    for key in w:
-        assert_same_array(key, g[key], w[key], seed)
-
+from .compare import assert_same_run
+from .hdl_support import core_lanes, core_network, single_core_network
+from .netgen import random_inputs
 
 # Readable parameter sets: (seed, lanes, backpressure, configure through the port)
 CASES = {
@@ -41,26 +27,24 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("case", list(CASES))
-def test_core_rtl_matches_golden(sim, case):
+def test_core_rtl_matches_golden(simulator, case):
     seed, lanes, ready, configure = CASES[case]
     net = core_network(seed)
     x = random_inputs(seed, net, 10)
-    got = simulate_rtl(net, x, record_state=True, sim=sim, lanes=lanes, check=True, seed=seed,
-                       ready_prob=ready, configure=configure, shuffle=True)
-    check_same(net, got, simulate(net, x, record_state=True), seed)
+    got = simulate_rtl(net, x, record_state=True, sim=simulator, lanes=lanes, check=True,
+                       seed=seed, ready_prob=ready, configure=configure, shuffle=True)
+    assert_same_run(got, simulate(net, x, record_state=True), seed)
 
 
-@pytest.mark.parametrize("sim", SIMS)
-def test_core_rtl_cycles_formula(sim):
+def test_core_rtl_cycles_formula(simulator):
     """All neurons spike every step (one spiking lane per row, no backpressure): every step
     costs exactly ``2 * [E > 0] + rows * (E + 1) + UPDATE_LATENCY`` clocks."""
     net = single_core_network("busy", 9, 5, np.full((5, 9), 60), threshold=50,
                               recurrent=np.eye(9, dtype=int))
     x = np.zeros((5, 5), np.uint8)
     x[1:] = 1
-    got = simulate_rtl(net, x, sim=sim, lanes=1, check=True, seed=0)
+    got = simulate_rtl(net, x, sim=simulator, lanes=1, check=True, seed=0)
     p = CoreParams.from_network(net)
     events = [0, 5, 5 + 9, 5 + 9, 5 + 9]
     assert list(got.cycles) == [step_cycles(p, e) for e in events]
@@ -77,8 +61,7 @@ def test_simulate_rtl_rejects_what_one_core_cannot_run():
         simulate_rtl(net, np.zeros((1, 2), np.uint8), sim="modelsim")
 
 
-@pytest.mark.parametrize("sim", SIMS)
-def test_rtl_failure_names_step_neuron_field_and_seed(sim):
+def test_rtl_failure_names_step_neuron_field_and_seed(simulator):
     """The checker can fail: hardware generated with weights 50, golden model with weights 0;
     the first spike transfer must be reported with step, field, both values and the seed."""
     hw_net = single_core_network("f", 4, 2, np.full((2, 4), 50), threshold=30)
@@ -86,8 +69,8 @@ def test_rtl_failure_names_step_neuron_field_and_seed(sim):
     job = {"net": golden_net, "inputs": np.ones((3, 2), bool), "lanes": 1, "check": True,
            "seed": 77}
     with pytest.raises(AssertionError, match=r"^seed 77: step 0, field spike #0: got neuron 0, "
-                                             r"expected none \(clock \d+\) \(" + sim):
-        run_job(CoreParams.from_network(hw_net), job, sim)
+                                             r"expected none \(clock \d+\) \(" + simulator):
+        run_job(CoreParams.from_network(hw_net), job, simulator)
 
 
 # -- the sweep: >= 50 random single-core networks -------------------------------------------
@@ -106,36 +89,37 @@ def test_sweep_icarus(seed):
     net, x, lanes = sweep_case(seed)
     got = simulate_rtl(net, x, record_state=True, sim="icarus", lanes=lanes, check=True,
                        seed=1000 + seed, ready_prob=0.6, shuffle=True)
-    check_same(net, got, simulate(net, x, record_state=True), 1000 + seed)
+    assert_same_run(got, simulate(net, x, record_state=True), 1000 + seed)
 
 
+@pytest.mark.seed(3)
 @pytest.mark.parametrize("ram", ["single", "ice40_spram"])
-def test_core_rtl_single_port_weights(ram):
+def test_core_rtl_single_port_weights(ram, seed):
     """The single-port weight memory: its behavioural model, and the UP5K ``SB_SPRAM256KA``
     primitives under yosys's own simulation model (loaded through the configuration port;
     the primitive starts as ``x``, so a weight not written would poison the run)."""
-    seed = 3
     net = core_network(seed)
     x = random_inputs(seed, net, 6)
     got = simulate_rtl(net, x, record_state=True, sim="icarus", lanes=2, check=True,
                        seed=seed, ready_prob=0.7, configure=True, weight_ram=ram)
-    check_same(net, got, simulate(net, x, record_state=True), seed)
+    assert_same_run(got, simulate(net, x, record_state=True), seed)
 
 
+@pytest.mark.seed(11)
 @pytest.mark.parametrize("sim,configure", [("icarus", True), ("verilator", False)])
-def test_core_rtl_banked_weights(sim, configure):
+def test_core_rtl_banked_weights(sim, configure, seed):
     """The pipelined weight memory of large ECP5 cores (``"banked"``): a core whose weights
     span three banks (16 rows x 272 axon slots, the last bank partial), loaded through the
     configuration port or initialised."""
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(seed)
     net = single_core_network("wide", 16, 256, rng.integers(-127, 128, (256, 16)),
                               threshold=700, recurrent=rng.integers(-40, 40, (16, 16)))
     x = (rng.random((6, 256)) < 0.3).astype(np.uint8)
-    got = simulate_rtl(net, x, record_state=True, sim=sim, lanes=1, check=True, seed=11,
+    got = simulate_rtl(net, x, record_state=True, sim=sim, lanes=1, check=True, seed=seed,
                        ready_prob=0.7, configure=configure, weight_ram="banked")
     want = simulate(net, x, record_state=True)
-    assert want.spikes["p0"].any(), "the case must spike (seed 11)"
-    check_same(net, got, want, 11)
+    assert want.spikes["p0"].any(), f"the case must spike (seed {seed})"
+    assert_same_run(got, want, seed)
 
 
 def test_simulate_rtl_spram_needs_configure():

@@ -12,27 +12,10 @@ from spikefab.shape.latency import step_cycles
 from spikefab.shape.core import CoreParams
 from spikefab.sim.rtl import run_job, simulate_rtl
 
-from compare import assert_same_array, assert_same_trace
-from hdl_support import core_lanes, plastic_network
-from netgen import random_inputs
+from .compare import assert_same_run
+from .hdl_support import core_lanes, plastic_network
+from .netgen import random_inputs
 
-SIMS = ["icarus", "verilator"]
-
-
-def check_same(net, got, want, seed):
-    name = net.populations[0].name
-    assert_same_trace("spikes", got.spikes[name], want.spikes[name], seed, name)
-    if want.u is not None:
-        assert_same_trace("u", got.u[name], want.u[name], seed, name)
-        assert_same_trace("v", got.v[name], want.v[name], seed, name)
-    for k, proj in enumerate(net.projections):
-        assert_same_array(f"final weights of projection {k}", got.weights[k], want.weights[k],
-                          seed)
-        if proj.plastic:
-            assert_same_array(f"final pre traces of projection {k}", got.pre_traces[k],
-                              want.pre_traces[k], seed)
-            assert_same_array(f"final post traces of projection {k}", got.post_traces[k],
-                              want.post_traces[k], seed)
 
 
 def corner_network(name, stdp_in, stdp_rec=None, n=4, inputs=3, w_in=None, w_rec=None,
@@ -97,7 +80,7 @@ def test_stdp_corners(sim, ram, case):
     got = simulate_rtl(net, x, record_state=True, sim=sim, lanes=2 if seed % 2 else 1,
                        check=True, seed=seed, ready_prob=0.7, shuffle=True,
                        configure=sim == "icarus" or ram != "dual", weight_ram=ram)
-    check_same(net, got, simulate(net, x, record_state=True), seed)
+    assert_same_run(got, simulate(net, x, record_state=True), seed)
 
 
 @pytest.mark.parametrize("sim,ram", [
@@ -143,17 +126,17 @@ def test_stdp_failure_names_step_synapse_field_and_seed(sim):
 # -- long run and sweep ---------------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.seed(4242)
 @pytest.mark.parametrize("sim,ram", [("icarus", "dual"), ("verilator", "dual"),
                                      ("icarus", "ice40_spram"), ("verilator", "single")])
-def test_stdp_long_run(sim, ram):
+def test_stdp_long_run(sim, ram, seed):
     """2,000 steps of a plastic recurrent network: spikes every step, state and all weights
     and traces every 100 steps and at the end."""
-    seed = 4242
     net = CORNERS["recurrent-plastic"]
     x = random_inputs(seed, net, 2000, rate=0.3)
     got = simulate_rtl(net, x, sim=sim, lanes=2, check=True, seed=seed,
                        check_learning_every=100, weight_ram=ram, configure=ram != "dual")
-    check_same(net, got, simulate(net, x), seed)
+    assert_same_run(got, simulate(net, x), seed)
 
 
 SWEEP = 50
@@ -167,4 +150,4 @@ def test_stdp_sweep(seed):
     got = simulate_rtl(net, x, record_state=True, sim="icarus" if seed % 3 else "verilator",
                        lanes=core_lanes(seed), check=True, seed=2000 + seed, ready_prob=0.6,
                        shuffle=True)
-    check_same(net, got, simulate(net, x, record_state=True), 2000 + seed)
+    assert_same_run(got, simulate(net, x, record_state=True), 2000 + seed)

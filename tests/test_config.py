@@ -252,7 +252,7 @@ def test_memory_and_counts():
 
 
 def test_dump_then_load_round_trips(tmp_path):
-    from netgen import random_network
+    from .netgen import random_network
     from spikefab.golden import dump
     for seed in range(10):
         net = random_network(seed)

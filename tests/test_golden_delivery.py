@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from netgen import random_inputs, random_network
+from .netgen import random_inputs, random_network
 from spikefab.golden import (Hardware, Network, Population, Projection, Simulator, deliver,
                              simulate)
 

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compare import assert_same_trace
+from .compare import assert_same_trace
 from spikefab.golden import Hardware, Network, Population, Projection, simulate
 
 UV_MAX = 2 ** 23

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compare import assert_same_array, assert_same_trace
-from netgen import random_inputs, random_network
-from reference import reference_simulate
+from .compare import assert_same_array, assert_same_trace
+from .netgen import random_inputs, random_network
+from .reference import reference_simulate
 from spikefab.golden import simulate
 
 SEEDS = st.integers(0, 2**32 - 1)

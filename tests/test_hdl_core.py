@@ -19,10 +19,10 @@ from spikefab.hdl.synapse import SynapseArray, WeightRam
 from spikefab.shape.core import check_bank_words
 from spikefab.shape.latency import read_latency
 
-from compare import assert_same_trace
-from hdl_support import core_lanes, core_network, single_core_network
-from hdl_support.amaranth_core import AmaranthCoreHost
-from netgen import random_inputs
+from .compare import assert_same_trace
+from .hdl_support import core_lanes, core_network, single_core_network
+from .hdl_support.amaranth_core import AmaranthCoreHost
+from .netgen import random_inputs
 
 
 def run(dut, tb):
@@ -294,11 +294,12 @@ def test_core_banked_weights_matches_golden(seed):
     run_core(net, core_lanes(seed), inputs, seed, ready_prob=0.5, weight_ram="banked")
 
 
-def test_core_banked_weights_across_banks():
+@pytest.mark.seed(7)
+def test_core_banked_weights_across_banks(seed):
     """A core whose weights fill two banks (4096 words): words of both banks overwritten and
     read back in the next clocks, then restored, then the run, then all weights read back
     through the configuration port."""
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     w = rng.integers(-127, 128, (256, 16))
     net = single_core_network("wide", 16, 256, w, threshold=900)
     inputs = (rng.random((3, 256)) < 0.4).astype(np.uint8)
@@ -309,12 +310,12 @@ def test_core_banked_weights_across_banks():
             for value in (addr * 37 % 256, words[addr]):
                 await host.cfg_write(Space.WEIGHT, addr, value)
                 got = await host.cfg_read(Space.WEIGHT, addr)
-                assert got == value, f"weight word {addr}: read {got}, wrote {value} (seed 7)"
+                assert got == value, f"weight word {addr}: read {got}, wrote {value} (seed {seed})"
 
-    p, cycles, final = run_core(net, 1, inputs, seed=7, weight_ram="banked",
+    p, cycles, final = run_core(net, 1, inputs, seed=seed, weight_ram="banked",
                                 reconfigure=reconfigure, final=lambda host: host.read_weights())
     assert p.weight_slots == 4096
-    assert (final == w).all(), "weights read back after the run differ (seed 7)"
+    assert (final == w).all(), f"weights read back after the run differ (seed {seed})"
     events = [int(x.sum()) for x in inputs]
     assert cycles[0] == step_cycles(p, events[0], weight_ram="banked")
     assert cycles[0] == step_cycles(p, events[0]) + 3

@@ -15,8 +15,8 @@ from spikefab.shape.latency import QUEUE_LATENCY, ROUTE_LATENCY
 from spikefab.hdl.router import Router
 from spikefab.shape.router import RouterParams, TableSpace
 
-from cocotb_router.stimulus import (ProtocolChecker, Scoreboard, cfg_word, random_params,
-                                    random_steps)
+from .cocotb_router.stimulus import (ProtocolChecker, Scoreboard, cfg_word, random_params,
+                                    random_steps, uniform_params)
 
 
 def run_router(p, steps, seed, valid_prob=0.7, ready_prob=0.6, writes=None, max_step=5000,
@@ -141,10 +141,10 @@ def test_router_random_stalls_scoreboard_sweep(seed):
     run_router(p, random_steps(seed, p, 6), seed, valid_prob, ready_prob)
 
 
-def test_router_table_writes_at_run_time():
+@pytest.mark.seed(101)
+def test_router_table_writes_at_run_time(seed):
     """Rewrite pointers and destinations between steps through ``i_cfg``: the new routes
     (including a multicast to every core and the host, and a route removed) take effect."""
-    seed = 101
     p = random_params(seed, max_cores=3)
     rng = np.random.default_rng([seed, 15])
     writes = {}
@@ -182,10 +182,10 @@ def test_router_rejects_what_it_cannot_check():
 
 # -- mapping to router ---------------------------------------------------------------------
 
-def test_router_from_mapping_routes_the_network_table():
+@pytest.mark.seed(3)
+def test_router_from_mapping_routes_the_network_table(seed):
     """A mapped network's table, every neuron and input spiking, random stalls."""
-    from test_mapping import random_capacity, random_multicore_network
-    seed = 3
+    from .netgen import random_capacity, random_multicore_network
     net = random_multicore_network(seed)
     m = map_network(net, *random_capacity(seed, net))
     p = RouterParams.from_mapping(m, step_bits=8)
@@ -198,25 +198,12 @@ def test_router_from_mapping_routes_the_network_table():
 
 # -- throughput and latency ----------------------------------------------------------------
 
-def _uniform_params(inputs, core_neurons, fanout, cores_only=False):
-    """Every source has ``fanout`` destinations, spread over the cores and the host."""
-    cores = len(core_neurons)
-    ptrs, dsts = [], []
-    for s in range(inputs + sum(core_neurons)):
-        ptrs.append((len(dsts), fanout))
-        for k in range(fanout):
-            port = (s + k) % (cores if cores_only else cores + 1)
-            dsts.append((port, s % 16))
-    return RouterParams(inputs=inputs, core_neurons=core_neurons, entries=len(dsts),
-                        index_bits=4, step_bits=4, pointers=ptrs, destinations=dsts)
-
-
 @pytest.mark.parametrize("fanout", [1, 3])
 def test_router_sustains_one_event_per_clock(fanout):
     """All inputs valid, all outputs ready: after the pipeline fills, one destination per
     clock. Step clocks = events + latency exactly."""
     assert (ROUTE_LATENCY, QUEUE_LATENCY) == (5, 2)     # as docs/router.md says
-    p = _uniform_params(40, (32, 32), fanout)
+    p = uniform_params(40, (32, 32), fanout)
     host_only = [{"host": list(range(40)), "spikes": [[], []]}]
     fig = run_router(p, host_only, 0, 1.0, 1.0)
     assert fig["delivered"] == 40 * fanout
@@ -236,7 +223,7 @@ def test_router_sustains_one_event_per_clock(fanout):
 def test_router_events_per_clock_under_random_load():
     """Inputs valid 90 %, outputs ready 90 %: delivered events per clock, printed for the
     benchmark (``-s``) and bounded below."""
-    p = _uniform_params(16, (24, 24, 24), 2)
+    p = uniform_params(16, (24, 24, 24), 2)
     steps = [{"host": list(range(16)), "spikes": [list(range(24))] * 3} for _ in range(3)]
     fig = run_router(p, steps, 9, 0.9, 0.9)
     rate = fig["delivered"] / sum(fig["clocks"])
@@ -248,7 +235,7 @@ def test_router_events_per_clock_under_random_load():
 def test_router_queue_takes_a_whole_step_while_outputs_stall():
     """With every output stalled, every core's spikes of a step still leave the cores (the
     queue holds them): nothing blocks a core behind another core's step."""
-    p = _uniform_params(2, (5, 7), 1, cores_only=True)
+    p = uniform_params(2, (5, 7), 1, cores_only=True)
     dut = Router(p)
     taken = []
 

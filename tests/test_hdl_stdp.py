@@ -12,10 +12,10 @@ from spikefab.shape.latency import step_cycles
 from spikefab.shape.image import CoreMap
 from spikefab.shape.core import CoreParams
 
-from compare import assert_same_array, assert_same_trace
-from hdl_support import core_lanes, plastic_network
-from hdl_support.amaranth_core import AmaranthCoreHost
-from netgen import random_inputs
+from .compare import assert_same_array, assert_same_trace
+from .hdl_support import core_lanes, plastic_network
+from .hdl_support.amaranth_core import AmaranthCoreHost
+from .netgen import random_inputs
 
 
 def run_plastic(net, lanes, inputs, seed, ready_prob=1.0, weight_ram="dual", delay_ram=False):

@@ -13,8 +13,8 @@ from spikefab.golden import (Hardware, Network, Population, Projection, Stdp, im
                              quantize, simulate)
 from spikefab.golden.quantize import projection_index, projection_keys
 
-from compare import assert_same_array, assert_same_trace
-from netgen import random_inputs
+from .compare import assert_same_array, assert_same_trace
+from .netgen import random_inputs, small_network
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 DEMO = os.path.join(ROOT, "examples", "demo.toml")
@@ -320,10 +320,9 @@ def test_cli_import_weights_errors(setup, args, message, tmp_path, capsys, monke
 # -- into a running board -------------------------------------------------------------------
 
 def test_imported_weights_load_into_a_running_board():
-    from test_link import _small_net
     import spikefab.host as h
     from spikefab.shape.network import derive
-    net = _small_net()
+    net = small_network()
     rng = np.random.default_rng(12)
     floats = {str(k): rng.normal(0, 1, pr.weights.shape) for k, pr in
               enumerate(net.projections)}

@@ -11,8 +11,8 @@ import pytest
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
-from compare import assert_same_array, assert_same_trace
-from netgen import random_inputs, random_network
+from .compare import assert_same_array, assert_same_trace
+from .netgen import random_inputs, random_network, small_network
 from spikefab.golden import Network, simulate
 from spikefab.shape.cfg import Param, Space
 from spikefab.shape.network import derive
@@ -96,13 +96,9 @@ def test_uart_bit_timing_and_loopback(divisor):
         assert line == [x for x in bits for _ in range(divisor)], hex(b)
 
 
-def _small_net():
-    return random_network(2, max_pops=2, max_size=6, max_inputs=4, plastic=False)
-
-
 @pytest.fixture(scope="module")
 def dev():
-    net = _small_net()
+    net = small_network()
     p = derive(net, outputs=[q.name for q in net.populations])
     d = h.Device.sim(p)
     d.identify()
@@ -149,7 +145,7 @@ def test_identify(dev):
 
 def test_build_hash_covers_the_shape_only():
     # same shape, other weights and parameters: the same build; another shift: another build
-    net = _small_net()
+    net = small_network()
     p = derive(net)
     other = Network(net.name + "_b", net.inputs,
                     [dataclasses.replace(q, threshold=q.threshold + 1, bias=-q.bias)
@@ -301,7 +297,7 @@ def test_silent_device_raises_link_error():
         def close(self):
             pass
 
-    net = _small_net()
+    net = small_network()
     d = h.Device(Silent(), derive(net), timeout=0.01, retries=2)
     with pytest.raises(h.LinkError, match=r"No answer to command 0x01 after 3 attempt\(s\)"):
         d.identify()
@@ -312,7 +308,7 @@ def test_silent_device_raises_link_error():
 def test_unknown_backend():
     with pytest.raises(ValueError, match="Simulated board backend must be one of verilator, "
                                          "amaranth, not 'icarus'"):
-        h.Device.sim(derive(_small_net()), backend="icarus")
+        h.Device.sim(derive(small_network()), backend="icarus")
 
 
 def _check_run(res, net, x, seed, record_state):
@@ -348,12 +344,12 @@ def test_run_matches_golden(backend, seed, tmp_path):
             assert_same_array(k, saved[k], v, seed)
 
 
-def test_board_on_banked_weight_memories_matches_golden():
+@pytest.mark.seed(5)
+def test_board_on_banked_weight_memories_matches_golden(seed):
     """A network on ``"banked"`` weight memories (the ULX3S-85F's kind), whose link also
     registers its FIFOs' heads and its RESET: spikes and cycle counts drained from both FIFOs,
     the state and the final weights against golden on the simulated board, before and after
     a RESET."""
-    seed = 5
     net = random_network(seed, max_pops=2, max_size=6, max_inputs=4, plastic=False)
     x = random_inputs(seed, net, 8, rate=0.5)
     p = derive(net, outputs=[q.name for q in net.populations], weight_ram="banked")

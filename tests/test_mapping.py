@@ -14,7 +14,7 @@ import pytest
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp, lif_step, simulate
 from spikefab.shape.mapping import map_network
 
-from netgen import random_inputs
+from .netgen import random_capacity, random_inputs, random_multicore_network
 
 
 # -- the functional model of a mapped network ------------------------------------------------
@@ -67,85 +67,6 @@ def run_mapped(m, inputs):
                     if port == m.host_port:
                         host.append((t, index))
     return out, sorted(host)
-
-
-def random_multicore_network(seed, plastic=False):
-    """2-4 populations of 1-40 neurons, recurrent, excitatory and inhibitory projections, several
-    projections into one population with their own shifts, random widths. With ``plastic``,
-    each projection is plastic with probability 1/2 (at least one is): a random STDP rule
-    (corner values of the decays, shifts and increments often drawn), weights drawn inside its
-    bounds; the static network of the same seed keeps its shape."""
-    net = _random_multicore_network(seed)
-    if not plastic:
-        return net
-    rng = np.random.default_rng([seed, 77])
-    hw = Hardware(**{**net.hardware.__dict__, "trace_bits": int(rng.integers(3, 10))})
-    wmax = hw.weight_max
-    flags = rng.random(len(net.projections)) < 0.5
-    flags[int(rng.integers(len(flags)))] = True
-    projs = []
-    for pr, on in zip(net.projections, flags):
-        if not on:
-            projs.append(pr)
-            continue
-        lo = int(rng.choice([-wmax, 0, rng.integers(-wmax, wmax + 1)]))
-        hi = int(rng.choice([wmax, rng.integers(lo, wmax + 1)]))
-        hi = max(lo, hi)
-        tmax = 2 ** hw.trace_bits - 1
-        st = Stdp(a_plus=int(rng.choice([0, 255, rng.integers(0, 256)])),
-                  a_minus=int(rng.choice([0, 255, rng.integers(0, 256)])),
-                  shift=int(rng.choice([0, 15, rng.integers(0, 16)])),
-                  d_pre=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-                  d_post=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-                  x_inc=int(rng.choice([tmax, rng.integers(0, tmax + 1)])),
-                  y_inc=int(rng.choice([tmax, rng.integers(0, tmax + 1)])), w_min=lo, w_max=hi)
-        w = np.clip(pr.weights, lo, hi)
-        projs.append(Projection(pr.source, pr.target, w, weight_shift=pr.weight_shift, stdp=st))
-    return Network(f"plastic_{seed}", net.inputs, net.populations, projs, hw)
-
-
-def _random_multicore_network(seed):
-    rng = np.random.default_rng(seed)
-    hw = Hardware(current_bits=int(rng.integers(8, 25)), voltage_bits=int(rng.integers(8, 25)),
-                  weight_bits=int(rng.integers(3, 9)), refractory_bits=int(rng.integers(1, 4)))
-    vmax, wmax = 2 ** (hw.voltage_bits - 1) - 1, hw.weight_max
-    pops = [Population(
-        name=f"p{n}", size=int(rng.integers(1, 41)),
-        threshold=int(rng.integers(0, max(1, vmax // 8))),
-        du=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-        dv=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-        bias=int(rng.integers(-vmax // 32, vmax // 32 + 1)),
-        refractory=int(rng.integers(0, 2 ** hw.refractory_bits)),
-        reset=str(rng.choice(["zero", "subtract"])), output=bool(rng.integers(2)))
-        for n in range(int(rng.integers(2, 5)))]
-    inputs = int(rng.integers(1, 17))
-    sizes = {"input": inputs, **{p.name: p.size for p in pops}}
-    sources = ["input"] + [p.name for p in pops]
-    projs = []
-    for p in pops:
-        for src in rng.choice(sources, size=int(rng.integers(1, 4))):
-            shape = (sizes[str(src)], p.size)
-            kind = rng.integers(3)     # excitatory, inhibitory, mixed
-            w = rng.integers(0, wmax, size=shape, endpoint=True)
-            if kind == 1:
-                w = -w
-            elif kind == 2:
-                w = rng.integers(-wmax, wmax, size=shape, endpoint=True)
-            w[rng.random(shape) < 0.3] = 0
-            projs.append(Projection(str(src), p.name, w, weight_shift=int(rng.integers(0, 4))))
-    if not any(p.output for p in pops):
-        pops[0] = Population(**{**pops[0].__dict__, "output": True})
-    return Network(f"multi_{seed}", inputs, pops, projs, hw)
-
-
-def random_capacity(seed, net):
-    """A core capacity that splits some populations and packs others."""
-    rng = np.random.default_rng([seed, 1])
-    need = max(sum(net.source_size(q.source) for q in net.projections if q.target == p.name)
-               for p in net.populations)
-    n_cap = int(rng.integers(3, 25))
-    a_cap = max(need, 1) + int(rng.integers(0, 40))
-    return n_cap, a_cap
 
 
 def check_against_golden(m, x, seed):

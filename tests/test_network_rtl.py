@@ -18,8 +18,7 @@ from spikefab.shape.network import DEFAULT_BUILD, derive
 from spikefab.sim.generate import generate_network
 from spikefab.sim.network import run_networks, simulate_network_rtl
 
-from netgen import random_inputs
-from test_mapping import random_capacity, random_multicore_network
+from .netgen import random_capacity, random_inputs, random_multicore_network
 
 def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, **kw):
     """A random network, capacity, stimulus and backpressure, all from ``seed`` (``lanes``
@@ -181,11 +180,12 @@ def test_random_networks_match_golden_sweep(chunk):
               lanes=(2, 4), rate=(0.05, 0.3))
 
 
-def test_simulate_network_rtl_equals_golden_arrays():
+@pytest.mark.seed(3)
+def test_simulate_network_rtl_equals_golden_arrays(seed):
     """``simulate_network_rtl`` returns golden's arrays (npz keys and values), batch too."""
-    net = random_multicore_network(3)
-    x = random_inputs(3, net, 8, rate=0.5, batch=2)
-    got = simulate_network_rtl(net, x, record_state=True, neurons_per_core=7, seed=3,
+    net = random_multicore_network(seed)
+    x = random_inputs(seed, net, 8, rate=0.5, batch=2)
+    got = simulate_network_rtl(net, x, record_state=True, neurons_per_core=7, seed=seed,
                                ready_prob=0.5, valid_prob=0.5)
     want = simulate(net, x, record_state=True)
     g, w = got.to_npz_dict(), want.to_npz_dict()
@@ -199,15 +199,17 @@ def _net(pops, projs, inputs=3, hw=None):
     return Network("t", inputs, pops, projs, hw or Hardware())
 
 
-def test_population_without_projections_and_one_core():
+@pytest.mark.seed(9)
+def test_population_without_projections_and_one_core(seed):
     """A population that nothing projects into (a dummy axon slot) next to a one-neuron
     population; on Verilator."""
     pops = [Population("drive", 5, 0, bias=40, output=True), Population("one", 1, 30)]
     w = np.full((5, 1), 9)
     net = _net(pops, [Projection("drive", "one", w),
                       Projection("input", "one", np.ones((3, 1), np.int64))])
-    x = random_inputs(9, net, 12, rate=0.5)
-    got = simulate_network_rtl(net, x, record_state=True, sim="verilator", check=True, seed=9)
+    x = random_inputs(seed, net, 12, rate=0.5)
+    got = simulate_network_rtl(net, x, record_state=True, sim="verilator", check=True,
+                               seed=seed)
     want = simulate(net, x, record_state=True)
     for q in pops:
         assert np.array_equal(got.spikes[q.name], want.spikes[q.name]), q.name
@@ -280,18 +282,19 @@ def test_random_plastic_networks_sweep(chunk):
         check_results(jobs, run_networks(jobs, sim, name=f"plastic{part[0]}"))
 
 
+@pytest.mark.seed(22)
 @pytest.mark.parametrize("sim, ram", [("icarus", "ice40_spram"), ("verilator", "single")])
-def test_plastic_network_with_single_port_weight_memories(sim, ram):
+def test_plastic_network_with_single_port_weight_memories(sim, ram, seed):
     """Cores on single-port weight memories (the UP5K's SPRAM, its primitive's own model on
     Icarus, loaded through the configuration port; the behavioural model on Verilator) next
     to dual-port ones in one top, pipeline delays in block RAM as the iCE40 boards build
     them: the single-port STDP schedule composes with the router."""
-    net = random_multicore_network(22, plastic=True)
+    net = random_multicore_network(seed, plastic=True)
     p = derive(net, neurons_per_core=12)
     rams = tuple(ram if k % 2 == 0 else "dual" for k in range(len(p.cores)))
     assert ram in rams and any(cp.plastic for cp, r in zip(p.cores, rams) if r == ram)
-    x = random_inputs(22, net, 8, rate=0.4)
-    got = simulate_network_rtl(net, x, sim=sim, neurons_per_core=12, weight_ram=rams, seed=22,
+    x = random_inputs(seed, net, 8, rate=0.4)
+    got = simulate_network_rtl(net, x, sim=sim, neurons_per_core=12, weight_ram=rams, seed=seed,
                                check=True, ready_prob=0.8, delay_ram=True)
     want = simulate(net, x)
     for k, pr in enumerate(net.projections):
@@ -373,9 +376,9 @@ def test_bad_simulator_is_rejected():
         simulate_network_rtl(net, np.zeros((2, net.inputs)), sim="xcelium")
 
 
-def test_a_wrong_weight_fails_with_step_population_neuron_and_seed(monkeypatch):
+@pytest.mark.seed(2)
+def test_a_wrong_weight_fails_with_step_population_neuron_and_seed(monkeypatch, seed):
     """The check can fail: the built network's weights differ from the golden network's."""
-    seed = 2
     job = make_job(seed, record_state=True, read_weights=False)
     net = job["net"]
     # golden sees the network; the hardware is built from a copy with one weight changed
@@ -414,9 +417,9 @@ def test_generate_network_writes_verilog_params_and_metadata(tmp_path):
 
 
 @pytest.mark.slow
-def test_long_run_2000_steps():
+@pytest.mark.seed(7)
+def test_long_run_2000_steps(seed):
     """2,000 steps of a 3-population recurrent network, inputs sent ahead of the steps."""
-    seed = 7
     job = make_job(seed, steps=2000, record_state=False, read_weights=True, ready_prob=0.7,
                    valid_prob=0.8)
     jobs = [job]
@@ -426,11 +429,11 @@ def test_long_run_2000_steps():
 
 
 @pytest.mark.slow
-def test_plastic_long_run_2000_steps():
+@pytest.mark.seed(38)
+def test_plastic_long_run_2000_steps(seed):
     """2,000 steps of a random plastic multi-core network on Verilator, inputs sent ahead of
     the steps: every spike checked as it arrives, every plastic weight and every copy of
     every trace at the end."""
-    seed = 38
     job = make_job(seed, steps=2000, plastic=True, record_state=False, lanes=(2,),
                    rate=(0.2, 0.2), ready_prob=0.8, valid_prob=0.9)
     results = run_networks([job], "verilator", name="plastic-long")

@@ -18,14 +18,13 @@ import numpy as np
 import pytest
 
 import spikefab
-from compare import assert_same_array, assert_same_trace
-from netgen import random_inputs
+from .compare import assert_same_array, assert_same_trace
+from .netgen import random_inputs, random_multicore_network, small_network
 from spikefab.golden import Hardware, Network, Population, Projection, simulate
 from spikefab.shape.cfg import Param, Space
 from spikefab.shape.network import derive
 from spikefab.shape.protocol import Cmd, Status
 from spikefab.sim.board import SIM_TIMEOUT, build_board
-from test_mapping import random_multicore_network
 
 import spikefab.host as h
 
@@ -226,9 +225,8 @@ def test_load_weights_errors(ei_dev):
 
 def test_cli_run_record_state_equals_golden(tmp_path):
     # two populations on two cores (the board of the fuzz tests: no build of its own)
-    from test_cli import run_cli
-    from test_link import _small_net
-    net = _small_net()
+    from .test_cli import run_cli
+    net = small_network()
     spikefab.golden.dump(net, tmp_path / "net.toml")
     x = random_inputs(3, net, 8, rate=0.5)
     np.save(tmp_path / "in.npy", x)
@@ -384,8 +382,7 @@ def board_state(dev):
 
 @pytest.fixture(scope="module")
 def small_dev():
-    from test_link import _small_net
-    net = _small_net()
+    net = small_network()
     d = h.Device.sim(_params(net))
     d.identify()
     d.load()
@@ -482,8 +479,7 @@ def test_stuck_rx_line_times_out_then_recovers(small_dev):
 
 
 def test_crashed_simulator_is_a_link_error():
-    from test_link import _small_net
-    dev = h.Device.sim(_params(_small_net()))
+    dev = h.Device.sim(_params(small_network()))
     dev.identify()
     os.kill(dev.t.proc.pid, signal.SIGKILL)
     dev.t.proc.wait()
@@ -494,8 +490,7 @@ def test_crashed_simulator_is_a_link_error():
 
 
 def test_runaway_request_is_stopped_by_the_wall_clock_watchdog():
-    from test_link import _small_net
-    dev = h.Device.sim(_params(_small_net()), timeout=1000.0, retries=0)
+    dev = h.Device.sim(_params(small_network()), timeout=1000.0, retries=0)
     dev.t.wall_limit = 0.5
     dev.t.min_rate = 1e15             # no allowance for the clocks asked for
     t0 = time.monotonic()
@@ -510,14 +505,13 @@ def test_runaway_request_is_stopped_by_the_wall_clock_watchdog():
 
 def test_simulator_dies_with_its_host(tmp_path):
     # a host process that is killed without closing anything: its simulator follows it
-    from test_link import _small_net
-    build_board(_params(_small_net()))               # build here, not in the child
+    build_board(_params(small_network()))               # build here, not in the child
     code = (
-        "import sys, time; sys.path.insert(0, 'tests')\n"
-        "from test_link import _small_net\n"
-        "from test_simboard import _params\n"
+        "import time\n"
+        "from tests.netgen import small_network\n"
+        "from tests.test_simboard import _params\n"
         "import spikefab.host as h\n"
-        "d = h.Device.sim(_params(_small_net())); d.identify()\n"
+        "d = h.Device.sim(_params(small_network())); d.identify()\n"
         "print(d.t.proc.pid, flush=True); time.sleep(600)\n")
     host = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -553,9 +547,8 @@ def test_no_waveforms_unless_asked(small_dev, monkeypatch):
 
 @pytest.mark.slow
 def test_waves_build_writes_a_vcd(monkeypatch):
-    from test_link import _small_net
     monkeypatch.setenv("WAVES", "1")
-    p = _params(_small_net())
+    p = _params(small_network())
     with h.Device.sim(p) as dev:
         dev.identify()
         path = dev.t.waves

@@ -1,23 +1,16 @@
 """cocotb testbench of the generated core Verilog (imported by cocotb, not by ``spikefab.hdl``).
 
 The job (what to run, and whether to check against the golden model as it runs) comes from a
-pickle named by ``SPIKEFAB_JOB``; the results go to the pickle it names. :class:`TB` owns the
-clock, the reset, the event driver, the configuration port, the spike monitor with random
-backpressure, and the scoreboard fed by the golden model.
-
-Every clock of a driver is one iteration of: falling edge (drive inputs), ``ReadOnly``
-(sample; a stream transfers at the next rising edge iff ``valid & ready`` here).
+pickle named by ``SPIKEFAB_JOB``; the results go to the pickle it names. :class:`CoreTB` owns
+the clock, the reset, the event driver, the configuration port, the spike monitor with random
+backpressure, and the scoreboard fed by the golden model; the streams are
+:mod:`.streams`' one driver and monitor.
 """
-
-import os
-import pickle
-import traceback
 
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.triggers import ReadOnly
 
 from spikefab.golden import Simulator as Golden
 
@@ -28,8 +21,10 @@ from spikefab.shape.image import (CoreMap, learn_addr, learn_values, neuron_para
                                   post_addr, spiking_rows, unpack_state, unpack_traces,
                                   weights_from_words)
 
+from .job import run_job_file
+from .streams import TB
 
-class TB:
+class CoreTB(TB):
     """Driver, monitor and scoreboard of one core.
 
     Parameters
@@ -47,56 +42,24 @@ class TB:
     """
 
     def __init__(self, dut, params, rng, ready_prob=1.0, what="", weight_ram="dual"):
-        self.dut, self.p, self.rng = dut, params, rng
+        super().__init__(dut)
+        self.p, self.rng = params, rng
         self.weight_ram = weight_ram
-        self.ready_prob, self.what = ready_prob, what
-        self.clock = 0
+        self.what = what
+        self.events = self.driver("i_event")                  # back to back: no gaps
+        self.spikes = self.monitor("o_spike", rng, ready_prob)
+        self.cmd = self.driver("i_cfg")
+        self.rdata = self.monitor("o_rdata")
 
     async def reset(self):
-        d = self.dut
-        Clock(d.clk, 10, unit="ns").start()
-        for sig in (d.i_event__valid, d.start, d.o_spike__ready, d.i_cfg__valid,
-                    d.o_rdata__ready, d.i_event__payload, d.i_cfg__payload):
-            sig.value = 0
-        d.rst.value = 1
-        for _ in range(3):
-            await FallingEdge(d.clk)
-        d.rst.value = 0
-
-    async def cycle(self):
-        """Advance to the next clock's driving point (falling edge)."""
-        await FallingEdge(self.dut.clk)
-        self.clock += 1
-
-    def _ready(self):
-        r = 1 if self.ready_prob >= 1 else int(self.rng.random() < self.ready_prob)
-        self.dut.o_spike__ready.value = r
-        return r
+        await super().reset("start")
 
     async def cfg(self, write, space, addr, data=0):
         """One configuration command; returns the read data of a read."""
-        d = self.dut
-        d.i_cfg__payload.value = pack_cfg(self.p, write, space, addr, data)
-        d.i_cfg__valid.value = 1
-        while True:
-            await ReadOnly()
-            go = int(d.i_cfg__ready.value)
-            await self.cycle()
-            if go:
-                break
-        d.i_cfg__valid.value = 0
+        await self.cmd.send(pack_cfg(self.p, write, space, addr, data))
         if write:
             return None
-        d.o_rdata__ready.value = 1
-        while True:
-            await ReadOnly()
-            if int(d.o_rdata__valid.value):
-                value = int(d.o_rdata__payload.value)
-                await self.cycle()
-                break
-            await self.cycle()
-        d.o_rdata__ready.value = 0
-        return value
+        return await self.rdata.recv()
 
     async def read_state(self):
         """``(u, v, r)`` lists of all ``N`` neurons through the configuration port."""
@@ -146,56 +109,37 @@ class TB:
 
     async def deliver(self, events):
         """Events outside a step (no ``start``): taken, accumulated and depressed."""
-        d = self.dut
-        for ev in events:
-            d.i_event__payload.value = int(ev)
-            d.i_event__valid.value = 1
-            while True:
-                await ReadOnly()
-                ok = int(d.i_event__ready.value)
-                await self.cycle()
-                if ok:
-                    break
-        d.i_event__valid.value = 0
+        await self.events.send(*events)
 
     async def step(self, events, step_no, expect=None):
         """Run one step: events back to back, ``start`` the clock after the last transfer.
 
         With ``expect`` (the golden spike ids in order), every spike transfer is checked at
         the clock it happens. Returns ``(spike ids, reported cycles)``; the cycles are checked
-        against the measured span and :func:`~spikefab.hdl.core.step_cycles`.
+        against the measured span and :func:`~spikefab.shape.latency.step_cycles`.
         """
         d, p = self.dut, self.p
-        spikes, transfers = [], []
+        mark = len(self.spikes.transfers)
         first = None
-
-        def collect():
-            r = self._ready()
-            return r
-
-        for ev in events:
-            d.i_event__payload.value = int(ev)
-            d.i_event__valid.value = 1
-            while True:
-                r = collect()
-                await ReadOnly()
-                self._spike(r, spikes, transfers, expect, step_no)
-                ok = int(d.i_event__ready.value)
-                if ok and first is None:
-                    first = self.clock
-                await self.cycle()
-                if ok:
-                    break
-        d.i_event__valid.value = 0
+        self.events.put(*events)
+        while self.events.busy:
+            self.spikes.drive()
+            self.events.drive()
+            await ReadOnly()
+            self._spike(mark, expect, step_no)
+            if self.events.sample() is not None and first is None:
+                first = self.clock
+            await self.cycle()
+        self.events.stop()
         s = self.clock
         d.start.value = 1
         update_start = compute_update_start(p, len(events), first, s, self.weight_ram)
         begin = first if len(events) else s
         limit = self.clock + 64 * (p.rows + 20) * p.lanes
         while True:
-            r = collect()
+            self.spikes.drive()
             await ReadOnly()
-            self._spike(r, spikes, transfers, expect, step_no)
+            self._spike(mark, expect, step_no)
             if int(d.done.value):
                 break
             assert self.clock < limit, f"{self.what}step {step_no}: no done by clock {limit}"
@@ -204,10 +148,12 @@ class TB:
         done_at = self.clock
         await self.cycle()
         d.start.value = 0
-        d.o_spike__ready.value = 0
+        self.spikes.set_ready(0)
         await ReadOnly()
         cycles = int(d.cycles.value)
         await self.cycle()
+        transfers = [c for c, _ in self.spikes.transfers[mark:]]
+        spikes = [n for _, n in self.spikes.transfers[mark:]]
         if expect is not None:
             assert spikes == list(expect), (
                 f"{self.what}step {step_no}: spikes {spikes}, expected {list(expect)}")
@@ -222,18 +168,16 @@ class TB:
             f"{last}, spiking rows {spiking_rows(p, spikes)})")
         return spikes, cycles
 
-    def _spike(self, ready, spikes, transfers, expect, step_no):
-        d = self.dut
-        if ready and int(d.o_spike__valid.value):
-            n = int(d.o_spike__payload.value)
-            k = len(spikes)
-            if expect is not None:
-                assert k < len(expect) and expect[k] == n, (
-                    f"{self.what}step {step_no}, field spike #{k}: got neuron {n}, expected "
-                    f"{'none' if k >= len(expect) else f'neuron {expect[k]}'} "
-                    f"(clock {self.clock})")
-            spikes.append(n)
-            transfers.append(self.clock)
+    def _spike(self, mark, expect, step_no):
+        """Take a spike transfer of this clock (if any); check it against ``expect``."""
+        n = self.spikes.sample()
+        if n is None or expect is None:
+            return
+        k = len(self.spikes.transfers) - 1 - mark
+        assert k < len(expect) and expect[k] == n, (
+            f"{self.what}step {step_no}, field spike #{k}: got neuron {n}, expected "
+            f"{'none' if k >= len(expect) else f'neuron {expect[k]}'} "
+            f"(clock {self.clock})")
 
 
 async def run_job(dut, job):
@@ -244,7 +188,7 @@ async def run_job(dut, job):
     seed = job.get("seed")
     what = "" if seed is None else f"seed {seed}: "
     rng = np.random.default_rng([0 if seed is None else seed, 17])
-    tb = TB(dut, p, rng, job.get("ready_prob", 1.0), what, job.get("weight_ram", "dual"))
+    tb = CoreTB(dut, p, rng, job.get("ready_prob", 1.0), what, job.get("weight_ram", "dual"))
     await tb.reset()
     if job.get("configure"):
         await tb.configure(p)
@@ -323,17 +267,6 @@ def _first_mismatch(what, step, field, got, want):
 @cocotb.test()
 async def run(dut):
     """Run the job named by ``SPIKEFAB_JOB`` and write its results."""
-    path = os.environ["SPIKEFAB_JOB"]
-    with open(path, "rb") as f:
-        job = pickle.load(f)
-    try:
-        res = await run_job(dut, job)
-    except BaseException as e:
-        # The first line of the message is the checker's own sentence (cocotb's assertion
-        # rewriting appends the expression below it); the traceback follows for the log.
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        with open(job["error"], "w") as f:
-            f.write(first + "\n\n" + traceback.format_exc())
-        raise
-    with open(job["out"], "wb") as f:
-        pickle.dump(res, f)
+    async def body(job):
+        return await run_job(dut, job)
+    await run_job_file(body)

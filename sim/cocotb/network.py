@@ -3,24 +3,19 @@
 The simulated design is a bundle of network tops side by side (ports ``n<k>__<port>``); the
 jobs (one per top) come from the pickle named by ``SPIKEFAB_JOB`` and the results go to the
 pickle it names. One :class:`NetworkTB` per top owns its input driver (random order within a
-step, random gaps), its output monitor (random backpressure) and its scoreboard, fed by the
-golden model: every output event is checked when it is transferred (its step tag is the
-running step, its neuron spikes in that step in the golden model, and it is not a duplicate),
-and at every step's ``done`` nothing of that step may be missing.
-
-Every clock is one iteration of: falling edge (drive inputs), ``ReadOnly`` (sample; a stream
-transfers at the next rising edge iff ``valid & ready`` here).
+step, random gaps), its output monitor (random backpressure), both :mod:`.streams`' one driver
+and monitor, and its :class:`Scoreboard`, fed by the golden model: every output event is
+checked when it is transferred (its step tag is the running step, its neuron spikes in that
+step in the golden model, and it is not a duplicate), and at every step's ``done`` nothing of
+that step may be missing.
 """
 
-import os
-import pickle
-import traceback
+from types import SimpleNamespace
 
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.triggers import ReadOnly
 
 from spikefab.golden import Simulator, simulate
 
@@ -32,6 +27,12 @@ from spikefab.shape.image import (weights_from_words, destination_words, learnin
                                   pack_network_cfg, pointer_words, population_state,
                                   projection_traces, projection_weights, stray_synapses,
                                   trace_addresses, unpack_output)
+
+from .job import run_job_file
+from .streams import TB, pulse_reset, start_clock
+
+#: Clocks without a transfer or a step boundary after which a run fails.
+_NO_PROGRESS = 200000
 
 
 def golden_checkpoints(net, x, every):
@@ -49,7 +50,126 @@ def golden_checkpoints(net, x, every):
     return out
 
 
-class NetworkTB:
+class Scoreboard:
+    """The checks of one run of a network top against the golden model; every failure message
+    starts with ``what`` (the seed and the network) and names the step, the population, the
+    neuron and both values.
+
+    Parameters
+    ----------
+    tb : NetworkTB
+        Its current run: ``net``, ``m`` (mapping), ``p`` (shape), ``golden`` (None: only the
+        protocol is checked), ``t0`` (steps run before this run).
+    """
+
+    def __init__(self, tb):
+        self.tb, self.what = tb, tb.what
+        self.seen = set()
+
+    def event(self, t_run, tag, h):
+        """An output event of host id ``h`` tagged ``tag`` while step ``t_run`` runs."""
+        tb = self.tb
+        mask = (1 << tb.p.step_bits) - 1
+        pop, i = tb.m.host_neuron(h)
+        assert pop in tb.m.outputs, (
+            f"{self.what}step {t_run}: output event of neuron {h} ({pop}[{i}]), not of an "
+            f"output population")
+        assert t_run is not None and tag == ((tb.t0 + t_run) & mask), (
+            f"{self.what}step {t_run}, population {pop}, neuron {i}: output tagged with step "
+            f"{tag}, expected {tb.t0 + t_run}")
+        assert (t_run, h) not in self.seen, (
+            f"{self.what}step {t_run}, population {pop}, neuron {i}: reported twice")
+        if tb.golden is not None:
+            want = int(tb.golden.spikes[pop][t_run][i])
+            assert want == 1, (
+                f"{self.what}step {t_run}, population {pop}, neuron {i}: spike 1, golden "
+                f"{want}")
+        self.seen.add((t_run, h))
+        return pop, i
+
+    def step(self, t):
+        """At the barrier of step ``t``: every golden spike of the output populations of step
+        ``t`` has been reported."""
+        tb = self.tb
+        if tb.golden is None:
+            return
+        for pop in tb.m.outputs:
+            for i in np.flatnonzero(tb.golden.spikes[pop][t]):
+                assert (t, tb.m.host_id(pop, int(i))) in self.seen, (
+                    f"{self.what}step {t}, population {pop}, neuron {i}: spike 0 (none "
+                    f"reported by the end of the step), golden 1")
+
+    def cycles(self, t, begin, end, t_done):
+        """The cycle and step counters the clock after step ``t``'s ``done``; returns the
+        reported cycles."""
+        tb = self.tb
+        cycles = int(tb.signal("cycles").value)
+        assert cycles == end - begin + 1, (
+            f"{self.what}step {t}, field cycles: reported {cycles}, measured "
+            f"{end - begin + 1}")
+        steps = int(tb.signal("steps").value)
+        assert steps == (tb.t0 + t_done) % (1 << tb.p.step_bits), (
+            f"{self.what}step {t}, field steps: reported {steps}, expected "
+            f"{tb.t0 + t_done}")
+        return cycles
+
+    def state(self, t, uu, vv):
+        tb = self.tb
+        for field, got, want in (("u", uu, tb.golden.u), ("v", vv, tb.golden.v)):
+            for q in tb.net.populations:
+                g, w = got[q.name], want[q.name][t]
+                bad = np.flatnonzero(g != w)
+                assert not len(bad), (
+                    f"{self.what}step {t}, population {q.name}, neuron {bad[0]}, field "
+                    f"{field}: {g[bad[0]]}, golden {w[bad[0]]}")
+
+    def learning(self, t, weights, traces, want):
+        """Plastic weights and traces (read) against the golden model's ``want`` =
+        ``(weights, pre, post)`` after step ``t`` (``"final"`` at the end)."""
+        w_want, pre_want, post_want = want
+        pre, post, copies = traces
+        at = f"step {t}" if t != "final" else "end of the run"
+        for k, pr in enumerate(self.tb.net.projections):
+            if not pr.plastic:
+                continue
+            if weights is not None:
+                bad = np.argwhere(weights[k] != w_want[k])
+                assert not len(bad), (
+                    f"{self.what}{at}, weights of projection {k}, row {bad[0][0]}, column "
+                    f"{bad[0][1]}: read {weights[k][tuple(bad[0])]}, golden "
+                    f"{w_want[k][tuple(bad[0])]}")
+            for c, x in copies[k]:
+                bad = np.flatnonzero(x != pre_want[k])
+                assert not len(bad), (
+                    f"{self.what}{at}, pre trace {bad[0]} of projection {k} (core {c}): "
+                    f"read {x[bad[0]]}, golden {pre_want[k][bad[0]]}")
+            bad = np.flatnonzero(post[k] != post_want[k])
+            assert not len(bad), (
+                f"{self.what}{at}, post trace of projection {k}, population {pr.target}, "
+                f"neuron {bad[0]}: read {post[k][bad[0]]}, golden {post_want[k][bad[0]]}")
+
+    def spikes(self, spikes):
+        """The whole run's output spikes."""
+        tb = self.tb
+        for q in tb.net.populations:
+            if q.name not in tb.m.outputs:
+                continue
+            g = tb.golden.spikes[q.name]
+            bad = np.argwhere(spikes[q.name] != g)
+            assert not len(bad), (
+                f"{self.what}step {bad[0][0]}, population {q.name}, neuron {bad[0][1]}: "
+                f"spike {spikes[q.name][tuple(bad[0])]}, golden {g[tuple(bad[0])]}")
+
+    def weights(self, weights):
+        """The final weights of every projection."""
+        for k, (w, want) in enumerate(zip(weights, self.tb.golden.weights)):
+            bad = np.argwhere(w != want)
+            assert not len(bad), (
+                f"{self.what}final weights of projection {k}, row {bad[0][0]}, column "
+                f"{bad[0][1]}: read {w[tuple(bad[0])]}, golden {want[tuple(bad[0])]}")
+
+
+class NetworkTB(TB):
     """Driver, monitor and scoreboard of one network top of the bundle.
 
     Parameters
@@ -62,17 +182,18 @@ class NetworkTB:
     """
 
     def __init__(self, dut, k, job):
-        self.dut, self.job = dut, job
-        self.prefix = f"n{k}__"
+        super().__init__(dut, f"n{k}__")
+        self.job = job
         net = job["net"]
         self.p = derive(net, **job.get("options", {}))
         self.t0 = 0                           # steps run before the current run
         seed = job.get("seed")
         self.what = ("" if seed is None else f"seed {seed}: ") + (f"network {net.name!r}: ")
         self.rng = np.random.default_rng([0 if seed is None else seed, 31, k])
-        self.ready_prob = float(job.get("ready_prob", 1.0))
-        self.valid_prob = float(job.get("valid_prob", 1.0))
-        self.clock = 0
+        self.input = self.driver("i_input", self.rng, job.get("valid_prob", 1.0))
+        self.output = self.monitor("o_output", self.rng, job.get("ready_prob", 1.0))
+        self.cmd = self.driver("i_cfg")
+        self.rdata = self.monitor("o_rdata")
         self._select(net, job["inputs"])
 
     def _select(self, net, inputs):
@@ -90,46 +211,16 @@ class NetworkTB:
         self.checkpoints = golden_checkpoints(net, self.x, every) \
             if self.golden is not None and every else {}
 
-    def s(self, name):
-        return getattr(self.dut, self.prefix + name)
-
-    async def cycle(self):
-        await FallingEdge(self.dut.clk)
-        self.clock += 1
-
-    def idle_inputs(self):
-        for n in ("i_input__valid", "i_input__payload", "o_output__ready", "i_cfg__valid",
-                  "i_cfg__payload", "o_rdata__ready"):
-            self.s(n).value = 0
-
     # -- configuration port --------------------------------------------------------------
 
     async def cfg(self, target, write, space, addr, data=0):
         """One configuration command; returns the read data of a read."""
-        self.s("i_cfg__payload").value = pack_network_cfg(self.p, target, write, space, addr,
-                                                          data)
-        self.s("i_cfg__valid").value = 1
-        limit = self.clock + 10000
-        while True:
-            await ReadOnly()
-            go = int(self.s("i_cfg__ready").value)
-            await self.cycle()
-            if go:
-                break
-            assert self.clock < limit, f"{self.what}configuration command not taken"
-        self.s("i_cfg__valid").value = 0
+        await self.cmd.send(pack_network_cfg(self.p, target, write, space, addr, data),
+                            timeout=10000,
+                            message=f"{self.what}configuration command not taken")
         if write:
             return None
-        self.s("o_rdata__ready").value = 1
-        while True:
-            await ReadOnly()
-            if int(self.s("o_rdata__valid").value):
-                value = int(self.s("o_rdata__payload").value)
-                await self.cycle()
-                break
-            await self.cycle()
-        self.s("o_rdata__ready").value = 0
-        return value
+        return await self.rdata.recv()
 
     async def read_state(self):
         words = []
@@ -157,67 +248,6 @@ class NetworkTB:
         for c, space, addr in trace_addresses(self.m, self.p.cores):
             words[(c, space, addr)] = await self.cfg(c, 0, space, addr)
         return projection_traces(self.m, self.p.cores, words)
-
-    def check_learning(self, t, weights, traces, want):
-        """Plastic weights and traces (read) against the golden model's ``want`` =
-        ``(weights, pre, post)`` after step ``t`` (``"final"`` at the end)."""
-        w_want, pre_want, post_want = want
-        pre, post, copies = traces
-        at = f"step {t}" if t != "final" else "end of the run"
-        for k, pr in enumerate(self.net.projections):
-            if not pr.plastic:
-                continue
-            if weights is not None:
-                bad = np.argwhere(weights[k] != w_want[k])
-                assert not len(bad), (
-                    f"{self.what}{at}, weights of projection {k}, row {bad[0][0]}, column "
-                    f"{bad[0][1]}: read {weights[k][tuple(bad[0])]}, golden "
-                    f"{w_want[k][tuple(bad[0])]}")
-            for c, x in copies[k]:
-                bad = np.flatnonzero(x != pre_want[k])
-                assert not len(bad), (
-                    f"{self.what}{at}, pre trace {bad[0]} of projection {k} (core {c}): "
-                    f"read {x[bad[0]]}, golden {pre_want[k][bad[0]]}")
-            bad = np.flatnonzero(post[k] != post_want[k])
-            assert not len(bad), (
-                f"{self.what}{at}, post trace of projection {k}, population {pr.target}, "
-                f"neuron {bad[0]}: read {post[k][bad[0]]}, golden {post_want[k][bad[0]]}")
-
-    # -- the run -------------------------------------------------------------------------
-
-    def _words(self, t):
-        chans = [int(j) for j in self.rng.permutation(np.flatnonzero(self.x[t]))]
-        return [pack_input(self.p, j) for j in chans] + [pack_input(self.p, None)]
-
-    def _check_step(self, t, seen):
-        """At the barrier of step ``t``: every golden spike of the output populations of step
-        ``t`` has been reported."""
-        if self.golden is None:
-            return
-        for pop in self.m.outputs:
-            want = self.golden.spikes[pop][t]
-            for i in np.flatnonzero(want):
-                h = self.m.host_id(pop, int(i))
-                assert (t, h) in seen, (
-                    f"{self.what}step {t}, population {pop}, neuron {i}: spike 0 (none "
-                    f"reported by the end of the step), golden 1")
-
-    def _check_event(self, t_run, tag, h, seen):
-        mask = (1 << self.p.step_bits) - 1
-        pop, i = self.m.host_neuron(h)
-        assert pop in self.m.outputs, (
-            f"{self.what}step {t_run}: output event of neuron {h} ({pop}[{i}]), not of an "
-            f"output population")
-        assert t_run is not None and tag == ((self.t0 + t_run) & mask), (
-            f"{self.what}step {t_run}, population {pop}, neuron {i}: output tagged with step "
-            f"{tag}, expected {self.t0 + t_run}")
-        assert (t_run, h) not in seen, (
-            f"{self.what}step {t_run}, population {pop}, neuron {i}: reported twice")
-        if self.golden is not None:
-            want = int(self.golden.spikes[pop][t_run][i])
-            assert want == 1, (
-                f"{self.what}step {t_run}, population {pop}, neuron {i}: spike 1, golden "
-                f"{want}")
 
     async def configure(self):
         """Clear every core's state and accumulators, write the current network's weights,
@@ -252,6 +282,8 @@ class NetworkTB:
                                                    self.m.destination_words())):
             await self.cfg(router, 1, TableSpace.DESTINATION, e, word)
 
+    # -- the run -------------------------------------------------------------------------
+
     async def run(self):
         """Every run of the job: the built network, then each of ``job["runs"]``
         (reconfigured through the port, state cleared); one result dict per run. With
@@ -267,174 +299,159 @@ class NetworkTB:
             out.append(await self.run_one())
         return out
 
+    def _words(self, t):
+        chans = [int(j) for j in self.rng.permutation(np.flatnonzero(self.x[t]))]
+        return [pack_input(self.p, j) for j in chans] + [pack_input(self.p, None)]
+
     async def run_one(self):
-        T = self.x.shape[0]
-        net, m = self.net, self.m
+        """One run of the current network and inputs: every step's input words sent (after
+        the previous step's barrier with ``lockstep``), every output event checked as it
+        transfers, every step's counters at its end; then the final checks."""
+        T, pops = self.x.shape[0], self.net.populations
         record = self.job.get("record_state", False)
-        lockstep = self.job.get("lockstep", False) or record
-        spikes = {q.name: np.zeros((T, q.size), np.uint8) for q in net.populations}
-        u = {q.name: np.zeros((T, q.size), np.int64) for q in net.populations} if record \
-            else None
-        v = {q.name: np.zeros((T, q.size), np.int64) for q in net.populations} if record \
-            else None
-        cycles = np.zeros(T, np.int64)
-        starts = np.zeros(T, np.int64)
-        seen, order = set(), []
-        t_send, words, cur = 0, [], None      # step being sent, its words, the word offered
-        t_done, t_run, begin = 0, None, None  # steps ended, step running, clock it began
-        pending = None                        # (step, begin, end): cycles to read next clock
-        limit_gap = 200000
-        last_progress = self.clock
-        while t_done < T:
-            # drive
-            if cur is None and not words and t_send < T and (not lockstep or t_send == t_done):
-                words = self._words(t_send)
-                t_send += 1
-            if cur is None and words and self.rng.random() < self.valid_prob:
-                cur = words.pop(0)
-            self.s("i_input__valid").value = int(cur is not None)
-            self.s("i_input__payload").value = 0 if cur is None else cur
-            ready = int(self.ready_prob >= 1 or self.rng.random() < self.ready_prob)
-            self.s("o_output__ready").value = ready
+        self.sb = Scoreboard(self)
+        run = SimpleNamespace(
+            lockstep=self.job.get("lockstep", False) or record, record=record,
+            spikes={q.name: np.zeros((T, q.size), np.uint8) for q in pops},
+            u={q.name: np.zeros((T, q.size), np.int64) for q in pops} if record else None,
+            v={q.name: np.zeros((T, q.size), np.int64) for q in pops} if record else None,
+            cycles=np.zeros(T, np.int64), starts=np.zeros(T, np.int64), order=[],
+            t_send=0,                # steps whose words are queued
+            t_done=0,                # steps ended
+            t_run=None, begin=None,  # the step running and the clock it began
+            pending=None,            # (step, begin, end): counters to read the next clock
+            progress=self.clock)     # the clock of the last transfer or step boundary
+        while run.t_done < T:
+            self._drive(run, T)
             await ReadOnly()
-            # sample
-            if cur is not None and int(self.s("i_input__ready").value):
-                cur = None
-                last_progress = self.clock
-            if ready and int(self.s("o_output__valid").value):
-                h, tag = unpack_output(self.p, int(self.s("o_output__payload").value))
-                self._check_event(t_run, tag, h, seen)
-                seen.add((t_run, h))
-                order.append((t_run, h))
-                pop, i = m.host_neuron(h)
-                spikes[pop][t_run, i] = 1
-                last_progress = self.clock
-            busy = int(self.s("busy").value)
-            if busy and t_run is None:
-                t_run, begin = t_done, self.clock
-                starts[t_run] = begin
-                last_progress = self.clock
-            if pending is not None:
-                self._check_cycles(pending, cycles, t_done)
-                pending = None
-            if int(self.s("done").value):
-                assert t_run == t_done, f"{self.what}done without a running step"
-                self._check_step(t_run, seen)
-                pending = (t_run, begin, self.clock)
-                t_done += 1
-                t_run = None
-                last_progress = self.clock
-                if record:
-                    # nothing can transfer now: the step's inputs were all taken before it
-                    # started, and the router is idle
-                    await self.cycle()
-                    await ReadOnly()
-                    self._check_cycles(pending, cycles, t_done)
-                    pending = None
-                    await self.cycle()
-                    self.s("i_input__valid").value = 0
-                    self.s("o_output__ready").value = 0
-                    uu, vv, rr = await self.read_state()
-                    for q in net.populations:
-                        u[q.name][t_done - 1], v[q.name][t_done - 1] = uu[q.name], vv[q.name]
-                    if self.golden is not None:
-                        self._check_state(t_done - 1, uu, vv)
-                    if t_done - 1 in self.checkpoints:
-                        w = await self.read_weights(plastic_only=True)
-                        self.check_learning(t_done - 1, w, await self.read_traces(),
-                                            self.checkpoints[t_done - 1])
-                    continue
+            if self._sample(run) and record:
+                await self._barrier(run)
+                continue
             await self.cycle()
-            assert self.clock - last_progress < limit_gap, (
-                f"{self.what}step {t_done}: no progress for {limit_gap} clocks")
+            assert self.clock - run.progress < _NO_PROGRESS, (
+                f"{self.what}step {run.t_done}: no progress for {_NO_PROGRESS} clocks")
         await ReadOnly()
-        if pending is not None:
-            self._check_cycles(pending, cycles, t_done)
+        if run.pending is not None:
+            self._counters(run)
         await self.cycle()
-        # nothing more may come out
-        self.s("i_input__valid").value = 0
-        self.s("o_output__ready").value = 1
+        await self._drain()
+        return await self._finish(run)
+
+    def _drive(self, run, T):
+        """The falling edge: the next step's words queued when due, input and ``ready``."""
+        if not self.input.busy and run.t_send < T and (
+                not run.lockstep or run.t_send == run.t_done):
+            self.input.put(*self._words(run.t_send))
+            run.t_send += 1
+        self.input.drive()
+        self.output.drive()
+
+    def _sample(self, run):
+        """``ReadOnly``: the transfers and the step boundaries of this clock; True at a
+        step's ``done``."""
+        if self.input.sample() is not None:
+            run.progress = self.clock
+        word = self.output.sample()
+        if word is not None:
+            h, tag = unpack_output(self.p, word)
+            pop, i = self.sb.event(run.t_run, tag, h)
+            run.order.append((run.t_run, h))
+            run.spikes[pop][run.t_run, i] = 1
+            run.progress = self.clock
+        if int(self.signal("busy").value) and run.t_run is None:
+            run.t_run, run.begin = run.t_done, self.clock
+            run.starts[run.t_run] = run.begin
+            run.progress = self.clock
+        if run.pending is not None:
+            self._counters(run)
+        if not int(self.signal("done").value):
+            return False
+        assert run.t_run == run.t_done, f"{self.what}done without a running step"
+        self.sb.step(run.t_run)
+        run.pending = (run.t_run, run.begin, self.clock)
+        run.t_done += 1
+        run.t_run = None
+        run.progress = self.clock
+        return True
+
+    def _counters(self, run):
+        t, begin, end = run.pending
+        run.cycles[t] = self.sb.cycles(t, begin, end, run.t_done)
+        run.pending = None
+
+    async def _barrier(self, run):
+        """After a step's ``done`` (``record_state``): its counters, then its state (and its
+        plastic weights and traces at a checkpoint) read and checked. Nothing can transfer
+        meanwhile: the step's inputs were all taken before it started, and the router is
+        idle."""
+        t = run.t_done - 1
+        await self.cycle()
+        await ReadOnly()
+        self._counters(run)
+        await self.cycle()
+        self.input.stop()
+        self.output.set_ready(0)
+        uu, vv, rr = await self.read_state()
+        for q in self.net.populations:
+            run.u[q.name][t], run.v[q.name][t] = uu[q.name], vv[q.name]
+        if self.golden is not None:
+            self.sb.state(t, uu, vv)
+        if t in self.checkpoints:
+            w = await self.read_weights(plastic_only=True)
+            self.sb.learning(t, w, await self.read_traces(), self.checkpoints[t])
+
+    async def _drain(self):
+        """After the last step: nothing more may come out."""
+        self.input.stop()
+        self.output.set_ready(1)
         for _ in range(20):
             await ReadOnly()
-            assert not int(self.s("o_output__valid").value), (
+            assert not int(self.output.valid.value), (
                 f"{self.what}after the last step: an output event was offered")
             await self.cycle()
-        self.s("o_output__ready").value = 0
+        self.output.set_ready(0)
+
+    async def _finish(self, run):
+        """The run's output spikes against the golden model, the final weights and traces
+        read back (``read_weights``) and checked; the run's result dict."""
         if self.golden is not None:
-            for q in net.populations:
-                if q.name not in m.outputs:
-                    continue
-                g = self.golden.spikes[q.name]
-                bad = np.argwhere(spikes[q.name] != g)
-                assert not len(bad), (
-                    f"{self.what}step {bad[0][0]}, population {q.name}, neuron {bad[0][1]}: "
-                    f"spike {spikes[q.name][tuple(bad[0])]}, golden {g[tuple(bad[0])]}")
-        weights = None
+            self.sb.spikes(run.spikes)
+        weights = pre = post = None
         if self.job.get("read_weights", False):
             weights = await self.read_weights()
             if self.golden is not None:
-                for k, (w, want) in enumerate(zip(weights, self.golden.weights)):
-                    bad = np.argwhere(w != want)
-                    assert not len(bad), (
-                        f"{self.what}final weights of projection {k}, row {bad[0][0]}, column "
-                        f"{bad[0][1]}: read {w[tuple(bad[0])]}, golden "
-                        f"{want[tuple(bad[0])]}")
-        pre = post = None
-        if self.plastic and self.job.get("read_weights", False):
-            traces = await self.read_traces()
-            pre, post = traces[0], traces[1]
-            if self.golden is not None:
-                self.check_learning("final", None, traces,
-                                    (self.golden.weights, self.golden.pre_traces,
-                                     self.golden.post_traces))
-        return {"spikes": spikes, "u": u, "v": v, "weights": weights, "cycles": cycles,
-                "starts": starts, "outputs": order, "pre": pre, "post": post}
+                self.sb.weights(weights)
+            if self.plastic:
+                traces = await self.read_traces()
+                pre, post = traces[0], traces[1]
+                if self.golden is not None:
+                    self.sb.learning("final", None, traces,
+                                     (self.golden.weights, self.golden.pre_traces,
+                                      self.golden.post_traces))
+        return {"spikes": run.spikes, "u": run.u, "v": run.v, "weights": weights,
+                "cycles": run.cycles, "starts": run.starts, "outputs": run.order, "pre": pre,
+                "post": post}
 
-    def _check_cycles(self, pending, cycles, t_done):
-        t, begin, end = pending
-        cycles[t] = int(self.s("cycles").value)
-        assert cycles[t] == end - begin + 1, (
-            f"{self.what}step {t}, field cycles: reported {cycles[t]}, measured "
-            f"{end - begin + 1}")
-        steps = int(self.s("steps").value)
-        assert steps == (self.t0 + t_done) % (1 << self.p.step_bits), (
-            f"{self.what}step {t}, field steps: reported {steps}, expected "
-            f"{self.t0 + t_done}")
 
-    def _check_state(self, t, uu, vv):
-        for field, got, want in (("u", uu, self.golden.u), ("v", vv, self.golden.v)):
-            for q in self.net.populations:
-                g, w = got[q.name], want[q.name][t]
-                bad = np.flatnonzero(g != w)
-                assert not len(bad), (
-                    f"{self.what}step {t}, population {q.name}, neuron {bad[0]}, field "
-                    f"{field}: {g[bad[0]]}, golden {w[bad[0]]}")
+async def run_bundle(dut, spec):
+    """Run every job of ``spec["jobs"]`` on its top of the bundle, side by side; their
+    results (a list of runs for a job with ``runs``)."""
+    tbs = [NetworkTB(dut, k, job) for k, job in enumerate(spec["jobs"])]
+    start_clock(dut)
+    for tb in tbs:
+        tb.idle()
+    await pulse_reset(dut)
+    tasks = [cocotb.start_soon(tb.run()) for tb in tbs]
+    res = []
+    for task, job in zip(tasks, spec["jobs"]):
+        runs = await task
+        res.append(runs if "runs" in job else runs[0])
+    return res
 
 
 @cocotb.test()
 async def run(dut):
     """Run every job named by ``SPIKEFAB_JOB`` on its top of the bundle; write the results."""
-    path = os.environ["SPIKEFAB_JOB"]
-    with open(path, "rb") as f:
-        spec = pickle.load(f)
-    try:
-        tbs = [NetworkTB(dut, k, job) for k, job in enumerate(spec["jobs"])]
-        Clock(dut.clk, 10, unit="ns").start()
-        for tb in tbs:
-            tb.idle_inputs()
-        dut.rst.value = 1
-        for _ in range(3):
-            await FallingEdge(dut.clk)
-        dut.rst.value = 0
-        tasks = [cocotb.start_soon(tb.run()) for tb in tbs]
-        res = []
-        for task, job in zip(tasks, spec["jobs"]):
-            runs = await task
-            res.append(runs if "runs" in job else runs[0])
-    except BaseException as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        with open(spec["error"], "w") as f:
-            f.write(first + "\n\n" + traceback.format_exc())
-        raise
-    with open(spec["out"], "wb") as f:
-        pickle.dump(res, f)
+    async def body(spec):
+        return await run_bundle(dut, spec)
+    await run_job_file(body)

@@ -12,7 +12,8 @@ import numpy as np
 from spikefab.shape.router import RouterParams, TableSpace
 from spikefab.hdl.router import dst_layout, ptr_layout
 
-__all__ = ["random_params", "random_steps", "Scoreboard", "ProtocolChecker", "cfg_word"]
+__all__ = ["random_params", "random_steps", "uniform_params", "Scoreboard", "ProtocolChecker",
+           "cfg_word"]
 
 
 def random_params(seed, max_cores=4, max_neurons=6, max_inputs=6, max_fanout=4,
@@ -128,3 +129,16 @@ class ProtocolChecker:
                                      f"changed a payload before its transfer "
                                      f"({self.held} -> {payload if valid else 'not valid'})")
         self.held = payload if valid and not ready else None
+
+
+def uniform_params(inputs, core_neurons, fanout, cores_only=False):
+    """Every source has ``fanout`` destinations, spread over the cores and the host."""
+    cores = len(core_neurons)
+    ptrs, dsts = [], []
+    for s in range(inputs + sum(core_neurons)):
+        ptrs.append((len(dsts), fanout))
+        for k in range(fanout):
+            port = (s + k) % (cores if cores_only else cores + 1)
+            dsts.append((port, s % 16))
+    return RouterParams(inputs=inputs, core_neurons=core_neurons, entries=len(dsts),
+                        index_bits=4, step_bits=4, pointers=ptrs, destinations=dsts)

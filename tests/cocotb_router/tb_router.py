@@ -1,134 +1,101 @@
 """cocotb testbench of the generated router Verilog (run by ``tests/test_hdl_router_rtl.py``).
 
-The job comes from the pickle named by ``SPIKEFAB_ROUTER_JOB``: router params, steps of source
+The job comes from the pickle named by ``SPIKEFAB_JOB``: router params, steps of source
 events, table writes, stall probabilities, the seed, and optionally the params whose table the
-scoreboard expects (``model``, to prove that a wrong table fails). :class:`TB` owns the clock,
-reset, drivers (random ``valid`` gaps on every input), random ``ready`` on every output, the
-stream rule checker and the multiset scoreboard. Figures go to ``out``; the first failure message goes
-to ``error`` (and fails the test).
-
-Every clock of the driver: falling edge (drive), ``ReadOnly`` (sample; a stream transfers at
-the next rising edge iff ``valid & ready`` here).
+scoreboard expects (``model``, to prove that a wrong table fails). :class:`RouterTB` owns the
+clock, reset, drivers (random ``valid`` gaps on every input), random ``ready`` on every output
+(:mod:`spikefab.sim.cocotb.streams`' one driver and monitor), the stream rule checker and the
+multiset scoreboard. Figures go to ``out``; the first failure message goes to ``error`` (and
+fails the test).
 """
-
-import os
-import pickle
-import traceback
 
 import numpy as np
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.triggers import ReadOnly
 
-from cocotb_router.stimulus import ProtocolChecker, Scoreboard, cfg_word
+from spikefab.sim.cocotb.job import run_job_file
+from spikefab.sim.cocotb.streams import TB
+
+from .stimulus import ProtocolChecker, Scoreboard, cfg_word
 
 
-class TB:
-    """Drivers, monitors and scoreboard of one router."""
+class RouterTB(TB):
+    """Drivers, monitors and scoreboard of one router.
+
+    Every clock draws, from the one generator seeded by ``seed``: a gap for each input with
+    an event waiting (host first, then the cores in order), then ``ready`` of each output
+    (the cores in order, then the host).
+    """
 
     def __init__(self, dut, p, seed, valid_prob, ready_prob, model=None):
-        self.dut, self.p = dut, p
+        super().__init__(dut)
+        self.p = p
         self.rng = np.random.default_rng([seed, 13])
         self.what = f"seed {seed}"
-        self.valid_prob, self.ready_prob = valid_prob, ready_prob
         self.sb = Scoreboard(model or p, self.what)
-        self.clock = 0
         self.checkers = ([ProtocolChecker(f"o_event[{c}]", self.what) for c in range(p.cores)]
                          + [ProtocolChecker("o_host", self.what)])
-        self.spike = [getattr(dut, f"i_spike__{c}__valid") for c in range(p.cores)]
-        self.spike_data = [getattr(dut, f"i_spike__{c}__payload") for c in range(p.cores)]
-        self.spike_ready = [getattr(dut, f"i_spike__{c}__ready") for c in range(p.cores)]
-        self.ev = [(getattr(dut, f"o_event__{c}__valid"), getattr(dut, f"o_event__{c}__ready"),
-                    getattr(dut, f"o_event__{c}__payload")) for c in range(p.cores)]
+        # (driver, source id of its payload)
+        self.inputs = [(self.driver("i_host", self.rng, valid_prob), lambda x: x)]
+        self.inputs += [(self.driver(f"i_spike__{c}", self.rng, valid_prob),
+                         lambda x, c=c: p.core_base[c] + x) for c in range(p.cores)]
+        self.events = [self.monitor(f"o_event__{c}", self.rng, ready_prob)
+                       for c in range(p.cores)]
+        self.host = self.monitor("o_host", self.rng, ready_prob)
+        self.cmd = self.driver("i_cfg")
 
     async def reset(self):
-        d = self.dut
-        Clock(d.clk, 10, unit="ns").start()
-        for sig in ([d.i_host__valid, d.i_host__payload, d.o_host__ready, d.i_cfg__valid,
-                     d.i_cfg__payload, d.step] + self.spike + self.spike_data
-                    + [r for _, r, _ in self.ev]):
-            sig.value = 0
-        d.rst.value = 1
-        for _ in range(3):
-            await FallingEdge(d.clk)
-        d.rst.value = 0
-
-    async def cycle(self):
-        await FallingEdge(self.dut.clk)
-        self.clock += 1
-
-    def _ready(self):
-        return 1 if self.ready_prob >= 1 else int(self.rng.random() < self.ready_prob)
+        await super().reset("step")
 
     async def write(self, space, addr, value):
-        d, p = self.dut, self.p
+        p = self.p
         space, addr, data = cfg_word(p, space, addr, value)
         # i_cfg payload: space in bit 0, then addr, then data (router_cfg_layout)
         abits = max(p.source_bits, max(1, (p.entries - 1).bit_length()))
-        d.i_cfg__payload.value = space | (addr << 1) | (data << (1 + abits))
-        d.i_cfg__valid.value = 1
-        while True:
-            await ReadOnly()
-            go = int(d.i_cfg__ready.value)
-            await self.cycle()
-            if go:
-                break
-        d.i_cfg__valid.value = 0
+        await self.cmd.send(space | (addr << 1) | (data << (1 + abits)))
         self.sb.write(space, addr, value)
 
     def _outputs(self):
+        """Every output transfer of this clock to the scoreboard; the stream rule checked."""
         p, sb = self.p, self.sb
-        for c, (v, r, d) in enumerate(self.ev):
-            v, r, d = int(v.value), int(r.value), int(d.value)
-            self.checkers[c].clock(v, r, d, self.clock)
-            if v and r:
-                sb.deliver(c, d, None, self.clock)
-        d = self.dut
-        v, r = int(d.o_host__valid.value), int(d.o_host__ready.value)
-        word = int(d.o_host__payload.value)
-        ev = (word & ((1 << p.index_bits) - 1), word >> p.index_bits)
-        self.checkers[-1].clock(v, r, ev, self.clock)
-        if v and r:
+        for c, m in enumerate(self.events):
+            word = m.sample()
+            self.checkers[c].clock(m.offered is not None, m.ready_now, m.offered, self.clock)
+            if word is not None:
+                sb.deliver(c, word, None, self.clock)
+        word = self.host.sample()
+        ev = None if self.host.offered is None else (
+            self.host.offered & ((1 << p.index_bits) - 1), self.host.offered >> p.index_bits)
+        self.checkers[-1].clock(ev is not None, self.host.ready_now, ev, self.clock)
+        if word is not None:
             sb.deliver("host", ev[0], ev[1], self.clock)
 
     async def run_step(self, t, st, max_step=5000):
         d, p, sb = self.dut, self.p, self.sb
         d.step.value = t % (1 << p.step_bits)
-        ports = [(d.i_host__valid, d.i_host__payload, d.i_host__ready, list(st["host"]),
-                  lambda x: x)]
+        self.inputs[0][0].put(*st["host"])
         for c in range(p.cores):
-            ports.append((self.spike[c], self.spike_data[c], self.spike_ready[c],
-                          list(st["spikes"][c]), lambda x, c=c: p.core_base[c] + x))
-        holding = [None] * len(ports)
+            self.inputs[1 + c][0].put(*st["spikes"][c])
         start = self.clock
         while True:
-            for k, (valid, payload, _, pending, _) in enumerate(ports):
-                if holding[k] is None and pending and self.rng.random() < self.valid_prob:
-                    holding[k] = pending.pop(0)
-                    valid.value = 1
-                    payload.value = holding[k]
-            for _, r, _ in self.ev:
-                r.value = self._ready()
-            d.o_host__ready.value = self._ready()
+            for drv, _ in self.inputs:
+                drv.drive()
+            for m in self.events + [self.host]:
+                m.drive()
             await ReadOnly()
             idle = int(d.idle.value)
-            busy = any(h is not None for h in holding) or any(q[3] for q in ports)
-            if not busy and idle:
+            if idle and not any(drv.busy for drv, _ in self.inputs):
                 break
             if idle and sb.outstanding:
                 raise AssertionError(f"{self.what}: clock {self.clock}: idle is high with "
                                      f"{sb.outstanding} events not yet delivered")
-            taken = []
-            for k, (_, _, ready, _, sid) in enumerate(ports):
-                if holding[k] is not None and int(ready.value):
-                    sb.source(sid(holding[k]), t)
-                    taken.append(k)
+            for drv, sid in self.inputs:
+                word = drv.sample()
+                if word is not None:
+                    sb.source(sid(word), t)
             self._outputs()
             await self.cycle()
-            for k in taken:
-                holding[k] = None
-                ports[k][0].value = 0
             if self.clock - start > max_step:
                 raise AssertionError(f"{self.what}: step {t} not drained after {max_step} "
                                      f"clocks ({sb.outstanding} events outstanding)")
@@ -138,23 +105,22 @@ class TB:
         return clocks
 
 
+async def run_router(dut, job):
+    """The job's steps (and table writes) on the router; its figures."""
+    tb = RouterTB(dut, job["params"], job["seed"], job["valid_prob"], job["ready_prob"],
+                  job.get("model"))
+    await tb.reset()
+    clocks = []
+    for t, st in enumerate(job["steps"]):
+        for space, addr, value in job.get("writes", {}).get(t, ()):
+            await tb.write(space, addr, value)
+        clocks.append(await tb.run_step(t, st))
+    return {"clocks": clocks, "delivered": tb.sb.delivered, "sources": tb.sb.sources}
+
+
 @cocotb.test()
 async def router_job(dut):
-    with open(os.environ["SPIKEFAB_ROUTER_JOB"], "rb") as f:
-        job = pickle.load(f)
-    try:
-        tb = TB(dut, job["params"], job["seed"], job["valid_prob"], job["ready_prob"],
-                job.get("model"))
-        await tb.reset()
-        clocks = []
-        for t, st in enumerate(job["steps"]):
-            for space, addr, value in job.get("writes", {}).get(t, ()):
-                await tb.write(space, addr, value)
-            clocks.append(await tb.run_step(t, st))
-        out = {"clocks": clocks, "delivered": tb.sb.delivered, "sources": tb.sb.sources}
-        with open(job["out"], "wb") as f:
-            pickle.dump(out, f)
-    except AssertionError as e:
-        with open(job["error"], "w") as f:
-            f.write(f"{e}\n{traceback.format_exc()}")
-        raise
+    """Run the job named by ``SPIKEFAB_JOB`` and write its figures."""
+    async def body(job):
+        return await run_router(dut, job)
+    await run_job_file(body)

@@ -7,7 +7,7 @@ import numpy as np
 
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp
 
-from netgen import random_network
+from ..netgen import random_network
 
 __all__ = ["core_network", "core_lanes", "plastic_network"]
 
@@ -74,7 +74,8 @@ def plastic_network(seed, max_size=10, max_inputs=6):
     wmax = hw.weight_max
     n = int(rng.integers(1, max_size + 1))
     inputs = int(rng.integers(1, max_inputs + 1))
-    pop = Population(name="p0", size=n, threshold=int(rng.integers(0, min(wmax, 2 ** (hw.voltage_bits - 1) - 1) + 1)),
+    vmax = 2 ** (hw.voltage_bits - 1) - 1
+    pop = Population(name="p0", size=n, threshold=int(rng.integers(0, min(wmax, vmax) + 1)),
                      du=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
                      dv=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
                      bias=int(rng.integers(-1, 4)),
