@@ -28,8 +28,9 @@ class Executor(wiring.Component):
     to ``o_cfg``; READ entries too, each answered by a word on ``i_rdata``; INPUT channels go
     to ``o_channel``, RUN counts to ``run``; READ_SPIKES and READ_CYCLES drain the runner's
     queues. IDENTIFY's payload comes from a ROM. The response goes to the transmitter as a
-    ``start`` with ``length`` and ``cmd`` held, and payload bytes (``o_payload``) from a word shifter (status, read data, queue entries: at most
-    ``max(R, 5)`` bytes; a shifter as wide as the identity would cost ~200 flip-flops).
+    ``start`` (with ``length`` and ``cmd`` held) and payload bytes (``o_payload``) from a
+    word shifter (status, read data, queue entries: at most ``max(R, 5)`` bytes; a shifter
+    as wide as the identity would cost ~200 flip-flops).
 
     RESET clears the runner and resets the network top (``net_reset``). With ``registered``
     (a network of banked weight memories: the die full of block RAM) ``net_reset`` is a
