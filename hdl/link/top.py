@@ -108,8 +108,8 @@ class Link(wiring.Component):
         m.submodules.receiver = rcv = Receiver(self.timeout, distributed=banked)
         m.submodules.executor = ex = Executor(p, self.info, registered=banked)
         m.submodules.transmitter = xmt = Transmitter()
-        m.submodules.runner = run = StepRunner(p, self.out_depth, self.cycles_depth,
-                                               registered=banked)
+        m.submodules.runner = runner = StepRunner(p, self.out_depth, self.cycles_depth,
+                                                  registered=banked)
         m.submodules.leds = leds = Leds()
 
         wiring.connect(m, urx.o_data, rcv.i_byte)
@@ -117,11 +117,11 @@ class Link(wiring.Component):
         wiring.connect(m, rcv.buffer, ex.buffer)
         wiring.connect(m, ex.o_payload, xmt.i_payload)
         wiring.connect(m, xmt.o_byte, utx.i_data)
-        wiring.connect(m, ex.o_channel, run.i_channel)
-        wiring.connect(m, run.o_events, ex.i_events)
-        wiring.connect(m, run.o_cycles, ex.i_cycles)
-        wiring.connect(m, wiring.flipped(self.o_input), run.o_input)
-        wiring.connect(m, wiring.flipped(self.i_output), run.i_output)
+        wiring.connect(m, ex.o_channel, runner.i_channel)
+        wiring.connect(m, runner.o_events, ex.i_events)
+        wiring.connect(m, runner.o_cycles, ex.i_cycles)
+        wiring.connect(m, wiring.flipped(self.o_input), runner.o_input)
+        wiring.connect(m, wiring.flipped(self.i_output), runner.i_output)
         wiring.connect(m, wiring.flipped(self.o_cfg), ex.o_cfg)
         wiring.connect(m, wiring.flipped(self.i_rdata), ex.i_rdata)
         m.d.comb += [
@@ -129,13 +129,14 @@ class Link(wiring.Component):
             xmt.start.eq(ex.start), xmt.length.eq(ex.length), xmt.cmd.eq(ex.cmd),
             ex.tx_count.eq(xmt.count), ex.tx_busy.eq(xmt.busy),
             ex.tx_last.eq(xmt.last),
-            ex.steps.eq(self.steps), ex.running.eq(run.running),
-            ex.outstanding.eq(run.outstanding), ex.event_level.eq(run.event_level),
-            ex.cycle_level.eq(run.cycle_level),
-            run.run.eq(ex.run), run.clear.eq(ex.clear), self.net_reset.eq(ex.net_reset),
-            run.busy.eq(self.busy), run.done.eq(self.done), run.cycles.eq(self.cycles),
+            ex.steps.eq(self.steps), ex.running.eq(runner.running),
+            ex.outstanding.eq(runner.outstanding), ex.event_level.eq(runner.event_level),
+            ex.cycle_level.eq(runner.cycle_level),
+            runner.run.eq(ex.run), runner.clear.eq(ex.clear), self.net_reset.eq(ex.net_reset),
+            runner.busy.eq(self.busy), runner.done.eq(self.done),
+            runner.cycles.eq(self.cycles),
             leds.byte_in.eq(urx.o_data.valid), leds.byte_out.eq(xmt.sent),
-            leds.spike.eq(run.event), leds.frame_error.eq(rcv.error),
+            leds.spike.eq(runner.event), leds.frame_error.eq(rcv.error),
             leds.cmd_error.eq(ex.error),
             self.led_link.eq(leds.led_link), self.led_spike.eq(leds.led_spike),
             self.led_error.eq(leds.led_error)]
