@@ -64,7 +64,7 @@ def _markdown(results, head, rows):
         "The one board top (`boards/top.py`) requests the clock, UART, LEDs and buttons of",
         "each board's pin / clock table through amaranth-boards and instantiates the",
         "network top behind the host link",
-        "(`LinkedNetwork`, `hdl/link.py`, protocol in [`protocol.md`](protocol.md): the host",
+        "(`LinkedNetwork`, `hdl/link/`, protocol in [`protocol.md`](protocol.md): the host",
         "loads weights, parameters and routes, injects spikes, runs steps and reads spikes,",
         "state and cycle counts over the UART, so synthesis keeps the whole network) and a",
         "PLL (`hdl/clocks.py`) that makes the design clock; the LEDs show link activity,",

@@ -4,7 +4,7 @@ table (:class:`~spikefab.boards.catalog.Pins`).
 Every board gets the same design: the PLL and reset (``ClockReset``, ``hdl/clocks.py``: it
 creates and drives ``sync``, the top only adds it) from the board's oscillator pin, the iCE40
 PLL pad or the internal oscillator; the reset button if the board has one;
-``LinkedNetwork`` (``hdl/link.py``, ``docs/protocol.md``) at the PLL's frequency on the UART
+``LinkedNetwork`` (``hdl/link/``, ``docs/protocol.md``) at the PLL's frequency on the UART
 pins; and the LEDs of the table, each showing one of link activity, spikes, a step running,
 an error response, PLL locked.
 Pins go through Amaranth 0.5 ``io.Buffer`` around ports requested with the table's ``dir``.
