@@ -9,6 +9,7 @@ for the pre traces (sweep after the event phase) and the post traces (beside the
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_SHIFT
@@ -37,8 +38,8 @@ class WeightUpdate(wiring.Component):
     Stages: 1 registers the operands (they come from block RAM outputs), 2 the products
     ``a * t`` (one small multiplier per lane: SB_MAC16 / MULT18), 3 ``W +- (prod >> shift)``
     (exact), 4 the clip; lanes whose ``mask`` bit is 0 pass ``W`` through unchanged. Latency
-    :data:`~spikefab.shape.latency.UPDATE_STAGES`, one word per clock, never stalls; ``o_valid``/``o_addr``/``o_word``
-    drive the weight memory's write port directly. Infers no memory, unless ``delay_ram``:
+    :data:`~spikefab.shape.latency.UPDATE_STAGES`, one word per clock, never stalls; ``write``
+    drives the weight memory's write port directly. Infers no memory, unless ``delay_ram``:
     then the address and the bounds, which only wait, go through block RAM delay lines.
 
     Members
@@ -48,7 +49,8 @@ class WeightUpdate(wiring.Component):
         change, and 1 for depression (subtract).
     i_a, i_shift, i_w_min, i_w_max : In
         The rate, ``stdp_shift`` and bounds of the operand's projection.
-    o_valid, o_addr, o_word : Out
+    write : In(WritePort.Signature(addr_width=addr_bits, shape=lanes * W_BITS))
+        The updated words (the memory's side is ``Out``).
     busy : Out(1)
         An operand is in the pipeline (or entering it).
     """
@@ -61,7 +63,7 @@ class WeightUpdate(wiring.Component):
             "i_trace": In(lanes * trace_bits), "i_mask": In(lanes), "i_neg": In(1),
             "i_a": In(8), "i_shift": In(4),
             "i_w_min": In(signed(weight_bits)), "i_w_max": In(signed(weight_bits)),
-            "o_valid": Out(1), "o_addr": Out(addr_bits), "o_word": Out(lanes * weight_bits),
+            "write": In(WritePort.Signature(addr_width=addr_bits, shape=lanes * weight_bits)),
             "busy": Out(1),
         })
 
@@ -94,8 +96,8 @@ class WeightUpdate(wiring.Component):
         busy = 0
         for v in valid:
             busy = busy | v
-        m.d.comb += [self.busy.eq(busy), self.o_valid.eq(valid[UPDATE_STAGES]),
-                     self.o_addr.eq(addr[UPDATE_STAGES][:abits])]
+        m.d.comb += [self.busy.eq(busy), self.write.en.eq(valid[UPDATE_STAGES]),
+                     self.write.addr.eq(addr[UPDATE_STAGES][:abits])]
         for lane in range(lanes):
             w1 = Signal(signed(wb), name=f"l{lane}_w1")
             t1 = Signal(tb, name=f"l{lane}_t1")
@@ -111,7 +113,7 @@ class WeightUpdate(wiring.Component):
             new = Signal(signed(wb), name=f"l{lane}_new")
             clipped = Mux(total < lo[3], lo[3], Mux(total > hi[3], hi[3], total))
             m.d.sync += new.eq(Mux(mask[3][lane], clipped, w3))
-            m.d.comb += self.o_word[lane * wb:(lane + 1) * wb].eq(new)
+            m.d.comb += self.write.data[lane * wb:(lane + 1) * wb].eq(new)
         return m
 
 
