@@ -51,13 +51,19 @@ class ConfigPort(wiring.Component):
     learn : Out(ArrayLayout(learn_layout(W_BITS, T_BITS), plastic groups))
         The learning registers (plastic cores).
     weight : In(WeightPortSignature(...))
+        The weights (:class:`~spikefab.hdl.synapse.SynapseArray`).
     state_rd, state_wr : In(ReadPort.Signature(...)), In(WritePort.Signature(...))
+        The neuron state (:class:`~.sweep.UpdateSweep`).
     acc_rd, acc_wr : In(ReadPort.Signature(...)), In(WritePort.Signature(...))
+        The accumulators (through :class:`~.sweep.UpdateSweep`).
     pre_rd, pre_wr : In(ReadPort.Signature(...)), In(WritePort.Signature(...))
-        Plastic cores: the pre traces.
+        Plastic cores: the pre traces (:class:`~.traces.PreTraces`).
     post_rd, post_wr : In(ReadPort.Signature(...)).array(plastic groups), likewise
-        Plastic cores: the post traces of each plastic group.
-        The memory accesses of the commands (every read port's ``en``: the command transfers).
+        Plastic cores: the post traces of each plastic group (:class:`~.traces.PostTraces`).
+
+    The memory ports are the users' side (``addr`` out, ``data`` in); a read port's ``en`` is
+    high in a command's transfer clock, a write port's in the transfer clock of a write to its
+    space.
     """
 
     def __init__(self, params, weight_ram="dual"):
@@ -112,11 +118,11 @@ class ConfigPort(wiring.Component):
             cfg.ready.eq(self.idle & ~rd_pending & ~rd_wait.any() & ~rd_select & ~rdata.valid),
             go.eq(cfg.valid & cfg.ready),
         ]
-        rd_k = self._accesses(m)
-        sets = self._neuron_params(m, rd_param)
-        self._read_params(m, sets, rd_param)
+        sets = self._neuron_params(m)
+        rd_k = self._accesses(m, sets)
         with m.If(go & ~cmd.write):
             m.d.sync += [rd_pending.eq(1), rd_space.eq(cmd.space)]
+            self._read_params(m, sets, rd_param)
         if p.plastic:
             self._learn_params(m, rd_param)
 
@@ -142,7 +148,13 @@ class ConfigPort(wiring.Component):
                                     (Space.ACC, "acc"), (Space.PARAM, "param")):
                     with m.Case(space):
                         m.d.sync += rdata.payload.eq(caps[name])
-                if p.plastic:
+        with m.Elif(rdata.valid & rdata.ready):
+            m.d.sync += rdata.valid.eq(0)
+        if p.plastic:
+            # the trace spaces in a block of their own, as before the split into components:
+            # yosys then builds the same netlist (one select chain per block)
+            with m.If(rd_select):
+                with m.Switch(rd_space):
                     with m.Case(Space.PRE):
                         m.d.sync += rdata.payload.eq(caps["pre"])
                     with m.Case(Space.POST):
@@ -150,8 +162,6 @@ class ConfigPort(wiring.Component):
                             for k in range(len(p.plastic_groups)):
                                 with m.Case(k):
                                     m.d.sync += rdata.payload.eq(caps[f"post{k}"])
-        with m.Elif(rdata.valid & rdata.ready):
-            m.d.sync += rdata.valid.eq(0)
         return m
 
     def _read_ports(self):
@@ -164,13 +174,16 @@ class ConfigPort(wiring.Component):
             for k, port in enumerate(self.post_rd):
                 yield f"post{k}", port
 
-    def _accesses(self, m):
+    def _accesses(self, m, sets):
         """Drive the memory ports from the command: addresses and data always, the write
-        enables in the transfer clock of a write to their space. Returns the plastic group
+        enables in the transfer clock of a write to their space (neuron parameters: the
+        registers of ``sets``). Returns the plastic group
         of the last read (a register; None in a static core)."""
         p = self._p
         cmd, go = self.i_cfg.payload, self.go
-        ports = [(self.state_rd, self.state_wr, cmd.addr), (self.acc_rd, self.acc_wr, cmd.addr)]
+        ports = [(self.state_rd, self.state_wr, cmd.addr)]
+        m.d.comb += [self.acc_rd.addr.eq(cmd.addr), self.acc_rd.en.eq(go),
+                     self.acc_wr.addr.eq(cmd.addr)]
         if p.plastic:
             rbits = row_bits(p)
             cfg_row, cfg_k = cmd.addr[:rbits], cmd.addr[rbits:]
@@ -180,20 +193,21 @@ class ConfigPort(wiring.Component):
         for rd, wr, addr in ports:
             m.d.comb += [rd.addr.eq(addr), rd.en.eq(go), wr.addr.eq(addr),
                          wr.data.eq(cmd.data)]
-        with m.If(go & cmd.write):
+        wr = go & cmd.write
+        with m.If(wr):
             with m.Switch(cmd.space):
                 with m.Case(Space.WEIGHT):
                     m.d.comb += self.weight.w_en.eq(1)
-                with m.Case(Space.STATE):
-                    m.d.comb += self.state_wr.en.eq(1)
                 with m.Case(Space.ACC):
-                    m.d.comb += self.acc_wr.en.eq(1)
-                if p.plastic:
-                    with m.Case(Space.PRE):
-                        m.d.comb += self.pre_wr.en.eq(1)
-                    with m.Case(Space.POST):
-                        for k, wr in enumerate(self.post_wr):
-                            m.d.comb += wr.en.eq(cfg_k == k)
+                    m.d.comb += [self.acc_wr.en.eq(1), self.acc_wr.data.eq(cmd.data)]
+
+                with m.Case(Space.PARAM):
+                    self._write_params(m, sets)
+        m.d.comb += self.state_wr.en.eq(wr & (cmd.space == Space.STATE))
+        if p.plastic:
+            m.d.comb += self.pre_wr.en.eq(wr & (cmd.space == Space.PRE))
+            for k, port in enumerate(self.post_wr):
+                m.d.comb += port.en.eq(wr & (cmd.space == Space.POST) & (cfg_k == k))
         if not p.plastic:
             return None
         rd_k = Signal.like(cfg_k)
@@ -201,9 +215,9 @@ class ConfigPort(wiring.Component):
             m.d.sync += rd_k.eq(cfg_k)
         return rd_k
 
-    def _neuron_params(self, m, rd_param):
-        """The neuron parameter registers, one set per population of the core, and their
-        writes. Returns the sets (``{Param: register}``)."""
+    def _neuron_params(self, m):
+        """The neuron parameter registers, one set per population of the core, driven to the
+        LIF pipeline. Returns the sets (``{Param: register}``)."""
         p = self._p
         cmd = self.i_cfg.payload
         sets = []
@@ -225,32 +239,35 @@ class ConfigPort(wiring.Component):
                          self.k_v[k].eq(regs[Param.DV]),
                          self.refractory[k].eq(regs[Param.REFRACTORY]),
                          self.reset_subtract[k].eq(regs[Param.RESET_SUBTRACT])]
-        with m.If(self.go & cmd.write & (cmd.space == Space.PARAM)):
-            with m.Switch(cmd.addr):
-                for k, regs in enumerate(sets):
-                    for q, reg in regs.items():
-                        with m.Case(param_addr(p, k, q)):
-                            if q in (Param.DU, Param.DV):
-                                m.d.sync += reg.eq(DECAY_ONE - cmd.data[:13])
-                            else:
-                                m.d.sync += reg.eq(cmd.data)
         return sets
 
+    def _write_params(self, m, sets):
+        """A write to a neuron parameter register (``sets``)."""
+        cmd = self.i_cfg.payload
+        with m.Switch(cmd.addr):
+            for k, regs in enumerate(sets):
+                for q, reg in regs.items():
+                    with m.Case(param_addr(self._p, k, q)):
+                        if q in (Param.DU, Param.DV):
+                            m.d.sync += reg.eq(DECAY_ONE - cmd.data[:13])
+                        else:
+                            m.d.sync += reg.eq(cmd.data)
+
     def _read_params(self, m, sets, rd_param):
-        """A read's neuron parameter (0 at any other address), in ``rd_param``."""
+        """A read's neuron parameter (0 at any other address), in ``rd_param`` (called in the
+        read's transfer clock)."""
         p = self._p
         cmd = self.i_cfg.payload
-        with m.If(self.go & ~cmd.write):
-            with m.Switch(cmd.addr):
-                for k, regs in enumerate(sets):
-                    for q, reg in regs.items():
-                        with m.Case(param_addr(p, k, q)):
-                            if q in (Param.DU, Param.DV):
-                                m.d.sync += rd_param.eq(DECAY_ONE - reg)
-                            else:
-                                m.d.sync += rd_param.eq(reg.as_unsigned())
-                with m.Default():
-                    m.d.sync += rd_param.eq(0)
+        with m.Switch(cmd.addr):
+            for k, regs in enumerate(sets):
+                for q, reg in regs.items():
+                    with m.Case(param_addr(p, k, q)):
+                        if q in (Param.DU, Param.DV):
+                            m.d.sync += rd_param.eq(DECAY_ONE - reg)
+                        else:
+                            m.d.sync += rd_param.eq(reg.as_unsigned())
+            with m.Default():
+                m.d.sync += rd_param.eq(0)
 
     def _learn_params(self, m, rd_param):
         """The learning registers of each plastic group: writes, and reads into

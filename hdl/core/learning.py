@@ -146,26 +146,22 @@ class Learning(wiring.Component):
             y_sel = Mux(ltd_k == k, post_traces[k], y_sel)
 
         learn = self.learn
+        u = unit.i_op.payload
         with m.If(in_ltp):
             b = op.payload
             m.d.comb += [
-                unit.i_valid.eq(op.valid), unit.i_addr.eq(b.addr),
-                unit.i_word.eq(self.weight.data),
-                unit.i_trace.eq(Cat(pre_trace for _ in range(p.lanes))),
-                unit.i_mask.eq(b.mask), unit.i_neg.eq(0),
-                unit.i_a.eq(select(learn, b.k, "a_plus")),
-                unit.i_shift.eq(select(learn, b.k, "shift")),
-                unit.i_w_min.eq(select(learn, b.k, "w_min")),
-                unit.i_w_max.eq(select(learn, b.k, "w_max")),
+                unit.i_op.valid.eq(op.valid), u.addr.eq(b.addr), u.word.eq(self.weight.data),
+                u.trace.eq(Cat(pre_trace for _ in range(p.lanes))),
+                u.mask.eq(b.mask), u.neg.eq(0),
+                u.a.eq(select(learn, b.k, "a_plus")), u.shift.eq(select(learn, b.k, "shift")),
+                u.w_min.eq(select(learn, b.k, "w_min")), u.w_max.eq(select(learn, b.k, "w_max")),
             ]
         with m.Else():
             m.d.comb += [
-                unit.i_valid.eq(self.i_ltd.valid), unit.i_addr.eq(ltd.addr),
-                unit.i_word.eq(ltd.word), unit.i_trace.eq(y_sel),
-                unit.i_mask.eq(Mux(ltd_plastic, columns(p, ltd.row, ltd_k), 0)),
-                unit.i_neg.eq(1),
-                unit.i_a.eq(select(learn, ltd_k, "a_minus")),
-                unit.i_shift.eq(select(learn, ltd_k, "shift")),
-                unit.i_w_min.eq(select(learn, ltd_k, "w_min")),
-                unit.i_w_max.eq(select(learn, ltd_k, "w_max")),
+                unit.i_op.valid.eq(self.i_ltd.valid), u.addr.eq(ltd.addr), u.word.eq(ltd.word),
+                u.trace.eq(y_sel),
+                u.mask.eq(Mux(ltd_plastic, columns(p, ltd.row, ltd_k), 0)), u.neg.eq(1),
+                u.a.eq(select(learn, ltd_k, "a_minus")), u.shift.eq(select(learn, ltd_k, "shift")),
+                u.w_min.eq(select(learn, ltd_k, "w_min")),
+                u.w_max.eq(select(learn, ltd_k, "w_max")),
             ]

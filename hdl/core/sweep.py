@@ -86,10 +86,8 @@ class UpdateSweep(wiring.Component):
             self.cfg_state_rd.data.eq(st_rd.data),
             self.cfg_acc_rd.data.eq(acc_rd.data),
         ]
-        with m.If(updating):
-            m.d.comb += [acc_wr.en.eq(1), acc_wr.data.eq(0)]
-        with m.If(self.cfg_acc_wr.en):
-            m.d.comb += [acc_wr.en.eq(1), acc_wr.data.eq(self.cfg_acc_wr.data)]
+        m.d.comb += [acc_wr.en.eq(updating | self.cfg_acc_wr.en),
+                     acc_wr.data.eq(self.cfg_acc_wr.data)]
         issue, lif = self.i_issue, self.o_neuron
         m.d.comb += [lif.valid.eq(issue.valid), lif.payload.row.eq(issue.payload.row)]
         for lane in range(p.lanes):
