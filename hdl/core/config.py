@@ -12,7 +12,7 @@ from spikefab.shape.latency import read_latency
 
 from ..stdp import learn_layout
 from ..synapse import WeightPortSignature, acc_layout
-from .layouts import addr_bits, cfg_layout, state_layout
+from .layouts import addr_bits, cfg_layout, check_params, state_layout
 
 __all__ = ["ConfigPort"]
 
@@ -67,7 +67,7 @@ class ConfigPort(wiring.Component):
     """
 
     def __init__(self, params, weight_ram="dual"):
-        p = self._p = params
+        p = self._p = check_params(params)
         self._ram = weight_ram
         n = len(p.neuron_sets)
         rbits, lanes = addr_bits(p.row_slots), p.lanes

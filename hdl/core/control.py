@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.latency import CYCLES_BITS, DRAIN_LATENCY
 
-from .layouts import issue_layout
+from .layouts import check_params, issue_layout
 
 __all__ = ["Phase", "StepControl"]
 
@@ -77,7 +77,7 @@ class StepControl(wiring.Component):
     """
 
     def __init__(self, params):
-        self._p = params
+        self._p = check_params(params)
         super().__init__({
             "start": In(1), "hold": In(1), "cfg_go": In(1),
             "syn_busy": In(1), "unit_busy": In(1), "lif_busy": In(1), "sweep_busy": In(1),

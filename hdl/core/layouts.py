@@ -4,10 +4,19 @@ from amaranth.hdl import Shape, signed, unsigned
 from amaranth.lib import data
 
 from spikefab.shape.cfg import cfg_fields
+from spikefab.shape.core import CoreParams
 
 from ..layouts import struct
 
-__all__ = ["addr_bits", "state_layout", "cfg_layout", "issue_layout", "ltp_op_layout"]
+__all__ = ["check_params", "addr_bits", "state_layout", "cfg_layout", "issue_layout",
+           "ltp_op_layout"]
+
+
+def check_params(params):
+    """``params``, if it is a :class:`~spikefab.shape.core.CoreParams` (the blocks' check)."""
+    if not isinstance(params, CoreParams):
+        raise TypeError(f"Params must be a CoreParams, not {params!r}")
+    return params
 
 
 def addr_bits(depth):

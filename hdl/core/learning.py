@@ -11,7 +11,7 @@ from ..stdp import WeightUpdate, learn_layout
 from ..synapse import WeightPortSignature, ltd_layout
 from .control import Phase
 from .groups import columns, select
-from .layouts import addr_bits
+from .layouts import addr_bits, check_params
 from .ltp import LtpPass
 from .traces import PostTraces, PreTraces
 
@@ -66,7 +66,7 @@ class Learning(wiring.Component):
     """
 
     def __init__(self, params, weight_ram="dual", delay_ram=False):
-        p = self._p = params
+        p = self._p = check_params(params)
         self._ram, self._delay_ram = weight_ram, delay_ram
         npl, lanes, tb = len(p.plastic_groups), p.lanes, p.trace_bits
         wbits, width = addr_bits(p.weight_slots), lanes * p.weight_bits

@@ -11,7 +11,7 @@ from spikefab.shape.latency import row_clocks
 from ..lif import lif_out_layout
 from .control import Phase
 from .groups import columns, group_of_slot
-from .layouts import ltp_op_layout
+from .layouts import check_params, ltp_op_layout
 
 __all__ = ["LtpPass"]
 
@@ -47,7 +47,7 @@ class LtpPass(wiring.Component):
     """
 
     def __init__(self, params, weight_ram="dual"):
-        p = self._p = params
+        p = self._p = check_params(params)
         self._slow = row_clocks(p, weight_ram) == 2
         super().__init__({
             "phase": In(Phase),

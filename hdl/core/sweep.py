@@ -10,7 +10,7 @@ from ..emitter import spike_row_layout
 from ..lif import lif_in_layout, lif_out_layout
 from ..synapse import acc_layout
 from .control import Phase
-from .layouts import addr_bits, issue_layout, state_layout
+from .layouts import addr_bits, check_params, issue_layout, state_layout
 
 __all__ = ["UpdateSweep"]
 
@@ -50,7 +50,7 @@ class UpdateSweep(wiring.Component):
     """
 
     def __init__(self, params):
-        p = self._p = params
+        p = self._p = check_params(params)
         rbits = addr_bits(p.row_slots)
         state = dict(addr_width=rbits, shape=state_layout(p))
         acc = dict(addr_width=rbits, shape=acc_layout(p))

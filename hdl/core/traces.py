@@ -13,7 +13,7 @@ from ..lif import lif_out_layout
 from ..stdp import TraceUpdate, learn_layout
 from .control import Phase
 from .groups import group_of_slot, select, slot_of
-from .layouts import addr_bits
+from .layouts import addr_bits, check_params
 
 __all__ = ["PreTraces", "PostTraces"]
 
@@ -55,7 +55,7 @@ class PreTraces(wiring.Component):
     """
 
     def __init__(self, params):
-        p = self._p = params
+        p = self._p = check_params(params)
         pre = dict(addr_width=addr_bits(p.pre_slots), shape=p.trace_bits)
         super().__init__({
             "phase": In(Phase),
@@ -173,7 +173,7 @@ class PostTraces(wiring.Component):
     """
 
     def __init__(self, params, delay_ram=False):
-        p = self._p = params
+        p = self._p = check_params(params)
         self._delay_ram = delay_ram
         npl = len(p.plastic_groups)
         post = dict(addr_width=addr_bits(p.row_slots), shape=p.lanes * p.trace_bits)
