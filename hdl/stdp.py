@@ -8,7 +8,8 @@ for the pre traces (sweep after the event phase) and the post traces (beside the
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, wiring
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_SHIFT
@@ -17,8 +18,7 @@ from spikefab.shape.latency import UPDATE_STAGES
 
 from .delay import DelayLine
 
-__all__ = ["learn_layout", "WeightUpdate", "TraceUpdate"]
-
+__all__ = ["learn_layout", "update_op_layout", "WeightUpdate", "TraceUpdate"]
 
 
 def learn_layout(weight_bits, trace_bits):
@@ -31,24 +31,33 @@ def learn_layout(weight_bits, trace_bits):
         "w_min": signed(weight_bits), "w_max": signed(weight_bits)})
 
 
+def update_op_layout(lanes, weight_bits, trace_bits, addr_bits):
+    """One operand of :class:`WeightUpdate`: the weight word read and its address, per lane
+    the trace (``lanes * T_BITS``), the lanes to change, 1 for depression (subtract), and the
+    rate, ``stdp_shift`` and bounds of the operand's projection."""
+    return data.StructLayout({
+        "addr": unsigned(addr_bits), "word": unsigned(lanes * weight_bits),
+        "trace": unsigned(lanes * trace_bits), "mask": unsigned(lanes), "neg": unsigned(1),
+        "a": unsigned(8), "shift": unsigned(4),
+        "w_min": signed(weight_bits), "w_max": signed(weight_bits)})
+
+
 class WeightUpdate(wiring.Component):
     """``lanes`` weights per clock: ``W' = clip(W +- ((a * t) >> shift), w_min, w_max)``.
 
     Stages: 1 registers the operands (they come from block RAM outputs), 2 the products
     ``a * t`` (one small multiplier per lane: SB_MAC16 / MULT18), 3 ``W +- (prod >> shift)``
     (exact), 4 the clip; lanes whose ``mask`` bit is 0 pass ``W`` through unchanged. Latency
-    :data:`~spikefab.shape.latency.UPDATE_STAGES`, one word per clock, never stalls; ``o_valid``/``o_addr``/``o_word``
-    drive the weight memory's write port directly. Infers no memory, unless ``delay_ram``:
+    :data:`~spikefab.shape.latency.UPDATE_STAGES`, one word per clock, never stalls; ``write``
+    drives the weight memory's write port directly. Infers no memory, unless ``delay_ram``:
     then the address and the bounds, which only wait, go through block RAM delay lines.
 
     Members
     -------
-    i_valid, i_addr, i_word, i_trace, i_mask, i_neg : In
-        Operands: the weight word read, per lane the trace (``lanes * T_BITS``), the lanes to
-        change, and 1 for depression (subtract).
-    i_a, i_shift, i_w_min, i_w_max : In
-        The rate, ``stdp_shift`` and bounds of the operand's projection.
-    o_valid, o_addr, o_word : Out
+    i_op : In(stream.Signature(update_op_layout(...), always_ready=True))
+        The operands, one word per clock.
+    write : In(WritePort.Signature(addr_width=addr_bits, shape=lanes * W_BITS))
+        The updated words (the memory's side is ``Out``).
     busy : Out(1)
         An operand is in the pipeline (or entering it).
     """
@@ -57,18 +66,17 @@ class WeightUpdate(wiring.Component):
         self.lanes, self.wb, self.tb = lanes, weight_bits, trace_bits
         self.delay_ram = bool(delay_ram)
         super().__init__({
-            "i_valid": In(1), "i_addr": In(addr_bits), "i_word": In(lanes * weight_bits),
-            "i_trace": In(lanes * trace_bits), "i_mask": In(lanes), "i_neg": In(1),
-            "i_a": In(8), "i_shift": In(4),
-            "i_w_min": In(signed(weight_bits)), "i_w_max": In(signed(weight_bits)),
-            "o_valid": Out(1), "o_addr": Out(addr_bits), "o_word": Out(lanes * weight_bits),
+            "i_op": In(stream.Signature(
+                update_op_layout(lanes, weight_bits, trace_bits, addr_bits), always_ready=True)),
+            "write": In(WritePort.Signature(addr_width=addr_bits, shape=lanes * weight_bits)),
             "busy": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         lanes, wb, tb = self.lanes, self.wb, self.tb
-        abits = len(self.i_addr)
+        op = self.i_op.payload
+        abits = len(op.addr)
 
         def pipe(sig, n, name):
             out = [sig]
@@ -78,29 +86,29 @@ class WeightUpdate(wiring.Component):
                 out.append(r)
             return out
 
-        valid = pipe(self.i_valid, UPDATE_STAGES, "valid")
-        mask = pipe(self.i_mask, UPDATE_STAGES, "mask")
-        neg = pipe(self.i_neg, 2, "neg")
-        shift = pipe(self.i_shift, 2, "shift")
+        valid = pipe(self.i_op.valid, UPDATE_STAGES, "valid")
+        mask = pipe(op.mask, UPDATE_STAGES, "mask")
+        neg = pipe(op.neg, 2, "neg")
+        shift = pipe(op.shift, 2, "shift")
         # the address and the bounds only wait: block RAM delay lines when ``delay_ram``
         m.submodules.addr_delay = ad = DelayLine(abits, UPDATE_STAGES, self.delay_ram)
         m.submodules.bounds_delay = bd = DelayLine(2 * wb, 3, self.delay_ram)
-        m.d.comb += [ad.i.eq(self.i_addr), bd.i.eq(Cat(self.i_w_min, self.i_w_max))]
+        m.d.comb += [ad.i.eq(op.addr), bd.i.eq(Cat(op.w_min, op.w_max))]
         lo = [None] * 3 + [bd.o[:wb].as_signed()]
         hi = [None] * 3 + [bd.o[wb:].as_signed()]
         addr = [None] * UPDATE_STAGES + [ad.o]
         a1 = Signal(8)
-        m.d.sync += a1.eq(self.i_a)
+        m.d.sync += a1.eq(op.a)
         busy = 0
         for v in valid:
             busy = busy | v
-        m.d.comb += [self.busy.eq(busy), self.o_valid.eq(valid[UPDATE_STAGES]),
-                     self.o_addr.eq(addr[UPDATE_STAGES][:abits])]
+        m.d.comb += [self.busy.eq(busy), self.write.en.eq(valid[UPDATE_STAGES]),
+                     self.write.addr.eq(addr[UPDATE_STAGES][:abits])]
         for lane in range(lanes):
             w1 = Signal(signed(wb), name=f"l{lane}_w1")
             t1 = Signal(tb, name=f"l{lane}_t1")
-            m.d.sync += [w1.eq(self.i_word[lane * wb:(lane + 1) * wb].as_signed()),
-                         t1.eq(self.i_trace[lane * tb:(lane + 1) * tb])]
+            m.d.sync += [w1.eq(op.word[lane * wb:(lane + 1) * wb].as_signed()),
+                         t1.eq(op.trace[lane * tb:(lane + 1) * tb])]
             prod = Signal(8 + tb, name=f"l{lane}_prod")
             w2 = Signal(signed(wb), name=f"l{lane}_w2")
             m.d.sync += [prod.eq(a1 * t1), w2.eq(w1)]
@@ -111,18 +119,20 @@ class WeightUpdate(wiring.Component):
             new = Signal(signed(wb), name=f"l{lane}_new")
             clipped = Mux(total < lo[3], lo[3], Mux(total > hi[3], hi[3], total))
             m.d.sync += new.eq(Mux(mask[3][lane], clipped, w3))
-            m.d.comb += self.o_word[lane * wb:(lane + 1) * wb].eq(new)
+            m.d.comb += self.write.data[lane * wb:(lane + 1) * wb].eq(new)
         return m
 
 
 class TraceUpdate(wiring.Component):
-    """``lanes`` traces per clock: ``decay(t, d)`` in :data:`~spikefab.shape.latency.TRACE_STAGES` clocks, then, in the
-    clock the caller knows the spikes, ``usat(. + inc, T_BITS)`` where ``spike`` is set.
+    """``lanes`` traces per clock: ``decay(t, d)`` in
+    :data:`~spikefab.shape.latency.TRACE_STAGES` clocks, then, in the clock the caller knows
+    the spikes, ``usat(. + inc, T_BITS)`` where ``spike`` is set.
 
     Stages: 1 registers the traces (block RAM outputs), 2 the products ``t * (4096 - d)``,
     3 the truncated ``>> 12`` (traces are unsigned: truncation toward zero is the floor).
-    ``o_decayed`` is valid :data:`~spikefab.shape.latency.TRACE_STAGES` clocks after ``i_trace``; ``bump(decayed,
-    spike, inc)`` (combinational, a method) gives the final value. Infers no memory.
+    ``o_decayed`` is valid :data:`~spikefab.shape.latency.TRACE_STAGES` clocks after
+    ``i_trace``; ``bump(decayed, spike, inc)`` (combinational, a method) gives the final
+    value. Infers no memory.
 
     Members
     -------

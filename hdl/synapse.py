@@ -1,15 +1,55 @@
 """Synapse memory and exact accumulation: the event phase of ``docs/spec.md`` section 3."""
 
-from amaranth.hdl import ClockSignal, Const, Elaboratable, Instance, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import (ClockSignal, Const, Elaboratable, Instance, Module, Mux, Shape, Signal,
+                          signed, unsigned)
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
+from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.core import (BANK_WORDS, SPRAM_BITS, SPRAM_WORDS, CoreParams,
                                  check_bank_words, check_weight_ram)
 from spikefab.shape.latency import read_latency, row_clocks
 
-__all__ = ["WeightRam", "SynapseArray"]
+__all__ = ["WeightPortSignature", "acc_layout", "ltd_layout", "WeightRam", "SynapseArray"]
+
+
+def _bits(depth):
+    """Address bits of a memory of ``depth`` words."""
+    return Shape.cast(range(depth)).width
+
+
+def acc_layout(p):
+    """One accumulator row: ``lanes`` signed ``acc_bits`` sums."""
+    return data.ArrayLayout(signed(p.acc_bits), p.lanes)
+
+
+def ltd_layout(p):
+    """One op of the event phase as the weight update sees it: the word's address, its row and
+    axon group, and the word read (the registered read data of the weight memory)."""
+    return data.StructLayout({
+        "addr": unsigned(_bits(p.weight_slots)), "row": unsigned(_bits(p.row_slots)),
+        "group": unsigned(_bits(max(2, len(p.axon_shifts)))),
+        "word": unsigned(p.lanes * p.weight_bits)})
+
+
+class WeightPortSignature(wiring.Signature):
+    """A read port and a write port sharing one address (the weight memory's external
+    access; the memory side, as ``lib.memory.ReadPort.Signature``).
+
+    Members
+    -------
+    addr : In(addr_width)
+        The word read, and the word written when ``w_en`` is high.
+    data : Out(width)
+        The word at ``addr`` of :func:`read_latency` clocks before.
+    w_en : In(1)
+    w_data : In(width)
+    """
+
+    def __init__(self, *, addr_width, width):
+        super().__init__({"addr": In(addr_width), "data": Out(width),
+                          "w_en": In(1), "w_data": In(width)})
+
 
 class WeightRam(Elaboratable):
     """The weight memory: ``depth`` words of ``width`` bits, with a registered read.
@@ -152,11 +192,12 @@ class SynapseArray(wiring.Component):
     Event phase (``ext = 0``): an axon id accepted from ``i_event`` is delivered to every row,
     one row (``lanes`` synapses) per clock: cycle ``k`` after the transfer reads weight word
     ``k * A + axon`` and accumulator row ``k``; cycle ``k + 1`` registers both (and the shifted
-    weight); cycle ``k + 2`` writes ``acc + (W << shift)`` back. A new event is accepted in the cycle of the last row of the previous one, so ``E``
-    back-to-back events take exactly ``E * rows`` clocks. The read-after-write hazards (the
-    same row within three consecutive clocks, which happens when ``rows <= 2``) are resolved by
-    forwarding the two sums most recently computed, never by stalling. ``busy`` is high while
-    an event is in flight, and for the :data:`~spikefab.shape.latency.EVENT_TAIL` clocks until its last write.
+    weight); cycle ``k + 2`` writes ``acc + (W << shift)`` back. A new event is accepted in the
+    cycle of the last row of the previous one, so ``E`` back-to-back events take exactly
+    ``E * rows`` clocks. The read-after-write hazards (the same row within three consecutive
+    clocks, which happens when ``rows <= 2``) are resolved by forwarding the two sums most
+    recently computed, never by stalling. ``busy`` is high while an event is in flight, and for
+    the :data:`~spikefab.shape.latency.EVENT_TAIL` clocks until its last write.
 
     A plastic core on a single-port weight memory (:func:`row_clocks` = 2) spends two clocks per
     row: a free-running toggle splits the clocks into read clocks and write clocks; rows are
@@ -170,13 +211,17 @@ class SynapseArray(wiring.Component):
     event tail grow by ``L - 1`` clocks, and ``E`` back-to-back events still take ``E * rows``.
 
     External access (``ext = 1``, used by the update phase and the configuration port): the
-    ``x_*`` ports own both memories. Read data appears on ``x_a_rdata`` one clock after the
-    address, on ``x_w_rdata`` :func:`read_latency` clocks after it. A read and a write of the
-    same accumulator row in one clock return the old value (read-and-clear in one cycle).
+    ``weight``, ``acc_rd`` and ``acc_wr`` ports own both memories. Read data appears on
+    ``acc_rd.data`` one clock after the address, on ``weight.data`` :func:`read_latency` clocks
+    after it. A read and a write of the same accumulator row in one clock return the old value
+    (read-and-clear in one cycle). The weight update pipeline's ``update`` port writes at any
+    time and wins over ``weight``.
 
     Parameters
     ----------
     params : CoreParams
+    weight_ram : str
+        Kind of weight memory (:class:`WeightRam`).
 
     Members
     -------
@@ -186,11 +231,19 @@ class SynapseArray(wiring.Component):
         Accept events (the step controller drops it once the step's ``start`` arrived).
     busy : Out(1)
     ext : In(1)
-        Hand both memories to the ``x_*`` ports. Only while ``busy`` is low.
-    x_w_addr, x_w_wen, x_w_wdata, x_w_rdata :
-        Weight memory word address, write enable, write data, read data.
-    x_a_addr, x_a_wen, x_a_wdata, x_a_rdata :
-        Accumulator memory row address, write enable, write data, read data.
+        Hand both memories to the external ports. Only while ``busy`` is low.
+    weight : Out(WeightPortSignature(addr_width=bits of rows * A - 1, width=lanes * W_BITS))
+        External access to the weight memory (one address for the read and the write).
+    acc_rd : Out(ReadPort.Signature(addr_width=bits of rows - 1, shape=acc_layout(params)))
+    acc_wr : Out(WritePort.Signature(addr_width=bits of rows - 1, shape=acc_layout(params)))
+        External access to the accumulators.
+    update : Out(WritePort.Signature(addr_width=bits of rows * A - 1, shape=lanes * W_BITS))
+        The weight update pipeline's writes (plastic cores).
+    o_ltd : Out(stream.Signature(ltd_layout(params), always_ready=True))
+        Every op of the event phase with its weight word, in the clock the word is read
+        (the operands of LTD in a plastic core).
+    ev_row : Out(range(rows))
+        The row the engine reads this clock (the post traces are read beside it).
     """
 
     def __init__(self, params, weight_ram="dual"):
@@ -201,31 +254,18 @@ class SynapseArray(wiring.Component):
         self._ram = check_weight_ram(weight_ram, p.lanes * p.weight_bits, p.weight_slots,
                                      p.plastic)
         self._slow = row_clocks(p, weight_ram) == 2
-        acc_word = data.ArrayLayout(signed(p.acc_bits), p.lanes)
+        wbits, rbits, width = _bits(p.weight_slots), _bits(p.row_slots), p.lanes * p.weight_bits
         super().__init__({
             "i_event": In(stream.Signature(unsigned(max(1, (p.axons - 1).bit_length())))),
             "enable": In(1),
             "busy": Out(1),
             "ext": In(1),
-            "x_w_addr": In(range(p.weight_slots)),
-            "x_w_wen": In(1),
-            "x_w_wdata": In(p.lanes * p.weight_bits),
-            "x_w_rdata": Out(p.lanes * p.weight_bits),
-            "x_a_addr": In(range(p.row_slots)),
-            "x_a_wen": In(1),
-            "x_a_wdata": In(acc_word),
-            "x_a_rdata": Out(acc_word),
-            # learning (plastic cores): the read row, the registered-read view of each op,
-            # and the write port of the weight update pipeline
+            "weight": Out(WeightPortSignature(addr_width=wbits, width=width)),
+            "acc_rd": Out(ReadPort.Signature(addr_width=rbits, shape=acc_layout(p))),
+            "acc_wr": Out(WritePort.Signature(addr_width=rbits, shape=acc_layout(p))),
+            "update": Out(WritePort.Signature(addr_width=wbits, shape=width)),
+            "o_ltd": Out(stream.Signature(ltd_layout(p), always_ready=True)),
             "ev_row": Out(range(p.row_slots)),
-            "ltd_valid": Out(1),
-            "ltd_addr": Out(range(p.weight_slots)),
-            "ltd_row": Out(range(p.row_slots)),
-            "ltd_group": Out(range(max(2, len(p.axon_shifts)))),
-            "ltd_word": Out(p.lanes * p.weight_bits),
-            "u_wen": In(1),
-            "u_waddr": In(range(p.weight_slots)),
-            "u_wdata": In(p.lanes * p.weight_bits),
         })
 
     @property
@@ -235,21 +275,66 @@ class SynapseArray(wiring.Component):
     def elaborate(self, platform):
         p = self._p
         m = Module()
-        lanes, wb, A, rows = p.lanes, p.weight_bits, p.axons, p.rows
-        acc_word = data.ArrayLayout(signed(p.acc_bits), lanes)
-
-        m.submodules.weights = weights = WeightRam(lanes * wb, p.weight_slots, self._ram,
-                                                   p.weight_words())
-        m.submodules.accumulators = accs = Memory(shape=acc_word, depth=p.row_slots, init=[])
+        m.submodules.weights = weights = WeightRam(p.lanes * p.weight_bits, p.weight_slots,
+                                                   self._ram, p.weight_words())
+        m.submodules.accumulators = accs = Memory(shape=acc_layout(p), depth=p.row_slots,
+                                                  init=[])
         a_rd = accs.read_port()
         a_wr = accs.write_port()
+        # stage A, the row engine: the op of this clock, and the weight memory's address
+        active, a_valid, row, group, addr = self._engine(m)
+        self._weight_access(m, weights, active, addr)
+        m.d.comb += [self.ev_row.eq(row), self.acc_rd.data.eq(a_rd.data)]
 
-        # -- stage A: the row engine ------------------------------------------------------
+        # the weight read's extra latency: row, group and valid wait for the word
+        a_row, a_group, a_addr = row, group, addr
+        in_flight = []
+        for k in range(read_latency(self._ram) - 1):
+            d_valid = Signal(name=f"l{k}_valid")
+            d_row = Signal.like(row, name=f"l{k}_row")
+            d_group = Signal.like(group, name=f"l{k}_group")
+            d_addr = Signal.like(addr, name=f"l{k}_addr")
+            m.d.sync += [d_valid.eq(a_valid), d_row.eq(a_row), d_group.eq(a_group),
+                         d_addr.eq(a_addr)]
+            a_valid, a_row, a_group, a_addr = d_valid, d_row, d_group, d_addr
+            in_flight.append(d_valid)
+        m.d.comb += a_rd.addr.eq(Mux(self.ext, self.acc_rd.addr, a_row))
+
+        # stage B: register the memory outputs (and the shifted weight)
+        b_valid = Signal()
+        b_row = Signal(range(p.row_slots))
+        b_group = Signal.like(group)
+        b_addr = Signal.like(addr)
+        m.d.sync += [b_valid.eq(a_valid), b_row.eq(a_row), b_group.eq(a_group),
+                     b_addr.eq(a_addr)]
+        ltd = self.o_ltd
+        m.d.comb += [ltd.valid.eq(b_valid), ltd.payload.addr.eq(b_addr),
+                     ltd.payload.row.eq(b_row), ltd.payload.group.eq(b_group),
+                     ltd.payload.word.eq(weights.rdata)]
+        c_valid, c_row, total = self._accumulate(m, b_valid, b_row, b_group, a_rd.data,
+                                                 weights.rdata)
+
+        with m.If(self.ext):
+            m.d.comb += [a_wr.addr.eq(self.acc_wr.addr), a_wr.data.eq(self.acc_wr.data),
+                         a_wr.en.eq(self.acc_wr.en)]
+        with m.Else():
+            m.d.comb += [a_wr.addr.eq(c_row), a_wr.data.eq(total), a_wr.en.eq(c_valid)]
+
+        busy = active | b_valid | c_valid
+        for d_valid in in_flight:
+            busy |= d_valid
+        m.d.comb += self.busy.eq(busy)
+        return m
+
+    def _engine(self, m):
+        """Stage A: accept an event, then step through its rows. Returns ``active`` and the op
+        of this clock as ``(valid, row, group, weight address)``."""
+        p = self._p
         active = Signal()
         addr = Signal(range(p.weight_slots))
         row = Signal(range(p.row_slots))
         group = Signal(range(max(2, len(p.axon_shifts))))
-        last_row = row == rows - 1
+        last_row = row == p.rows - 1
         ev = self.i_event
         # ``wclk``: the write clock of a single-port plastic core (constant 1 otherwise)
         wclk = Const(1)
@@ -267,56 +352,39 @@ class SynapseArray(wiring.Component):
             with m.If(last_row):
                 m.d.sync += active.eq(0)
             with m.Else():
-                m.d.sync += [row.eq(row + 1), addr.eq(addr + A)]
+                m.d.sync += [row.eq(row + 1), addr.eq(addr + p.axons)]
+        valid = (active & ~wclk) if self._slow else active
+        return active, valid, row, group, addr
 
+    def _weight_access(self, m, weights, active, addr):
+        """The weight memory's ports: the engine's reads, the external port, the updates."""
         # One address for both weight ports: the write port is only used when ext is high.
         # The engine owns the address while it is active (``ext`` is never high then); the
         # select is a register, not ``ext``, which comes late from the configuration handshake.
-        w_addr = Signal(range(p.weight_slots))
-        waddr = Mux(self.u_wen, self.u_waddr, w_addr)
+        x, u = self.weight, self.update
+        w_addr = Signal(range(self._p.weight_slots))
+        waddr = Mux(u.en, u.addr, w_addr)
         m.d.comb += [
-            w_addr.eq(Mux(active, addr, self.x_w_addr)),
+            w_addr.eq(Mux(active, addr, x.addr)),
             # single-port: the write address is the read address unless the update pipeline
             # writes, so the memory's address never waits for the configuration handshake
             weights.raddr.eq(w_addr if self._ram == "dual" else waddr),
             weights.waddr.eq(waddr),
-            weights.wdata.eq(Mux(self.u_wen, self.u_wdata, self.x_w_wdata)),
-            weights.wen.eq(self.u_wen | (self.ext & self.x_w_wen)),
-            self.x_w_rdata.eq(weights.rdata),
-            self.ev_row.eq(row),
-            self.x_a_rdata.eq(a_rd.data),
+            weights.wdata.eq(Mux(u.en, u.data, x.w_data)),
+            weights.wen.eq(u.en | (self.ext & x.w_en)),
+            x.data.eq(weights.rdata),
         ]
 
-        # -- the weight read's extra latency: row, group and valid wait for the word -------
-        a_valid = (active & ~wclk) if self._slow else active
-        a_row, a_group, a_addr = row, group, addr
-        in_flight = []
-        for k in range(read_latency(self._ram) - 1):
-            d_valid = Signal(name=f"l{k}_valid")
-            d_row = Signal.like(row, name=f"l{k}_row")
-            d_group = Signal.like(group, name=f"l{k}_group")
-            d_addr = Signal.like(addr, name=f"l{k}_addr")
-            m.d.sync += [d_valid.eq(a_valid), d_row.eq(a_row), d_group.eq(a_group),
-                         d_addr.eq(a_addr)]
-            a_valid, a_row, a_group, a_addr = d_valid, d_row, d_group, d_addr
-            in_flight.append(d_valid)
-        m.d.comb += a_rd.addr.eq(Mux(self.ext, self.x_a_addr, a_row))
-
-        # -- stage B: register the memory outputs (and the shifted weight) ------------------
-        b_valid = Signal()
-        b_row = Signal(range(p.row_slots))
-        b_group = Signal.like(group)
-        b_addr = Signal.like(addr)
-        m.d.sync += [b_valid.eq(a_valid), b_row.eq(a_row), b_group.eq(a_group),
-                     b_addr.eq(a_addr)]
-        m.d.comb += [self.ltd_valid.eq(b_valid), self.ltd_addr.eq(b_addr),
-                     self.ltd_row.eq(b_row), self.ltd_group.eq(b_group),
-                     self.ltd_word.eq(weights.rdata)]
+    def _accumulate(self, m, b_valid, b_row, b_group, acc, word):
+        """Stage C: ``acc + (W << shift)`` of the op registered in stage B, with the two
+        previous sums forwarded. Returns ``(valid, row, sum)`` of the write-back."""
+        p = self._p
+        wb = p.weight_bits
+        acc_word = acc_layout(p)
         c_valid = Signal()
         c_row = Signal(range(p.row_slots))
         c_acc = Signal(acc_word)
         c_contrib = Signal(acc_word)
-        # -- stage C: accumulate, with the two previous sums forwarded ---------------------
         # The row read for the op in C was read in the clock when the op two ahead of it
         # was writing, so the memory holds neither of the two previous ops' sums: both are
         # forwarded (the newer wins). The selects are compared one clock early.
@@ -325,31 +393,20 @@ class SynapseArray(wiring.Component):
         d1_sum, d2_sum = Signal(acc_word), Signal(acc_word)
         hit1, hit2 = Signal(), Signal()
         m.d.sync += [
-            c_valid.eq(b_valid), c_row.eq(b_row), c_acc.eq(a_rd.data),
+            c_valid.eq(b_valid), c_row.eq(b_row), c_acc.eq(acc),
             hit1.eq(c_valid & (c_row == b_row)),
             hit2.eq(d1_valid & (d1_row == b_row)),
         ]
-        for lane in range(lanes):
-            w = weights.rdata[lane * wb:(lane + 1) * wb].as_signed()
+        for lane in range(p.lanes):
+            w = word[lane * wb:(lane + 1) * wb].as_signed()
             with m.Switch(b_group):
                 for g, (_, shift) in enumerate(p.axon_shifts):
                     with m.Case(g):
                         m.d.sync += c_contrib[lane].eq(w << shift)
         total = Signal(acc_word)
-        for lane in range(lanes):
+        for lane in range(p.lanes):
             old = Mux(hit1, d1_sum[lane], Mux(hit2, d2_sum[lane], c_acc[lane]))
             m.d.comb += total[lane].eq(old + c_contrib[lane])
         m.d.sync += [d1_valid.eq(c_valid), d1_row.eq(c_row), d1_sum.eq(total),
                      d2_valid.eq(d1_valid), d2_row.eq(d1_row), d2_sum.eq(d1_sum)]
-
-        with m.If(self.ext):
-            m.d.comb += [a_wr.addr.eq(self.x_a_addr), a_wr.data.eq(self.x_a_wdata),
-                         a_wr.en.eq(self.x_a_wen)]
-        with m.Else():
-            m.d.comb += [a_wr.addr.eq(c_row), a_wr.data.eq(total), a_wr.en.eq(c_valid)]
-
-        busy = active | b_valid | c_valid
-        for d_valid in in_flight:
-            busy |= d_valid
-        m.d.comb += self.busy.eq(busy)
-        return m
+        return c_valid, c_row, total

@@ -168,9 +168,9 @@ def test_synapse_array_accumulates_exactly(seed, neurons, lanes):
             clocks += 1
         ctx.set(dut.ext, 1)
         for row in range(p.rows):
-            ctx.set(dut.x_a_addr, row)
+            ctx.set(dut.acc_rd.addr, row)
             await ctx.tick()
-            got.extend(unpack_acc(p, ctx.get(dut.x_a_rdata.as_value())))
+            got.extend(unpack_acc(p, ctx.get(dut.acc_rd.data.as_value())))
 
     run(dut, tb)
     want = np.zeros(neurons, np.int64)
