@@ -24,13 +24,13 @@ class ConfigDispatcher(wiring.Component):
     """Takes a configuration command into a register stage and passes it to its target; the
     read data of the core it read returns on ``o_rdata``.
 
-    A command is taken only while ``busy`` is low (no step starting or running) and nothing
+    A command is taken only ``between`` steps (none starting or running) and while nothing
     is pending: the previous command has been taken by its target, and a read has been
     answered. ``target`` is core ``c`` (``o_core[c]``), :attr:`NetworkParams.router_target`
     (``o_router``, a write of the router's table), or larger (taken, ignored). ``pending``
     holds back the next step's start. From the register, no path from ``i_cfg`` reaches a
     core's or the router's memories in the same clock, and ``i_cfg.ready`` depends on
-    registers and ``busy`` only.
+    registers only.
 
     No memory; one command register and a one-hot target register. At most one command
     every two clocks.
@@ -42,7 +42,7 @@ class ConfigDispatcher(wiring.Component):
     Members
     -------
     i_cfg : In(stream.Signature(network_cfg_layout(params)))
-    busy : In(1)
+    between : In(1)
     pending : Out(1)
         A command is offered, held, or waits for its read data.
     o_core : Out(stream.Signature(core_cmd_layout(params))).array(cores)
@@ -58,7 +58,7 @@ class ConfigDispatcher(wiring.Component):
         n = len(p.cores)
         super().__init__({
             "i_cfg": In(stream.Signature(struct(network_cfg_fields(p)))),
-            "busy": In(1),
+            "between": In(1),
             "pending": Out(1),
             "o_core": Out(stream.Signature(core_cmd_layout(p))).array(n),
             "o_router": Out(stream.Signature(struct(router_cfg_fields(p.router)))),
@@ -77,7 +77,7 @@ class ConfigDispatcher(wiring.Component):
         q = Signal(struct(network_cfg_fields(p)))
         q_sel = Signal(n + 1)                   # one bit per core, then the router
         m.d.comb += [
-            cfg.ready.eq(~self.busy & ~rd_pending & ~q_sel.any()),
+            cfg.ready.eq(self.between & ~rd_pending & ~q_sel.any()),
             self.pending.eq(cfg.valid | rd_pending | q_sel.any()),
         ]
         with m.If(cfg.valid & cfg.ready):       # a target > router_target: taken, ignored

@@ -64,6 +64,13 @@ class NetworkTop(wiring.Component):
     The controller adds two clocks between a barrier and the next start (``go`` is
     registered).
 
+    The top only composes: the cores (:class:`~spikefab.hdl.core.Core`), the
+    :class:`~spikefab.hdl.router.Router`, the
+    :class:`~spikefab.hdl.step_control.StepController` (steps, barrier, host inputs), the
+    :class:`~spikefab.hdl.cfg_dispatch.ConfigDispatcher` (configuration register stage and
+    read data) and, on banked weight memories, a
+    :class:`~spikefab.hdl.slice.RegisterSlice` on each of a core's four streams.
+
     Parameters
     ----------
     params : NetworkParams
@@ -165,7 +172,7 @@ class NetworkTop(wiring.Component):
             control.idle.eq(idle),
             control.hold.eq(pending),
             router.step.eq(control.tag),
-            config.busy.eq(control.busy | control.start),
+            config.between.eq(control.between),
             self.busy.eq(control.busy),
             self.done.eq(control.done),
             self.steps.eq(control.steps),

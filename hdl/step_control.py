@@ -43,6 +43,8 @@ class StepController(wiring.Component):
     hold : In(1)
         A configuration command is pending.
     start : Out(1)
+    between : Out(1)
+        No step is starting or running: configuration commands may pass.
     tag : Out(unsigned(step_bits))
     busy : Out(1)
     done : Out(1)
@@ -61,6 +63,7 @@ class StepController(wiring.Component):
             "idle": In(1),
             "hold": In(1),
             "start": Out(1),
+            "between": Out(1),
             "tag": Out(unsigned(p.step_bits)),
             "busy": Out(1),
             "done": Out(1),
@@ -88,7 +91,8 @@ class StepController(wiring.Component):
         start = self.start
         m.d.sync += start.eq(go)
         m.d.comb += [
-            go.eq(~running & ~start & inputs_in & all_done & self.idle & ~self.hold),
+            self.between.eq(~running & ~start),
+            go.eq(self.between & inputs_in & all_done & self.idle & ~self.hold),
             barrier.eq(running & all_done & self.idle),
             self.busy.eq(running),
             self.done.eq(barrier),
