@@ -3,8 +3,8 @@
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import WritePort
-from amaranth.utils import ceil_log2
 from amaranth.lib.wiring import In
+from amaranth.utils import ceil_log2
 
 from spikefab.shape.router import (RouterParams, TableSpace, dst_fields, ptr_fields,
                                    router_cfg_fields)

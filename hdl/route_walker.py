@@ -3,8 +3,8 @@
 from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import ReadPort
-from amaranth.utils import ceil_log2
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from spikefab.shape.fields import uint_bits as _bits
 from spikefab.shape.router import RouterParams, dst_fields, ptr_fields
