@@ -5,16 +5,19 @@ Its shape is :class:`~spikefab.shape.network.NetworkParams` (``spikefab.shape.ne
 ``docs/network.md`` for the host protocol and the cycle formula.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.network import NetworkParams, input_fields, network_cfg_fields
 
+from .cfg_dispatch import ConfigDispatcher
 from .core import Core
 from .layouts import struct
 from .router import Router, host_event_layout
+from .slice import RegisterSlice
+from .step_control import StepController
 
 __all__ = ["input_layout", "network_cfg_layout", "NetworkTop"]
 
@@ -27,32 +30,6 @@ def input_layout(p):
 def network_cfg_layout(p):
     """:func:`~spikefab.shape.network.network_cfg_fields` as a layout."""
     return struct(network_cfg_fields(p))
-
-
-class _Slice(wiring.Component):
-    """A register slice of a stream: ``o`` is ``i`` one clock later, one transfer per clock,
-    and ``i.ready`` and ``o.valid`` are registers (a spare register takes the transfer of the
-    clock in which ``o`` stalls). ``empty``: neither register holds a transfer."""
-
-    def __init__(self, shape):
-        super().__init__({"i": In(stream.Signature(shape)), "o": Out(stream.Signature(shape)),
-                          "empty": Out(1)})
-        self._shape = shape
-
-    def elaborate(self, platform):
-        m = Module()
-        spare = Signal(self._shape)
-        spare_valid = Signal()
-        m.d.comb += [self.i.ready.eq(~spare_valid),
-                     self.empty.eq(~self.o.valid & ~spare_valid)]
-        with m.If(self.o.ready | ~self.o.valid):
-            with m.If(spare_valid):
-                m.d.sync += [self.o.payload.eq(spare), self.o.valid.eq(1), spare_valid.eq(0)]
-            with m.Else():
-                m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
-        with m.Elif(self.i.valid & ~spare_valid):
-            m.d.sync += [spare.eq(self.i.payload), spare_valid.eq(1)]
-        return m
 
 
 class NetworkTop(wiring.Component):
@@ -86,6 +63,13 @@ class NetworkTop(wiring.Component):
     No memory of its own; the cores' and the router's (``docs/core.md``, ``docs/router.md``).
     The controller adds two clocks between a barrier and the next start (``go`` is
     registered).
+
+    The top only composes: the cores (:class:`~spikefab.hdl.core.Core`), the
+    :class:`~spikefab.hdl.router.Router`, the
+    :class:`~spikefab.hdl.step_control.StepController` (steps, barrier, host inputs), the
+    :class:`~spikefab.hdl.cfg_dispatch.ConfigDispatcher` (configuration register stage and
+    read data) and, on banked weight memories, a
+    :class:`~spikefab.hdl.slice.RegisterSlice` on each of a core's four streams.
 
     Parameters
     ----------
@@ -129,24 +113,24 @@ class NetworkTop(wiring.Component):
         p = self._p
         m = Module()
         m.submodules.router = router = Router(p.router)
-        cores = []
+        m.submodules.control = control = StepController(p)
+        m.submodules.config = config = ConfigDispatcher(p)
         # A network on banked weight memories (a large ECP5, its cores spread over the die)
         # has a register slice on each of a core's four streams (axon events in, spikes out,
         # configuration in, read data out): no path runs from a core through the router or
         # the configuration stage and back into a core in one clock.
         sliced = "banked" in p.weight_rams
         flow_slices, cfg_slices = [], []      # events and spikes; configuration commands
-        cfg_ports, rd_ports = [], []
 
         def cut(name, shape, group=None):
-            m.submodules[name] = s = _Slice(shape)
+            m.submodules[name] = s = RegisterSlice(shape)
             if group is not None:
                 group.append(s)
             return s
 
+        cores = []
         for c, (cp, kind) in enumerate(zip(p.cores, p.weight_rams)):
-            core = Core(cp, weight_ram=kind, delay_ram=p.delay_ram)
-            m.submodules[f"core_{c}"] = core
+            m.submodules[f"core_{c}"] = core = Core(cp, weight_ram=kind, delay_ram=p.delay_ram)
             cores.append(core)
             event, spike = router.o_event[c], core.o_spike
             cfg_port, rd_port = core.i_cfg, core.o_rdata
@@ -163,128 +147,45 @@ class NetworkTop(wiring.Component):
                 s = cut(f"rdata_slice_{c}", rd_port.payload.shape())
                 wiring.connect(m, rd_port, s.i)
                 rd_port = s.o
-            cfg_ports.append(cfg_port)
-            rd_ports.append(rd_port)
             # widths differ (the router's index covers every core and host id; a core's
-            # spike ids cover its own neurons), so the streams are joined field by field
-            m.d.comb += [
-                core.i_event.valid.eq(event.valid),
-                core.i_event.payload.eq(event.payload),
-                event.ready.eq(core.i_event.ready),
-                router.i_spike[c].valid.eq(spike.valid),
-                router.i_spike[c].payload.eq(spike.payload),
-                spike.ready.eq(router.i_spike[c].ready),
-            ]
-        wiring.connect(m, wiring.flipped(self.o_output), router.o_host)
+            # spike ids cover its own neurons; a core's command fields are the low bits of
+            # the top's), so the streams are joined field by field
+            _join(m, event, core.i_event)
+            _join(m, spike, router.i_spike[c])
+            _join(m, config.o_core[c], cfg_port, ("write", "space", "addr", "data"))
+            _join(m, rd_port, config.i_rdata[c])
+            m.d.comb += [core.start.eq(control.start), control.core_done[c].eq(core.done)]
 
-        # -- step controller -------------------------------------------------------------
-        running = Signal()
-        inputs_in = Signal()                    # the end word of the next step was taken
-        core_done = Signal(len(cores), init=(1 << len(cores)) - 1)
-        tag = Signal(p.step_bits)
-        count = Signal(CYCLES_BITS)
-        cfg_hold = Signal()
-        go = Signal()
-        barrier = Signal()
-        all_done = core_done.all()
         idle = router.idle
         for s in flow_slices:
             idle &= s.empty
-        # ``go`` is registered into ``start``, which does everything a start does: ``go``
-        # depends on the router's ``idle`` (most of its state) and ``start`` enables most of
-        # the controller's registers and reaches every core, so the register keeps the two
-        # out of one clock. Nothing can change the conditions in between (no input word
-        # passes once the end word is in, the cores are done, ``i_cfg`` is not ready while
-        # ``start`` is high), and ``go`` is low while ``start`` is high.
-        start = Signal()
-        m.d.sync += start.eq(go)
-        m.d.comb += [
-            go.eq(~running & ~start & inputs_in & all_done & idle & ~cfg_hold),
-            barrier.eq(running & all_done & idle),
-            router.step.eq(tag),
-            self.busy.eq(running),
-            self.done.eq(barrier),
-        ]
-        for c, core in enumerate(cores):
-            m.d.comb += core.start.eq(start)
-            with m.If(core.done):
-                m.d.sync += core_done[c].eq(1)
-        # ``start`` and ``barrier`` never coincide (a barrier needs ``running``, which
-        # ``start`` sets); ``count`` runs on through the barrier clock, so that its enable
-        # is registers only and the router's ``idle`` reaches just the barrier's registers
-        with m.If(start):
-            m.d.sync += [running.eq(1), inputs_in.eq(0), core_done.eq(0), tag.eq(self.steps),
-                         count.eq(1)]
-        with m.Elif(running):
-            m.d.sync += count.eq(count + 1)
-        with m.If(barrier):
-            m.d.sync += [running.eq(0), self.steps.eq(self.steps + 1)]
-        # ``cycles`` follows ``count`` while a step runs (its enable is a register, not the
-        # barrier, whose decode of the router's state is the longest path on the UP5K), so
-        # that from the clock after a barrier to the next start it holds that step's count
-        with m.If(running):
-            m.d.sync += self.cycles.eq(count)
-
-        # host inputs: the words of the next step pass until its end word
-        inp = self.i_input
-        m.d.comb += [
-            router.i_host.payload.eq(inp.payload.channel),
-            router.i_host.valid.eq(inp.valid & ~inp.payload.end & ~inputs_in),
-            inp.ready.eq(~inputs_in & (inp.payload.end | router.i_host.ready)),
-        ]
-        with m.If(inp.valid & inp.ready & inp.payload.end):
-            m.d.sync += inputs_in.eq(1)
-
-        # -- configuration: a register stage, then demultiplex by target -----------------
-        # A command is taken into ``q`` (and its one-hot target into ``q_sel``) and passed to
-        # its target from there: no path from ``i_cfg`` reaches a core's or the router's
-        # memories in the same clock, and ``i_cfg.ready`` depends on registers only.
-        cfg = self.i_cfg
-        cmd = cfg.payload
-        rd_pending = Signal()
-        rd_target = Signal(range(max(2, len(cores))))
-        q = Signal(network_cfg_layout(p))
-        q_sel = Signal(len(cores) + 1)          # one bit per core, then the router
-        hold = cfg.valid | rd_pending | q_sel.any()
+        pending = config.pending
         if cfg_slices:
-            hold = hold | Cat(~s.empty for s in cfg_slices).any()
+            pending = pending | Cat(~s.empty for s in cfg_slices).any()
+        wiring.connect(m, wiring.flipped(self.i_input), control.i_input)
+        wiring.connect(m, control.o_channel, router.i_host)
+        wiring.connect(m, router.o_host, wiring.flipped(self.o_output))
+        wiring.connect(m, wiring.flipped(self.i_cfg), config.i_cfg)
+        wiring.connect(m, config.o_router, router.i_cfg)
+        wiring.connect(m, config.o_rdata, wiring.flipped(self.o_rdata))
         m.d.comb += [
-            cfg.ready.eq(~running & ~start & ~rd_pending & ~q_sel.any()),
-            cfg_hold.eq(hold),
+            control.idle.eq(idle),
+            control.hold.eq(pending),
+            router.step.eq(control.tag),
+            config.between.eq(control.between),
+            self.busy.eq(control.busy),
+            self.done.eq(control.done),
+            self.steps.eq(control.steps),
+            self.cycles.eq(control.cycles),
         ]
-        with m.If(cfg.valid & cfg.ready):       # a target > router_target: taken, ignored
-            m.d.sync += q.eq(cmd)
-            m.d.sync += [q_sel[c].eq(cmd.target == c) for c in range(len(cores))]
-            m.d.sync += q_sel[len(cores)].eq(cmd.target == p.router_target)
-            with m.If(~cmd.write & (cmd.target < p.router_target)):
-                m.d.sync += [rd_pending.eq(1), rd_target.eq(cmd.target)]
-        for c, port in enumerate(cfg_ports):
-            m.d.comb += [
-                port.valid.eq(q_sel[c]),
-                port.payload.write.eq(q.write),
-                port.payload.space.eq(q.space),
-                port.payload.addr.eq(q.addr),
-                port.payload.data.eq(q.data),
-            ]
-            with m.If(port.valid & port.ready):
-                m.d.sync += q_sel[c].eq(0)
-        rc = router.i_cfg
-        m.d.comb += [
-            rc.valid.eq(q_sel[len(cores)]),
-            rc.payload.space.eq(q.space[0]),
-            rc.payload.addr.eq(q.addr),
-            rc.payload.data.eq(q.data),
-        ]
-        with m.If(rc.valid & rc.ready):
-            m.d.sync += q_sel[len(cores)].eq(0)
-        rdata = self.o_rdata
-        r_valid, r_data = rd_ports[-1].valid, rd_ports[-1].payload
-        for c in reversed(range(len(cores) - 1)):
-            r_valid = Mux(rd_target == c, rd_ports[c].valid, r_valid)
-            r_data = Mux(rd_target == c, rd_ports[c].payload, r_data)
-        m.d.comb += [rdata.valid.eq(r_valid), rdata.payload.eq(r_data)]
-        for c, port in enumerate(rd_ports):
-            m.d.comb += port.ready.eq(rdata.ready & (rd_target == c))
-        with m.If(rdata.valid & rdata.ready):
-            m.d.sync += rd_pending.eq(0)
         return m
+
+
+def _join(m, src, dst, fields=None):
+    """Stream ``src`` into ``dst`` whose payload differs in width: assigned whole (extended
+    or truncated) or, for layouts, field by field (``fields``)."""
+    m.d.comb += [dst.valid.eq(src.valid), src.ready.eq(dst.ready)]
+    if fields is None:
+        m.d.comb += dst.payload.eq(src.payload)
+    else:
+        m.d.comb += [getattr(dst.payload, f).eq(getattr(src.payload, f)) for f in fields]

@@ -5,17 +5,22 @@ Its shape (:class:`~spikefab.shape.router.RouterParams`), table words and latenc
 the latency figures.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from spikefab.shape.fields import uint_bits as _bits
-from spikefab.shape.router import (RouterParams, TableSpace, dst_fields, host_event_fields,
-                                   ptr_fields, router_cfg_fields)
+from spikefab.shape.router import (RouterParams, dst_fields, host_event_fields, ptr_fields,
+                                   router_cfg_fields)
 
 from .layouts import struct
+from .route_demux import OutputDemux
+from .route_source import SourceStage
+from .route_table import TableWritePort
+from .route_walker import DestinationWalker
+from .slice import RegisterSlice
+from .spike_arbiter import SpikeArbiter
 
 __all__ = ["ptr_layout", "dst_layout", "host_event_layout", "router_cfg_layout", "Router"]
 
@@ -61,9 +66,10 @@ class Router(wiring.Component):
 
     Throughput: one destination entry per clock, sustained, while the outputs that the entries
     name are ready (every stall of an output stalls the whole router: the entries leave in
-    order). Latency of an otherwise empty router with ready outputs: :data:`~spikefab.shape.latency.ROUTE_LATENCY`
-    clocks from an ``i_host`` transfer, and :data:`~spikefab.shape.latency.QUEUE_LATENCY` more from an ``i_spike``
-    transfer, to the first destination being valid.
+    order). Latency of an otherwise empty router with ready outputs:
+    :data:`~spikefab.shape.latency.ROUTE_LATENCY` clocks from an ``i_host`` transfer, and
+    :data:`~spikefab.shape.latency.QUEUE_LATENCY` more from an ``i_spike`` transfer, to the
+    first destination being valid.
 
     ``idle`` is high when no event is held anywhere in the router and none is being
     transferred in: the step barrier is ``all cores done and idle``. The controller keeps
@@ -77,6 +83,15 @@ class Router(wiring.Component):
     Memories: the pointer table (``sources`` x ``ptr_layout``), the destination list
     (``entries`` x ``dst_layout``), both with registered read ports, and the spike queue
     (``SyncFIFOBuffered``, ``queue_depth`` x ``source_bits``).
+
+    The router only composes: the :class:`~spikefab.hdl.spike_arbiter.SpikeArbiter` feeds
+    the spike queue; the :class:`~spikefab.hdl.route_source.SourceStage` (S0) takes the
+    queue's head and ``i_host`` in turn; the
+    :class:`~spikefab.hdl.route_walker.DestinationWalker` reads the pointer word (S1) and the
+    destination entries (S3) through the tables' read ports; a
+    :class:`~spikefab.hdl.slice.RegisterSlice` is the output register; the
+    :class:`~spikefab.hdl.route_demux.OutputDemux` sends each entry to its core or the host;
+    the :class:`~spikefab.hdl.route_table.TableWritePort` writes ``i_cfg`` words.
 
     Parameters
     ----------
@@ -129,152 +144,40 @@ class Router(wiring.Component):
         dst_rd, dst_wr = dst_mem.read_port(), dst_mem.write_port()
         m.submodules.queue = queue = SyncFIFOBuffered(width=p.source_bits,
                                                       depth=p.queue_depth)
+        m.submodules.arbiter = arbiter = SpikeArbiter(p)
+        m.submodules.source = source = SourceStage(p)
+        m.submodules.walker = walker = DestinationWalker(p)
+        # the output register: its skid register keeps the outputs' ready off the lookup
+        # pipeline's combinational path
+        m.submodules.output = output = RegisterSlice(dl)
+        m.submodules.demux = demux = OutputDemux(p)
+        m.submodules.table = table = TableWritePort(p)
 
-        # -- spike arbiter: round robin over the cores into the queue ---------------------
-        # Expressions, not a switch: Icarus never evaluates an always block whose inputs do
-        # not change after time 0 (idle cores), which left the grant undefined.
-        last = Signal(range(max(2, p.cores)), init=p.cores - 1)
-        any_spike = Signal()
-        grant = Signal(range(max(2, p.cores)))
-        sid = Signal(p.source_bits)
-        valid = [self.i_spike[c].valid for c in range(p.cores)]
-
-        # Balanced trees, not chains: depth log2(cores), so that neither the logic nor the
-        # Python simulator's generated code (which nests one level per Mux) grows with cores.
-        def first_valid(order):
-            """(any valid, first valid core) of ``order``, as a balanced priority tree."""
-            if len(order) == 1:
-                return valid[order[0]], Const(order[0], grant.shape())
-            half = len(order) // 2
-            v_lo, i_lo = first_valid(order[:half])
-            v_hi, i_hi = first_valid(order[half:])
-            return v_lo | v_hi, Mux(v_lo, i_lo, i_hi)
-
-        def select(sel, options):
-            """``options[sel]`` as a balanced tree on the bits of ``sel`` (missing: last)."""
-            def tree(lo, n, bit):
-                if n == 1 or bit < 0:
-                    return options[min(lo, len(options) - 1)]
-                half = 1 << bit
-                if lo + half >= len(options):
-                    return tree(lo, n, bit - 1)
-                return Mux(sel[bit], tree(lo + half, half, bit - 1), tree(lo, half, bit - 1))
-            bits = max(1, (len(options) - 1).bit_length())
-            return tree(0, 1 << bits, bits - 1)
-
-        g = select(last, [first_valid([(prev + 1 + k) % p.cores for k in range(p.cores)])[1]
-                          for prev in range(p.cores)])
-        s_id = select(grant, [p.core_base[c] + self.i_spike[c].payload
-                              for c in range(p.cores)])
-        m.d.comb += [any_spike.eq(Cat(*valid).any()), grant.eq(g), sid.eq(s_id)]
         for c in range(p.cores):
-            m.d.comb += self.i_spike[c].ready.eq(queue.w_rdy & (grant == c))
-        spike_in = any_spike & queue.w_rdy
-        m.d.comb += [queue.w_en.eq(any_spike), queue.w_data.eq(sid)]
-        with m.If(spike_in):
-            m.d.sync += last.eq(grant)
-
-        # -- lookup: S1 holds a source whose pointer word is being read -------------------
-        cfg = self.i_cfg
-        s1_valid = Signal()
-        s3_valid = Signal()
-        w_addr = Signal(_bits(p.entries))
-        w_left = Signal(_bits(p.entries))
-        w_busy = w_left != 0
-        s3_adv = Signal()
-        issue = Signal()
-        w_free = Signal()
-        s1_adv = Signal()
-        m.d.comb += [
-            issue.eq(w_busy & s3_adv),
-            w_free.eq(~w_busy | (issue & (w_left == 1))),
-            s1_adv.eq(~s1_valid | w_free),
-        ]
-
-        # S0: the source id, registered, so that neither the queue's read data nor the host's
-        # payload reaches the pointer memory's address combinationally. The queue's head and
-        # the host take turns.
-        host_turn = Signal()
-        h = self.i_host
-        s0_valid = Signal()
-        s0_sid = Signal(p.source_bits)
-        s0_adv = Signal()
-        pick_host = Signal()
-        take = Signal()
-        m.d.comb += [
-            s0_adv.eq(~s0_valid | s1_adv),
-            pick_host.eq(h.valid & (host_turn | ~queue.r_rdy)),
-            take.eq(s0_adv & ~cfg.valid & (h.valid | queue.r_rdy)),
-            h.ready.eq(take & pick_host),
-            queue.r_en.eq(take & ~pick_host),
-        ]
-        with m.If(take):
-            m.d.sync += host_turn.eq(~pick_host)
-        with m.If(s0_adv):
-            m.d.sync += s0_valid.eq(take)
-            with m.If(pick_host):
-                m.d.sync += s0_sid.eq(h.payload)
-            with m.Else():
-                m.d.sync += s0_sid.eq(queue.r_data)
-        m.d.comb += [ptr_rd.addr.eq(s0_sid), ptr_rd.en.eq(s1_adv)]
-        with m.If(s1_adv):
-            m.d.sync += s1_valid.eq(s0_valid)
-
-        # -- walker: one destination entry per clock ----------------------------------------
-        ptr = data.View(pl, ptr_rd.data)
-        with m.If(s1_valid & w_free):
-            m.d.sync += [w_addr.eq(ptr.base), w_left.eq(ptr.count)]
-        with m.Elif(issue):
-            m.d.sync += [w_addr.eq(w_addr + 1), w_left.eq(w_left - 1)]
-        m.d.comb += [dst_rd.addr.eq(w_addr), dst_rd.en.eq(s3_adv)]
-        with m.If(s3_adv):
-            m.d.sync += s3_valid.eq(issue)
-
-        # -- S3: the destination entry; into the output register or its skid register ---
-        # The skid register keeps the outputs' ready off the pipeline's combinational path:
-        # S3 advances on ``~skid_valid`` (a register), not on the ready of an output.
-        dst = data.View(dl, dst_rd.data)
-        out = Signal(dl)
-        out_valid = Signal()
-        skid = Signal(dl)
-        skid_valid = Signal()
-        out_ready = Signal()
-        out_fire = out_valid & out_ready
-        m.d.comb += s3_adv.eq(~s3_valid | ~skid_valid)
-        with m.If(out_fire | ~out_valid):
-            with m.If(skid_valid):
-                m.d.sync += [out.eq(skid), out_valid.eq(1), skid_valid.eq(0)]
-            with m.Else():
-                m.d.sync += [out.eq(dst), out_valid.eq(s3_valid)]
-        with m.Elif(s3_valid & ~skid_valid):
-            m.d.sync += [skid.eq(dst), skid_valid.eq(1)]
-
-        to_host = out.port >= p.cores
-        m.d.comb += [
-            self.o_host.valid.eq(out_valid & to_host),
-            self.o_host.payload.neuron.eq(out.index),
-            self.o_host.payload.step.eq(self.step),
-        ]
-        with m.If(to_host):
-            m.d.comb += out_ready.eq(self.o_host.ready)
+            wiring.connect(m, wiring.flipped(self.i_spike[c]), arbiter.i_spike[c])
+        wiring.connect(m, arbiter.o_source, queue.w_stream)
+        wiring.connect(m, wiring.flipped(self.i_host), source.i_host)
+        wiring.connect(m, queue.r_stream, source.i_queue)
+        wiring.connect(m, source.o_source, walker.i_source)
+        wiring.connect(m, walker.ptr, ptr_rd)
+        wiring.connect(m, walker.dst, dst_rd)
+        wiring.connect(m, walker.o_entry, output.i)
+        wiring.connect(m, output.o, demux.i_entry)
         for c in range(p.cores):
-            o = self.o_event[c]
-            m.d.comb += [o.valid.eq(out_valid & (out.port == c)), o.payload.eq(out.index)]
-            with m.If(out.port == c):
-                m.d.comb += out_ready.eq(o.ready)
+            wiring.connect(m, demux.o_event[c], wiring.flipped(self.o_event[c]))
+        wiring.connect(m, demux.o_host, wiring.flipped(self.o_host))
+        wiring.connect(m, wiring.flipped(self.i_cfg), table.i_cfg)
+        wiring.connect(m, table.ptr, ptr_wr)
+        wiring.connect(m, table.dst, dst_wr)
 
-        # -- table writes -------------------------------------------------------------------
-        m.d.comb += cfg.ready.eq(~s0_valid & ~s1_valid & ~w_busy & ~s3_valid & ~skid_valid
-                                 & ~out_valid)
-        cfg_go = cfg.valid & cfg.ready
+        # table writes wait for an empty lookup pipeline and take priority over new lookups
+        empty = ~source.o_source.valid & walker.empty & output.empty
+        spike_in = arbiter.o_source.valid & arbiter.o_source.ready
+        host_in = self.i_host.valid & self.i_host.ready
         m.d.comb += [
-            ptr_wr.addr.eq(cfg.payload.addr), ptr_wr.data.eq(cfg.payload.data[:pl.size]),
-            dst_wr.addr.eq(cfg.payload.addr), dst_wr.data.eq(cfg.payload.data[:dl.size]),
-            ptr_wr.en.eq(cfg_go & (cfg.payload.space == TableSpace.POINTER)),
-            dst_wr.en.eq(cfg_go & (cfg.payload.space == TableSpace.DESTINATION)),
+            source.hold.eq(self.i_cfg.valid),
+            table.empty.eq(empty),
+            demux.step.eq(self.step),
+            self.idle.eq(empty & (queue.level == 0) & ~spike_in & ~host_in),
         ]
-
-        m.d.comb += self.idle.eq(~s0_valid & ~s1_valid & ~w_busy & ~s3_valid & ~out_valid
-                                 & ~skid_valid & (queue.level == 0)
-                                 & ~spike_in & ~(h.valid & h.ready))
         return m

@@ -38,10 +38,12 @@ import numpy as np
 
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.fixed import signed_max
-from spikefab.golden.params import ACC_MAX_BITS, MAX_SIZE, Network
+from spikefab.golden.params import MAX_SIZE, Network
 from spikefab.golden.params import check_int as _check_int
 
 from .fields import uint_bits as _bits
+from .placement import (axon_groups, fits, order_bins, pack_slices, slice_populations,
+                        worst_acc)
 
 __all__ = ["Segment", "AxonGroup", "MappedCore", "Mapping", "map_network"]
 
@@ -136,11 +138,6 @@ class MappedCore:
             "accumulators": self.neurons * self.acc_bits,
             "state": self.neurons * (hw.current_bits + hw.voltage_bits + hw.refractory_bits),
         }
-
-
-def _worst_acc(groups, wmax):
-    """Accumulator width for ``(size, shift)`` groups, the way ``CoreParams`` computes it."""
-    return max(2, sum(s * (wmax << k) for s, k in groups).bit_length() + 1)
 
 
 class Mapping:
@@ -358,37 +355,6 @@ class Mapping:
         return "\n".join(lines)
 
 
-def _fits(slices, a_cap, net):
-    """Axon groups for ``slices`` (list of (population, start, size)) in one core, or None if
-    they need more than ``a_cap`` slots or an accumulator wider than the hardware builds."""
-    groups = _group(net, {s[0] for s in slices})
-    if sum(net.source_size(src) for src, _, _ in groups) > a_cap:
-        return None
-    wmax = signed_max(net.hardware.weight_bits)
-    if _worst_acc([(net.source_size(src), k) for src, k, _ in groups], wmax) > ACC_MAX_BITS:
-        return None
-    return groups
-
-
-def _group(net, pops):
-    """``[(source, shift, [projection, ...])]``: the axon groups of a core that holds the
-    populations ``pops``, in projection order; static projections merge when source and shift
-    match and their targets differ; a plastic projection has a group of its own."""
-    groups = []
-    for k, proj in enumerate(net.projections):
-        if proj.target not in pops:
-            continue
-        for src, shift, members in groups:
-            if (not proj.plastic and src == proj.source and shift == proj.weight_shift
-                    and not any(net.projections[m].plastic for m in members)
-                    and all(net.projections[m].target != proj.target for m in members)):
-                members.append(k)
-                break
-        else:
-            groups.append((proj.source, proj.weight_shift, [k]))
-    return groups
-
-
 def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
                 max_entries=None, pack=True, outputs=None):
     """Place ``net`` on cores and build its routing table.
@@ -423,6 +389,25 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
         If the network does not fit: the message names what does not fit, what it needs and
         what is available.
     """
+    n_cap, a_cap, max_cores, max_entries, outputs = _check_capacity(
+        net, neurons_per_core, axons_per_core, max_cores, max_entries, pack, outputs)
+    bins = pack_slices(slice_populations(net, n_cap), net, n_cap, a_cap, pack)
+    if max_cores is not None and len(bins) > max_cores:
+        raise InvalidValue(f"Network {net.name!r} needs {len(bins)} cores of {n_cap} neurons x "
+                           f"{a_cap} axon slots, more than the {max_cores} of the build")
+    cores = [_build_core(c, b, net, a_cap) for c, b in enumerate(order_bins(bins, net))]
+    m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores, outputs, pack)
+    if max_entries is not None and m.entries > max_entries:
+        raise InvalidValue(f"Network {net.name!r} needs {m.entries} routing table entries, more "
+                           f"than the {max_entries} of the build")
+    return m
+
+
+def _check_capacity(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack,
+                    outputs):
+    """The arguments of :func:`map_network`, validated: ``(neurons_per_core,
+    axons_per_core, max_cores, max_entries, outputs)``. Also checks that every population
+    fits a core's axon slots on its own."""
     if not isinstance(net, Network):
         raise InvalidType(f"Network must be a Network, not {net!r}")
     n_cap = _check_int(neurons_per_core, 1, MAX_SIZE, "Neurons per core")
@@ -443,77 +428,36 @@ def map_network(net, neurons_per_core=256, axons_per_core=256, max_cores=None,
     # a population must fit a core's axon slots on its own (its accumulator width was
     # checked by Network; groups of one population never merge, so it is the same here)
     for pop in net.populations:
-        groups = _group(net, {pop.name})
+        groups = axon_groups(net, {pop.name})
         need = sum(net.source_size(src) for src, _, _ in groups)
         if need > a_cap:
             parts = ", ".join(f"{src} {net.source_size(src)}" for src, _, _ in groups)
             raise InvalidValue(f"Population {pop.name!r} needs {need} axon slots ({parts}), "
                                f"more than the {a_cap} of a core")
+    return n_cap, a_cap, max_cores, max_entries, outputs
 
-    # slices of near-equal size, largest first; first fit
-    slices = []
-    for pop in net.populations:
-        k = -(-pop.size // n_cap)
-        q, r = divmod(pop.size, k)
-        start = 0
-        for i in range(k):
-            size = q + (1 if i < r else 0)
-            slices.append((pop.name, start, size))
-            start += size
-    order = sorted(range(len(slices)), key=lambda i: -slices[i][2])
-    bins = []                # list of lists of slices
-    for i in order:
-        sl = slices[i]
-        placed = False
-        if pack:
-            for b in bins:
-                if pack == "small" and 4 * sl[2] > sum(s[2] for s in b):
-                    continue
-                if (sum(s[2] for s in b) + sl[2] <= n_cap
-                        and all(s[0] != sl[0] for s in b)
-                        and _fits(b + [sl], a_cap, net) is not None):
-                    b.append(sl)
-                    placed = True
-                    break
-        if not placed:
-            bins.append([sl])
-    if max_cores is not None and len(bins) > max_cores:
-        raise InvalidValue(f"Network {net.name!r} needs {len(bins)} cores of {n_cap} neurons x "
-                           f"{a_cap} axon slots, more than the {max_cores} of the build")
 
-    # cores in the order of their first slice in the network; segments in network order
-    pop_index = {p.name: n for n, p in enumerate(net.populations)}
-
-    def key(s):
-        return (pop_index[s[0]], s[1])
-
-    bins = sorted((sorted(b, key=key) for b in bins), key=lambda b: key(b[0]))
-    wmax = signed_max(net.hardware.weight_bits)
-    cores = []
-    for c, b in enumerate(bins):
-        segs, off = [], 0
-        for pop, start, size in b:
-            segs.append(Segment(pop, start, size, off))
-            off += size
-        groups, a = [], 0
-        for src, shift, members in _fits(b, a_cap, net):
-            size = net.source_size(src)
-            rule = net.projections[members[0]].stdp
-            groups.append(AxonGroup(src, shift, tuple(members), a, size, rule))
-            a += size
-        w = np.zeros((a, off), np.int64)
-        for g in groups:
-            for k in g.projections:
-                proj = net.projections[k]
-                for s in segs:
-                    if s.population == proj.target:
-                        w[g.offset:g.offset + g.size, s.offset:s.offset + s.size] = \
-                            proj.weights[:, s.start:s.start + s.size]
-        w.flags.writeable = False
-        acc = _worst_acc([(g.size, g.shift) for g in groups], wmax)
-        cores.append(MappedCore(c, tuple(segs), tuple(groups), w, acc))
-    m = Mapping(net, n_cap, a_cap, max_cores, max_entries, cores, outputs, pack)
-    if max_entries is not None and m.entries > max_entries:
-        raise InvalidValue(f"Network {net.name!r} needs {m.entries} routing table entries, more "
-                           f"than the {max_entries} of the build")
-    return m
+def _build_core(index, slices, net, a_cap):
+    """The :class:`MappedCore` that holds ``slices`` (in local order): its segments, its
+    axon groups and their initial weights."""
+    segs, off = [], 0
+    for pop, start, size in slices:
+        segs.append(Segment(pop, start, size, off))
+        off += size
+    groups, a = [], 0
+    for src, shift, members in fits(slices, a_cap, net):
+        size = net.source_size(src)
+        rule = net.projections[members[0]].stdp
+        groups.append(AxonGroup(src, shift, tuple(members), a, size, rule))
+        a += size
+    w = np.zeros((a, off), np.int64)
+    for g in groups:
+        for k in g.projections:
+            proj = net.projections[k]
+            for s in segs:
+                if s.population == proj.target:
+                    w[g.offset:g.offset + g.size, s.offset:s.offset + s.size] = \
+                        proj.weights[:, s.start:s.start + s.size]
+    w.flags.writeable = False
+    acc = worst_acc([(g.size, g.shift) for g in groups], signed_max(net.hardware.weight_bits))
+    return MappedCore(index, tuple(segs), tuple(groups), w, acc)

@@ -123,9 +123,9 @@ def test_register_slice_passes_every_event_once_in_order(seed):
     random valid / ready, one per clock while ``o`` is ready, ``empty`` when nothing is in."""
     from amaranth.sim import Simulator
 
-    from spikefab.hdl.network import _Slice
+    from spikefab.hdl.slice import RegisterSlice
 
-    dut = _Slice(8)
+    dut = RegisterSlice(8)
     rng = np.random.default_rng(seed)
     sent, got, n = [], [], 200
     stats = {}
