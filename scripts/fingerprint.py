@@ -168,15 +168,53 @@ def _save(path, res):
         f.write("\n")
 
 
+#: Blackbox models of the vendor primitives a board top instantiates, for the word-level pass.
+_PRIMITIVES = {"ice40": "read_verilog -lib +/ice40/cells_sim.v",
+               "ecp5": "read_verilog -lib +/ecp5/cells_sim.v +/ecp5/cells_bb.v"}
+#: The word-level pass: flattened, optimised, arithmetic and memories still whole cells, no
+#: LUT mapping (whose results move with the names and order of cells alone).
+_COARSE = "synth -flatten -top {top} -run begin:fine; stat -width"
+
+
+def coarse_cells(out):
+    """Word-level cell counts (with widths) of the examples' network tops and every board's
+    top: the logic itself, before the technology mapping."""
+    from spikefab.boards import board_names, get_board
+    from spikefab.golden import load
+    root = os.path.abspath("build/fingerprint/coarse")
+    for path in sorted(glob.glob("examples/*.toml")):
+        net = load(path)
+        for lanes in LANES:
+            key = f"{os.path.basename(path)} lanes={lanes}"
+            d = os.path.join(root, key.replace(" ", "_").replace("=", ""))
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "top.v"), "w") as f:
+                f.write(network_verilog_of(net, lanes))
+            out[key] = _yosys("read_verilog top.v; " + _COARSE.format(top="spikefab_network"),
+                              d)
+            print(f"  coarse {key}: {out[key].get('total')}", flush=True)
+    for name in board_names():
+        d = os.path.join(root, name)
+        os.makedirs(d, exist_ok=True)
+        files = board_plan(name)
+        with open(os.path.join(d, "top.il"), "w") as f:
+            f.write(files["top.il"])
+        fam = get_board(name).family
+        out[f"board {name}"] = _yosys(f"{_PRIMITIVES[fam]}; read_rtlil top.il; "
+                                      + _COARSE.format(top="top"), d)
+        print(f"  coarse board {name}: {out[f'board {name}'].get('total')}", flush=True)
+
+
 def record(path, only):
     """Record into ``path``, saved after each part (an existing file's other parts stay)."""
     from spikefab.toolchain import setup_environ
     setup_environ()
-    res = {"cycles": {}, "cells": {}}
+    res = {"cycles": {}, "cells": {}, "coarse": {}}
     if os.path.exists(path):
         with open(path) as f:
             res.update(json.load(f))
-    parts = {"cycles": (example_cycles, board_cycles), "cells": (example_cells, board_cells)}
+    parts = {"cycles": (example_cycles, board_cycles), "cells": (example_cells, board_cells),
+             "coarse": (coarse_cells,)}
     for part, fns in parts.items():
         if only in (None, part):
             for fn in fns:
@@ -196,12 +234,12 @@ def compare(a_path, b_path):
     with open(b_path) as f:
         b = json.load(f)
     bad = 0
-    for part in ("cycles", "cells"):
+    for part in ("cycles", "coarse", "cells"):
         for key in sorted(set(a.get(part, {})) | set(b.get(part, {}))):
             x, y = a.get(part, {}).get(key), b.get(part, {}).get(key)
             if x is None or y is None:
                 continue
-            if part == "cells":
+            if part in ("cells", "coarse"):
                 scopes = (x.get("$scopeinfo", 0), y.get("$scopeinfo", 0))
                 x = {k: v for k, v in x.items() if k not in _NOT_LOGIC}
                 y = {k: v for k, v in y.items() if k not in _NOT_LOGIC}
@@ -231,7 +269,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("record")
     r.add_argument("out")
-    r.add_argument("--only", choices=("cycles", "cells"))
+    r.add_argument("--only", choices=("cycles", "cells", "coarse"))
     c = sub.add_parser("compare")
     c.add_argument("a")
     c.add_argument("b")

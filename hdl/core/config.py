@@ -219,7 +219,6 @@ class ConfigPort(wiring.Component):
         """The neuron parameter registers, one set per population of the core, driven to the
         LIF pipeline. Returns the sets (``{Param: register}``)."""
         p = self._p
-        cmd = self.i_cfg.payload
         sets = []
         for k, ns in enumerate(p.neuron_sets):
             sets.append({

@@ -133,7 +133,6 @@ class Learning(wiring.Component):
         phase's ops (LTD) otherwise."""
         p = self._p
         groups, npl = p.plastic_groups, len(p.plastic_groups)
-        wb = p.weight_bits
         ltd = self.i_ltd.payload
         ltd_plastic, ltd_k = Signal(), Signal(range(max(npl, 2)))
         plastic_expr, k_expr = 0, 0
