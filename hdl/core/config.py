@@ -1,6 +1,6 @@
 """The configuration port of a core: run-time parameter registers, command decode, readback."""
 
-from amaranth.hdl import Cat, Module, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
@@ -194,15 +194,14 @@ class ConfigPort(wiring.Component):
             m.d.comb += [rd.addr.eq(addr), rd.en.eq(go), wr.addr.eq(addr),
                          wr.data.eq(cmd.data)]
         wr = go & cmd.write
-        with m.If(wr):
-            with m.Switch(cmd.space):
-                with m.Case(Space.WEIGHT):
-                    m.d.comb += self.weight.w_en.eq(1)
-                with m.Case(Space.ACC):
-                    m.d.comb += [self.acc_wr.en.eq(1), self.acc_wr.data.eq(cmd.data)]
-
-                with m.Case(Space.PARAM):
-                    self._write_params(m, sets)
+        # Plain expressions for the write enables and data, not m.Switch: Icarus never runs an
+        # ``always @*`` block whose inputs never change (a core of a network top that gets no
+        # configuration command), so its outputs would stay x.
+        acc_en = wr & (cmd.space == Space.ACC)
+        m.d.comb += [self.weight.w_en.eq(wr & (cmd.space == Space.WEIGHT)),
+                     self.acc_wr.en.eq(acc_en), self.acc_wr.data.eq(Mux(acc_en, cmd.data, 0))]
+        with m.If(wr & (cmd.space == Space.PARAM)):
+            self._write_params(m, sets)
         m.d.comb += self.state_wr.en.eq(wr & (cmd.space == Space.STATE))
         if p.plastic:
             m.d.comb += self.pre_wr.en.eq(wr & (cmd.space == Space.PRE))
