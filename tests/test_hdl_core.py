@@ -10,12 +10,12 @@ from spikefab.golden.fixed import signed_max
 from spikefab.hdl.core import Core
 from spikefab.shape.cfg import Param, Space
 from spikefab.shape.latency import step_cycles
-from spikefab.hdl.emitter import SpikeEmitter
+from spikefab.hdl.core.emitter import SpikeEmitter
 from spikefab.shape.image import CoreMap, pack_state, unpack_acc, unpack_weight_word
 from spikefab.shape.latency import LIF_LATENCY
-from spikefab.hdl.lif import LifPipeline
+from spikefab.hdl.core.lif import LifPipeline
 from spikefab.shape.core import CoreParams, NeuronSet
-from spikefab.hdl.synapse import SynapseArray, WeightRam
+from spikefab.hdl.core.synapse import SynapseArray, WeightRam
 from spikefab.shape.core import check_bank_words
 from spikefab.shape.latency import read_latency
 

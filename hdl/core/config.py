@@ -10,8 +10,8 @@ from spikefab.shape.cfg import (LEARN_STRIDE, Learn, Param, Space, cfg_data_bits
                                 param_addr, row_bits)
 from spikefab.shape.latency import read_latency
 
-from ..stdp import learn_layout
-from ..synapse import WeightPortSignature, acc_layout
+from .stdp import learn_layout
+from .synapse import WeightPortSignature, acc_layout
 from .layouts import addr_bits, cfg_layout, check_params, state_layout
 
 __all__ = ["ConfigPort"]
@@ -47,11 +47,11 @@ class ConfigPort(wiring.Component):
     go : Out(1)
         A command transfers this clock.
     k_u, k_v, bias, threshold, refractory, reset_subtract : Out(ArrayLayout(..., S))
-        The neuron parameter registers, as :class:`~spikefab.hdl.lif.LifPipeline` takes them.
+        The neuron parameter registers, as :class:`~spikefab.hdl.core.lif.LifPipeline` takes them.
     learn : Out(ArrayLayout(learn_layout(W_BITS, T_BITS), plastic groups))
         The learning registers (plastic cores).
     weight : In(WeightPortSignature(...))
-        The weights (:class:`~spikefab.hdl.synapse.SynapseArray`).
+        The weights (:class:`~spikefab.hdl.core.synapse.SynapseArray`).
     state_rd, state_wr : In(ReadPort.Signature(...)), In(WritePort.Signature(...))
         The neuron state (:class:`~.sweep.UpdateSweep`).
     acc_rd, acc_wr : In(ReadPort.Signature(...)), In(WritePort.Signature(...))

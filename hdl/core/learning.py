@@ -6,9 +6,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
-from ..lif import lif_out_layout
-from ..stdp import WeightUpdate, learn_layout
-from ..synapse import WeightPortSignature, ltd_layout
+from .lif import lif_out_layout
+from .stdp import WeightUpdate, learn_layout
+from .synapse import WeightPortSignature, ltd_layout
 from .control import Phase
 from .groups import columns, select
 from .layouts import addr_bits, check_params
@@ -22,7 +22,7 @@ class Learning(wiring.Component):
     """STDP (``docs/spec.md`` section 4) beside the synapse array and the LIF pipeline.
 
     LTD: every op of the event phase (``i_ltd``: the weight word the synapse array reads) goes
-    through the :class:`~spikefab.hdl.stdp.WeightUpdate`, ``W - ((a_minus * y) >> shift)``
+    through the :class:`~spikefab.hdl.core.stdp.WeightUpdate`, ``W - ((a_minus * y) >> shift)``
     with the post traces of step ``t - 1`` read at the op's row (a static group's op with an
     empty mask, so that every event has the same tail). The pre traces (:class:`PreTraces`)
     are swept beside the update sweep, the post traces (:class:`PostTraces`) updated beside

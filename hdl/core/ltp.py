@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.latency import row_clocks
 
-from ..lif import lif_out_layout
+from .lif import lif_out_layout
 from .control import Phase
 from .groups import columns, group_of_slot
 from .layouts import check_params, ltp_op_layout

@@ -6,9 +6,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
-from ..emitter import spike_row_layout
-from ..lif import lif_in_layout, lif_out_layout
-from ..synapse import acc_layout
+from .emitter import spike_row_layout
+from .lif import lif_in_layout, lif_out_layout
+from .synapse import acc_layout
 from .control import Phase
 from .layouts import addr_bits, check_params, issue_layout, state_layout
 

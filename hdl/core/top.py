@@ -13,9 +13,9 @@ from spikefab.shape.cfg import cfg_data_bits
 from spikefab.shape.core import CoreParams, check_weight_ram
 from spikefab.shape.latency import CYCLES_BITS
 
-from ..emitter import SpikeEmitter
-from ..lif import LifPipeline
-from ..synapse import SynapseArray
+from .emitter import SpikeEmitter
+from .lif import LifPipeline
+from .synapse import SynapseArray
 from .config import ConfigPort
 from .control import StepControl
 from .layouts import cfg_layout
@@ -53,10 +53,10 @@ class Core(wiring.Component):
     :class:`~spikefab.shape.cfg.Param`. ``u, v, r`` start at 0, the weights and parameters at
     the values of ``params``.
 
-    Blocks (each in its own file): :class:`~spikefab.hdl.synapse.SynapseArray` (weights and
+    Blocks (each in its own file): :class:`~spikefab.hdl.core.synapse.SynapseArray` (weights and
     accumulators, the event phase), :class:`~.control.StepControl` (phases, cycle count),
     :class:`~.sweep.UpdateSweep` (neuron state, the update sweep) around
-    :class:`~spikefab.hdl.lif.LifPipeline`, :class:`~spikefab.hdl.emitter.SpikeEmitter`,
+    :class:`~spikefab.hdl.core.lif.LifPipeline`, :class:`~spikefab.hdl.core.emitter.SpikeEmitter`,
     :class:`~.config.ConfigPort` (commands, parameter registers, readback) and, in a plastic
     core, :class:`~.learning.Learning` (STDP).
 

@@ -9,8 +9,8 @@ from amaranth.lib.wiring import In, Out
 from spikefab.shape.latency import LIF_LATENCY, TRACE_STAGES
 
 from ..delay import DelayLine
-from ..lif import lif_out_layout
-from ..stdp import TraceUpdate, learn_layout
+from .lif import lif_out_layout
+from .stdp import TraceUpdate, learn_layout
 from .control import Phase
 from .groups import group_of_slot, select, slot_of
 from .layouts import addr_bits, check_params
@@ -34,7 +34,7 @@ class PreTraces(wiring.Component):
     steps the configuration port reads and writes the traces (a write also clears the flag).
 
     Infers two memories of ``max(P_A, 2)`` words: the traces (``T_BITS``) and the flags
-    (1 bit), both with registered reads; one :class:`~spikefab.hdl.stdp.TraceUpdate`.
+    (1 bit), both with registered reads; one :class:`~spikefab.hdl.core.stdp.TraceUpdate`.
 
     Parameters
     ----------
@@ -147,7 +147,7 @@ class PostTraces(wiring.Component):
     clock later) for LTD; between steps the configuration port reads and writes them.
 
     Infers per plastic group one memory of ``rows`` words of ``lanes * T_BITS`` bits
-    (registered read), one :class:`~spikefab.hdl.stdp.TraceUpdate` and one
+    (registered read), one :class:`~spikefab.hdl.core.stdp.TraceUpdate` and one
     :class:`~spikefab.hdl.delay.DelayLine` of
     :data:`~spikefab.shape.latency.LIF_LATENCY` ``-`` :data:`~spikefab.shape.latency.TRACE_STAGES`
     clocks (block RAM with ``delay_ram``).

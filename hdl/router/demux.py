@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.router import RouterParams, dst_fields, host_event_fields
 
-from .layouts import struct
+from ..layouts import struct
 
 __all__ = ["OutputDemux"]
 

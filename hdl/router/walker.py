@@ -9,7 +9,7 @@ from amaranth.utils import ceil_log2
 from spikefab.shape.fields import uint_bits as _bits
 from spikefab.shape.router import RouterParams, dst_fields, ptr_fields
 
-from .layouts import struct
+from ..layouts import struct
 
 __all__ = ["DestinationWalker"]
 

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.network import NetworkParams, input_fields
 
-from .layouts import struct
+from ..layouts import struct
 
 __all__ = ["StepController"]
 

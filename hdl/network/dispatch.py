@@ -8,7 +8,7 @@ from spikefab.shape.fields import Fields
 from spikefab.shape.network import NetworkParams, network_cfg_fields
 from spikefab.shape.router import router_cfg_fields
 
-from .layouts import struct
+from ..layouts import struct
 
 __all__ = ["core_cmd_layout", "ConfigDispatcher"]
 

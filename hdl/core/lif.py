@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_SHIFT, signed_max
 
-from .delay import DelayLine
+from ..delay import DelayLine
 from spikefab.shape.core import CoreParams
 
 __all__ = ["lif_in_layout", "lif_out_layout", "LifPipeline"]

@@ -14,13 +14,13 @@ from amaranth.lib.wiring import In, Out
 from spikefab.shape.router import (RouterParams, dst_fields, host_event_fields, ptr_fields,
                                    router_cfg_fields)
 
-from .layouts import struct
-from .route_demux import OutputDemux
-from .route_source import SourceStage
-from .route_table import TableWritePort
-from .route_walker import DestinationWalker
-from .slice import RegisterSlice
-from .spike_arbiter import SpikeArbiter
+from ..layouts import struct
+from .demux import OutputDemux
+from .source import SourceStage
+from .table import TableWritePort
+from .walker import DestinationWalker
+from ..slice import RegisterSlice
+from .arbiter import SpikeArbiter
 
 __all__ = ["ptr_layout", "dst_layout", "host_event_layout", "router_cfg_layout", "Router"]
 
@@ -84,14 +84,14 @@ class Router(wiring.Component):
     (``entries`` x ``dst_layout``), both with registered read ports, and the spike queue
     (``SyncFIFOBuffered``, ``queue_depth`` x ``source_bits``).
 
-    The router only composes: the :class:`~spikefab.hdl.spike_arbiter.SpikeArbiter` feeds
-    the spike queue; the :class:`~spikefab.hdl.route_source.SourceStage` (S0) takes the
+    The router only composes: the :class:`~spikefab.hdl.router.arbiter.SpikeArbiter` feeds
+    the spike queue; the :class:`~spikefab.hdl.router.source.SourceStage` (S0) takes the
     queue's head and ``i_host`` in turn; the
-    :class:`~spikefab.hdl.route_walker.DestinationWalker` reads the pointer word (S1) and the
+    :class:`~spikefab.hdl.router.walker.DestinationWalker` reads the pointer word (S1) and the
     destination entries (S3) through the tables' read ports; a
     :class:`~spikefab.hdl.slice.RegisterSlice` is the output register; the
-    :class:`~spikefab.hdl.route_demux.OutputDemux` sends each entry to its core or the host;
-    the :class:`~spikefab.hdl.route_table.TableWritePort` writes ``i_cfg`` words.
+    :class:`~spikefab.hdl.router.demux.OutputDemux` sends each entry to its core or the host;
+    the :class:`~spikefab.hdl.router.table.TableWritePort` writes ``i_cfg`` words.
 
     Parameters
     ----------

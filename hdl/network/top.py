@@ -12,12 +12,12 @@ from amaranth.lib.wiring import In, Out
 from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.network import NetworkParams, input_fields, network_cfg_fields
 
-from .cfg_dispatch import ConfigDispatcher
-from .core import Core
-from .layouts import struct
-from .router import Router, host_event_layout
-from .slice import RegisterSlice
-from .step_control import StepController
+from .dispatch import ConfigDispatcher
+from ..core import Core
+from ..layouts import struct
+from ..router import Router, host_event_layout
+from ..slice import RegisterSlice
+from .control import StepController
 
 __all__ = ["input_layout", "network_cfg_layout", "NetworkTop"]
 
@@ -66,8 +66,8 @@ class NetworkTop(wiring.Component):
 
     The top only composes: the cores (:class:`~spikefab.hdl.core.Core`), the
     :class:`~spikefab.hdl.router.Router`, the
-    :class:`~spikefab.hdl.step_control.StepController` (steps, barrier, host inputs), the
-    :class:`~spikefab.hdl.cfg_dispatch.ConfigDispatcher` (configuration register stage and
+    :class:`~spikefab.hdl.network.control.StepController` (steps, barrier, host inputs), the
+    :class:`~spikefab.hdl.network.dispatch.ConfigDispatcher` (configuration register stage and
     read data) and, on banked weight memories, a
     :class:`~spikefab.hdl.slice.RegisterSlice` on each of a core's four streams.
 

@@ -9,7 +9,7 @@ from amaranth.utils import ceil_log2
 from spikefab.shape.router import (RouterParams, TableSpace, dst_fields, ptr_fields,
                                    router_cfg_fields)
 
-from .layouts import struct
+from ..layouts import struct
 
 __all__ = ["TableWritePort"]
 

@@ -16,7 +16,7 @@ from spikefab.golden.fixed import DECAY_SHIFT
 
 from spikefab.shape.latency import UPDATE_STAGES
 
-from .delay import DelayLine
+from ..delay import DelayLine
 
 __all__ = ["learn_layout", "update_op_layout", "WeightUpdate", "TraceUpdate"]
 
