@@ -17,6 +17,8 @@ import json
 import re
 from collections import defaultdict
 
+from spikefab.errors import InvalidValue
+
 __all__ = ["DEVICES", "floorplan", "floorplan_file"]
 
 #: Block RAM sites per device: the rows (Y) and the columns (X) of each row, as nextpnr-ecp5
@@ -67,8 +69,8 @@ def floorplan(netlist, device):
         block RAMs did not fit their stretch of a row; left to nextpnr).
     """
     if device not in DEVICES:
-        raise ValueError(f"Floorplan device must be one of {', '.join(DEVICES)}, "
-                         f"not {device!r}")
+        raise InvalidValue(f"Floorplan device must be one of {', '.join(DEVICES)}, "
+                           f"not {device!r}")
     sites = DEVICES[device]
     tops = [m for m in netlist["modules"].values() if m.get("attributes", {}).get("top")]
     module = tops[0] if tops else next(iter(netlist["modules"].values()))

@@ -13,6 +13,7 @@ from amaranth.back import rtlil
 from amaranth.hdl import Cat, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
 
+from spikefab.errors import InvalidValue
 from spikefab.hdl.core import Core
 from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS, CoreParams
 
@@ -140,7 +141,7 @@ def run_flow(params, device, outdir, out=None, reuse=True):
     from spikefab.toolchain import find, setup_environ
     setup_environ()
     if device not in DEVICES:
-        raise ValueError(f"Device must be one of {', '.join(DEVICES)}, not {device!r}")
+        raise InvalidValue(f"Device must be one of {', '.join(DEVICES)}, not {device!r}")
     family, pnr_args, synth, goal, ram = DEVICES[device]
     os.makedirs(outdir, exist_ok=True)
     top = SerialTop(params, ram)

@@ -8,6 +8,7 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from spikefab.errors import InvalidValue
 from spikefab.shape.protocol import CRC_POLY
 
 __all__ = ["uart_divisor", "crc16_update", "UartRx", "UartTx"]
@@ -16,11 +17,11 @@ __all__ = ["uart_divisor", "crc16_update", "UartRx", "UartTx"]
 def uart_divisor(clk_hz, baud):
     """Clocks per bit: ``round(clk_hz / baud)``, at least 4 and within 2% of ``baud``."""
     if not isinstance(baud, int) or baud <= 0:
-        raise ValueError(f"Baud rate must be a positive integer, not {baud!r}")
+        raise InvalidValue(f"Baud rate must be a positive integer, not {baud!r}")
     div = round(clk_hz / baud)
     if div < 4 or abs(clk_hz / div - baud) / baud > 0.02:
-        raise ValueError(f"Baud rate must be within 2% of clk / n for an integer n >= 4; "
-                         f"{baud} at {clk_hz / 1e6:g} MHz is not")
+        raise InvalidValue(f"Baud rate must be within 2% of clk / n for an integer n >= 4; "
+                           f"{baud} at {clk_hz / 1e6:g} MHz is not")
     return div
 
 
