@@ -121,9 +121,10 @@ def board_cycles(out):
               flush=True)
 
 
-def example_cells(out):
+def _example_tops(root):
+    """``(key, folder)`` of every example at every lane count, with the Verilog of its network
+    top written to ``top.v`` in the folder."""
     from spikefab.golden import load
-    root = os.path.abspath("build/fingerprint/cells")
     for path in sorted(glob.glob("examples/*.toml")):
         net = load(path)
         for lanes in LANES:
@@ -132,9 +133,14 @@ def example_cells(out):
             os.makedirs(d, exist_ok=True)
             with open(os.path.join(d, "top.v"), "w") as f:
                 f.write(network_verilog_of(net, lanes))
-            # the iCE40 mapping (flattened): memories become block RAM, not flip-flops
-            out[key] = _yosys("read_verilog top.v; synth_ice40 -top spikefab_network; stat", d)
-            print(f"  cells {key}: {out[key].get('total')}", flush=True)
+            yield key, d
+
+
+def example_cells(out):
+    for key, d in _example_tops(os.path.abspath("build/fingerprint/cells")):
+        # the iCE40 mapping (flattened): memories become block RAM, not flip-flops
+        out[key] = _yosys("read_verilog top.v; synth_ice40 -top spikefab_network; stat", d)
+        print(f"  cells {key}: {out[key].get('total')}", flush=True)
 
 
 def board_cells(out):
@@ -180,19 +186,10 @@ def coarse_cells(out):
     """Word-level cell counts (with widths) of the examples' network tops and every board's
     top: the logic itself, before the technology mapping."""
     from spikefab.boards import board_names, get_board
-    from spikefab.golden import load
     root = os.path.abspath("build/fingerprint/coarse")
-    for path in sorted(glob.glob("examples/*.toml")):
-        net = load(path)
-        for lanes in LANES:
-            key = f"{os.path.basename(path)} lanes={lanes}"
-            d = os.path.join(root, key.replace(" ", "_").replace("=", ""))
-            os.makedirs(d, exist_ok=True)
-            with open(os.path.join(d, "top.v"), "w") as f:
-                f.write(network_verilog_of(net, lanes))
-            out[key] = _yosys("read_verilog top.v; " + _COARSE.format(top="spikefab_network"),
-                              d)
-            print(f"  coarse {key}: {out[key].get('total')}", flush=True)
+    for key, d in _example_tops(root):
+        out[key] = _yosys("read_verilog top.v; " + _COARSE.format(top="spikefab_network"), d)
+        print(f"  coarse {key}: {out[key].get('total')}", flush=True)
     for name in board_names():
         d = os.path.join(root, name)
         os.makedirs(d, exist_ok=True)
