@@ -20,7 +20,7 @@ from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS, CoreParams
 from .toolflow import (SYNTH_OPTS, cached_result, design_key, pnr_device, run_tools, save_result,
                        say, stage)
 
-__all__ = ["DEVICES", "SerialTop", "default_params", "plastic_params", "core_memory_bits",
+__all__ = ["DEVICES", "FLOORS", "SerialTop", "default_params", "plastic_params", "core_memory_bits",
            "run_flow"]
 
 #: Device name -> (family, nextpnr arguments, yosys synth command, goal MHz, weight memory
@@ -31,6 +31,9 @@ DEVICES = {
     "ecp5-85f": ("ecp5", pnr_device("LFE5U-85F", "BG381"),
                  f"synth_ecp5 {SYNTH_OPTS['ecp5']} -top top", 120, "dual"),
 }
+#: The Fmax floor of a core on each device (MHz): the iCEBreaker's and the ULX3S's design
+#: clocks. A placement below it is tried again with the next seed (``run_flow``).
+FLOORS = {"up5k": 30.0, "ecp5-85f": 90.0}
 
 
 def default_params(lanes=2):
@@ -124,9 +127,11 @@ def _memory_bits(outdir, yosys, out):
     return mems
 
 
-def run_flow(params, device, outdir, out=None, reuse=True):
-    """Synthesise, place and route ``SerialTop(params)`` for ``device`` (seed 1, nextpnr's
-    ``--freq`` the device's goal).
+def run_flow(params, device, outdir, out=None, reuse=True, tries=3):
+    """Synthesise, place and route ``SerialTop(params)`` for ``device`` (nextpnr's ``--freq``
+    the device's goal; seed 1, then seeds 2, 3, ... up to ``tries`` placements while Fmax is
+    below the device's floor, :data:`FLOORS`, as a board build places again while it misses
+    its clock).
 
     ``out`` takes the stage lines (None: silent); with ``reuse`` an unchanged design (its
     RTLIL and the device's options) returns the result of its last run in ``outdir``.
@@ -153,7 +158,7 @@ def run_flow(params, device, outdir, out=None, reuse=True):
         f.write(text)
     pnr_args = pnr_args + ["--freq", str(goal), "--pcf-allow-unconstrained" if family == "ice40"
                            else "--lpf-allow-unconstrained"]
-    key = design_key({"top.il": text}, [device, pnr_args, synth])
+    key = design_key({"top.il": text}, [device, pnr_args, synth, tries, FLOORS[device]])
     old = cached_result(outdir, key) if reuse else None
     if old is not None:
         say(out, f"[1-3/3] unchanged design: reusing {os.path.join(outdir, 'result.json')}")
@@ -162,11 +167,11 @@ def run_flow(params, device, outdir, out=None, reuse=True):
         return old
     mems = _memory_bits(outdir, find("YOSYS"), out)
     ran = run_tools(outdir, family, ["-p", f"read_rtlil top.il; {synth} -json top.json"],
-                    pnr_args, out=out, first=2, total=3)
+                    pnr_args, tries=tries, floor=FLOORS[device], out=out, first=2, total=3)
     rep = ran["report"]
     fmax = min(v["achieved"] for v in rep["fmax"].values())
     util = {k: (v["used"], v["available"]) for k, v in rep["utilization"].items() if v["used"]}
-    result = {"device": device, "fmax_mhz": fmax, "utilisation": util,
+    result = {"device": device, "fmax_mhz": fmax, "seed": ran["seed"], "utilisation": util,
               "memory_bits_rtl": mems, "log": outdir}
     save_result(outdir, {"key": key, **result})
     return result

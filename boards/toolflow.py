@@ -167,7 +167,7 @@ def clock_fmax(rep):
 
 
 def run_tools(outdir, family, synth, pnr_args, *, netlist="top.json", seed=1, tries=1,
-              pack=None, after_synth=None, out=None, first=1, total=3):
+              floor=None, pack=None, after_synth=None, out=None, first=1, total=3):
     """Synthesise, place and route, and (with ``pack``) pack the design in ``outdir``.
 
     Parameters
@@ -187,6 +187,9 @@ def run_tools(outdir, family, synth, pnr_args, *, netlist="top.json", seed=1, tr
     seed, tries : int
         Placement seeds ``seed``, ``seed + 1``, ... while the design misses its clock
         constraint (:func:`clock_fmax`), at most ``tries`` placements.
+    floor : float or None
+        The Fmax in MHz that ends the search of seeds instead of the constraint (a core
+        placed against a goal above its floor).
     pack : list of str or None
         Packer arguments (its input, the bitstream); None: no bitstream.
     after_synth : callable or None
@@ -218,6 +221,7 @@ def run_tools(outdir, family, synth, pnr_args, *, netlist="top.json", seed=1, tr
         if used_seed == seed + tries - 1:
             break
         achieved, wanted, _ = clock_fmax(rep)
+        wanted = wanted if floor is None else floor
         if achieved >= wanted:
             break
         say(out, f"      Fmax {achieved:.1f} MHz misses {wanted:.1f} MHz with seed "

@@ -16,7 +16,8 @@ class Space(enum.IntEnum):
     #: Weight words: address ``row * A + axon``, data ``lanes * W_BITS`` bits (lane ``l`` in
     #: bits ``[l * W, (l + 1) * W)``, two's complement).
     WEIGHT = 0
-    #: Neuron state words: address ``row``, data ``lanes`` times ``{u, v, r}`` (:func:`state_layout`).
+    #: Neuron state words: address ``row``, data ``lanes`` times ``{u, v, r}``
+    #: (``spikefab.hdl.core.state_layout``).
     STATE = 1
     #: Accumulators: address ``row``, data ``lanes * acc_bits`` bits.
     ACC = 2

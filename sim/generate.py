@@ -148,8 +148,8 @@ def generate_network(net, outdir, lanes=1, neurons_per_core=256, axons_per_core=
     lanes : int
         Neurons per clock of every core.
     neurons_per_core, axons_per_core, max_cores, max_entries :
-        Capacity, as :func:`~spikefab.shape.mapping.map_network` (``spikefab.shape.DEFAULT_BUILD`` is
-        the default build's).
+        Capacity, as :func:`~spikefab.shape.mapping.map_network`
+        (``spikefab.shape.DEFAULT_BUILD`` is the default build's).
     step_bits : int
         Width of the step counter and output step tags.
     name : str

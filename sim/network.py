@@ -71,7 +71,8 @@ def run_networks(jobs, sim="icarus", build_root=None, name="run"):
     ----------
     jobs : list of dict
         Each: ``net``, ``inputs`` ``(T, inputs)`` bool, ``options`` (keyword arguments of
-        :func:`~spikefab.shape.network.derive`), and optionally ``record_state``, ``read_weights``, ``check``
+        :func:`~spikefab.shape.network.derive`), and optionally ``record_state``,
+        ``read_weights``, ``check``
         (compare every step with the golden model as it runs), ``seed``, ``ready_prob``
         (host output backpressure), ``valid_prob`` (gaps in the host input),
         ``lockstep`` (send a step's inputs only after the previous step ended),

@@ -28,8 +28,8 @@ class SpikeEmitter(wiring.Component):
     no bubble between ids while ``o_spike.ready`` is high. Lanes past ``N`` (padding of the
     last row) never spike.
 
-    Latency: :data:`~spikefab.shape.latency.EMIT_LATENCY` clocks from a push into the idle, empty emitter to the first
-    id being valid.
+    Latency: :data:`~spikefab.shape.latency.EMIT_LATENCY` clocks from a push into the idle,
+    empty emitter to the first id being valid.
 
     Parameters
     ----------

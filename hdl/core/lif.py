@@ -53,8 +53,8 @@ class LifPipeline(wiring.Component):
         stage 7  v_int = sat(., V_BITS); v_int > vth and v_int - vth from the unclipped sum
         stage 8  s = r == 0 and v_int > vth; v', r' by refractory state and reset mode
 
-    Latency :data:`~spikefab.shape.latency.LIF_LATENCY` = 9 cycles, throughput one row (``lanes`` neurons) per clock,
-    no backpressure: the pipeline never stalls. Infers no memory; two multipliers per lane.
+    Latency :data:`~spikefab.shape.latency.LIF_LATENCY` = 9 cycles, throughput one row
+    (``lanes`` neurons) per clock, no backpressure: the pipeline never stalls. Infers no memory; two multipliers per lane.
 
     The parameters come in ``S`` sets (populations sharing the core); each lane's set index
     travels with its data, and each parameter is selected at the stage that uses it (with
