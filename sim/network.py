@@ -8,7 +8,6 @@ use).
 
 import os
 
-import numpy as np
 from amaranth.back import verilog
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -18,9 +17,10 @@ from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.params import Network
 from spikefab.golden.simulator import check_inputs
 from spikefab.hdl.network import NetworkTop
-from spikefab.shape.image import RunResult
 from spikefab.shape.network import derive
 
+from .native import result_of
+from .rtl import choose_harness
 from .runner import check_sim, compile_design, run_job
 
 __all__ = ["DEFAULT_BUILD_ROOT", "run_networks", "simulate_network_rtl"]
@@ -110,9 +110,13 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
                          build_root=None, check=False, seed=None, ready_prob=1.0,
                          valid_prob=1.0, read_weights=True, neurons_per_core=256,
                          axons_per_core=256, max_cores=None, max_entries=None,
-                         weight_ram="dual", pack="small", delay_ram=False):
+                         weight_ram="dual", pack="small", delay_ram=False, harness=None):
     """Run ``net`` on the generated Verilog of its network top; same arrays as
     ``golden.simulate``.
+
+    On Verilator the run goes through the native harness (:mod:`spikefab.sim.native`: the
+    clock loop in C++, a whole run per call, or a step per call with ``record_state``);
+    ``harness="cocotb"`` runs the cocotb testbench instead, as on Icarus.
 
     Every population's spikes are routed to the host in the simulated build (so that all of
     them can be returned); ``u`` and ``v`` are read through the configuration port after each
@@ -149,6 +153,9 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
         Weight memory kind of every core, or one per core. ``"ice40_spram"`` simulates the
         UP5K primitive on Icarus; its cores start empty, so the network is loaded through
         the configuration port first.
+    harness : str, optional
+        ``"native"`` (Verilator only; the default there) or ``"cocotb"`` (the default on
+        Icarus).
 
     Returns
     -------
@@ -170,35 +177,22 @@ def simulate_network_rtl(net, inputs, steps=None, record_state=False, sim="icaru
     p = derive(net, **options)    # reject what cannot be built before any tool runs
     if "ice40_spram" in p.weight_rams:
         check_spram_sim(sim)
+    harness = choose_harness(harness, sim)
     x, batched = check_inputs(net, inputs, steps)
     runs = []
     for b in range(x.shape[0]):
+        if harness == "native":
+            from .native import run_network
+            runs.append(run_network(net, x[b], options, record_state=record_state,
+                                    read_weights=read_weights, check=check, seed=seed,
+                                    ready_prob=ready_prob, valid_prob=valid_prob,
+                                    build_root=build_root))
+            continue
         job = {"net": net, "inputs": x[b], "options": options, "record_state": record_state,
                "read_weights": read_weights, "check": check, "seed": seed,
                "ready_prob": ready_prob, "valid_prob": valid_prob, "lockstep": record_state,
                "configure": "ice40_spram" in p.weight_rams}
         runs.append(run_networks([job], sim, build_root, name=f"b{b}")[0])
 
-    def stack(get):
-        arr = np.stack([get(r) for r in runs])
-        return arr if batched else arr[0]
+    return result_of(net, runs, batched, record_state, read_weights)
 
-    names = [q.name for q in net.populations]
-    spikes = {n: stack(lambda r, n=n: r["spikes"][n]) for n in names}
-    u = v = None
-    if record_state:
-        u = {n: stack(lambda r, n=n: r["u"][n]) for n in names}
-        v = {n: stack(lambda r, n=n: r["v"][n]) for n in names}
-    if read_weights:
-        weights = [stack(lambda r, k=k: r["weights"][k]) for k in range(len(net.projections))]
-    else:
-        nb = x.shape[0]
-        weights = [np.repeat(pr.weights[None], nb, 0) if batched else pr.weights.copy()
-                   for pr in net.projections]
-    pre, post = [None] * len(net.projections), [None] * len(net.projections)
-    if read_weights:
-        for k, pr in enumerate(net.projections):
-            if pr.plastic:
-                pre[k] = stack(lambda r, k=k: r["pre"][k])
-                post[k] = stack(lambda r, k=k: r["post"][k])
-    return RunResult(spikes, u, v, weights, pre, post, cycles=stack(lambda r: r["cycles"]))

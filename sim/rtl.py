@@ -18,7 +18,7 @@ from .generate import DEFAULT_TOP, verilog_text, write_core_files
 from .runner import check_sim, compile_design
 from .runner import run_job as _run_cocotb
 
-__all__ = ["DEFAULT_BUILD_ROOT", "build", "run_job", "simulate_rtl"]
+__all__ = ["DEFAULT_BUILD_ROOT", "HARNESSES", "build", "choose_harness", "run_job", "simulate_rtl"]
 
 #: Where builds land unless told otherwise: one folder per simulator and generated design.
 DEFAULT_BUILD_ROOT = os.path.join("build", "rtl")
@@ -41,6 +41,22 @@ def build(params, sim="icarus", build_root=None, weight_ram="dual"):
                                                                  weight_ram, text=None))
 
 
+#: The harnesses that drive an RTL run: the native one (Verilator only) and cocotb.
+HARNESSES = ("native", "cocotb")
+
+
+def choose_harness(harness, sim):
+    """The harness of a run: ``harness``, or by default native on Verilator, cocotb on
+    Icarus."""
+    if harness is None:
+        return "native" if sim == "verilator" else "cocotb"
+    if harness not in HARNESSES:
+        raise InvalidValue(f"Harness must be one of {', '.join(HARNESSES)}, not {harness!r}")
+    if harness == "native" and sim != "verilator":
+        raise InvalidValue(f"Simulator for the native harness must be verilator, not {sim!r}")
+    return harness
+
+
 def stack_fn(runs, batched, get):
     """``get(run)`` of every run, stacked on a batch axis when the inputs had one."""
     arr = np.stack([np.asarray(get(r), np.int64) for r in runs])
@@ -60,8 +76,13 @@ def run_job(params, job, sim="icarus", build_root=None, name="run", weight_ram="
 
 def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lanes=1,
                  build_root=None, check=False, seed=None, ready_prob=1.0, configure=False,
-                 shuffle=False, weight_ram="dual", check_learning_every=1):
+                 shuffle=False, weight_ram="dual", check_learning_every=1, harness=None):
     """Run ``net`` on the generated Verilog of its core; same arrays as ``golden.simulate``.
+
+    On Verilator the run goes through the native harness (:mod:`spikefab.sim.native`: the
+    clock loop in C++, a step per call; its build is made from the core's shape and loaded
+    through the configuration port, so ``configure`` is implied); ``harness="cocotb"`` runs
+    the cocotb testbench instead, as on Icarus.
 
     Parameters
     ----------
@@ -101,6 +122,9 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
     check_learning_every : int
         With ``check``, compare every weight and trace with the golden model after every
         this many steps (and after the last).
+    harness : str, optional
+        ``"native"`` (Verilator only; the default there) or ``"cocotb"`` (the default on
+        Icarus).
 
     Raises
     ------
@@ -118,9 +142,18 @@ def simulate_rtl(net, inputs, steps=None, record_state=False, sim="icarus", lane
     if weight_ram == "ice40_spram" and not configure:
         raise InvalidValue("Weight RAM 'ice40_spram' has no initial contents: configure must be "
                            "True")
+    harness = choose_harness(harness, sim)
     x, batched = check_inputs(net, inputs, steps)
     runs = []
     for b in range(x.shape[0]):
+        if harness == "native":
+            from .native import run_core
+            runs.append(run_core(net, x[b], lanes=lanes, record_state=record_state,
+                                 check=check, seed=seed, ready_prob=ready_prob,
+                                 shuffle=shuffle, weight_ram=weight_ram,
+                                 check_learning_every=check_learning_every,
+                                 build_root=build_root))
+            continue
         job = {"net": net, "inputs": x[b], "lanes": lanes, "record_state": record_state,
                "check": check, "seed": seed, "ready_prob": ready_prob,
                "configure": configure, "shuffle": shuffle,

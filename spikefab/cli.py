@@ -116,12 +116,16 @@ def cmd_simulate(args):
         else:
             from spikefab.sim.network import simulate_network_rtl as sim_rtl
             what = "network top (cores + router)"
-        print(f"generating and building the {what} of {net.name} for {args.sim} "
-              f"(lanes {args.lanes})", flush=True)
+        from spikefab.sim.rtl import choose_harness
+        with _about(args.net):
+            harness = choose_harness(args.harness, args.sim)
+        print(f"generating and building (or reusing) the {what} of {net.name} for {args.sim} "
+              f"(lanes {args.lanes}, {harness} harness)", flush=True)
         with _about(args.net):
             res = sim_rtl(net, inputs[0], record_state=args.record_state, sim=args.sim,
-                          lanes=args.lanes)
-        what = f"RTL on {args.sim}"
+                          lanes=args.lanes, check=args.check, harness=harness)
+        what = (f"RTL on {args.sim}, {harness} harness"
+                + (", every step equal to the golden model" if args.check else ""))
     else:
         res = simulate(net, inputs[0], record_state=args.record_state)
         what = "golden model"
@@ -354,8 +358,13 @@ def _add_network_commands(sub):
     s.add_argument("--out", required=True, metavar="OUT.npz")
     s.add_argument("--rtl", action="store_true",
                    help="run the generated Verilog in a simulator instead of the golden model")
-    s.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
-                   help="simulator for --rtl (default icarus)")
+    s.add_argument("--sim", choices=("icarus", "verilator"), default="verilator",
+                   help="simulator for --rtl (default verilator)")
+    s.add_argument("--harness", choices=("native", "cocotb"),
+                   help="what drives the RTL: native (Verilator's default: the clock loop in "
+                        "C++) or cocotb (Icarus's default)")
+    s.add_argument("--no-check", dest="check", action="store_false",
+                   help="with --rtl, do not compare every step with the golden model")
     s.add_argument("--lanes", type=int, default=1, help="neurons per clock of the core")
     s.set_defaults(func=cmd_simulate)
 

@@ -15,12 +15,12 @@ from cocotb.triggers import ReadOnly
 from spikefab.golden import Simulator as Golden
 
 from spikefab.shape.cfg import Space
-from spikefab.shape.latency import step_cycles
 from spikefab.shape.latency import update_start as compute_update_start
 from spikefab.shape.image import (CoreMap, learn_addr, learn_values, neuron_param_words, pack_cfg,
-                                  post_addr, spiking_rows, unpack_state, unpack_traces,
+                                  post_addr, unpack_state, unpack_traces,
                                   weights_from_words)
 
+from ..scoreboard import check_core_step, first_mismatch
 from .job import run_job_file
 from .streams import TB
 
@@ -154,18 +154,8 @@ class CoreTB(TB):
         await self.cycle()
         transfers = [c for c, _ in self.spikes.transfers[mark:]]
         spikes = [n for _, n in self.spikes.transfers[mark:]]
-        if expect is not None:
-            assert spikes == list(expect), (
-                f"{self.what}step {step_no}: spikes {spikes}, expected {list(expect)}")
-        assert not transfers or transfers[0] >= update_start, (
-            f"{self.what}step {step_no}: spike at clock {transfers[0]}, before the update "
-            f"phase (clock {update_start})")
-        last = transfers[-1] - update_start if transfers else None
-        want = step_cycles(p, len(events), last, spiking_rows(p, spikes), self.weight_ram)
-        assert done_at - begin == cycles == want, (
-            f"{self.what}step {step_no}, field cycles: reported {cycles}, measured "
-            f"{done_at - begin}, formula {want} (E={len(events)}, rows={p.rows}, last spike "
-            f"{last}, spiking rows {spiking_rows(p, spikes)})")
+        check_core_step(self.what, step_no, p, spikes, expect, transfers, update_start, begin,
+                        done_at, cycles, len(events), self.weight_ram)
         return spikes, cycles
 
     def _spike(self, mark, expect, step_no):
@@ -209,12 +199,12 @@ async def run_job(dut, job):
         for g, (off, (size, _)) in enumerate(zip(p.axon_offsets, p.axon_shifts)):
             gw = golden.weights[g]
             gw = gw[0] if gw.ndim == 3 else gw
-            _first_mismatch(what, t, f"weight of projection {g}", w[off:off + size], gw)
+            first_mismatch(what, t, f"weight of projection {g}", w[off:off + size], gw)
         for k, (pre, post) in enumerate(await tb.read_traces()):
             g = p.plastic_groups[k]
-            _first_mismatch(what, t, f"pre trace of projection {g}", np.array(pre),
+            first_mismatch(what, t, f"pre trace of projection {g}", np.array(pre),
                             golden.pre[g][0])
-            _first_mismatch(what, t, f"post trace of projection {g}", np.array(post),
+            first_mismatch(what, t, f"post trace of projection {g}", np.array(post),
                             golden.post[g][0])
     for t in range(steps):
         events = cmap.events(inputs[t], prev)
@@ -252,16 +242,6 @@ async def run_job(dut, job):
         res["weights"] = await tb.read_weights()
         res["traces"] = await tb.read_traces()
     return res
-
-
-def _first_mismatch(what, step, field, got, want):
-    """Assert ``got == want`` (arrays); name step, index, field, both values and the seed."""
-    got, want = np.asarray(got), np.asarray(want)
-    bad = np.argwhere(got != want)
-    assert not len(bad), (
-        f"{what}step {step}, {'neuron' if got.ndim == 1 else 'synapse'} "
-        f"{list(int(x) for x in bad[0])}, field {field}: got {int(got[tuple(bad[0])])}, "
-        f"expected {int(want[tuple(bad[0])])}")
 
 
 @cocotb.test()

@@ -4,7 +4,7 @@ The simulated design is a bundle of network tops side by side (ports ``n<k>__<po
 jobs (one per top) come from the pickle named by ``SPIKEFAB_JOB`` and the results go to the
 pickle it names. One :class:`NetworkTB` per top owns its input driver (random order within a
 step, random gaps), its output monitor (random backpressure), both :mod:`.streams`' one driver
-and monitor, and its :class:`Scoreboard`, fed by the golden model: every output event is
+and monitor, and its :class:`~spikefab.sim.scoreboard.Scoreboard`, fed by the golden model: every output event is
 checked when it is transferred (its step tag is the running step, its neuron spikes in that
 step in the golden model, and it is not a duplicate), and at every step's ``done`` nothing of
 that step may be missing.
@@ -17,7 +17,7 @@ import numpy as np
 import cocotb
 from cocotb.triggers import ReadOnly
 
-from spikefab.golden import Simulator, simulate
+from spikefab.golden import simulate
 
 from spikefab.shape.cfg import Space
 from spikefab.shape.image import neuron_param_words
@@ -28,145 +28,12 @@ from spikefab.shape.image import (weights_from_words, destination_words, learnin
                                   projection_traces, projection_weights, stray_synapses,
                                   trace_addresses, unpack_output)
 
+from ..scoreboard import Scoreboard, golden_checkpoints
 from .job import run_job_file
 from .streams import TB, pulse_reset, start_clock
 
 #: Clocks without a transfer or a step boundary after which a run fails.
 _NO_PROGRESS = 200000
-
-
-def golden_checkpoints(net, x, every):
-    """The golden model's weights and traces of every plastic projection after step ``t``
-    for every ``t`` with ``(t + 1) % every == 0`` (``every > 0``): ``{t: (weights, pre,
-    post)}``, lists by projection (None for a static one)."""
-    sim = Simulator(net)
-    out = {}
-    for t in range(x.shape[0]):
-        sim.step(x[t][None])
-        if every and (t + 1) % every == 0:
-            out[t] = ([None if w.ndim == 2 else w[0].copy() for w in sim.weights],
-                      [None if a is None else a[0].copy() for a in sim.pre],
-                      [None if a is None else a[0].copy() for a in sim.post])
-    return out
-
-
-class Scoreboard:
-    """The checks of one run of a network top against the golden model; every failure message
-    starts with ``what`` (the seed and the network) and names the step, the population, the
-    neuron and both values.
-
-    Parameters
-    ----------
-    tb : NetworkTB
-        Its current run: ``net``, ``m`` (mapping), ``p`` (shape), ``golden`` (None: only the
-        protocol is checked), ``t0`` (steps run before this run).
-    """
-
-    def __init__(self, tb):
-        self.tb, self.what = tb, tb.what
-        self.seen = set()
-
-    def event(self, t_run, tag, h):
-        """An output event of host id ``h`` tagged ``tag`` while step ``t_run`` runs."""
-        tb = self.tb
-        mask = (1 << tb.p.step_bits) - 1
-        pop, i = tb.m.host_neuron(h)
-        assert pop in tb.m.outputs, (
-            f"{self.what}step {t_run}: output event of neuron {h} ({pop}[{i}]), not of an "
-            f"output population")
-        assert t_run is not None and tag == ((tb.t0 + t_run) & mask), (
-            f"{self.what}step {t_run}, population {pop}, neuron {i}: output tagged with step "
-            f"{tag}, expected {tb.t0 + t_run}")
-        assert (t_run, h) not in self.seen, (
-            f"{self.what}step {t_run}, population {pop}, neuron {i}: reported twice")
-        if tb.golden is not None:
-            want = int(tb.golden.spikes[pop][t_run][i])
-            assert want == 1, (
-                f"{self.what}step {t_run}, population {pop}, neuron {i}: spike 1, golden "
-                f"{want}")
-        self.seen.add((t_run, h))
-        return pop, i
-
-    def step(self, t):
-        """At the barrier of step ``t``: every golden spike of the output populations of step
-        ``t`` has been reported."""
-        tb = self.tb
-        if tb.golden is None:
-            return
-        for pop in tb.m.outputs:
-            for i in np.flatnonzero(tb.golden.spikes[pop][t]):
-                assert (t, tb.m.host_id(pop, int(i))) in self.seen, (
-                    f"{self.what}step {t}, population {pop}, neuron {i}: spike 0 (none "
-                    f"reported by the end of the step), golden 1")
-
-    def cycles(self, t, begin, end, t_done):
-        """The cycle and step counters the clock after step ``t``'s ``done``; returns the
-        reported cycles."""
-        tb = self.tb
-        cycles = int(tb.signal("cycles").value)
-        assert cycles == end - begin + 1, (
-            f"{self.what}step {t}, field cycles: reported {cycles}, measured "
-            f"{end - begin + 1}")
-        steps = int(tb.signal("steps").value)
-        assert steps == (tb.t0 + t_done) % (1 << tb.p.step_bits), (
-            f"{self.what}step {t}, field steps: reported {steps}, expected "
-            f"{tb.t0 + t_done}")
-        return cycles
-
-    def state(self, t, uu, vv):
-        tb = self.tb
-        for field, got, want in (("u", uu, tb.golden.u), ("v", vv, tb.golden.v)):
-            for q in tb.net.populations:
-                g, w = got[q.name], want[q.name][t]
-                bad = np.flatnonzero(g != w)
-                assert not len(bad), (
-                    f"{self.what}step {t}, population {q.name}, neuron {bad[0]}, field "
-                    f"{field}: {g[bad[0]]}, golden {w[bad[0]]}")
-
-    def learning(self, t, weights, traces, want):
-        """Plastic weights and traces (read) against the golden model's ``want`` =
-        ``(weights, pre, post)`` after step ``t`` (``"final"`` at the end)."""
-        w_want, pre_want, post_want = want
-        pre, post, copies = traces
-        at = f"step {t}" if t != "final" else "end of the run"
-        for k, pr in enumerate(self.tb.net.projections):
-            if not pr.plastic:
-                continue
-            if weights is not None:
-                bad = np.argwhere(weights[k] != w_want[k])
-                assert not len(bad), (
-                    f"{self.what}{at}, weights of projection {k}, row {bad[0][0]}, column "
-                    f"{bad[0][1]}: read {weights[k][tuple(bad[0])]}, golden "
-                    f"{w_want[k][tuple(bad[0])]}")
-            for c, x in copies[k]:
-                bad = np.flatnonzero(x != pre_want[k])
-                assert not len(bad), (
-                    f"{self.what}{at}, pre trace {bad[0]} of projection {k} (core {c}): "
-                    f"read {x[bad[0]]}, golden {pre_want[k][bad[0]]}")
-            bad = np.flatnonzero(post[k] != post_want[k])
-            assert not len(bad), (
-                f"{self.what}{at}, post trace of projection {k}, population {pr.target}, "
-                f"neuron {bad[0]}: read {post[k][bad[0]]}, golden {post_want[k][bad[0]]}")
-
-    def spikes(self, spikes):
-        """The whole run's output spikes."""
-        tb = self.tb
-        for q in tb.net.populations:
-            if q.name not in tb.m.outputs:
-                continue
-            g = tb.golden.spikes[q.name]
-            bad = np.argwhere(spikes[q.name] != g)
-            assert not len(bad), (
-                f"{self.what}step {bad[0][0]}, population {q.name}, neuron {bad[0][1]}: "
-                f"spike {spikes[q.name][tuple(bad[0])]}, golden {g[tuple(bad[0])]}")
-
-    def weights(self, weights):
-        """The final weights of every projection."""
-        for k, (w, want) in enumerate(zip(weights, self.tb.golden.weights)):
-            bad = np.argwhere(w != want)
-            assert not len(bad), (
-                f"{self.what}final weights of projection {k}, row {bad[0][0]}, column "
-                f"{bad[0][1]}: read {w[tuple(bad[0])]}, golden {want[tuple(bad[0])]}")
 
 
 class NetworkTB(TB):
@@ -376,7 +243,9 @@ class NetworkTB(TB):
 
     def _counters(self, run):
         t, begin, end = run.pending
-        run.cycles[t] = self.sb.cycles(t, begin, end, run.t_done)
+        run.cycles[t] = self.sb.cycles(t, begin, end, run.t_done,
+                                        self.signal("cycles").value,
+                                        self.signal("steps").value)
         run.pending = None
 
     async def _barrier(self, run):
