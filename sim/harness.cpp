@@ -25,7 +25,8 @@
 //                                 probability ready / 2^32 (0xffffffff: always); with `core`,
 //                                 start is raised for one clock the clock after the last word
 //                                 transferred (the first clock with no words). It runs until
-//                                 `ndone` done pulses, samples the counters the clock after
+//                                 `ndone` done pulses (and every word has transferred: with
+//                                 ndone 0, only that), samples the counters the clock after
 //                                 each, then runs `drain` more clocks with ready high (anything
 //                                 still offered is reported). status 1: `patience` clocks
 //                                 without a transfer or a step boundary.
@@ -225,7 +226,7 @@ public:
         Done cur = {0, 0, 0, 0};
         uint64_t progress = now_;
         *first = *last = *start = NONE;
-        while (dones->size() < ndone || pending) {
+        while (dones->size() < ndone || pending || next < words.size()) {
             // drive: the input word (held once offered), ready, start
             if (!offering && next < words.size() && draw(valid)) offering = true;
             top_->ev_valid = offering;
