@@ -425,6 +425,7 @@ def run_core(net, x, lanes=1, record_state=False, check=False, seed=None, ready_
     state and the plastic weights and traces (every ``check_learning_every`` steps) are
     compared with the golden model, failing with the testbench's messages.
     """
+    _prob(ready_prob, "Ready probability")
     cmap = CoreMap(net, lanes=lanes)
     p = cmap.params
     build = build_native(p, weight_ram, coverage=coverage_file is not None,
@@ -621,6 +622,8 @@ def run_network(net, x, options=None, record_state=False, read_weights=True, che
     state, the plastic weights and traces every ``checkpoint`` steps and the final weights,
     with the messages of the cocotb testbench.
     """
+    _prob(ready_prob, "Ready probability")
+    _prob(valid_prob, "Valid probability")
     options = dict(options or {})
     p = derive(net, **options)
     build = build_native(p, coverage=coverage_file is not None, build_root=build_root)

@@ -147,3 +147,37 @@ def random_capacity(seed, net):
 def small_network():
     """The small static network of the link and simulated-board tests (one quick build)."""
     return random_network(2, max_pops=2, max_size=6, max_inputs=4, plastic=False)
+
+
+def variant(net, seed):
+    """A network of the same shape as ``net`` (populations, projections, shifts, widths,
+    outputs, which projections learn) with new weights, neuron parameters and learning rules:
+    what the configuration port can change."""
+    rng = np.random.default_rng([seed, 43])
+    hw = net.hardware
+    vmax, wmax = 2 ** (hw.voltage_bits - 1) - 1, hw.weight_max
+    pops = [Population(**{**q.__dict__,
+                          "threshold": int(rng.integers(0, max(1, vmax // 8))),
+                          "du": int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                          "dv": int(rng.choice([0, 4096, rng.integers(0, 4097)])),
+                          "bias": int(rng.integers(-vmax // 32, vmax // 32 + 1)),
+                          "refractory": int(rng.integers(0, 2 ** hw.refractory_bits)),
+                          "reset": str(rng.choice(["zero", "subtract"]))})
+            for q in net.populations]
+    projs = []
+    tmax = 2 ** hw.trace_bits - 1
+    for pr in net.projections:
+        st = None
+        lo, hi = -wmax, wmax
+        if pr.stdp is not None:
+            lo = int(rng.integers(-wmax, wmax + 1))
+            hi = int(rng.integers(lo, wmax + 1))
+            st = Stdp(a_plus=int(rng.integers(0, 256)), a_minus=int(rng.integers(0, 256)),
+                      shift=int(rng.integers(0, 16)), d_pre=int(rng.integers(0, 4097)),
+                      d_post=int(rng.integers(0, 4097)), x_inc=int(rng.integers(0, tmax + 1)),
+                      y_inc=int(rng.integers(0, tmax + 1)), w_min=lo, w_max=hi)
+        w = rng.integers(lo, hi, size=pr.weights.shape, endpoint=True)
+        w[rng.random(w.shape) < 0.3] = 0 if lo <= 0 <= hi else lo
+        projs.append(Projection(pr.source, pr.target, w, weight_shift=pr.weight_shift,
+                                stdp=st))
+    return Network(f"{net.name}_v{seed}", net.inputs, pops, projs, hw)

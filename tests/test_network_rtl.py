@@ -18,7 +18,7 @@ from spikefab.shape.network import DEFAULT_BUILD, derive
 from spikefab.sim.generate import generate_network
 from spikefab.sim.network import run_networks, simulate_network_rtl
 
-from .netgen import random_capacity, random_inputs, random_multicore_network
+from .netgen import random_capacity, random_inputs, random_multicore_network, variant
 
 def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, **kw):
     """A random network, capacity, stimulus and backpressure, all from ``seed`` (``lanes``
@@ -471,28 +471,6 @@ def test_default_build_every_core_and_table_entry():
     check_results([job], results)
     want = simulate(net, x)
     assert all(want.spikes[q.name].any() for q in pops)
-
-
-def variant(net, seed):
-    """A network of the same shape as ``net`` (populations, projections, shifts, widths,
-    outputs) with new weights and neuron parameters: what the configuration port can change."""
-    rng = np.random.default_rng([seed, 43])
-    hw = net.hardware
-    vmax, wmax = 2 ** (hw.voltage_bits - 1) - 1, hw.weight_max
-    pops = [Population(**{**q.__dict__,
-                          "threshold": int(rng.integers(0, max(1, vmax // 8))),
-                          "du": int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-                          "dv": int(rng.choice([0, 4096, rng.integers(0, 4097)])),
-                          "bias": int(rng.integers(-vmax // 32, vmax // 32 + 1)),
-                          "refractory": int(rng.integers(0, 2 ** hw.refractory_bits)),
-                          "reset": str(rng.choice(["zero", "subtract"]))})
-            for q in net.populations]
-    projs = []
-    for pr in net.projections:
-        w = rng.integers(-wmax, wmax, size=pr.weights.shape, endpoint=True)
-        w[rng.random(w.shape) < 0.3] = 0
-        projs.append(Projection(pr.source, pr.target, w, weight_shift=pr.weight_shift))
-    return Network(f"{net.name}_v{seed}", net.inputs, pops, projs, hw)
 
 
 def run_variants(seeds, sim, per_topology, steps=8):
