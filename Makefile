@@ -1,5 +1,5 @@
 # spikefab: `make demo` (the main job) and `make test` (the whole suite) set everything up
-# themselves. Other targets: `make bench`, `make digits`, `make demo-net NET=...`,
+# themselves. Other targets: `make bench`, `make coverage`, `make digits`, `make demo-net NET=...`,
 # `make check NET=...`, `make clean`.
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 
 .PHONY: all setup demo demo-net test test-slow bench check digits verilog bitstream report flash \
-	fingerprint clean
+	fingerprint coverage clean
 
 all: demo
 
@@ -69,6 +69,12 @@ bench: setup
 	$(BIN)/python bench/bench_golden.py --write docs/benchmarks.md
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_network.py
+	$(BIN)/python bench/bench_rtl.py --write docs/benchmarks.md
+
+# Gateware coverage of the RTL regression (Verilator line, branch and toggle coverage by
+# module, the uncovered lines listed), written to docs/coverage.md; about 15 minutes
+coverage: setup
+	$(BIN)/python scripts/coverage.py --write docs/coverage.md
 
 # What a refactoring must not change: every step's cycle count of a fixed run and the
 # flattened cell counts of the examples (1 and 2 lanes) and of every board's default network
