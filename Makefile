@@ -53,12 +53,12 @@ check: setup
 # The default suite: every tier but the long sweeps and synthesis (under 10 minutes). Both
 # tiers end with their 20 slowest tests, so a run that creeps towards CI's time limit says why.
 test: setup
-	$(BIN)/python -m pytest -n $(JOBS) -m "not slow and not synth" --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "not slow and not synth" --durations=20 $(PYTEST_ARGS)
 
 # The long sweeps (random networks, 2,000-step runs, fuzzing) and the synthesis and
 # place-and-route tests against the Fmax floors. CI runs these after `make test`.
 test-slow: setup
-	$(BIN)/python -m pytest -n $(JOBS) -m "slow or synth" --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "slow or synth" --durations=20 $(PYTEST_ARGS)
 
 # Unsupervised STDP learning of 8x8 digits in the golden model, against baselines; a slice
 # of the training replayed on the simulated iCEBreaker (identical weights).

@@ -10,6 +10,8 @@ import pytest
 from spikefab.sim.runner import SIMULATORS
 from spikefab.toolchain import setup_environ
 
+from .xdist_groups import pytest_itemcollected  # noqa: F401  (a pytest hook)
+
 setup_environ()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,3 +72,4 @@ def pytest_runtest_makereport(item, call):
     how = (f"pytest '{item.nodeid}'" if "seed" in params
            else f"pytest '{item.nodeid}' --seed {s}")
     report.sections.append(("seed", f"seed {s}: replay with {how}"))
+

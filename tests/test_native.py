@@ -170,15 +170,17 @@ def test_random_topologies_with_variants(seed):
 
 
 #: Random topologies of the slow sweep and networks run on each (its own and variants).
-SWEEP_TOPOLOGIES, SWEEP_VARIANTS, SWEEP_CHUNKS = 48, 20, 8
+SWEEP_TOPOLOGIES, SWEEP_VARIANTS, SWEEP_CHUNKS = 18, 50, 6
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(SWEEP_CHUNKS))
 def test_native_sweep(chunk):
-    """``SWEEP_TOPOLOGIES * SWEEP_VARIANTS`` random networks (960): a quarter single-core
-    (recurrent, half plastic), the rest multi-core (half plastic), each run against the golden
-    model with random gaps, backpressure and event order."""
+    """``SWEEP_TOPOLOGIES * SWEEP_VARIANTS`` random networks (900): a quarter single-core
+    (recurrent, half plastic), the rest multi-core (half plastic); a build per topology and
+    50 networks of its shape (its own, then random weights, neuron parameters, learning rules
+    and stimulus), each run against the golden model with random gaps, backpressure and event
+    order."""
     per = SWEEP_TOPOLOGIES // SWEEP_CHUNKS
     for seed in range(500 + per * chunk, 500 + per * (chunk + 1)):
         run_topology(seed, SWEEP_VARIANTS)
