@@ -60,18 +60,22 @@ def run_task(task):
         seed, variants = arg
         net, options = _sweep_network(seed)
         for k in range(variants):
-            v = net if k == 0 else variant(net, 1000 * seed + k)
+            steer = {2: "flood", 3: "saturate"}.get(k)
+            v = net if k == 0 else variant(net, 1000 * seed + k, steer)
             s = 1000 * seed + k
             rng = np.random.default_rng(s)
             x = random_inputs(s, v, 16, rate=float(rng.uniform(0.1, 0.8)))
+            if steer == "flood":
+                x[:] = 1
+            ready = 0.05 if steer == "flood" else float(rng.uniform(0.3, 1.0))
             record = k % 2 == 0
             if options is None:
-                run_core(v, x, record_state=record, check=True, seed=s,
-                         ready_prob=float(rng.uniform(0.3, 1.0)), shuffle=True,
-                         check_learning_every=4, coverage_file=_dat(f"{name}-{k}"))
+                run_core(v, x, record_state=record, check=True, seed=s, ready_prob=ready,
+                         shuffle=True, check_learning_every=4,
+                         coverage_file=_dat(f"{name}-{k}"))
             else:
                 run_network(v, x, options, record_state=record, check=True, seed=s,
-                            ready_prob=float(rng.uniform(0.3, 1.0)),
+                            ready_prob=ready,
                             valid_prob=float(rng.uniform(0.3, 1.0)),
                             checkpoint=3 if record else 0, coverage_file=_dat(f"{name}-{k}"))
     elif kind == "steer":

@@ -416,11 +416,12 @@ int main(int argc, char **argv) {
                 break;
             }
         }
-    }
+        // the counters live in the model: written before it is destroyed
 #if VM_COVERAGE
-    if (cov) VerilatedCov::write(cov);
+        if (cov) VerilatedCov::write(cov);
 #else
-    (void)cov;
+        (void)cov;
 #endif
+    }
     return rc;
 }

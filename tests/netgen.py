@@ -149,10 +149,22 @@ def small_network():
     return random_network(2, max_pops=2, max_size=6, max_inputs=4, plastic=False)
 
 
-def variant(net, seed):
+#: Variants steered at what uniform draws seldom reach (see :func:`variant`).
+STEERED = ("flood", "saturate")
+
+
+def variant(net, seed, steer=None):
     """A network of the same shape as ``net`` (populations, projections, shifts, widths,
     outputs, which projections learn) with new weights, neuron parameters and learning rules:
-    what the configuration port can change."""
+    what the configuration port can change.
+
+    ``steer`` aims it where uniform draws seldom go: ``"flood"`` (every weight at its
+    maximum, thresholds 0 and the largest bias: every neuron spikes every step, so that with
+    slow output backpressure the cores' and the router's queues fill up), ``"saturate"``
+    (weights at both extremes, no leak, the bias at both ends: currents and voltages
+    saturate both ways)."""
+    if steer is not None and steer not in STEERED:
+        raise ValueError(f"steer must be one of {STEERED}, not {steer!r}")
     rng = np.random.default_rng([seed, 43])
     hw = net.hardware
     vmax, wmax = 2 ** (hw.voltage_bits - 1) - 1, hw.weight_max
@@ -178,6 +190,17 @@ def variant(net, seed):
                       y_inc=int(rng.integers(0, tmax + 1)), w_min=lo, w_max=hi)
         w = rng.integers(lo, hi, size=pr.weights.shape, endpoint=True)
         w[rng.random(w.shape) < 0.3] = 0 if lo <= 0 <= hi else lo
+        if steer == "flood":
+            w[:] = hi
+        elif steer == "saturate":
+            w = np.where(rng.random(w.shape) < 0.5, lo, hi)
         projs.append(Projection(pr.source, pr.target, w, weight_shift=pr.weight_shift,
                                 stdp=st))
+    if steer == "flood":
+        pops = [Population(**{**q.__dict__, "threshold": 0, "bias": vmax // 32,
+                              "refractory": 0}) for q in pops]
+    elif steer == "saturate":
+        pops = [Population(**{**q.__dict__, "du": 0, "dv": 0,
+                              "bias": int(rng.choice([-(vmax // 32), vmax // 32]))})
+                for q in pops]
     return Network(f"{net.name}_v{seed}", net.inputs, pops, projs, hw)

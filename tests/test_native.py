@@ -145,28 +145,33 @@ def run_topology(seed, variants, steps=12):
     weights and traces)."""
     net, options = _sweep_network(seed)
     for k in range(variants):
-        v = net if k == 0 else variant(net, 1000 * seed + k)
+        # every tenth network floods the queues, every tenth saturates the registers
+        steer = {4: "flood", 9: "saturate"}.get(k % 10)
+        v = net if k == 0 else variant(net, 1000 * seed + k, steer)
         s = 1000 * seed + k
         rng = np.random.default_rng(s)
         x = random_inputs(s, v, steps, rate=float(rng.uniform(0.1, 0.7)))
+        if steer == "flood":
+            x[:] = 1
         record = k % 3 == 0
         if options is None:
             got = run_core(v, x, record_state=record, check=True, seed=s,
-                           ready_prob=float(rng.uniform(0.4, 1.0)), shuffle=True,
-                           check_learning_every=4)
+                           ready_prob=0.05 if steer == "flood" else float(rng.uniform(0.4, 1.0)),
+                           shuffle=True, check_learning_every=4)
             want = simulate(v, x)
             np.testing.assert_array_equal(got["spikes"], want.spikes[v.populations[0].name],
                                           f"seed {s}")
         else:
             run_network(v, x, options, record_state=record, check=True, seed=s,
-                        ready_prob=float(rng.uniform(0.4, 1.0)),
+                        ready_prob=0.05 if steer == "flood" else float(rng.uniform(0.4, 1.0)),
                         valid_prob=float(rng.uniform(0.4, 1.0)), checkpoint=4 if record else 0)
 
 
 def test_random_topologies_with_variants(seed):
-    """Two random topologies (a core, a multi-core plastic network), three networks each."""
-    run_topology(4 * (seed % 100), 3)
-    run_topology(4 * (seed % 100) + 1, 3)
+    """Two random topologies (a core, a multi-core plastic network), five networks each (the
+    fifth floods every queue)."""
+    run_topology(4 * (seed % 100), 5)
+    run_topology(4 * (seed % 100) + 1, 5)
 
 
 #: Random topologies of the slow sweep and networks run on each (its own and variants).
