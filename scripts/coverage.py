@@ -79,11 +79,11 @@ def run_task(task):
                             valid_prob=float(rng.uniform(0.3, 1.0)),
                             checkpoint=3 if record else 0, coverage_file=_dat(f"{name}-{k}"))
     elif kind == "steer":
-        steer(name, arg)
+        steered_runs(name, arg)
     return name, time.perf_counter() - t0
 
 
-def steer(name, what):
+def steered_runs(name, what):
     """Runs aimed at what random networks seldom reach."""
     from spikefab.golden import Hardware, Network, Population, Projection, Stdp
     from spikefab.sim.native import run_core, run_network

@@ -535,8 +535,13 @@ def run_core(net, x, lanes=1, record_state=False, check=False, seed=None, ready_
 
 
 def _load_core(sim, p, what):
-    """Write the run-time values of ``p`` into the blank core and read each back."""
-    image = core_image(p)
+    """Write the run-time values of ``p`` into the blank core and clear its state
+    (accumulators, neuron state, traces: as a network top's load does); read each back."""
+    image = core_image(p) + [(space, row, 0) for space in (Space.STATE, Space.ACC)
+                             for row in range(p.rows)]
+    for k, g in enumerate(p.plastic_groups):
+        image += [(Space.PRE, p.pre_offsets[k] + j, 0) for j in range(p.axon_shifts[g][0])]
+        image += [(Space.POST, post_addr(p, k, row), 0) for row in range(p.rows)]
     sim.config([(False, pack_cfg(p, 1, space, addr, word)) for space, addr, word in image])
     got = sim.config([(True, pack_cfg(p, 0, space, addr)) for space, addr, _ in image])
     for (space, addr, word), back in zip(image, got):
@@ -567,14 +572,14 @@ class _NetworkRun:
 
     def load(self):
         """Write the network's weights, parameters and routes and clear its state; read the
-        parameters back."""
+        parameters and the cleared words (state, accumulators, traces) back."""
         image = network_image(self.p)
-        self.writes(image["weights"] + image["params"] + image["routes"]
-                    + clear_entries(self.p))
-        got = self.reads([(c, s, a) for c, s, a, _ in image["params"]])
-        for (c, _, addr, word), back in zip(image["params"], got):
-            assert back == word, (f"{self.what}core {c}, parameter {addr}: read {back}, "
-                                  f"wrote {word}")
+        clear = clear_entries(self.p)
+        self.writes(image["weights"] + image["params"] + image["routes"] + clear)
+        got = self.reads([(c, s, a) for c, s, a, _ in image["params"] + clear])
+        for (c, space, addr, word), back in zip(image["params"] + clear, got):
+            assert back == word, (f"{self.what}core {c}, {Space(space).name.lower()} word "
+                                  f"{addr}: read {back}, wrote {word}")
 
     def read_state(self):
         rows = [(c, Space.STATE, row) for c, cp in enumerate(self.p.cores)
