@@ -131,8 +131,8 @@ def main(argv=None):
             f"each pair side by side in one run. RTL: the generated Verilog on Verilator "
             f"through the native harness (`spikefab.sim.native`: the clock loop in C++, a "
             f"whole run or a step per call from Python), every step compared with the golden "
-            f"model; builds cached (a first build of the demo's network top: {first:.0f} s "
-            f"with the run).",
+            f"model. Builds are cached: a first RTL run makes (or finds) the build, here "
+            f"{first:.1f} s.",
             "",
             "| run | golden | RTL | golden steps/s | RTL steps/s | RTL / golden time |",
             "|---|---|---|---|---|---|",
@@ -150,8 +150,9 @@ def main(argv=None):
             f"through cocotb: the demo's {args.cocotb_steps} steps take {tc:.1f} s that way "
             f"today ({args.cocotb_steps / tc:.0f} steps/s, against the native harness's "
             f"{s / tr:,.0f} steps/s with start-up). The 1,000-neuron core needs "
-            f"{bcycles / args.big_steps:,.0f} clocks a step (every event walks the core's "
-            f"rows); the harness runs it at {bcycles / br:,.0f} clocks/s, the demo's network "
+            f"{bcycles / args.big_steps:,.0f} clocks a step (each event walks the core's "
+            f"250 rows of 4 neurons): the hardware's own cost, which the golden model does not "
+            f"pay; the harness runs it at {bcycles / br:,.0f} clocks/s, the demo's network "
             f"top at {lcycles / lr:,.0f} clocks/s.",
         ])
         write_section(args.write, "rtl-bench", body)
