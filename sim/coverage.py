@@ -17,7 +17,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-__all__ = ["KINDS", "Point", "read_dat", "module_of", "ModuleCoverage", "summarise"]
+__all__ = ["KINDS", "BACKEND_TRIGGER", "Point", "read_dat", "module_of", "line_text",
+           "ModuleCoverage", "summarise"]
 
 #: The point types of ``--coverage-line`` (blocks and branches) and ``--coverage-toggle``.
 KINDS = ("line", "branch", "toggle")
@@ -94,7 +95,8 @@ class ModuleCoverage:
         return self.hit[kind] / self.total[kind] if self.total[kind] else None
 
 
-def _line_text(path, line, cache):
+def line_text(path, line, cache):
+    """The stripped text of line ``line`` of ``path`` (files read once into ``cache``)."""
     if path not in cache:
         try:
             with open(path) as f:
@@ -114,7 +116,7 @@ def summarise(counts):
     network_files = {p.file for p in counts if ".top.router" in p.hier}
     cache, unreachable = {}, 0
     for p, n in counts.items():
-        if p.kind != "toggle" and BACKEND_TRIGGER in _line_text(p.file, p.line, cache):
+        if p.kind != "toggle" and BACKEND_TRIGGER in line_text(p.file, p.line, cache):
             unreachable += 1
             continue
         name = module_of(p.hier, core_top=p.file not in network_files)

@@ -38,16 +38,16 @@ from spikefab.shape.cfg import Space
 from spikefab.shape.core import CoreParams, check_weight_ram
 from spikefab.shape.image import (CoreMap, RunResult, clear_entries, core_image, network_image,
                                   pack_cfg, pack_input, pack_network_cfg, population_state,
-                                  post_addr, projection_traces, projection_weights,
-                                  stray_synapses, trace_addresses, unpack_output, unpack_state,
-                                  unpack_traces, weights_from_words)
+                                  post_addr, projection_traces, trace_addresses, unpack_output,
+                                  unpack_state, unpack_traces, weights_from_words)
 from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.latency import update_start as compute_update_start
 from spikefab.shape.network import NetworkParams, derive
 
 from .cache import build_folder, key_of, read_index, source_key, write_index
 from .runner import PCH_MAKEFLAG
-from .scoreboard import Scoreboard, check_core_step, first_mismatch, golden_checkpoints
+from .scoreboard import (Scoreboard, check_core_state, check_core_step, first_mismatch,
+                         golden_checkpoints, network_weights)
 
 __all__ = ["HARNESS", "NATIVE_TOP", "DEFAULT_BUILD_ROOT", "NativeBuild", "native_verilog",
            "build_native", "NativeSim", "run_core", "run_network"]
@@ -500,13 +500,7 @@ def run_core(net, x, lanes=1, record_state=False, check=False, seed=None, ready_
                     rr += c
                 u[t], v[t] = uu[:n], vv[:n]
                 if check:
-                    for field, got, want in (("u", uu, golden.u[name][0]),
-                                             ("v", vv, golden.v[name][0]),
-                                             ("r", rr, golden.r[name][0])):
-                        bad = [i for i in range(n) if got[i] != want[i]]
-                        assert not bad, (
-                            f"{what}step {t}, neuron {bad[0]}, field {field}: got "
-                            f"{got[bad[0]]}, expected {int(want[bad[0]])}")
+                    check_core_state(what, t, n, (uu, vv, rr), golden, name)
             if check and p.plastic and ((t + 1) % check_learning_every == 0
                                         or t == steps - 1):
                 w = read_weights()
@@ -599,12 +593,7 @@ class _NetworkRun:
                 continue
             words = self.reads([(c, Space.WEIGHT, a) for a in range(cp.weight_depth)])
             per_core.append(weights_from_words(cp, words))
-        stray = [s for s in stray_synapses(self.m, per_core)
-                 if not plastic_only or self.p.cores[s[0]].plastic]
-        assert not stray, (
-            f"{self.what}core {stray[0][0]}, axon slot {stray[0][1]}, neuron {stray[0][2]}: "
-            f"weight {stray[0][3]} where no projection has a synapse (golden 0)")
-        return projection_weights(self.m, per_core)
+        return network_weights(self.what, self.p, per_core, plastic_only)
 
     def read_traces(self):
         addrs = trace_addresses(self.m, self.p.cores)

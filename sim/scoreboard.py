@@ -8,7 +8,8 @@ import numpy as np
 
 from spikefab.golden import Simulator
 
-__all__ = ["golden_checkpoints", "Scoreboard", "first_mismatch", "check_core_step"]
+__all__ = ["golden_checkpoints", "Scoreboard", "first_mismatch", "check_core_step",
+           "check_core_state", "network_weights"]
 
 
 def golden_checkpoints(net, x, every):
@@ -176,3 +177,27 @@ def check_core_step(what, step_no, p, spikes, expect, transfers, update_start, b
         f"{what}step {step_no}, field cycles: reported {cycles}, measured "
         f"{done_at - begin}, formula {want} (E={events}, rows={p.rows}, last spike "
         f"{last}, spiking rows {spiking_rows(p, spikes)})")
+
+
+def check_core_state(what, t, n, state, golden, name):
+    """The ``(u, v, r)`` lists of a core's ``n`` neurons read after step ``t`` against the
+    golden simulator's (population ``name``)."""
+    for field, got, want in zip("uvr", state, (golden.u[name][0], golden.v[name][0],
+                                                golden.r[name][0])):
+        bad = [i for i in range(n) if got[i] != want[i]]
+        assert not bad, (
+            f"{what}step {t}, neuron {bad[0]}, field {field}: got {got[bad[0]]}, "
+            f"expected {int(want[bad[0]])}")
+
+
+def network_weights(what, p, per_core, plastic_only=False):
+    """Every projection's weights from the weight matrices read from the cores of the network
+    top ``p`` (zeros for the static cores skipped with ``plastic_only``); a weight where no
+    projection has a synapse fails."""
+    from spikefab.shape.image import projection_weights, stray_synapses
+    stray = [s for s in stray_synapses(p.mapping, per_core)
+             if not plastic_only or p.cores[s[0]].plastic]
+    assert not stray, (
+        f"{what}core {stray[0][0]}, axon slot {stray[0][1]}, neuron {stray[0][2]}: "
+        f"weight {stray[0][3]} where no projection has a synapse (golden 0)")
+    return projection_weights(p.mapping, per_core)

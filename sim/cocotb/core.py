@@ -20,7 +20,7 @@ from spikefab.shape.image import (CoreMap, learn_addr, learn_values, neuron_para
                                   post_addr, unpack_state, unpack_traces,
                                   weights_from_words)
 
-from ..scoreboard import check_core_step, first_mismatch
+from ..scoreboard import check_core_state, check_core_step, first_mismatch
 from .job import run_job_file
 from .streams import TB
 
@@ -222,13 +222,7 @@ async def run_job(dut, job):
             uu, vv, rr = await tb.read_state()
             u[t], v[t] = uu, vv
             if check:
-                for field, got, want in (("u", uu, golden.u[name][0]),
-                                         ("v", vv, golden.v[name][0]),
-                                         ("r", rr, golden.r[name][0])):
-                    bad = [i for i in range(n) if got[i] != want[i]]
-                    assert not bad, (
-                        f"{what}step {t}, neuron {bad[0]}, field {field}: got {got[bad[0]]}, "
-                        f"expected {int(want[bad[0]])}")
+                check_core_state(what, t, n, (uu, vv, rr), golden, name)
         if check and p.plastic and ((t + 1) % every == 0 or t == steps - 1):
             await check_learning(t)
         if check:

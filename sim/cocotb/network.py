@@ -4,8 +4,8 @@ The simulated design is a bundle of network tops side by side (ports ``n<k>__<po
 jobs (one per top) come from the pickle named by ``SPIKEFAB_JOB`` and the results go to the
 pickle it names. One :class:`NetworkTB` per top owns its input driver (random order within a
 step, random gaps), its output monitor (random backpressure), both :mod:`.streams`' one driver
-and monitor, and its :class:`~spikefab.sim.scoreboard.Scoreboard`, fed by the golden model: every output event is
-checked when it is transferred (its step tag is the running step, its neuron spikes in that
+and monitor, and its :class:`~spikefab.sim.scoreboard.Scoreboard`, fed by the golden model:
+every output event is checked when it is transferred (its step tag is the running step, its neuron spikes in that
 step in the golden model, and it is not a duplicate), and at every step's ``done`` nothing of
 that step may be missing.
 """
@@ -25,10 +25,9 @@ from spikefab.shape.router import TableSpace
 from spikefab.shape.network import derive
 from spikefab.shape.image import (weights_from_words, destination_words, learning_words, pack_input,
                                   pack_network_cfg, pointer_words, population_state,
-                                  projection_traces, projection_weights, stray_synapses,
-                                  trace_addresses, unpack_output)
+                                  projection_traces, trace_addresses, unpack_output)
 
-from ..scoreboard import Scoreboard, golden_checkpoints
+from ..scoreboard import Scoreboard, golden_checkpoints, network_weights
 from .job import run_job_file
 from .streams import TB, pulse_reset, start_clock
 
@@ -103,12 +102,7 @@ class NetworkTB(TB):
                 continue
             words = [await self.cfg(c, 0, Space.WEIGHT, a) for a in range(cp.weight_depth)]
             per_core.append(weights_from_words(cp, words))
-        stray = [s for s in stray_synapses(self.m, per_core)
-                 if not plastic_only or self.p.cores[s[0]].plastic]
-        assert not stray, (
-            f"{self.what}core {stray[0][0]}, axon slot {stray[0][1]}, neuron {stray[0][2]}: "
-            f"weight {stray[0][3]} where no projection has a synapse (golden 0)")
-        return projection_weights(self.m, per_core)
+        return network_weights(self.what, self.p, per_core, plastic_only)
 
     async def read_traces(self):
         words = {}
