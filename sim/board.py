@@ -22,7 +22,7 @@ from spikefab.hdl.link import LinkedNetwork
 from spikefab.shape.network import NetworkParams
 
 from .cache import build_folder, key_of, read_index, source_key, write_index
-from .runner import PCH_MAKEFLAG
+from .runner import CPP_INCLUDE, PCH_MAKEFLAG, cpp_main_text
 
 __all__ = ["BOARD_TOP", "DEFAULT_BUILD_ROOT", "HARNESS", "SIM_CLK_HZ", "SIM_DIVISOR",
            "SIM_TIMEOUT", "board_verilog", "build_board", "BoardBuild"]
@@ -86,8 +86,7 @@ def board_verilog(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, name=BOARD_T
 
 def _harness_text():
     try:
-        with open(HARNESS) as f:
-            return f.read()
+        return cpp_main_text(HARNESS)
     except FileNotFoundError:
         raise RuntimeError(f"The simulated board's C++ harness {HARNESS} is missing; "
                            f"reinstall spikefab") from None
@@ -158,12 +157,13 @@ def build_board(params, divisor=SIM_DIVISOR, timeout=SIM_TIMEOUT, build_root=Non
                            timeout=timeout), f, indent=1, sort_keys=True, default=str)
             f.write("\n")
         cpp = os.path.join(bdir, "simboard.cpp")
-        with open(cpp, "w") as f:
-            f.write(harness)
+        with open(HARNESS) as f, open(cpp, "w") as out:
+            out.write(f.read())
         obj = os.path.join(bdir, "obj")
         cmd = [tool, "--cc", "--exe", "--build", "-j", "2", "-Wno-fatal", "--no-timing",
                "--top-module", BOARD_TOP, "--prefix", "Vboard", "--Mdir", obj,
-               "-CFLAGS", f"-DDIVISOR={divisor}", "-MAKEFLAGS", " ".join(_MAKE_OPT),
+               "-CFLAGS", f"-DDIVISOR={divisor} -I{CPP_INCLUDE}",
+               "-MAKEFLAGS", " ".join(_MAKE_OPT),
                *_SPLIT, "-o", exe, src, cpp]
         if waves:
             cmd[1:1] = ["--trace", "--timescale", "1ns/1ns"]

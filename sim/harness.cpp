@@ -56,6 +56,8 @@
 
 #include "Vnative.h"
 #include "verilated.h"
+
+#include "pipe_io.h"
 #if VM_COVERAGE
 #include "verilated_cov.h"
 #endif
@@ -65,6 +67,11 @@
 #endif
 
 namespace {
+
+using pipe_io::get;
+using pipe_io::put;
+using pipe_io::read_all;
+using pipe_io::write_all;
 
 typedef std::string Word;     // a port word, little-endian bytes
 
@@ -100,38 +107,10 @@ template <std::size_t N> Word load(const VlWide<N> &port, std::size_t n) {
     return w;
 }
 
-bool read_all(void *buf, size_t n) {
-    char *p = static_cast<char *>(buf);
-    while (n) {
-        ssize_t k = read(0, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
-        p += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
-
-void write_all(const void *buf, size_t n) {
-    const char *p = static_cast<const char *>(buf);
-    while (n) {
-        ssize_t k = write(1, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) std::exit(0);             // the host is gone
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-template <typename T> bool get(T *v) { return read_all(v, sizeof(T)); }
 
 bool get_word(Word *w, std::size_t n) {
     w->assign(n, '\0');
     return read_all(&(*w)[0], n);
-}
-
-template <typename T> void put(std::string *out, T v) {
-    out->append(reinterpret_cast<const char *>(&v), sizeof(T));
 }
 
 const uint64_t NONE = ~(uint64_t)0;

@@ -29,7 +29,7 @@ from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.network import NetworkParams
 
 from .cache import build_folder, key_of, read_index, source_key, write_index
-from .runner import PCH_MAKEFLAG
+from .runner import CPP_INCLUDE, PCH_MAKEFLAG, cpp_main_text
 
 __all__ = ["HARNESS", "NATIVE_TOP", "DEFAULT_BUILD_ROOT", "NO_PROGRESS", "DRAIN", "NativeBuild",
            "native_verilog", "build_native", "NativeSim", "check_prob"]
@@ -189,8 +189,7 @@ def build_native(params, weight_ram="dual", coverage=False, build_root=None):
     tool = find("VERILATOR")
     shape = params.shape
     blank = shape.params()
-    with open(HARNESS) as f:
-        harness = f.read()
+    harness = cpp_main_text(HARNESS)
     flags = _MAKE_OPT + _SPLIT + (_COVERAGE if coverage else [])
     root = os.path.abspath(build_root or (DEFAULT_BUILD_ROOT + ("-coverage" if coverage
                                                                  else "")))
@@ -221,10 +220,10 @@ def build_native(params, weight_ram="dual", coverage=False, build_root=None):
                       indent=1, sort_keys=True)
             f.write("\n")
         cpp = folder.file("harness.cpp")
-        with open(cpp, "w") as f:
-            f.write(harness)
+        with open(HARNESS) as f, open(cpp, "w") as out:
+            out.write(f.read())
         defines = " ".join(f"-D{k.upper()}_BYTES={max(1, (widths[k] + 7) // 8)}"
-                           for k in ("ev", "out", "cfg", "rd"))
+                           for k in ("ev", "out", "cfg", "rd")) + f" -I{CPP_INCLUDE}"
         cmd = [tool, "--cc", "--exe", "--build", "-j", "2", "-Wno-fatal", "--no-timing",
                "--top-module", NATIVE_TOP, "--prefix", "Vnative", "--Mdir", folder.file("obj"),
                "-CFLAGS", defines, "-MAKEFLAGS", " ".join(_MAKE_OPT), *_SPLIT,

@@ -13,8 +13,8 @@ import pickle
 from spikefab.errors import InvalidValue
 from .cache import build_folder, key_of
 
-__all__ = ["SIMULATORS", "PCH_MAKEFLAG", "check_sim", "waves", "verilator_pch_fix",
-           "spram_model", "compile_design", "run_job"]
+__all__ = ["SIMULATORS", "PCH_MAKEFLAG", "CPP_INCLUDE", "cpp_main_text", "check_sim", "waves",
+           "verilator_pch_fix", "spram_model", "compile_design", "run_job"]
 
 #: Simulators that the RTL runs drive.
 SIMULATORS = ("icarus", "verilator")
@@ -24,6 +24,18 @@ SIMULATORS = ("icarus", "verilator")
 PCH_MAKEFLAG = "CFG_CXXFLAGS_PCH_I=-include"
 
 _TOOL = {"icarus": "IVERILOG", "verilator": "VERILATOR"}
+
+#: The folder of the C++ sources that the simulated board's and the native harness's mains
+#: include (``pipe_io.h``), passed to the compiler with ``-I``.
+CPP_INCLUDE = os.path.dirname(os.path.abspath(__file__))
+
+
+def cpp_main_text(path):
+    """The text of a C++ main and of the shared header it includes (what its build keys on)."""
+    with open(path) as f:
+        text = f.read()
+    with open(os.path.join(CPP_INCLUDE, "pipe_io.h")) as f:
+        return text + "\n" + f.read()
 
 
 def check_sim(sim):

@@ -34,6 +34,8 @@
 
 #include "Vboard.h"
 #include "verilated.h"
+
+#include "pipe_io.h"
 #if VM_TRACE
 #include "verilated_vcd_c.h"
 #endif
@@ -43,6 +45,11 @@
 #endif
 
 namespace {
+
+using pipe_io::get;
+using pipe_io::put;
+using pipe_io::read_all;
+using pipe_io::write_all;
 
 struct Segment {
     uint8_t level;
@@ -121,34 +128,6 @@ private:
     uint8_t prev_ = 1;
 };
 
-bool read_all(void *buf, size_t n) {
-    char *p = static_cast<char *>(buf);
-    while (n) {
-        ssize_t k = read(0, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
-        p += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
-
-void write_all(const void *buf, size_t n) {
-    const char *p = static_cast<const char *>(buf);
-    while (n) {
-        ssize_t k = write(1, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) std::exit(0);             // the host is gone
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-template <typename T> bool get(T *v) { return read_all(v, sizeof(T)); }
-
-template <typename T> void put(std::string *out, T v) {
-    out->append(reinterpret_cast<const char *>(&v), sizeof(T));
-}
 
 class Board {
 public:
