@@ -7,7 +7,8 @@ its names are re-exported here. See ``docs/protocol.md``.
 """
 
 from spikefab.shape.protocol import (START, Cmd, Status, LinkError, DeviceError, crc16,
-                                     encode_frame, FrameDecoder, STATUS_NAMES, parse_identify)
+                                     encode_frame, FrameDecoder, STATUS_NAMES, parse_identify,
+                                     cmd_name, FRAME_OVERHEAD)
 from .transport import SIM_BACKENDS, SerialTransport, VerilatorTransport, AmaranthTransport
 from .device import Device, DeviceRun
 from .run import RunResult, run
@@ -15,4 +16,4 @@ from .run import RunResult, run
 __all__ = ["START", "Cmd", "Status", "LinkError", "DeviceError", "crc16", "encode_frame",
            "FrameDecoder", "STATUS_NAMES", "SIM_BACKENDS", "Device", "DeviceRun",
            "SerialTransport", "VerilatorTransport", "AmaranthTransport", "parse_identify",
-           "RunResult", "run"]
+           "RunResult", "run", "cmd_name", "FRAME_OVERHEAD"]

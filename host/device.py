@@ -1,8 +1,10 @@
 """A spikefab board as a Python object: :class:`Device` over a serial port or a simulated board.
 
-Every command is one request frame and one response frame. Reads are idempotent and retried
-on a timeout or a broken response; writes, INPUT and RUN are not retried (the device may have
-executed them), so a lost answer to them raises :class:`LinkError`.
+Every command is one request frame and one response frame, with a sequence number. A command
+whose answer is lost or broken is sent again with the same number; the device executes a frame
+once and answers its retry from a replay memory (protocol v2), so a noisy line costs time, never
+a command applied twice or half. When the retries run out, :class:`LinkError` says which command
+may or may not have been applied and what had been.
 
 The device speaks the shared protocol (:mod:`spikefab.shape.protocol`: commands, frames, CRC,
 IDENTIFY) and writes and reads the run-time image of the build's shape
@@ -19,8 +21,8 @@ import numpy as np
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.shape.cfg import Space
 from spikefab.shape.image import clear_entries, network_image, trace_addresses
-from spikefab.shape.protocol import (MAX_CYCLES, MAX_EVENTS, Cmd, DeviceError, FrameDecoder,
-                                     LinkError, Status, encode_frame, link_info,
+from spikefab.shape.protocol import (MAX_EVENTS, Cmd, DeviceError, FrameDecoder,
+                                     LinkError, Status, cmd_name, encode_frame, link_info,
                                      parse_identify)
 from spikefab.shape.protocol import nbytes as _nbytes
 
@@ -63,10 +65,11 @@ class Device:
     timeout : float
         Seconds (simulated seconds on a simulated board) to wait for a response.
     retries : int
-        Extra attempts of an idempotent command.
+        Extra attempts of a command (sent again with its sequence number: never executed
+        twice).
     """
 
-    def __init__(self, transport, params, timeout=0.5, retries=2):
+    def __init__(self, transport, params, timeout=0.5, retries=3):
         self.t = transport
         self.p = params
         self.timeout = timeout
@@ -80,6 +83,12 @@ class Device:
         self._param_entries = None       # the parameters of the last load, for reset()
         self.stall_polls = 20_000        # polls of a running step without progress: LinkError
         self.net = params.mapping.net    # the network whose values were loaded last
+        self.seq = 0                     # sequence number of the last request
+        #: what happened on the link: answers skipped as late (``stale``), attempts sent
+        #: again (``resent``) after a silence (``timeouts``) or a broken frame (``broken``)
+        self.counts = {"stale": 0, "resent": 0, "timeouts": 0, "broken": 0}
+        #: what the host knows was applied (for the message of a failed command)
+        self.progress = ""
 
     @classmethod
     def open(cls, port, params, baud=1_000_000, timeout=0.5, retries=2):
@@ -106,49 +115,80 @@ class Device:
 
     # -- frames ---------------------------------------------------------------------------
 
-    def _response(self):
-        while not self.dec.frames:
-            b = self.t.read(self.timeout)
-            if not b:
-                return None
-            self.dec.feed(b)
-        return self.dec.frames.pop(0)
+    def _response(self, cmd, seq):
+        """The ``(status, body)`` answering request ``seq`` of command ``cmd``; ``None`` when
+        the line stayed silent for :attr:`timeout`; ``(status, None)`` when the device
+        answered a broken frame (ours, maybe: re-send). Frames of other sequence numbers are
+        late answers to earlier attempts: skipped."""
+        while True:
+            while not self.dec.frames:
+                b = self.t.read(self.timeout)
+                if not b:
+                    return None
+                self.dec.feed(b)
+            rcmd, rseq, body = self.dec.frames.pop(0)
+            if not body:
+                self.counts["stale"] += 1
+                continue
+            if body[0] in (Status.BAD_CRC, Status.TRUNCATED):
+                return body[0], None
+            if rseq == seq and rcmd == cmd:
+                return body[0], bytes(body[1:])
+            self.counts["stale"] += 1
 
-    def transact(self, cmd, payload=b"", idempotent=False):
+    def transact(self, cmd, payload=b""):
         """Send one command; its response payload after the status byte.
+
+        Every command is sent again, the same frame with the same sequence number, when its
+        answer does not come within :attr:`timeout` or is broken: the device executes a
+        frame once and answers a retry from its replay memory (``docs/protocol.md``), so
+        nothing is applied twice.
 
         Raises
         ------
         DeviceError
             The device answered with an error status.
         LinkError
-            No (good) answer within the timeout and retries.
+            No (good) answer within the timeout and retries; the message says what may and
+            what was applied.
         """
-        attempts = 1 + (self.retries if idempotent else 0)
-        for _ in range(attempts):
-            self.dec = FrameDecoder()
-            self.t.write(encode_frame(cmd, payload))
-            r = self._response()
+        self.seq = (self.seq + 1) & 0xFF
+        frame = encode_frame(cmd, payload, self.seq)
+        self.dec = FrameDecoder()
+        attempts = 1 + self.retries
+        for attempt in range(attempts):
+            if attempt:
+                self.counts["resent"] += 1
+            try:
+                self.t.write(frame)
+                r = self._response(cmd, self.seq)
+            except LinkError as e:
+                raise LinkError(f"{e}; {self._unknown(cmd)}") from None
             if r is None:
+                self.counts["timeouts"] += 1
                 continue
-            rcmd, body = r
-            if not body:
+            status, body = r
+            if body is None:
+                self.counts["broken"] += 1
                 continue
-            if body[0] != Status.OK:
-                if body[0] in (Status.BAD_CRC, Status.TRUNCATED) and idempotent:
-                    continue
-                raise DeviceError(rcmd, body[0])
-            if rcmd != cmd:
-                continue
-            return bytes(body[1:])
-        raise LinkError(f"No answer to command 0x{cmd:02x} after {attempts} attempt(s) "
-                        f"({self.timeout} s each)")
+            if status != Status.OK:
+                raise DeviceError(cmd, status)
+            return body
+        raise LinkError(f"No answer to {cmd_name(cmd)} after {attempts} attempt(s) of "
+                        f"{self.timeout} s; {self._unknown(cmd)}")
+
+    def _unknown(self, cmd):
+        """What a failed command leaves known: it may or may not have been applied (once at
+        most), everything before it was."""
+        done = f"; {self.progress}" if self.progress else ""
+        return (f"{cmd_name(cmd)} (sequence {self.seq}) may or may not have been applied, "
+                f"once at most; every command before it was{done}")
 
     # -- commands -------------------------------------------------------------------------
 
     def identify(self):
         """The IDENTIFY answer as a dict; sets :attr:`matches` (the device runs this build)."""
-        self.info = parse_identify(self.transact(Cmd.IDENTIFY, idempotent=True))
+        self.info = parse_identify(self.transact(Cmd.IDENTIFY))
         want = link_info(self.p)["build_hash"]
         self.matches = self.info["build_hash"] == want
         return self.info
@@ -172,8 +212,7 @@ class Device:
         out = []
         for i in range(0, len(entries), per):
             chunk = entries[i:i + per]
-            body = self.transact(Cmd.READ, b"".join(self._entry(*e) for e in chunk),
-                                 idempotent=True)
+            body = self.transact(Cmd.READ, b"".join(self._entry(*e) for e in chunk))
             if len(body) != len(chunk) * self.R:
                 raise LinkError(f"READ of {len(chunk)} words answered {len(body)} bytes, "
                                 f"not {len(chunk) * self.R}")
@@ -216,11 +255,15 @@ class Device:
         p = self._params_of(net)
         self.net = p.mapping.net
         image = network_image(p)
+        self.progress = "loading the network: nothing of it is known to be complete"
         self.write(Cmd.WRITE_WEIGHTS, image["weights"])
         self.write(Cmd.WRITE_PARAMS, image["params"])
         self._param_entries = image["params"]
         self.write(Cmd.WRITE_ROUTES, image["routes"])
+        self.progress = ("the weights, parameters and routes were loaded; resetting the "
+                         "network state")
         self.reset()
+        self.progress = "the network was loaded and reset"
 
     def _write_params(self, p):
         # one parameter set per population of each core, and the learning registers of its
@@ -336,11 +379,14 @@ class Device:
         body = self.transact(Cmd.READ_CYCLES)
         return [int.from_bytes(body[k:k + 4], "little") for k in range(0, len(body), 4)]
 
-    def _drain(self, k, poll):
-        """Poll the ``k`` steps started last until they are done and their output events and
-        cycle counts are read: ``([(step of the k, host id), ...], [cycles, ...])``."""
+    def _drain(self, k, poll, final):
+        """Poll the ``k`` steps started last until they are done and their output events are
+        read: ``[(step of the k, host id), ...]``. Their cycle counts queue on the device
+        (64 of them; no step starts without room) and are read into :attr:`_cycles` once 32
+        wait, and all of them at the ``final`` RUN of a run: a READ_CYCLES per step would
+        cost a round trip per step."""
         first, tag_mod = self.steps, 1 << self.p.step_bits
-        events, cycles = [], []
+        events = []
         stalled, last = 0, None
         while True:
             done, left, ev = self.read_spikes()
@@ -350,12 +396,14 @@ class Device:
                     raise LinkError(f"Output event of host id {hid} tagged {tag}, outside "
                                     f"the steps {first}..{first + k - 1} being run")
                 events.append((s, hid))
-            # the cycle queue holds 64 counts and no step starts without room in it, so a
-            # long RUN goes on only while the host drains it too
-            c = self.read_cycles() if left or len(ev) < MAX_EVENTS else []
-            cycles += c
-            if left == 0 and len(ev) < MAX_EVENTS and len(c) < MAX_CYCLES:
-                return events, cycles
+            waiting = self._unread - left                # counts queued on the device
+            c = []
+            if waiting >= 32 or (final and left == 0 and waiting > 0):
+                c = self.read_cycles()
+                self._cycles += c
+                self._unread -= len(c)
+            if left == 0 and len(ev) < MAX_EVENTS and not (final and self._unread):
+                return events
             if ev or c or (done, left) != last:
                 stalled, last = 0, (done, left)
             else:
@@ -386,27 +434,30 @@ class Device:
             if record_state else None
         # a RUN covers fewer steps than the tags can tell apart
         most = min(0xFFFF, 1 << self.p.step_bits)
-        cycles = []
+        self._cycles, self._unread = [], 0
         t = 0
         while t < T:
             k = 1
+            self.progress = (f"steps 0..{t - 1} of this run ran and their outputs were read"
+                             if t else "no step of this run had run")
             if x[t].any():
                 self.inject(np.flatnonzero(x[t]))
             elif not record_state:
                 while t + k < T and not x[t + k].any() and k < most:
                     k += 1
             self.start(k)
-            events, c = self._drain(k, poll)
+            self._unread += k
+            events = self._drain(k, poll, final=t + k == T or record_state)
             for s, hid in events:
                 pop, i = m.host_neuron(hid)
                 spikes[pop][t + s, i] = 1
-            cycles += c
             self.steps += k
             if record_state:
                 uu, vv, _ = self.read_state()
                 for q in m.net.populations:
                     u[q.name][t], v[q.name][t] = uu[q.name], vv[q.name]
             t += k
-        if len(cycles) != T:
-            raise LinkError(f"Expected {T} cycle counts, got {len(cycles)}")
-        return DeviceRun(spikes, np.asarray(cycles, np.int64), u, v)
+        self.progress = f"all {T} steps of the run ran and their outputs were read"
+        if len(self._cycles) != T:
+            raise LinkError(f"Expected {T} cycle counts, got {len(self._cycles)}")
+        return DeviceRun(spikes, np.asarray(self._cycles, np.int64), u, v)

@@ -15,11 +15,13 @@ from .network import shape_json
 
 __all__ = ["START", "VERSION", "Cmd", "Status", "STATUS_NAMES", "MAX_EVENTS", "MAX_CYCLES",
            "CRC_POLY", "CRC_INIT", "nbytes", "link_info", "link_memories", "IDENTIFY_FIELDS",
-           "identify_bytes", "parse_identify",
-           "LinkError", "DeviceError", "crc16", "encode_frame", "FrameDecoder"]
+           "identify_bytes", "parse_identify", "CMD_NAMES", "cmd_name",
+           "LinkError", "DeviceError", "crc16", "encode_frame", "FRAME_OVERHEAD", "FrameDecoder"]
 
 START = 0xA5
-VERSION = 1
+#: 2: every frame carries a sequence number, and the device executes a request once (a
+#: retry of the last executed frame is answered from its replay memory).
+VERSION = 2
 #: Events / cycle counts per READ_SPIKES / READ_CYCLES response.
 MAX_EVENTS, MAX_CYCLES = 60, 60
 
@@ -74,7 +76,8 @@ def link_info(p, out_depth=256, cycles_depth=64):
 def link_memories(p, out_depth=256, cycles_depth=64):
     """``[(name, depth, width)]`` of the memories of :class:`Link`: the frame buffer, the
     output-event queue and the cycle-count queue (the board capacity check counts them)."""
-    return [("frame buffer", 256, 8), ("output queue", out_depth, 32),
+    return [("frame buffer", 256, 8), ("replay memory", 256, 8),
+            ("output queue", out_depth, 32),
             ("cycle queue", cycles_depth, CYCLES_BITS)]
 
 
@@ -106,6 +109,12 @@ def parse_identify(b):
 
 
 STATUS_NAMES = {v: k for k, v in vars(Status).items() if not k.startswith("_")}
+CMD_NAMES = {v: k for k, v in vars(Cmd).items() if not k.startswith("_")}
+
+
+def cmd_name(cmd):
+    """``"RUN"`` for :data:`Cmd.RUN`; ``"command 0x77"`` for an unknown code."""
+    return CMD_NAMES.get(cmd, f"command 0x{cmd:02x}")
 
 
 class LinkError(Error, RuntimeError):
@@ -117,7 +126,7 @@ class DeviceError(Error, RuntimeError):
 
     def __init__(self, cmd, status):
         self.cmd, self.status = cmd, status
-        super().__init__(f"Device rejected command 0x{cmd:02x}: "
+        super().__init__(f"Device rejected {cmd_name(cmd)}: "
                          f"{STATUS_NAMES.get(status, f'status {status}')}")
 
 
@@ -130,20 +139,27 @@ def crc16(data, crc=CRC_INIT):
     return crc
 
 
-def encode_frame(cmd, payload=b""):
-    """``START, LEN, CMD, PAYLOAD, CRC_HI, CRC_LO``; the CRC covers LEN, CMD and PAYLOAD."""
+def encode_frame(cmd, payload=b"", seq=0):
+    """``START, LEN, CMD, SEQ, PAYLOAD, CRC_HI, CRC_LO``; the CRC covers LEN, CMD, SEQ and
+    PAYLOAD."""
     payload = bytes(payload)
     if not 0 <= cmd <= 255:
         raise InvalidValue(f"Command must be an integer in [0, 255], not {cmd}")
+    if not 0 <= seq <= 255:
+        raise InvalidValue(f"Sequence number must be an integer in [0, 255], not {seq}")
     if len(payload) > 255:
         raise InvalidValue(f"Payload must be at most 255 bytes, not {len(payload)}")
-    body = bytes([len(payload), cmd]) + payload
+    body = bytes([len(payload), cmd, seq]) + payload
     c = crc16(body)
     return bytes([START]) + body + bytes([c >> 8, c & 0xFF])
 
 
+#: Bytes of a frame besides its payload: START, LEN, CMD, SEQ and the two CRC bytes.
+FRAME_OVERHEAD = 6
+
+
 class FrameDecoder:
-    """Feed bytes; collects ``(cmd, payload)`` of every good frame in :attr:`frames`.
+    """Feed bytes; collects ``(cmd, seq, payload)`` of every good frame in :attr:`frames`.
 
     Bytes before a start byte are skipped; a frame with a bad CRC is counted in
     :attr:`bad` and the search resumes at the byte after its start byte. A start byte whose
@@ -157,18 +173,19 @@ class FrameDecoder:
         self.bad = 0
 
     def _at(self, i):
-        """The frame at start byte ``i``: ``(cmd, payload, end)``, False if its CRC is bad,
-        None if it is not complete."""
+        """The frame at start byte ``i``: ``(cmd, seq, payload, end)``, False if its CRC is
+        bad, None if it is not complete."""
         b = self.buf
-        if len(b) < i + 5:
+        if len(b) < i + FRAME_OVERHEAD:
             return None
         n = b[i + 1]
-        if len(b) < i + n + 5:
+        end = i + n + FRAME_OVERHEAD
+        if len(b) < end:
             return None
-        body = bytes(b[i + 1:i + n + 3])
-        if crc16(body) != (b[i + n + 3] << 8) | b[i + n + 4]:
+        body = bytes(b[i + 1:end - 2])
+        if crc16(body) != (b[end - 2] << 8) | b[end - 1]:
             return False
-        return body[1], body[2:], i + n + 5
+        return body[1], body[2], body[3:], end
 
     def feed(self, data):
         self.buf += bytes(data)
@@ -192,5 +209,5 @@ class FrameDecoder:
                 self.bad += 1
                 del self.buf[:j]
                 continue
-            self.frames.append(f[:2])
-            del self.buf[:f[2]]
+            self.frames.append(f[:3])
+            del self.buf[:f[3]]

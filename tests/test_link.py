@@ -15,6 +15,7 @@ from .compare import assert_same_array, assert_same_trace
 from .netgen import random_inputs, random_network, small_network
 from spikefab.golden import Network, simulate
 from spikefab.shape.cfg import Param, Space
+from spikefab.shape.protocol import VERSION
 from spikefab.shape.network import derive
 from spikefab.shape.protocol import Cmd, Status, link_info
 from spikefab.shape.router import TableSpace
@@ -115,7 +116,13 @@ def _raw(dev, data, wait=0.01):
     end = dev.t.now + wait + len(data) * 10 * dev.t.divisor * 1e-6
     while dev.t.now < end:
         dec.feed(dev.t.read(0.002))
-    return dec.frames
+    return [(cmd, payload) for cmd, _, payload in dec.frames]
+
+
+def _fresh(dev, cmd, payload=b""):
+    """A frame with the device's next sequence number (a repeated one would be a retry)."""
+    dev.seq = (dev.seq + 1) & 0xFF
+    return h.encode_frame(cmd, payload, dev.seq)
 
 
 def snapshot(dev, state=True):
@@ -138,7 +145,7 @@ def snapshot(dev, state=True):
 
 def test_identify(dev):
     info = dev.identify()
-    assert info["version"] == 1 and info["cores"] == len(dev.p.cores)
+    assert info["version"] == VERSION and info["cores"] == len(dev.p.cores)
     assert info["inputs"] == dev.p.mapping.net.inputs
     assert dev.matches
 
@@ -172,7 +179,7 @@ def test_write_read_weight(dev):
 
 
 def _write_frame(dev, target, data, addr=0, cmd=Cmd.WRITE_WEIGHTS, space=Space.WEIGHT):
-    return h.encode_frame(cmd, dev._entry(target, space, addr, data))
+    return _fresh(dev, cmd, dev._entry(target, space, addr, data))
 
 
 def test_bad_crc_rejected_without_state_change(dev):
@@ -209,25 +216,25 @@ def test_rejected_commands_change_nothing(dev, case):
     assert 254 // dev.R < 63, "the network's read words must be wide enough for read_too_many"
     good = dev._entry(0, Space.WEIGHT, 0, before[0][0] ^ 3)
     frame, want = {
-        "unknown": (h.encode_frame(0x77, b""), Status.UNKNOWN),
-        "length": (h.encode_frame(Cmd.WRITE_WEIGHTS, good + b"\x00"), Status.BAD_LENGTH),
+        "unknown": (_fresh(dev, 0x77, b""), Status.UNKNOWN),
+        "length": (_fresh(dev, Cmd.WRITE_WEIGHTS, good + b"\x00"), Status.BAD_LENGTH),
         "target": (_write_frame(dev, 9, 1), Status.BAD_FIELD),
         "space": (_write_frame(dev, 0, 1, space=Space.STATE), Status.BAD_FIELD),
         # a good entry before a bad one: the good one must not be written either
-        "mixed": (h.encode_frame(Cmd.WRITE_WEIGHTS, good + dev._entry(0, Space.WEIGHT, 1 << 15,
+        "mixed": (_fresh(dev, Cmd.WRITE_WEIGHTS, good + dev._entry(0, Space.WEIGHT, 1 << 15,
                                                                        1)), Status.BAD_FIELD),
-        "address": (h.encode_frame(Cmd.WRITE_STATE, dev._entry(
+        "address": (_fresh(dev, Cmd.WRITE_STATE, dev._entry(
             0, Space.STATE, 1 << p.cfg_addr_bits, 1)), Status.BAD_FIELD),
-        "route_target": (h.encode_frame(Cmd.WRITE_ROUTES, dev._entry(
+        "route_target": (_fresh(dev, Cmd.WRITE_ROUTES, dev._entry(
             0, TableSpace.POINTER, 0, 0)), Status.BAD_FIELD),
-        "input_channel": (h.encode_frame(Cmd.INPUT, (0).to_bytes(2, "little")
+        "input_channel": (_fresh(dev, Cmd.INPUT, (0).to_bytes(2, "little")
                                          + p.mapping.net.inputs.to_bytes(2, "little")),
                           Status.BAD_FIELD),
-        "run_length": (h.encode_frame(Cmd.RUN, b"\x01\x00\x00"), Status.BAD_LENGTH),
+        "run_length": (_fresh(dev, Cmd.RUN, b"\x01\x00\x00"), Status.BAD_LENGTH),
         # 63 entries fill a frame; more than 254 / R words do not fit the answer
-        "read_too_many": (h.encode_frame(Cmd.READ, dev._entry(0, Space.WEIGHT, 0) * 63),
+        "read_too_many": (_fresh(dev, Cmd.READ, dev._entry(0, Space.WEIGHT, 0) * 63),
                           Status.BAD_LENGTH),
-        "identify_length": (h.encode_frame(Cmd.IDENTIFY, b"\x00"), Status.BAD_LENGTH),
+        "identify_length": (_fresh(dev, Cmd.IDENTIFY, b"\x00"), Status.BAD_LENGTH),
     }[case]
     frames = _raw(dev, frame)
     assert len(frames) == 1 and frames[0][1][:1] == bytes([want]), frames
@@ -251,7 +258,7 @@ def test_busy_rejects_state_changes_and_keeps_answering(dev):
             (Cmd.READ, dev._entry(0, Space.WEIGHT, 0)),
             (Cmd.INPUT, b"\x00\x00"),
             (Cmd.RUN, b"\x05\x00")]:
-        with pytest.raises(h.DeviceError, match=f"Device rejected command 0x{cmd:02x}: BUSY"):
+        with pytest.raises(h.DeviceError, match=f"Device rejected {h.cmd_name(cmd)}: BUSY"):
             dev.transact(cmd, payload)
     assert dev.identify()["cores"] == len(dev.p.cores)
     steps, cycles, left = base, [], 1
@@ -299,9 +306,13 @@ def test_silent_device_raises_link_error():
 
     net = small_network()
     d = h.Device(Silent(), derive(net), timeout=0.01, retries=2)
-    with pytest.raises(h.LinkError, match=r"No answer to command 0x01 after 3 attempt\(s\)"):
+    with pytest.raises(h.LinkError, match=r"No answer to IDENTIFY after 3 attempt\(s\)"):
         d.identify()
-    with pytest.raises(h.LinkError, match=r"after 1 attempt\(s\)"):
+    # every command is retried (protocol v2: a retry is never executed twice), and the
+    # message says what is not known
+    with pytest.raises(h.LinkError, match=r"No answer to RUN after 3 attempt\(s\) of 0.01 s; "
+                                          r"RUN \(sequence 2\) may or may not have been "
+                                          r"applied, once at most"):
         d.start(1)
 
 

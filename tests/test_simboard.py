@@ -261,14 +261,7 @@ def test_board_builds_are_shared_by_shape():
 def _has_good_frame(data):
     """Whether any start byte in ``data`` begins a frame whose CRC is right (the device
     would execute it)."""
-    for i, b in enumerate(data):
-        if b == h.START and i + 1 < len(data):
-            n = data[i + 1]
-            if i + n + 5 <= len(data):
-                body = bytes(data[i + 1:i + n + 3])
-                if h.crc16(body) == (data[i + n + 3] << 8) | data[i + n + 4]:
-                    return True
-    return False
+    return any(_frame_at(data, i) for i in range(len(data)))
 
 
 def _good_frame(rng, dev):
@@ -365,7 +358,7 @@ def settle(dev):
     while True:
         b = dev.t.read(2 * SIM_TIMEOUT / dev.t.clk_hz)
         if not b:
-            return dec.frames
+            return [(cmd, payload) for cmd, _, payload in dec.frames]
         dec.feed(b)
 
 
@@ -433,9 +426,12 @@ def _bad_starts_only(stream, starts):
 
 
 def _frame_at(data, i):
-    n = data[i + 1] if i + 1 < len(data) else None
-    return n is not None and i + n + 5 <= len(data) and \
-        h.crc16(bytes(data[i + 1:i + n + 3])) == (data[i + n + 3] << 8) | data[i + n + 4]
+    """Whether a frame with a right CRC begins at ``data[i]``."""
+    if data[i] != h.START or i + 1 >= len(data):
+        return False
+    end = i + data[i + 1] + h.FRAME_OVERHEAD
+    return end <= len(data) and \
+        h.crc16(bytes(data[i + 1:end - 2])) == (data[end - 2] << 8) | data[end - 1]
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -450,10 +446,10 @@ def test_decoder_finds_exactly_the_good_frames(seed):
             stream += bytearray(rng.choice([h.START, rng.randrange(256)])
                                 for _ in range(rng.randint(0, 40)))
             payload = bytes(rng.randrange(256) for _ in range(rng.randint(0, 30)))
-            cmd = rng.randrange(256)
+            cmd, seq = rng.randrange(256), rng.randrange(256)
             starts.add(len(stream))
-            stream += h.encode_frame(cmd, payload)
-            want.append((cmd, payload))
+            stream += h.encode_frame(cmd, payload, seq)
+            want.append((cmd, seq, payload))
         stream += bytearray(rng.randrange(256) for _ in range(rng.randint(0, 10)))
         if _bad_starts_only(stream, starts):
             break
@@ -463,7 +459,7 @@ def test_decoder_finds_exactly_the_good_frames(seed):
         k = rng.randint(1, 64)
         dec.feed(stream[i:i + k])
         i += k
-    assert [(c, bytes(p)) for c, p in dec.frames] == want, f"seed {seed}"
+    assert [(c, q, bytes(p)) for c, q, p in dec.frames] == want, f"seed {seed}"
 
 
 # -- failure modes of the simulator itself ----------------------------------------------------
@@ -472,7 +468,7 @@ def test_stuck_rx_line_times_out_then_recovers(small_dev):
     # a break (rx held low for 0.2 simulated s): the device sees no frame; the host's
     # retries run out in bounded simulated time; after the break it answers again
     small_dev.t.write_line([(0, 200_000)])
-    with pytest.raises(h.LinkError, match=r"No answer to command 0x01 after 3 attempt\(s\)"):
+    with pytest.raises(h.LinkError, match=r"No answer to IDENTIFY after 3 attempt\(s\)"):
         small_dev.identify()
     settle(small_dev)
     assert small_dev.identify()["cores"] == len(small_dev.p.cores)
@@ -484,7 +480,8 @@ def test_crashed_simulator_is_a_link_error():
     os.kill(dev.t.proc.pid, signal.SIGKILL)
     dev.t.proc.wait()
     with pytest.raises(h.LinkError, match=r"^The simulated board exited with status -9; log "
-                                          r".*\.log$"):
+                                          r".*\.log; IDENTIFY \(sequence 2\) may or may not "
+                                          r"have been applied"):
         dev.identify()
     dev.close()
 

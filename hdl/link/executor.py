@@ -39,8 +39,16 @@ class Executor(wiring.Component):
     before (so nothing the network sends in its last clock before the reset stays in the
     queues); the queues' heads are then registered too and checked before they are taken.
 
+    **Exactly once** (protocol v2): every request carries a sequence number. A good frame
+    whose command and sequence number equal those of the last executed frame (IDENTIFY
+    excepted) is a retry of it: it is not executed again, and the response of the first
+    execution is sent again from the replay memory, into which every response payload of an
+    executed frame is written as it is sent. A response to a broken frame is neither
+    written there nor changes what the next frame is compared with.
+
     Memories: the identity ROM (``len(identify_bytes) + 1`` x 8, registered read; yosys
-    keeps it in logic).
+    keeps it in logic) and the replay memory (256 x 8, registered read: one block RAM; in
+    distributed RAM with ``registered``).
 
     Parameters
     ----------
@@ -55,8 +63,8 @@ class Executor(wiring.Component):
     buffer : In(ReadPort.Signature(addr_width=8, shape=8))
         The frame buffer's read port.
     start : Out(1)
-    length, cmd : Out(8)
-        A response begins; its length and command, held until it is sent.
+    length, cmd, seq : Out(8)
+        A response begins; its length, command and sequence number, held until it is sent.
     o_payload : Out(stream.Signature(8))
     tx_count, tx_busy, tx_last : In
         The transmitter's payload byte count, busy and last byte.
@@ -87,6 +95,7 @@ class Executor(wiring.Component):
             "start": Out(1),
             "length": Out(8),
             "cmd": Out(8),
+            "seq": Out(8),
             "o_payload": Out(stream.Signature(8)),
             "tx_count": In(8),
             "tx_busy": In(1),
@@ -123,10 +132,15 @@ class Executor(wiring.Component):
                             ("esize", range(4 + D + 1)), ("n", 8),
                             ("phase", 1),            # 0: validate every entry, 1: execute
                             ("status", 8), ("nfifo", 8), ("cb_valid", 1), ("field_ok_r", 1),
-                            ("at_end", 1), ("short", 1), ("too_many", 1)):
+                            ("at_end", 1), ("short", 1), ("too_many", 1),
+                            # exactly once: the last executed frame, its response's length,
+                            # whether this response is written to / read from the replay memory
+                            ("last_seq", 8), ("last_cmd", 8), ("last_ok", 1), ("last_len", 8),
+                            ("dup", 1), ("capture", 1), ("tx_replay", 1)):
             setattr(v, name, Signal(shape, name=name))
         v.is_write = (v.f_cmd >= Cmd.WRITE_WEIGHTS) & (v.f_cmd <= Cmd.WRITE_STATE)
         self._reset(m, v)
+        self._replay(m, v)
         self._response(m, v)
         self._entry(m, v)
         self._snapshots(m, v)
@@ -145,6 +159,25 @@ class Executor(wiring.Component):
             m.d.sync += [clear1.eq(v.reset_req), net_rst.eq(clear1)]
             m.d.comb += [v.clear.eq(clear1 | net_rst), self.net_reset.eq(net_rst)]
 
+    def _replay(self, m, v):
+        """The replay memory: the payload of the last executed frame's response."""
+        f = self.i_frame.payload
+        m.submodules.replay = mem = Memory(
+            shape=8, depth=256, init=[],
+            attrs={"ram_style": "distributed"} if self.registered else None)
+        wp = mem.write_port()
+        v.replay_rd = rd = mem.read_port(transparent_for=())
+        out = self.o_payload
+        m.d.comb += [wp.addr.eq(self.tx_count), wp.data.eq(out.payload),
+                     wp.en.eq(v.capture & out.valid & out.ready), rd.addr.eq(self.tx_count),
+                     self.seq.eq(f.seq)]
+        # registered: the frame's command and sequence number are held from their bytes on,
+        # at least the CRC's two byte times before its verdict
+        m.d.sync += v.dup.eq(v.last_ok & (f.seq == v.last_seq) & (v.f_cmd == v.last_cmd)
+                             & (v.f_cmd != Cmd.IDENTIFY))
+        with m.If(self.tx_last & v.capture):
+            m.d.sync += v.last_len.eq(v.r_len)
+
     def _response(self, m, v):
         """The payload's word shifter and the identity's ROM."""
         # the identity's ROM is read one clock after its address (the transmitter's count
@@ -155,12 +188,13 @@ class Executor(wiring.Component):
         rom_rd = rom_mem.read_port(transparent_for=())
         out = self.o_payload
         m.d.comb += [rom_rd.addr.eq(self.tx_count),
-                     out.valid.eq(v.tx_left != 0),
-                     out.payload.eq(Mux(v.tx_rom, rom_rd.data, v.tx_word[:8]))]
+                     out.valid.eq((v.tx_left != 0) | v.tx_replay),
+                     out.payload.eq(Mux(v.tx_replay, v.replay_rd.data,
+                                        Mux(v.tx_rom, rom_rd.data, v.tx_word[:8])))]
         with m.If(out.valid & out.ready):
             m.d.sync += [v.tx_word.eq(v.tx_word >> 8), v.tx_left.eq(v.tx_left - 1)]
         with m.If(self.tx_last):
-            m.d.sync += v.tx_rom.eq(0)
+            m.d.sync += [v.tx_rom.eq(0), v.tx_replay.eq(0)]
 
     def _respond(self, m, v, code, length=1):
         m.d.sync += [v.tx_word.eq(code), v.tx_left.eq(1)]
@@ -242,11 +276,21 @@ class Executor(wiring.Component):
             m.d.comb += frame.ready.eq(1)
             with m.If(frame.valid):
                 with m.If(frame.payload.error):
-                    m.d.sync += v.r_cmd.eq(Mux(frame.payload.echo, v.f_cmd, 0xFF))
+                    m.d.sync += [v.r_cmd.eq(Mux(frame.payload.echo, v.f_cmd, 0xFF)),
+                                 v.capture.eq(0)]
                     self._respond(m, v, frame.payload.status)
                     m.next = "FINISH"
+                with m.Elif(v.dup):
+                    # a retry of the last executed frame: its response again, from the
+                    # replay memory (the transmitter counts its length)
+                    m.d.sync += [v.r_cmd.eq(v.f_cmd), v.capture.eq(0), v.tx_replay.eq(1)]
+                    m.d.sync += v.r_len.eq(v.last_len)
+                    m.d.comb += self.start.eq(1)
+                    m.next = "FINISH"
                 with m.Else():
-                    m.d.sync += [v.r_cmd.eq(v.f_cmd), v.pos.eq(0), v.n.eq(0), v.phase.eq(0)]
+                    m.d.sync += [v.r_cmd.eq(v.f_cmd), v.pos.eq(0), v.n.eq(0), v.phase.eq(0),
+                                 v.last_seq.eq(frame.payload.seq), v.last_cmd.eq(v.f_cmd),
+                                 v.last_ok.eq(1), v.capture.eq(1)]
                     m.next = "DECODE"
 
     def _bad_length(self, m, v):

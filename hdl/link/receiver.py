@@ -15,10 +15,11 @@ __all__ = ["frame_layout", "Receiver"]
 
 
 def frame_layout():
-    """A received frame's verdict: ``cmd`` and ``length`` as received; ``error`` with its
-    ``status`` (``BAD_CRC`` or ``TRUNCATED``); ``echo``: the verdict came at the frame's last
-    byte, so its command is echoed (else a response carries ``0xFF``)."""
-    return data.StructLayout({"cmd": 8, "length": 8, "error": 1, "status": 8, "echo": 1})
+    """A received frame's verdict: ``cmd``, ``seq`` and ``length`` as received; ``error`` with
+    its ``status`` (``BAD_CRC`` or ``TRUNCATED``); ``echo``: the verdict came at the frame's
+    last byte, so its command is echoed (else a response carries ``0xFF``)."""
+    return data.StructLayout({"cmd": 8, "seq": 8, "length": 8, "error": 1, "status": 8,
+                              "echo": 1})
 
 
 class Receiver(wiring.Component):
@@ -87,6 +88,7 @@ class Receiver(wiring.Component):
         err_code = Signal(8)
         f_len = Signal(8)
         f_cmd = Signal(8)
+        f_seq = Signal(8)
         crc = Signal(16, init=CRC_INIT)
         crc_hi = Signal(8)
         count = Signal(8)
@@ -118,6 +120,9 @@ class Receiver(wiring.Component):
                 m.next = "CMD"
             with byte_state("CMD"):
                 m.d.sync += [f_cmd.eq(byte), crc.eq(crc16_update(crc, byte))]
+                m.next = "SEQ"
+            with byte_state("SEQ"):
+                m.d.sync += [f_seq.eq(byte), crc.eq(crc16_update(crc, byte))]
                 with m.If(f_len == 0):
                     m.next = "CRC_HI"
                 with m.Else():
@@ -149,7 +154,7 @@ class Receiver(wiring.Component):
                      err_code_r.eq(err_code), err_crc_r.eq(rx_fsm.ongoing("CRC_LO"))]
         frame = self.o_frame.payload
         m.d.comb += [self.o_frame.valid.eq(frame_ok_r | frame_err_r),
-                     frame.cmd.eq(f_cmd), frame.length.eq(f_len), frame.error.eq(frame_err_r),
+                     frame.cmd.eq(f_cmd), frame.seq.eq(f_seq), frame.length.eq(f_len), frame.error.eq(frame_err_r),
                      frame.status.eq(err_code_r), frame.echo.eq(err_crc_r),
                      self.error.eq(frame_err)]
         return m

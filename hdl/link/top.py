@@ -36,11 +36,12 @@ class Link(wiring.Component):
     :class:`~.runner.StepRunner` (steps in the background, their outputs queued) and
     :class:`~.leds.Leds`.
 
-    Memories: the 256-byte frame buffer (one block RAM), the output-event FIFO
-    (``out_depth`` x (index + step bits)) and the cycle-count FIFO (``cycles_depth`` x 32).
+    Memories: the 256-byte frame buffer and the 256-byte replay memory (a block RAM each),
+    the output-event FIFO (``out_depth`` x (index + step bits)) and the cycle-count FIFO
+    (``cycles_depth`` x 32).
     With ``"banked"`` weight memories in ``params`` (a large ECP5) the FIFOs' heads are
     registered before the transmitter takes them (a clock more per 4 bytes sent), the frame
-    buffer is in distributed RAM and ``net_reset`` is a register.
+    buffer and the replay memory are in distributed RAM and ``net_reset`` is a register.
 
     Parameters
     ----------
@@ -126,7 +127,7 @@ class Link(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i_rdata), ex.i_rdata)
         m.d.comb += [
             urx.rx.eq(self.rx), self.tx.eq(utx.tx), rcv.line_busy.eq(urx.busy),
-            xmt.start.eq(ex.start), xmt.length.eq(ex.length), xmt.cmd.eq(ex.cmd),
+            xmt.start.eq(ex.start), xmt.length.eq(ex.length), xmt.cmd.eq(ex.cmd), xmt.seq.eq(ex.seq),
             ex.tx_count.eq(xmt.count), ex.tx_busy.eq(xmt.busy),
             ex.tx_last.eq(xmt.last),
             ex.steps.eq(self.steps), ex.running.eq(runner.running),

@@ -12,8 +12,8 @@ __all__ = ["Transmitter"]
 
 
 class Transmitter(wiring.Component):
-    """Frames a response: ``START``, ``length``, the echoed ``cmd``, ``length`` bytes from
-    ``i_payload``, the CRC-16 (``docs/protocol.md``).
+    """Frames a response: ``START``, ``length``, the echoed ``cmd`` and ``seq``, ``length``
+    bytes from ``i_payload``, the CRC-16 (``docs/protocol.md``).
 
     Each byte goes to a one-byte register in front of the UART (``o_byte``), and the CRC
     takes it from there a clock later: neither the UART's state nor the CRC's logic meets
@@ -24,9 +24,9 @@ class Transmitter(wiring.Component):
     -------
     start : In(1)
         Begins a frame (when not ``busy``).
-    length, cmd : In(8)
-        The payload's length (from the clock after ``start``) and the command echoed, held
-        until the frame is sent.
+    length, cmd, seq : In(8)
+        The payload's length (from the clock after ``start``), the command and the sequence
+        number echoed, held until the frame is sent.
     i_payload : In(stream.Signature(8))
         The payload bytes.
     o_byte : Out(stream.Signature(8))
@@ -44,6 +44,7 @@ class Transmitter(wiring.Component):
     start: In(1)
     length: In(8)
     cmd: In(8)
+    seq: In(8)
     i_payload: In(stream.Signature(8))
     o_byte: Out(stream.Signature(8))
     count: Out(8)
@@ -89,6 +90,11 @@ class Transmitter(wiring.Component):
                     m.next = "CMD"
             with m.State("CMD"):
                 m.d.comb += [tb.eq(self.cmd), tvalid.eq(1)]
+                with m.If(sent):
+                    m.d.sync += tq_crc.eq(1)
+                    m.next = "SEQ"
+            with m.State("SEQ"):
+                m.d.comb += [tb.eq(self.seq), tvalid.eq(1)]
                 with m.If(sent):
                     m.d.sync += tq_crc.eq(1)
                     with m.If(r_len == 0):
