@@ -39,10 +39,13 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
         Read the final weights back from the device (otherwise the network's own).
     backend : str
         Of the simulated board: ``"verilator"`` or ``"amaranth"`` (:meth:`Device.sim`).
-    params : NetworkParams, optional
+    params : NetworkParams or sequence of NetworkParams, optional
         The build of the device (a board's: ``spikefab.boards.board_params``); default the
         network top of ``net`` with every population routed to the host, ``lanes`` lanes.
-        Only the build's output populations are observed: the others' spikes stay 0.
+        Only the build's output populations are observed: the others' spikes stay 0. A
+        sequence names the builds that the device may run (a board's, and its simulated
+        board's behind a pty, whose weight memories differ): the one whose build hash the
+        device reports is loaded.
 
     Returns
     -------
@@ -54,6 +57,7 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     from spikefab.golden.params import Network
     from spikefab.golden.simulator import check_inputs
     from spikefab.shape.network import derive
+    from spikefab.shape.protocol import link_info
 
     from .device import Device
 
@@ -69,12 +73,17 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     if batched:
         raise InvalidValue(f"Inputs must be (steps, {net.inputs}) for a device run, "
                            f"not {np.shape(inputs)}")
-    p = params if params is not None else \
-        derive(net, lanes=lanes, outputs=[q.name for q in net.populations])
-    dev = Device.sim(p, backend=backend) if sim else \
-        Device.open(port, p, baud=baud, timeout=timeout)
+    if params is None:
+        params = derive(net, lanes=lanes, outputs=[q.name for q in net.populations])
+    builds = list(params) if isinstance(params, (list, tuple)) else [params]
+    dev = Device.sim(builds[0], backend=backend) if sim else \
+        Device.open(port, builds[0], baud=baud, timeout=timeout)
     try:
         dev.identify()
+        same = [p for p in builds[1:] if link_info(p)["build_hash"] == dev.info["build_hash"]]
+        if not dev.matches and same:
+            dev = Device(dev.t, same[0], dev.timeout, dev.retries)
+            dev.identify()
         if not dev.matches:
             raise InvalidValue(f"The device on {port} runs another build than {net.name!r} "
                                f"needs (build hash differs): build and flash it for this "

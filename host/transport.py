@@ -70,6 +70,9 @@ class SerialTransport:
         except ValueError as e:
             raise InvalidValue(f"Baud rate must be one that serial port {port!r} accepts, "
                                f"not {baud!r} ({e})") from None
+        # bytes that a previous session left unread (on a board, or on a simulated board
+        # behind a pty) would be taken for the answers to this one's first commands
+        self.port.reset_input_buffer()
 
     def write(self, data):
         self.port.write(data)

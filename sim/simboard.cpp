@@ -1,8 +1,9 @@
-// The simulated board: a Verilated LinkedNetwork (class Vboard) behind a pin-level UART model,
-// clocked only when the host asks (lock-step, simulated time). Built and driven by
-// spikefab.hdl.simboard; see docs/protocol.md ("Simulated board").
+// The simulated board: a Verilated LinkedNetwork (class Vboard) behind a pin-level UART model.
+// Built by spikefab.sim.board; see docs/protocol.md ("Simulated board" and "Free-running
+// simulated board behind a pty"). Two modes:
 //
-// The host talks over stdin / stdout with little-endian binary requests:
+// Lock-step (no argument, or a VCD path): the design is clocked only when the host asks, over
+// stdin / stdout with little-endian binary requests:
 //   'W' gap(u32) n(u32) bytes[n]   queue n bytes for the rx pin (8N1, DIVISOR clocks per bit,
 //                                  `gap` idle clocks after each byte); no reply
 //   'S' n(u32) {level(u8) clocks(u32)}[n]
@@ -14,10 +15,18 @@
 //   'I' clocks(u64)                clock `clocks` times (bytes that come out are kept for the
 //                                  next 'R'); reply 'i' now(u64)
 //   'Q'                            exit
-// End of input (the host died or closed the pipe) also exits, and so does the death of the
-// parent process (PR_SET_PDEATHSIG), so the simulator can never outlive its host.
-// Built with --trace (WAVES=1), it writes a VCD to the path given as its first argument, at a
-// nominal 1 MHz clock (time in ns).
+// End of input (the host died or closed the pipe) also exits.
+//
+// Free-running (--pty): a pseudo-terminal whose slave's path is the first line of stdout; the
+// design is clocked while anything is active (bytes queued for rx, a byte coming out of tx, a
+// step running, or fewer than QUIET clocks since the last of those), bytes from the pty's
+// master go to the rx pin and bytes from the tx pin to the master. When quiescent it sleeps in
+// poll() until bytes arrive, without advancing simulated time. SIGTERM / SIGINT end it (exit
+// 0, the clocks run on stderr).
+//
+// In both modes the death of the parent process (PR_SET_PDEATHSIG) ends it, so the simulator
+// can never outlive its host. Built with --trace (WAVES=1), it writes a VCD to the path given
+// as its argument, at a nominal 1 MHz clock (time in ns).
 
 #include <cerrno>
 #include <csignal>
@@ -29,7 +38,11 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "Vboard.h"
@@ -42,6 +55,9 @@
 
 #ifndef DIVISOR
 #error "DIVISOR (clocks per UART bit) must be defined"
+#endif
+#ifndef QUIET
+#error "QUIET (clocks of silence after which the pty server stops clocking) must be defined"
 #endif
 
 namespace {
@@ -194,6 +210,10 @@ public:
     }
 
     uint64_t now() const { return now_; }
+    // A step is running (the board's busy LED).
+    bool busy() const { return top_->led_busy; }
+    // No byte is coming out of the tx pin.
+    bool tx_idle() const { return mon_.idle(); }
 
     void dump(uint64_t ns) {
 #if VM_TRACE
@@ -216,14 +236,8 @@ private:
 #endif
 };
 
-}  // namespace
-
-int main(int argc, char **argv) {
-    // Die with the host, even if it is killed without closing the pipe.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1) return 0;
-    Verilated::commandArgs(argc, argv);
-    Board board(argc > 1 && argv[1][0] != '+' ? argv[1] : nullptr);
+// Lock-step mode: serve the host's requests on stdin / stdout until it quits.
+int serve_pipe(Board &board) {
     std::vector<char> buf;
     for (;;) {
         char op;
@@ -271,4 +285,153 @@ int main(int argc, char **argv) {
         }
     }
     return 0;
+}
+
+// -- free-running mode behind a pseudo-terminal ----------------------------------------------
+
+// Clocks between two looks at the pty (a byte is 10 * DIVISOR clocks).
+constexpr int kCheckEvery = 64;
+// How long a quiescent board sleeps in poll() before it looks again (ms).
+constexpr int kPollMs = 20;
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_stop(int) { g_stop = 1; }
+
+double wall_seconds() {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+// The server's end of a pseudo-terminal: the master (non-blocking) and a raw fd to the slave
+// that stays open, so that the master never sees EIO or a hangup when a client closes the
+// slave, and the client finds the line already raw.
+class Pty {
+public:
+    ~Pty() {
+        if (slave_ >= 0) close(slave_);
+        if (master_ >= 0) close(master_);
+    }
+
+    bool open_pair() {
+        master_ = posix_openpt(O_RDWR | O_NOCTTY);
+        if (master_ < 0 || grantpt(master_) != 0 || unlockpt(master_) != 0) {
+            std::perror("simboard: posix_openpt");
+            return false;
+        }
+        const char *name = ptsname(master_);
+        if (!name) {
+            std::perror("simboard: ptsname");
+            return false;
+        }
+        path = name;
+        slave_ = open(name, O_RDWR | O_NOCTTY);
+        termios t;
+        if (slave_ < 0 || tcgetattr(slave_, &t) != 0) {
+            std::perror("simboard: opening the pty's slave");
+            return false;
+        }
+        cfmakeraw(&t);
+        if (tcsetattr(slave_, TCSANOW, &t) != 0 ||
+            fcntl(master_, F_SETFL, fcntl(master_, F_GETFL) | O_NONBLOCK) != 0) {
+            std::perror("simboard: setting up the pty");
+            return false;
+        }
+        return true;
+    }
+
+    // Queue the bytes that the client wrote onto the rx pin; how many there were.
+    size_t pull(LineDriver *drv) {
+        char buf[4096];
+        size_t total = 0;
+        for (;;) {
+            ssize_t k = read(master_, buf, sizeof buf);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) return total;      // EAGAIN: nothing more for now
+            for (ssize_t i = 0; i < k; i++) drv->push_byte((uint8_t)buf[i], 0);
+            total += (size_t)k;
+        }
+    }
+
+    // Write what came out of the tx pin (and what the client has not taken yet).
+    void push(std::string *out) {
+        pending_ += *out;
+        out->clear();
+        while (!pending_.empty()) {
+            ssize_t k = write(master_, pending_.data(), pending_.size());
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) return;           // EAGAIN: the client is not reading
+            pending_.erase(0, (size_t)k);
+        }
+    }
+
+    // Sleep until the client writes (or can take the bytes still pending), a signal, or
+    // kPollMs; the seconds slept.
+    double wait() {
+        pollfd p = {master_, (short)(POLLIN | (pending_.empty() ? 0 : POLLOUT)), 0};
+        double t0 = wall_seconds();
+        poll(&p, 1, kPollMs);
+        return wall_seconds() - t0;
+    }
+
+    std::string path;
+
+private:
+    int master_ = -1;
+    int slave_ = -1;
+    std::string pending_;
+};
+
+// Free-running mode: serve the board on a pseudo-terminal until SIGTERM / SIGINT. The design
+// is clocked while anything is active, and for QUIET clocks after (so that a frame cut short
+// still times out in simulated time and a step started by RUN finishes); a quiescent board
+// waits in poll() and its simulated time stands still.
+int serve_pty(Board &board) {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;               // no SA_RESTART: poll() returns on the signal
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    Pty pty;
+    if (!pty.open_pair()) return 4;
+    std::printf("%s\n", pty.path.c_str());
+    std::fflush(stdout);
+    double t0 = wall_seconds(), slept = 0;
+    uint64_t start = board.now(), since = QUIET;
+    while (!g_stop) {
+        if (pty.pull(&board.drv)) since = 0;
+        pty.push(&board.out);
+        if (since >= QUIET) {
+            slept += pty.wait();
+            continue;
+        }
+        for (int i = 0; i < kCheckEvery; i++) {
+            board.clock();
+            bool active = !board.drv.idle() || !board.tx_idle() || board.busy();
+            since = active ? 0 : since + 1;
+        }
+    }
+    double wall = wall_seconds() - t0, run = wall - slept;
+    uint64_t clocks = board.now() - start;
+    std::fprintf(stderr, "simboard: %llu clocks in %.3f s of clocking (%.0f clocks/s), "
+                 "%.3f s served\n", (unsigned long long)clocks, run,
+                 run > 0 ? (double)clocks / run : 0.0, wall);
+    return 0;
+}
+}  // namespace
+
+int main(int argc, char **argv) {
+    // Die with the host, even if it is killed without closing the pipe.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) return 0;
+    Verilated::commandArgs(argc, argv);
+    bool pty = false;
+    const char *wave = nullptr;
+    for (int i = 1; i < argc; i++) {
+        if (std::strcmp(argv[i], "--pty") == 0) pty = true;
+        else if (argv[i][0] != '+' && !wave) wave = argv[i];
+    }
+    Board board(wave);
+    return pty ? serve_pty(board) : serve_pipe(board);
 }

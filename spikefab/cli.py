@@ -9,6 +9,7 @@ its traceback: the commands never re-label a plain ``ValueError`` or ``TypeError
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 
@@ -145,6 +146,9 @@ def cmd_run(args):
     x = _check_inputs(net, args, "run")
     if args.baud < 1:
         raise InvalidValue(f"--baud must be a positive integer, not {args.baud}")
+    if not (np.isfinite(args.timeout) and args.timeout > 0):
+        raise InvalidValue(f"--timeout must be a positive number of seconds, not "
+                           f"{args.timeout}")
     if args.sim is not None:
         where = f"the simulated board ({args.sim})"
         print(f"building (or reusing) the simulated board of {net.name} and loading it over "
@@ -157,6 +161,10 @@ def cmd_run(args):
     if args.board is not None:
         from .boards import board_params
         params = board_params(net, args.board, simulated=args.sim is not None)
+        if args.port is not None:
+            # the port may also be the board's simulated build behind a pty (spikefab
+            # simboard), whose weight memories differ: the device's build hash chooses
+            params = [params, board_params(net, args.board, simulated=True)]
     elif args.port is not None:
         raise CommandError("Give --board NAME with --port: the host loads the build of that "
                            "board")
@@ -164,14 +172,14 @@ def cmd_run(args):
     with _about(where):
         res = run(net, x[0], port=args.port, sim=args.sim is not None, baud=args.baud,
                   record_state=args.record_state, backend=args.sim or "verilator",
-                  params=params)
+                  params=params, timeout=args.timeout)
     dt = time.perf_counter() - t0
     # the file of `spikefab simulate`: spikes (and u, v) of every population the build
     # reports to the host (a board build: its output populations) and the final weights as
     # read back from the device
     arrays = res.to_npz_dict()
     if params is not None:
-        observed = set(params.mapping.outputs)
+        observed = set((params[0] if isinstance(params, list) else params).mapping.outputs)
         arrays = {k: a for k, a in arrays.items()
                   if not k.startswith("spikes/") or k.split("/", 1)[1] in observed}
     _write_npz(args.out, arrays)
@@ -180,6 +188,55 @@ def cmd_run(args):
                 if len(cycles) else "no steps")
     print(f"ran {x.shape[1]:,} steps of {net.name} on {where} in {dt:.1f} s; {per_step}; "
           f"wrote {args.out}")
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: stop serving (an exception, so that ``with`` blocks clean up)."""
+
+
+def _raise_stopped(signum, frame):
+    raise _Stopped
+
+
+def cmd_simboard(args):
+    from .boards import board_params, get_board
+    from .hdl.link import link_timing
+    from .sim.ptyboard import serve_pty
+    if not args.pty:
+        raise CommandError("simboard serves a board only behind a pseudo-terminal for now: "
+                           "give --pty")
+    board = get_board(args.board)
+    divisor, timeout = link_timing(board.target_hz, args.baud)
+    net = _load(args.net)
+    with _about(args.net):
+        params = board_params(net, board, simulated=True)
+
+    def say(text):
+        print(text, file=sys.stderr, flush=True)
+
+    say(f"building (or reusing) the simulated {board.title} of {net.name} "
+        f"({len(params.cores)} cores, {board.target_hz / 1e6:g} MHz, {args.baud:,} baud: "
+        f"{divisor} clocks per bit)")
+    old = signal.signal(signal.SIGTERM, _raise_stopped)
+    served = None
+    try:
+        served = serve_pty(params, board.target_hz, divisor, timeout)
+        print(served.path, flush=True)
+        say(f"serving on {served.path}: spikefab run {args.net} --board {board.name} "
+            f"--port {served.path} --timeout 5 ...; Ctrl-C or SIGTERM stops it")
+        if served.proc.wait() != 0:
+            raise CommandError(f"The simulated board exited with status "
+                               f"{served.proc.returncode}; log {served.log}")
+    except (_Stopped, KeyboardInterrupt):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        if served is not None:
+            served.close()
+    if served is not None and served.clocks is not None:
+        rate = served.clocks_per_second or 0
+        say(f"stopped: {served.clocks:,} simulated clocks in {served.seconds:.1f} s of "
+            f"clocking ({rate:,.0f} clocks/s), {served.served:.1f} s served")
 
 
 def _key_values(values, opt, parse):
@@ -384,6 +441,9 @@ def _add_network_commands(sub):
                    help="the board's build (needed with --port; with --sim, simulate exactly "
                         "that build): its output populations are reported")
     r.add_argument("--baud", type=int, default=1_000_000)
+    r.add_argument("--timeout", type=float, default=0.5, metavar="SECONDS",
+                   help="wait this long for each response of the board on --port (default "
+                        "0.5; a simulated board behind a pty needs a few seconds)")
     r.add_argument("--out", required=True, metavar="OUT.npz")
     r.set_defaults(func=cmd_run)
 
@@ -441,6 +501,20 @@ def _add_tool_commands(sub):
     g.add_argument("--lanes", type=int, default=1, help="neurons per clock (default 1)")
     g.add_argument("--population", help="generate one core for this population only")
     g.set_defaults(func=cmd_generate)
+
+    sb = sub.add_parser("simboard",
+                        help="serve a board's build of a network, simulated in Verilator, "
+                             "behind a pseudo-terminal (--pty, required for now) for "
+                             "'spikefab run --port'")
+    sb.add_argument("net", metavar="NET.toml")
+    sb.add_argument("--board", required=True, metavar="NAME",
+                    help="the board whose build (clock, cores) is simulated")
+    sb.add_argument("--pty", action="store_true",
+                    help="free-running, behind a pseudo-terminal whose path is the first line "
+                         "on stdout; serves until Ctrl-C or SIGTERM (required for now)")
+    sb.add_argument("--baud", type=int, default=1_000_000,
+                    help="the link's rate (default 1,000,000), as on the real board")
+    sb.set_defaults(func=cmd_simboard)
 
     d = sub.add_parser("demo", help="run a network on seeded rate-coded input, "
                                     "print a summary and write a raster plot")

@@ -11,6 +11,6 @@ against the network top's ports), ``transmitter`` (the response framed, CRC appe
 ``tx`` and four LEDs.
 """
 
-from .top import Link, LinkedNetwork
+from .top import Link, LinkedNetwork, link_timing
 
-__all__ = ["Link", "LinkedNetwork"]
+__all__ = ["Link", "LinkedNetwork", "link_timing"]

@@ -17,7 +17,17 @@ from .receiver import Receiver
 from .runner import StepRunner
 from .transmitter import Transmitter
 
-__all__ = ["Link", "LinkedNetwork"]
+__all__ = ["Link", "LinkedNetwork", "link_timing"]
+
+
+def link_timing(clk_hz, baud=1_000_000, timeout=None, divisor=None):
+    """``(divisor, timeout)`` of a link at ``clk_hz``: clocks per UART bit (default
+    :func:`~spikefab.hdl.uart.uart_divisor` of ``baud``) and the inter-byte timeout in clocks
+    (default 50 ms), as :class:`LinkedNetwork` chooses them (a board top builds it with the
+    defaults; the simulated board of a board is built with the same numbers)."""
+    divisor = uart_divisor(clk_hz, baud) if divisor is None else divisor
+    timeout = int(clk_hz * 0.05) if timeout is None else timeout
+    return divisor, timeout
 
 
 class Link(wiring.Component):
@@ -172,8 +182,7 @@ class LinkedNetwork(wiring.Component):
 
     def __init__(self, params, clk_hz, baud=1_000_000, timeout=None, divisor=None):
         self.params = params
-        self.divisor = uart_divisor(clk_hz, baud) if divisor is None else divisor
-        self.timeout = int(clk_hz * 0.05) if timeout is None else timeout
+        self.divisor, self.timeout = link_timing(clk_hz, baud, timeout, divisor)
         self.link = Link(params, self.divisor, self.timeout)
         super().__init__()
 
