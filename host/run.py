@@ -49,6 +49,16 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     RunResult
         The arrays of :func:`spikefab.golden.simulate`, and ``cycles`` ``(T,)``: the clocks of
         every step as the device counted them.
+
+    Raises
+    ------
+    PortError
+        ``port`` does not exist, is no serial port, is in use by another program, may not be
+        opened, or vanished during the run (:class:`~spikefab.host.transport.PortError`).
+    IdentifyError, BuildMismatch
+        The device is no spikefab board, or runs another build; nothing was written to it.
+    LinkError, DeviceError
+        The link failed later (a lost answer, a rejected command).
     """
     from spikefab.golden import load
     from spikefab.golden.params import Network
@@ -71,14 +81,12 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
                            f"not {np.shape(inputs)}")
     p = params if params is not None else \
         derive(net, lanes=lanes, outputs=[q.name for q in net.populations])
+    # a board is identified and its build checked before anything is written to it
     dev = Device.sim(p, backend=backend) if sim else \
         Device.open(port, p, baud=baud, timeout=timeout)
     try:
-        dev.identify()
-        if not dev.matches:
-            raise InvalidValue(f"The device on {port} runs another build than {net.name!r} "
-                               f"needs (build hash differs): build and flash it for this "
-                               f"network")
+        if sim:
+            dev.check_build()
         dev.load()
         r = dev.run(x[0], record_state=record_state)
         weights = dev.read_weights() if read_weights else \

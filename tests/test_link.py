@@ -299,7 +299,8 @@ def test_silent_device_raises_link_error():
 
     net = small_network()
     d = h.Device(Silent(), derive(net), timeout=0.01, retries=2)
-    with pytest.raises(h.LinkError, match=r"No answer to command 0x01 after 3 attempt\(s\)"):
+    with pytest.raises(h.IdentifyError, match=r"^The device did not answer IDENTIFY "
+                                              r"within the timeout \(0.01 s, 3 attempts\)"):
         d.identify()
     with pytest.raises(h.LinkError, match=r"after 1 attempt\(s\)"):
         d.start(1)
