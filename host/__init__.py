@@ -9,11 +9,13 @@ its names are re-exported here. See ``docs/protocol.md``.
 from spikefab.shape.protocol import (START, Cmd, Status, LinkError, DeviceError, crc16,
                                      encode_frame, FrameDecoder, STATUS_NAMES, parse_identify,
                                      cmd_name, FRAME_OVERHEAD)
-from .transport import SIM_BACKENDS, SerialTransport, VerilatorTransport, AmaranthTransport
-from .device import Device, DeviceRun
+from .transport import (SIM_BACKENDS, PortError, SerialTransport, VerilatorTransport,
+                        AmaranthTransport)
+from .device import BuildMismatch, Device, DeviceRun, IdentifyError, NoAnswer
 from .run import RunResult, run
 
 __all__ = ["START", "Cmd", "Status", "LinkError", "DeviceError", "crc16", "encode_frame",
            "FrameDecoder", "STATUS_NAMES", "SIM_BACKENDS", "Device", "DeviceRun",
            "SerialTransport", "VerilatorTransport", "AmaranthTransport", "parse_identify",
-           "RunResult", "run", "cmd_name", "FRAME_OVERHEAD"]
+           "RunResult", "run", "cmd_name", "FRAME_OVERHEAD", "PortError", "NoAnswer",
+           "IdentifyError", "BuildMismatch"]

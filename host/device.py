@@ -21,7 +21,7 @@ import numpy as np
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.shape.cfg import Space
 from spikefab.shape.image import clear_entries, network_image, trace_addresses
-from spikefab.shape.protocol import (MAX_EVENTS, Cmd, DeviceError, FrameDecoder,
+from spikefab.shape.protocol import (MAX_EVENTS, VERSION, Cmd, DeviceError, FrameDecoder,
                                      LinkError, Status, cmd_name, encode_frame, link_info,
                                      parse_identify)
 from spikefab.shape.protocol import nbytes as _nbytes
@@ -29,7 +29,35 @@ from spikefab.shape.protocol import nbytes as _nbytes
 from .transport import SerialTransport, sim_transport
 from .weights import network_weights, updated_weights
 
-__all__ = ["Device", "DeviceRun"]
+__all__ = ["Device", "DeviceRun", "NoAnswer", "IdentifyError", "BuildMismatch"]
+
+
+class NoAnswer(LinkError):
+    """A command got no good answer within the timeout and the retries."""
+
+
+class IdentifyError(LinkError):
+    """The device did not answer IDENTIFY as a spikefab board of this protocol does (no
+    answer, an error status, or a payload that is no spikefab board's)."""
+
+
+class BuildMismatch(LinkError):
+    """The board runs another build than the network needs (its build hash differs).
+
+    Attributes
+    ----------
+    got, want : int
+        The board's build hash and the network's.
+    """
+
+    def __init__(self, message, got, want):
+        super().__init__(message)
+        self.got, self.want = got, want
+
+
+#: Why a device does not answer IDENTIFY as a spikefab board, most likely first.
+_CAUSES = ("it is not a spikefab board, its bitstream is not flashed (spikefab flash), it runs "
+           "at another baud rate (--baud), or the board is on another port")
 
 
 @dataclass
@@ -91,9 +119,25 @@ class Device:
         self.progress = ""
 
     @classmethod
-    def open(cls, port, params, baud=1_000_000, timeout=0.5, retries=2):
-        """The board on serial port ``port``."""
-        return cls(SerialTransport(port, baud), params, timeout, retries)
+    def open(cls, port, params, baud=1_000_000, timeout=0.5, retries=3, check=True):
+        """The board on serial port ``port``; with ``check``, after :meth:`check_build`.
+
+        Raises
+        ------
+        PortError
+            The port cannot be opened (:class:`~spikefab.host.transport.SerialTransport`).
+        IdentifyError, BuildMismatch
+            With ``check``: the device is no spikefab board, or runs another build; the port
+            is closed again.
+        """
+        dev = cls(SerialTransport(port, baud), params, timeout, retries)
+        if check:
+            try:
+                dev.check_build()
+            except BaseException:
+                dev.close()
+                raise
+        return dev
 
     @classmethod
     def sim(cls, params, backend="verilator", divisor=4, timeout=0.05, retries=2,
@@ -163,7 +207,9 @@ class Device:
                 self.t.write(frame)
                 r = self._response(cmd, self.seq)
             except LinkError as e:
-                raise LinkError(f"{e}; {self._unknown(cmd)}") from None
+                # the transport's own error (its type kept), and what is known
+                e.args = (f"{e}; {self._unknown(cmd)}",) + e.args[1:]
+                raise
             if r is None:
                 self.counts["timeouts"] += 1
                 continue
@@ -174,7 +220,7 @@ class Device:
             if status != Status.OK:
                 raise DeviceError(cmd, status)
             return body
-        raise LinkError(f"No answer to {cmd_name(cmd)} after {attempts} attempt(s) of "
+        raise NoAnswer(f"No answer to {cmd_name(cmd)} after {attempts} attempt(s) of "
                         f"{self.timeout} s; {self._unknown(cmd)}")
 
     def _unknown(self, cmd):
@@ -186,12 +232,59 @@ class Device:
 
     # -- commands -------------------------------------------------------------------------
 
+    @property
+    def where(self):
+        """What the device is, to begin a message with: ``"The device on /dev/ttyUSB1"`` (a
+        transport without a ``name``, such as a simulated board's: ``"The device"``)."""
+        name = getattr(self.t, "name", None)
+        return f"The device on {name}" if name else "The device"
+
     def identify(self):
-        """The IDENTIFY answer as a dict; sets :attr:`matches` (the device runs this build)."""
-        self.info = parse_identify(self.transact(Cmd.IDENTIFY))
-        want = link_info(self.p)["build_hash"]
-        self.matches = self.info["build_hash"] == want
-        return self.info
+        """The IDENTIFY answer as a dict; sets :attr:`matches` (the device runs this build).
+
+        Raises
+        ------
+        IdentifyError
+            No answer within the timeout and retries, an error status, or an answer that is no
+            spikefab board's (of this protocol version).
+        """
+        try:
+            body = self.transact(Cmd.IDENTIFY)
+        except NoAnswer:
+            raise IdentifyError(f"{self.where} did not answer IDENTIFY within the timeout "
+                                f"({self.timeout} s, {1 + self.retries} attempts): "
+                                f"{_CAUSES}") from None
+        except DeviceError as e:
+            raise IdentifyError(f"{self.where} answered IDENTIFY with an error ({e}): "
+                                f"{_CAUSES}") from None
+        try:
+            info = parse_identify(body)
+        except LinkError:
+            info = None
+        if info is None or info["version"] != VERSION:
+            shown = repr(body[:24]) + ("..." if len(body) > 24 else "")
+            raise IdentifyError(f"{self.where} answered IDENTIFY with {shown}, not a "
+                                f"spikefab board's answer (protocol version {VERSION}): "
+                                f"{_CAUSES}")
+        self.info = info
+        self.matches = info["build_hash"] == link_info(self.p)["build_hash"]
+        return info
+
+    def check_build(self, identified=False):
+        """:meth:`identify` (unless ``identified``: the last answer counts), and raise
+        :class:`BuildMismatch` unless the device runs the build of the parameters (the same
+        shape: ``docs/protocol.md``)."""
+        if not identified or self.info is None:
+            self.identify()
+        info = self.info
+        self.matches = info["build_hash"] == link_info(self.p)["build_hash"]
+        if not self.matches:
+            got, want = info["build_hash"], link_info(self.p)["build_hash"]
+            raise BuildMismatch(f"{self.where} runs build hash 0x{got:08x}, but network "
+                                f"{self.p.mapping.net.name!r} needs 0x{want:08x}: build and "
+                                f"flash the board for this network (spikefab build NET.toml "
+                                f"--board NAME, then spikefab flash --board NAME)", got, want)
+        return info
 
     def _entry(self, target, space, addr, data=None):
         b = bytes([target, space]) + int(addr).to_bytes(2, "little")

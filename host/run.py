@@ -52,6 +52,16 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
     RunResult
         The arrays of :func:`spikefab.golden.simulate`, and ``cycles`` ``(T,)``: the clocks of
         every step as the device counted them.
+
+    Raises
+    ------
+    PortError
+        ``port`` does not exist, is no serial port, is in use by another program, may not be
+        opened, or vanished during the run (:class:`~spikefab.host.transport.PortError`).
+    IdentifyError, BuildMismatch
+        The device is no spikefab board, or runs another build; nothing was written to it.
+    LinkError, DeviceError
+        The link failed later (a lost answer, a rejected command).
     """
     from spikefab.golden import load
     from spikefab.golden.params import Network
@@ -75,19 +85,18 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
                            f"not {np.shape(inputs)}")
     if params is None:
         params = derive(net, lanes=lanes, outputs=[q.name for q in net.populations])
+    # the builds the device may run (a board's, and the simulated board's of that board)
     builds = list(params) if isinstance(params, (list, tuple)) else [params]
     dev = Device.sim(builds[0], backend=backend) if sim else \
-        Device.open(port, builds[0], baud=baud, timeout=timeout)
+        Device.open(port, builds[0], baud=baud, timeout=timeout, check=False)
     try:
+        # a board is identified and its build checked before anything is written to it
         dev.identify()
         same = [p for p in builds[1:] if link_info(p)["build_hash"] == dev.info["build_hash"]]
         if not dev.matches and same:
-            dev = Device(dev.t, same[0], dev.timeout, dev.retries)
-            dev.identify()
-        if not dev.matches:
-            raise InvalidValue(f"The device on {port} runs another build than {net.name!r} "
-                               f"needs (build hash differs): build and flash it for this "
-                               f"network")
+            info, dev = dev.info, Device(dev.t, same[0], dev.timeout, dev.retries)
+            dev.info = info
+        dev.check_build(identified=True)
         dev.load()
         r = dev.run(x[0], record_state=record_state)
         weights = dev.read_weights() if read_weights else \

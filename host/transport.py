@@ -5,7 +5,8 @@ Every transport has the same calls, ``write(data)``, ``read(timeout)`` (the byte
 within ``timeout`` seconds, or ``b""``) and ``close()``, so that :class:`~spikefab.host.Device`
 runs the same framing, CRC, timeout and retry code over each:
 
-* :class:`SerialTransport`: a board on a serial port (pyserial);
+* :class:`SerialTransport`: a board on a serial port (pyserial); a port that cannot be opened
+  or used raises :class:`PortError`, which says why and what to do;
 * :class:`VerilatorTransport`: the board top compiled with Verilator
   (:mod:`spikefab.sim.board`) behind a pin-level UART model, the default simulated board;
 * :class:`AmaranthTransport`: the same gateware in the Amaranth simulator (no compiler).
@@ -14,8 +15,10 @@ The simulated boards also have ``idle(seconds)`` (let the board run) and count s
 (``now``, ``clocks``), so a silent board makes the host time out after a bounded simulation.
 """
 
+import errno
 import os
 import select
+import stat
 import struct
 import subprocess
 import time
@@ -25,8 +28,8 @@ from spikefab.errors import InvalidValue
 from spikefab.shape.protocol import LinkError
 from spikefab.toolchain import ToolNotFound
 
-__all__ = ["SIM_BACKENDS", "SerialTransport", "VerilatorTransport", "AmaranthTransport",
-           "sim_transport"]
+__all__ = ["SIM_BACKENDS", "PortError", "SerialTransport", "VerilatorTransport",
+           "AmaranthTransport", "sim_transport"]
 
 #: Simulated-board backends of :func:`sim_transport`, the default first.
 SIM_BACKENDS = ("verilator", "amaranth")
@@ -42,15 +45,103 @@ def sim_transport(params, backend="verilator", divisor=4, build_root=None):
     return AmaranthTransport(params, divisor)
 
 
+class PortError(LinkError):
+    """A serial port that cannot be opened or used, and what to do about it.
+
+    Attributes
+    ----------
+    port : str
+    reason : str
+        ``"missing"`` (no such port), ``"not-serial"`` (a file, a directory, or a device that
+        is no terminal), ``"busy"`` (another program holds it), ``"denied"`` (no permission),
+        ``"vanished"`` (it went away, or was closed, after it was opened) or ``"other"``.
+    """
+
+    def __init__(self, port, reason, message):
+        super().__init__(message)
+        self.port, self.reason = port, reason
+
+
+#: What a user does about a port that is absent.
+_PLUG_IN = ("check that the board is plugged in and give the port it appears as "
+            "(ls /dev/ttyUSB* /dev/ttyACM*)")
+
+
+def _not_serial(port, what):
+    return PortError(port, "not-serial", f"{port} is {what}, not a serial port: give the "
+                                         f"board's serial port, e.g. /dev/ttyUSB1")
+
+
+def _check_path(port):
+    """Raise :class:`PortError` for a ``port`` that cannot be a serial port, before opening
+    anything (POSIX: a serial port is a character device)."""
+    try:
+        st = os.stat(port)
+    except (FileNotFoundError, NotADirectoryError):
+        raise PortError(port, "missing", f"Serial port {port} does not exist: "
+                                         f"{_PLUG_IN}") from None
+    except OSError:
+        return                           # pyserial's open says what is wrong
+    if stat.S_ISDIR(st.st_mode):
+        raise _not_serial(port, "a directory")
+    if stat.S_ISREG(st.st_mode):
+        raise _not_serial(port, "a regular file")
+    if not stat.S_ISCHR(st.st_mode):
+        raise _not_serial(port, "no character device")
+
+
+def _open_error(port, e):
+    """The :class:`PortError` of pyserial's ``SerialException`` ``e`` on opening ``port``."""
+    no = e.errno
+    if no in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+        return PortError(port, "missing", f"Serial port {port} does not exist: {_PLUG_IN}")
+    if no in (errno.EACCES, errno.EPERM):
+        return PortError(port, "denied", f"No permission to open serial port {port}: add "
+                                         f"yourself to the group that owns it (ls -l {port}; "
+                                         f"often 'dialout': sudo usermod -aG dialout $USER, "
+                                         f"then log in again)")
+    if no in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK):
+        return PortError(port, "busy", f"Serial port {port} is in use by another program "
+                                       f"(another spikefab, or a terminal such as screen or "
+                                       f"minicom): close it and run again")
+    # pyserial turns the termios.error of a device that is no terminal (/dev/null) into a
+    # SerialException without an errno; the termios.error is its context
+    try:
+        from termios import error as termios_error
+    except ImportError:                  # not POSIX
+        termios_error = ()
+    ctx = e.__context__
+    if isinstance(ctx, termios_error) and ctx.args[:1] == (errno.ENOTTY,):
+        return _not_serial(port, "a device that is no terminal")
+    return PortError(port, "other", f"Cannot open serial port {port}: {e}")
+
+
 class SerialTransport:
-    """A serial port (pyserial, imported on use), 8N1.
+    """A serial port (pyserial, imported on use), 8N1, opened for this process alone, with
+    the driver's lowest latency where it has one.
+
+    The port is locked (pyserial's ``exclusive=True``, an advisory ``flock``), so that a second
+    spikefab on the same port fails at once instead of stealing half the answers. The driver
+    is asked for low latency (pyserial's ``set_low_latency_mode``: Linux's
+    ``ASYNC_LOW_LATENCY``, which sets an FTDI chip's latency timer to 1 ms instead of its
+    16 ms default, ``docs/protocol.md``); a pty or a driver that has no such setting is used
+    as it is, and :attr:`low_latency` says which.
+
+    Attributes
+    ----------
+    name : str
+        The port.
+    baud : int
+    low_latency : bool
+        The driver took the low-latency setting.
 
     Raises
     ------
     ToolNotFound
         pyserial is not installed.
-    LinkError
-        The port cannot be opened (it does not exist, or another program holds it).
+    PortError
+        The port does not exist, is no serial port, is in use by another program, or may not
+        be opened; or (from :meth:`read` and :meth:`write`) it went away after it was opened.
     InvalidValue
         The port does not accept ``baud``.
     """
@@ -61,33 +152,56 @@ class SerialTransport:
         except ImportError:
             raise ToolNotFound("pyserial is needed to open a serial port; install it with "
                                "'pip install pyserial'") from None
+        self.name, self.baud = port, baud
+        if os.name == "posix":
+            _check_path(port)
         try:
-            self.port = serial.Serial(port, baud, timeout=0.01)
-        except OSError as e:
-            # a port that is absent or busy (SerialException is an OSError) is the user's to
-            # fix, not a bug of the host
-            raise LinkError(f"Cannot open serial port {port!r}: {e}") from None
+            self.port = serial.Serial(port, baud, timeout=0.01, exclusive=True)
+        except serial.SerialException as e:
+            # a port that is absent, busy or not the user's is for the user to fix, not a
+            # bug of the host
+            raise _open_error(port, e) from None
         except ValueError as e:
-            raise InvalidValue(f"Baud rate must be one that serial port {port!r} accepts, "
+            raise InvalidValue(f"Baud rate must be one that serial port {port} accepts, "
                                f"not {baud!r} ({e})") from None
         # bytes that a previous session left unread (on a board, or on a simulated board
         # behind a pty) would be taken for the answers to this one's first commands
         self.port.reset_input_buffer()
+        try:
+            self.port.set_low_latency_mode(True)
+            self.low_latency = True
+        except (AttributeError, NotImplementedError, ValueError, OSError):
+            # a pty, a driver without ASYNC_LOW_LATENCY, or not Linux: the default latency
+            self.low_latency = False
+
+    def _gone(self, e):
+        return PortError(self.name, "vanished", f"Serial port {self.name} vanished or was "
+                                                f"closed while in use ({e}): reconnect the "
+                                                f"board and run again")
 
     def write(self, data):
-        self.port.write(data)
+        try:
+            self.port.write(data)
+        except OSError as e:             # pyserial's SerialException is an OSError
+            raise self._gone(e) from None
 
     def read(self, timeout):
         """The bytes that arrive within ``timeout`` seconds (at least one, or none)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            b = self.port.read(4096)
+            try:
+                b = self.port.read(4096)
+            except OSError as e:
+                raise self._gone(e) from None
             if b:
                 return b
         return b""
 
     def close(self):
-        self.port.close()
+        try:
+            self.port.close()
+        except OSError:
+            pass                         # a port that vanished has nothing left to close
 
 
 def _stop(proc, log):

@@ -28,12 +28,15 @@ class CommandError(Error):
 
 
 @contextlib.contextmanager
-def _about(what):
+def _about(what, unless_named=False):
     """Put ``what`` (the file or device the user named) in front of the message of a user
-    error raised inside; any other exception passes unchanged, with its traceback."""
+    error raised inside (with ``unless_named``, only if the message does not name it already:
+    the serial port's errors do); any other exception passes unchanged, with its traceback."""
     try:
         yield
     except Error as e:
+        if unless_named and what in str(e):
+            raise CommandError(str(e)) from None
         raise CommandError(f"{what}: {e}") from None
 
 
@@ -169,7 +172,7 @@ def cmd_run(args):
         raise CommandError("Give --board NAME with --port: the host loads the build of that "
                            "board")
     t0 = time.perf_counter()
-    with _about(where):
+    with _about(where, unless_named=True):
         res = run(net, x[0], port=args.port, sim=args.sim is not None, baud=args.baud,
                   record_state=args.record_state, backend=args.sim or "verilator",
                   params=params, timeout=args.timeout)

@@ -193,7 +193,7 @@ def test_a_port_that_cannot_be_opened_is_one_line(tmp_path):
     r = run_cli("run", DEMO, "--port", port, "--board", "icebreaker", "--inputs",
                 tmp_path / "in.npy", "--out", tmp_path / "o.npz")
     assert r.returncode == 2, r.stderr
-    assert r.stderr.startswith(f"spikefab: error: {port}: Cannot open serial port {port!r}: ")
+    assert r.stderr.startswith(f"spikefab: error: Serial port {port} does not exist: ")
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "o.npz").exists()
 
@@ -213,7 +213,7 @@ def test_a_board_run_loads_no_gateware(tmp_path):
               "             if m.startswith(('spikefab.hdl', 'spikefab.sim', 'amaranth'))))\n")
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["LinkError", "[]"]
+    assert r.stdout.splitlines() == ["PortError", "[]"]
 
 
 def test_version_and_module_entry():

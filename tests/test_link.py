@@ -306,7 +306,8 @@ def test_silent_device_raises_link_error():
 
     net = small_network()
     d = h.Device(Silent(), derive(net), timeout=0.01, retries=2)
-    with pytest.raises(h.LinkError, match=r"No answer to IDENTIFY after 3 attempt\(s\)"):
+    with pytest.raises(h.IdentifyError, match=r"^The device did not answer IDENTIFY "
+                                              r"within the timeout \(0.01 s, 3 attempts\)"):
         d.identify()
     # every command is retried (protocol v2: a retry is never executed twice), and the
     # message says what is not known
