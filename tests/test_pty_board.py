@@ -176,12 +176,12 @@ def test_a_frame_cut_short_times_out_in_simulated_time(served):
         while not dec.frames and time.monotonic() < deadline:
             dec.feed(t.read(0.5))
         assert dec.frames, "no answer to a frame cut short within 30 s"
-        assert dec.frames.pop(0)[1][:1] == bytes([Status.TRUNCATED])
+        assert dec.frames.pop(0)[2][:1] == bytes([Status.TRUNCATED])
         t.write(encode_frame(Cmd.IDENTIFY))
         deadline = time.monotonic() + 30
         while not dec.frames and time.monotonic() < deadline:
             dec.feed(t.read(0.5))
-        cmd, body = dec.frames.pop(0)
+        cmd, _, body = dec.frames.pop(0)
         assert cmd == Cmd.IDENTIFY and body[:3] == bytes([Status.OK]) + b"SF", body
     finally:
         t.close()
