@@ -186,16 +186,22 @@ class SerialTransport:
             raise self._gone(e) from None
 
     def read(self, timeout):
-        """The bytes that arrive within ``timeout`` seconds (at least one, or none)."""
+        """The bytes that arrived within ``timeout`` seconds: as soon as there are some (at
+        least one), or none. pyserial's own ``read(n)`` would wait for ``n`` bytes or its
+        whole timeout: on a response shorter than ``n`` that is the timeout on every command."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                b = self.port.read(4096)
-            except OSError as e:
-                raise self._gone(e) from None
-            if b:
-                return b
-        return b""
+        try:
+            while True:
+                n = self.port.in_waiting
+                if n:
+                    return self.port.read(n)
+                left = end - time.monotonic()
+                if left <= 0:
+                    return b""
+                # wait for the first byte without spinning (a pty, a tty: a file descriptor)
+                select.select([self.port.fileno()], [], [], min(left, 0.05))
+        except OSError as e:             # SerialException too; select's own on a closed fd
+            raise self._gone(e) from None
 
     def close(self):
         try:
