@@ -21,7 +21,8 @@ import numpy as np
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.shape.cfg import Space
 from spikefab.shape.image import clear_entries, network_image, trace_addresses
-from spikefab.shape.protocol import (MAX_EVENTS, VERSION, Cmd, DeviceError, FrameDecoder,
+from spikefab.shape.protocol import (FRAME_OVERHEAD, MAX_EVENTS, VERSION, Cmd, DeviceError,
+                                     FrameDecoder,
                                      LinkError, Status, cmd_name, encode_frame, link_info,
                                      parse_identify)
 from spikefab.shape.protocol import nbytes as _nbytes
@@ -117,6 +118,11 @@ class Device:
         self.counts = {"stale": 0, "resent": 0, "timeouts": 0, "broken": 0}
         #: what the host knows was applied (for the message of a failed command)
         self.progress = ""
+        #: ``[cmd, request bytes, response bytes, needed]`` of every command answered:
+        #: what :func:`spikefab.host.linkmodel.model` times for a real board (``needed`` is
+        #: False for a poll that found the steps still running: how many of those a host
+        #: makes depends on the transport's speed, not on the protocol)
+        self.traffic = []
 
     @classmethod
     def open(cls, port, params, baud=1_000_000, timeout=0.5, retries=3, check=True):
@@ -219,6 +225,8 @@ class Device:
                 continue
             if status != Status.OK:
                 raise DeviceError(cmd, status)
+            # what a clean line carries for this command: its request and its response
+            self.traffic.append([cmd, len(frame), FRAME_OVERHEAD + 1 + len(body), True])
             return body
         raise NoAnswer(f"No answer to {cmd_name(cmd)} after {attempts} attempt(s) of "
                         f"{self.timeout} s; {self._unknown(cmd)}")
@@ -483,6 +491,8 @@ class Device:
         stalled, last = 0, None
         while True:
             done, left, ev = self.read_spikes()
+            if left and not ev:
+                self.traffic[-1][3] = False
             for tag, hid in ev:
                 s = (tag - first) % tag_mod              # steps since the first of the RUN
                 if s >= k:

@@ -148,7 +148,9 @@ def main(argv=None):
     _say(f"[1/5] weights {how}; exc threshold for the test {cfg.test_threshold} (chosen on "
          f"the training half)")
     test_net = D.frozen(net, weights, cfg)
+    t0 = time.perf_counter()
     counts = D.responses(test_net, xte, cfg, cfg.seed + 200)
+    golden_rate = len(xte) / (time.perf_counter() - t0)      # batched, on this machine
     pred = D.classify(labels, counts)
     acc = float((pred == yte).mean())
     nc, lr = D.baselines(split[0], split[1])
@@ -247,6 +249,15 @@ def main(argv=None):
         rows.append(("step time", f"{cycles / len(dev_cycles.ravel()):.0f} clocks per step on "
                      f"average (the board's own counts); the test slice delivered {events:,} "
                      f"synaptic events"))
+    # a real board: the bytes and commands of the slice over its 1 Mbaud link, 1 ms of USB
+    # latency per answer, its clocks at the constraint (docs/benchmarks.md, link-bench)
+    from spikefab.boards import get_board
+    from spikefab.host.linkmodel import model
+    real = model(dev.traffic, cycles, get_board(BOARD).target_hz).per(S)
+    rows.append(("images per second", f"{1 / real.total:,.1f} modelled on a real {BOARD} "
+                 f"({real.bytes:,.0f} bytes and {real.commands:.0f} commands an image at 1 "
+                 f"Mbaud, 1 ms USB latency each: {real.bound}-bound) against "
+                 f"{golden_rate:,.0f} for the golden model on this machine (batched)"))
     rows.append(("time", f"{time.perf_counter() - t_start:.0f} s"))
     w = max(len(a) for a, _ in rows)
     _say("summary")
@@ -254,6 +265,7 @@ def main(argv=None):
         _say(f"  {a:<{w}}  {b}")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump({"accuracy": acc, "slice": [right, S], "events": events, "cycles": cycles,
+                   "images_per_s_modelled": 1 / real.total, "images_per_s_golden": golden_rate,
                    "fmax_mhz": result and result["fmax_mhz"],
                    "utilisation": result and result["utilisation"]}, f, indent=1)
     return 0

@@ -436,8 +436,10 @@ def responses_on_device(dev, net, images, cfg, seed):
     ``net`` (:func:`learning_off`) is loaded with ``exc.threshold = cfg.test_threshold``,
     then every image runs from a RESET. Returns ``(counts, runs, cycles)``: ``runs`` every
     image's spikes, ``cycles`` ``(B, steps)`` the clocks of every step as the board counted
-    them."""
+    them; ``dev.traffic`` then holds the commands of the images alone (after the load), for
+    :func:`spikefab.host.linkmodel.model`."""
     dev.load(with_params(net, (("exc", "threshold", cfg.test_threshold),)))
+    dev.traffic.clear()              # from here on: the images' own bytes (linkmodel)
     x = encode(images, cfg.steps, cfg.period, seed)
     runs, cycles = [], []
     for b in range(len(x)):
