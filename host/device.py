@@ -113,6 +113,7 @@ class Device:
         self.stall_polls = 20_000        # polls of a running step without progress: LinkError
         self.net = params.mapping.net    # the network whose values were loaded last
         self.seq = 0                     # sequence number of the last request
+        self._greeted = False            # IDENTIFY was sent (before any other command)
         #: what happened on the link: answers skipped as late (``stale``), attempts sent
         #: again (``resent``) after a silence (``timeouts``) or a broken frame (``broken``)
         self.counts = {"stale": 0, "resent": 0, "timeouts": 0, "broken": 0}
@@ -202,6 +203,11 @@ class Device:
             No (good) answer within the timeout and retries; the message says what may and
             what was applied.
         """
+        if not self._greeted and cmd != Cmd.IDENTIFY:
+            # the device compares a frame with the last one it executed, which may be an
+            # earlier session's: IDENTIFY (always executed) first makes it this session's
+            self.transact(Cmd.IDENTIFY)
+        self._greeted = True
         self.seq = (self.seq + 1) & 0xFF
         frame = encode_frame(cmd, payload, self.seq)
         self.dec = FrameDecoder()
