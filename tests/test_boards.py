@@ -180,20 +180,20 @@ def test_capacity_synapses_up5k():
 def test_capacity_block_ram_ecp5():
     with pytest.raises(ValueError, match=re.escape(
             "Network 'big' does not fit the ULX3S (25F) (LFE5U-25F): its 1024 neurons, 524288 "
-            "synapses, 1536 table entries need 270 DP16KD (weights 256, accumulators 1, state "
+            "synapses, 1536 table entries need 271 DP16KD (weights 256, accumulators 1, state "
             "3, spike FIFO 1, router pointers 3, router table 2, router queue 1, link frame "
-            "buffer 1, link output queue 1, link cycle queue 1), the board has 56 (1032192 "
-            "bits)")):
+            "buffer 1, link replay memory 1, link output queue 1, link cycle queue 1), the "
+            "board has 56 (1032192 bits)")):
         check_capacity(_net(1024, 512), "ulx3s-25f")
 
 
 def test_capacity_table_entries_network_top():
     with pytest.raises(ValueError, match=re.escape(
             "Network 'big' does not fit the OrangeCrab r0.2 (25F) (LFE5U-25F): its 2048 "
-            "neurons, 524288 synapses, 4096 table entries need 310 DP16KD (weights 256, "
+            "neurons, 524288 synapses, 4096 table entries need 311 DP16KD (weights 256, "
             "accumulators 8, state 24, spike FIFO 8, router pointers 5, router table 4, router "
-            "queue 2, link frame buffer 1, link output queue 1, link cycle queue 1), the board "
-            "has 56 (1032192 bits)")):
+            "queue 2, link frame buffer 1, link replay memory 1, link output queue 1, link cycle "
+            "queue 1), the board has 56 (1032192 bits)")):
         check_capacity(_net(256, 256, pops=8), "orangecrab-25f")
 
 
@@ -212,7 +212,8 @@ def test_capacity_fits_reports_needs():
     n = needs(_net(256, 256, "ok"), "ulx3s-25f")
     assert n["bram"] == {"weights": 32, "accumulators": 1, "state": 3, "spike FIFO": 1,
                          "router pointers": 1, "router table": 1, "router queue": 1,
-                         "link frame buffer": 1, "link output queue": 1, "link cycle queue": 1}
+                         "link frame buffer": 1, "link replay memory": 1, "link output queue": 1,
+                         "link cycle queue": 1}
     assert n["memory_bits"] == 256 * 256 * 8 + 256 * 40 + 256 * n["params"].cores[0].acc_bits
 
 
