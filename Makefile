@@ -70,6 +70,8 @@ bench: setup
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_network.py
 	$(BIN)/python bench/bench_rtl.py --write docs/benchmarks.md
+	$(BIN)/python bench/bench_link.py --write docs/benchmarks.md
+	$(BIN)/python bench/bench_faults.py --write docs/benchmarks.md
 
 # Gateware coverage of the RTL regression (Verilator line, branch and toggle coverage by
 # module, the uncovered lines listed), written to docs/coverage.md; about 8 minutes from
