@@ -14,10 +14,10 @@ from amaranth.sim import Simulator
 from .compare import assert_same_array, assert_same_trace
 from .netgen import random_inputs, random_network, small_network
 from spikefab.golden import Network, simulate
+from spikefab.host.faults import FaultyTransport
 from spikefab.shape.cfg import Param, Space
-from spikefab.shape.protocol import VERSION
 from spikefab.shape.network import derive
-from spikefab.shape.protocol import Cmd, Status, link_info
+from spikefab.shape.protocol import VERSION, Cmd, Status, link_info
 from spikefab.shape.router import TableSpace
 from spikefab.hdl.uart import UartRx, UartTx, crc16_update, uart_divisor
 
@@ -108,14 +108,17 @@ def dev():
     d.close()
 
 
-def _raw(dev, data, wait=0.01):
-    """Send raw bytes; the response frames decoded within ``wait`` simulated seconds after
-    the bytes went out."""
+def _raw(dev, data, wait=0.01, seqs=False):
+    """Send raw bytes; the ``(cmd, payload)`` (with ``seqs``: ``(cmd, seq, payload)``) of
+    the response frames decoded within ``wait`` simulated seconds after the bytes went
+    out."""
     dec = h.FrameDecoder()
     dev.t.write(data)
     end = dev.t.now + wait + len(data) * 10 * dev.t.divisor * 1e-6
     while dev.t.now < end:
         dec.feed(dev.t.read(0.002))
+    if seqs:
+        return [(cmd, seq, bytes(payload)) for cmd, seq, payload in dec.frames]
     return [(cmd, payload) for cmd, _, payload in dec.frames]
 
 
@@ -383,3 +386,84 @@ def test_board_on_banked_weight_memories_matches_golden(seed):
                 assert_same_array(f"final weights of projection {k}", w, g.weights[k], seed)
             assert len(r.cycles) == x.shape[0] and (r.cycles > 0).all(), (
                 f"seed {seed}, run {run}: {r.cycles}")
+
+
+# -- exactly once (protocol v2: sequence numbers and the replay memory) -----------------------
+
+def _steps_done(dev):
+    done, left, _ = dev.read_spikes()
+    assert left == 0
+    return done
+
+
+def test_a_retried_run_is_executed_once(dev):
+    before = _steps_done(dev)
+    run = _fresh(dev, Cmd.RUN, (3).to_bytes(2, "little"))
+    first = _raw(dev, run, seqs=True)                 # the host "lost" this answer ...
+    again = _raw(dev, run, seqs=True)                 # ... and sends the same frame again
+    assert first == again == [(Cmd.RUN, dev.seq, bytes([Status.OK]))]
+    dev.t.idle(0.01)
+    while dev.read_cycles():
+        pass
+    assert _steps_done(dev) == before + 3      # not 6
+
+
+def test_a_retried_read_spikes_answers_the_same_events(dev):
+    dev.inject(range(dev.p.mapping.net.inputs))
+    dev.start(4)
+    dev.t.idle(0.01)
+    read = _fresh(dev, Cmd.READ_SPIKES)
+    first = _raw(dev, read, seqs=True)
+    again = _raw(dev, read, seqs=True)
+    assert len(first) == 1 and first == again, (first, again)
+    # the events of the first answer were taken off the queue once: the next read is new
+    _, _, body = first[0]
+    assert len(body) > 5, "the steps must have produced events for this test"
+    assert dev.read_spikes()[2] == []
+    while dev.read_cycles():
+        pass
+
+
+def test_a_new_sequence_number_executes_again(dev):
+    before = _steps_done(dev)
+    for _ in range(2):
+        assert _raw(dev, _fresh(dev, Cmd.RUN, (1).to_bytes(2, "little")), seqs=True) == \
+            [(Cmd.RUN, dev.seq, bytes([Status.OK]))]
+    dev.t.idle(0.01)
+    while dev.read_cycles():
+        pass
+    assert _steps_done(dev) == before + 2
+
+
+def test_a_broken_frame_does_not_disturb_the_replay(dev):
+    w = dev.read([(0, Space.WEIGHT, 0)])[0]
+    write = _fresh(dev, Cmd.WRITE_WEIGHTS, dev._entry(0, Space.WEIGHT, 0, w ^ 1))
+    assert _raw(dev, write, seqs=True) == [(Cmd.WRITE_WEIGHTS, dev.seq, bytes([Status.OK]))]
+    broken = bytearray(write)
+    broken[-1] ^= 0x40
+    assert [a[2] for a in _raw(dev, bytes(broken), seqs=True)] == [bytes([Status.BAD_CRC])]
+    # the retry is still recognised (and not written twice: the same value either way, but
+    # the answer comes from the replay memory, with the same sequence number)
+    assert _raw(dev, write, seqs=True) == [(Cmd.WRITE_WEIGHTS, dev.seq, bytes([Status.OK]))]
+    assert dev.read([(0, Space.WEIGHT, 0)])[0] == w ^ 1
+    dev.write(Cmd.WRITE_WEIGHTS, [(0, Space.WEIGHT, 0, w)])
+
+
+def test_identify_is_always_executed(dev):
+    ident = _fresh(dev, Cmd.IDENTIFY)
+    first, again = _raw(dev, ident, seqs=True), _raw(dev, ident, seqs=True)
+    assert first == again and first[0][2][0] == Status.OK
+
+
+def test_host_skips_late_answers(dev):
+    # an answer that arrives after the host gave up on it (a stall) is skipped by its
+    # sequence number, not taken for the next command's
+    t = FaultyTransport(dev.t, seed=3, rate=1.0, kinds=("stall",), limit=1)
+    dev.t, inner = t, dev.t
+    try:
+        before = dev.counts["stale"]
+        assert dev.identify()["cores"] == len(dev.p.cores)
+        dev.read([(0, Space.WEIGHT, 0)])
+        assert t.injected["stall"] == 1 and dev.counts["stale"] > before
+    finally:
+        dev.t = inner

@@ -20,6 +20,9 @@ from spikefab.host import Device
 from spikefab.shape.network import derive
 
 STEPS, CHUNK, SEED = 100_000, 10_000, 5
+#: The soak's board: the iCEBreaker's clock, 4 clocks per UART bit, an inter-byte timeout of
+#: 5 ms (150,000 clocks); ``tests/test_faults.py``'s pty campaign shares the build.
+PTY_BOARD = {"clk_hz": 30_000_000, "divisor": 4, "timeout": 150_000}
 
 
 def _rss_kib(pid="self"):
@@ -43,7 +46,7 @@ def test_soak_100k_steps_over_the_pty():
     gold = Simulator(net)
     t0 = time.perf_counter()
     rss = []
-    with serve_pty(params, clk_hz=30_000_000, divisor=4, timeout=1_500_000) as board:
+    with serve_pty(params, **PTY_BOARD) as board:
         with Device.open(board.path, params, timeout=5.0) as dev:
             dev.load()
             for c in range(0, STEPS, CHUNK):
