@@ -18,6 +18,7 @@ import numpy as np
 from . import __version__
 from .describe import describe, table
 from .errors import Error, InvalidValue
+from .nircli import add_nir_commands
 
 __all__ = ["main"]
 
@@ -401,7 +402,8 @@ def build_parser():
 
 
 def _add_network_commands(sub):
-    """The commands on a network and its data: check, simulate, run, import-weights."""
+    """The commands on a network and its data: check, simulate, run, import-weights,
+    import-nir, export-nir."""
     c = sub.add_parser("check", help="validate a network file and print what it needs")
     c.add_argument("net", metavar="NET.toml")
     c.add_argument("--neurons-per-core", type=int, default=256, metavar="N")
@@ -465,6 +467,8 @@ def _add_network_commands(sub):
                     help="weight_shift (default keep: the network's; auto: the smallest that "
                          "fits, with --scale)")
     iw.set_defaults(func=cmd_import_weights)
+
+    add_nir_commands(sub)
 
 
 def _add_board_commands(sub):
