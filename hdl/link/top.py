@@ -137,7 +137,8 @@ class Link(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i_rdata), ex.i_rdata)
         m.d.comb += [
             urx.rx.eq(self.rx), self.tx.eq(utx.tx), rcv.line_busy.eq(urx.busy),
-            xmt.start.eq(ex.start), xmt.length.eq(ex.length), xmt.cmd.eq(ex.cmd), xmt.seq.eq(ex.seq),
+            xmt.start.eq(ex.start), xmt.length.eq(ex.length), xmt.cmd.eq(ex.cmd),
+            xmt.seq.eq(ex.seq),
             ex.tx_count.eq(xmt.count), ex.tx_busy.eq(xmt.busy),
             ex.tx_last.eq(xmt.last),
             ex.steps.eq(self.steps), ex.running.eq(runner.running),
