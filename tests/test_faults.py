@@ -53,7 +53,7 @@ def test_short_fault_campaign():
 @pytest.mark.slow
 def test_fault_campaign_multicore_plastic():
     net = random_multicore_network(10, plastic=True)
-    table = _campaign(net, steps=40, runs=3, rate=0.05, seed=2)
+    table = _campaign(net, steps=40, runs=2, rate=0.05, seed=2)
     _check(table)
     assert set(table) == set(FAULT_KINDS)
 
