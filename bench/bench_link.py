@@ -81,8 +81,8 @@ def main(argv=None):
         f"`make bench`). The demo's test network ({NEURONS} exc neurons, weights {how.split(' (')[0]}), "
         f"{cfg.steps} steps an image; {S} images on the simulated {board.title} (its build in "
         f"Verilator, {wall:.0f} s of wall time), every spike count equal to the golden model's. "
-        f"Load average {os.getloadavg()[0]:.1f} on the 2 cores while it ran: the golden model's "
-        f"rate is wall time (it was 626 images/s on an idle machine), the board's is modelled.",
+        f"Load average {os.getloadavg()[0]:.1f} on this machine's cores when it ended: the golden "
+        f"model's rate is wall time (it falls under load), the board's is modelled.",
         "",
         f"| | images/s | per image: commands | bytes | line ms | USB latency ms | "
         f"board compute ms | bound |",
