@@ -9,12 +9,16 @@ from .params import ACC_MAX_BITS, Hardware, Network, Population, Projection, Std
 from .config import dump, load, loads
 from .lif import lif_step
 from .simulator import SimResult, Simulator, check_inputs, deliver, simulate
-from .encode import rate_encode
+from .encode import (SCHEMES, burst_encode, delta_decode, delta_encode, encode, first_spike_time,
+                     phase_decode, phase_encode, phase_weights, population_vote, rate_encode,
+                     regular_encode, spike_count, ttfs_decode, ttfs_encode)
 from .quantize import Quantized, import_weights, quantize
 
 __all__ = [
     "DECAY_ONE", "decay", "sat", "signed_max", "unsigned_max", "usat",
     "ACC_MAX_BITS", "Hardware", "Network", "Population", "Projection", "Stdp",
     "dump", "load", "loads", "lif_step", "SimResult", "Simulator", "check_inputs", "deliver",
-    "simulate", "rate_encode", "Quantized", "import_weights", "quantize",
+    "simulate", "SCHEMES", "encode", "rate_encode", "regular_encode", "ttfs_encode", "burst_encode",
+    "phase_encode", "phase_weights", "delta_encode", "spike_count", "first_spike_time",
+    "population_vote", "ttfs_decode", "phase_decode", "delta_decode", "Quantized", "import_weights", "quantize",
 ]

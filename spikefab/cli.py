@@ -18,6 +18,7 @@ import numpy as np
 from . import __version__
 from .describe import describe, table
 from .errors import Error, InvalidValue
+from .encodecli import add_encode_command
 from .nircli import add_nir_commands
 
 __all__ = ["main"]
@@ -403,7 +404,7 @@ def build_parser():
 
 def _add_network_commands(sub):
     """The commands on a network and its data: check, simulate, run, import-weights,
-    import-nir, export-nir."""
+    import-nir, export-nir, encode."""
     c = sub.add_parser("check", help="validate a network file and print what it needs")
     c.add_argument("net", metavar="NET.toml")
     c.add_argument("--neurons-per-core", type=int, default=256, metavar="N")
@@ -469,6 +470,7 @@ def _add_network_commands(sub):
     iw.set_defaults(func=cmd_import_weights)
 
     add_nir_commands(sub)
+    add_encode_command(sub)
 
 
 def _add_board_commands(sub):
