@@ -1,6 +1,6 @@
 # spikefab: `make demo` (the main job) and `make test` (the whole suite) set everything up
-# themselves. Other targets: `make bench`, `make coverage`, `make digits`, `make demo-net NET=...`,
-# `make check NET=...`, `make clean`.
+# themselves. Other targets: `make bench`, `make coverage`, `make digits`, `make coding`,
+# `make demo-net NET=...`, `make check NET=...`, `make clean`.
 PYTHON ?= python3
 VENV ?= .venv
 NET ?= examples/demo.toml
@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: all setup demo demo-net test test-slow bench check digits verilog bitstream report flash \
+.PHONY: all setup demo demo-net test test-slow bench check digits coding verilog bitstream report flash \
 	fingerprint coverage clean
 
 all: demo
@@ -64,6 +64,12 @@ test-slow: setup
 # of the training replayed on the simulated iCEBreaker (identical weights).
 digits: setup
 	$(BIN)/python examples/digits/digits.py --write docs/benchmarks.md
+
+# Every spike coding on the digits (the same 64 -> 10 LIF network, its readout trained per
+# code), measured in the golden model and on a slice of the simulated iCEBreaker; written to
+# docs/coding.md (about a minute and a half)
+coding: setup
+	$(BIN)/python examples/coding/compare.py --write docs/coding.md
 
 bench: setup
 	$(BIN)/python bench/bench_golden.py --write docs/benchmarks.md
