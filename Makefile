@@ -1,6 +1,6 @@
 # spikefab: `make demo` (the main job) and `make test` (the whole suite) set everything up
 # themselves. Other targets: `make bench`, `make coverage`, `make digits`, `make coding`,
-# `make demo-net NET=...`, `make check NET=...`, `make clean`.
+# `make lsm`, `make demo-net NET=...`, `make check NET=...`, `make clean`.
 PYTHON ?= python3
 VENV ?= .venv
 NET ?= examples/demo.toml
@@ -10,8 +10,8 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: all setup demo demo-net test test-slow bench check digits coding verilog bitstream report flash \
-	fingerprint coverage clean
+.PHONY: all setup demo demo-net test test-slow bench check digits coding lsm verilog bitstream \
+	report flash fingerprint coverage clean
 
 all: demo
 
@@ -64,6 +64,11 @@ test-slow: setup
 # of the training replayed on the simulated iCEBreaker (identical weights).
 digits: setup
 	$(BIN)/python examples/digits/digits.py --write docs/benchmarks.md
+
+# A liquid state machine: a seeded recurrent E/I liquid for the iCEBreaker, ridge readouts on
+# the host, three tasks against two baselines, a slice on the simulated board (a few minutes)
+lsm: setup
+	$(BIN)/python examples/lsm/lsm.py --write docs/lsm.md
 
 # Every spike coding on the digits (the same 64 -> 10 LIF network, its readout trained per
 # code), measured in the golden model and on a slice of the simulated iCEBreaker; written to
