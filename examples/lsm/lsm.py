@@ -494,16 +494,21 @@ def run_all(cfg=Config(), tasks=FULL, out="build/lsm", board=True, say=print):
     t0 = time.perf_counter()
     (xtr, ytr), (xte, yte) = load_digits_split()
     n = tasks.digits
+    # the first half trains, the second tests (898 + 899 images in all): _classify splits
+    # at half the batch, so the test half gets one image more than the training half
     images = np.concatenate([xtr[:n], xte[:n]])
     y = np.concatenate([ytr[:n], yte[:n]])
+    if len(xtr[:n]) != len(y) // 2:
+        raise ValueError(f"Digits must be at most {len(xtr)}, not {n}")
     x = digit_sequences(images, tasks.row_steps, tasks.tail, tasks.digit_seed)
-    say(f"[3/5] digits: {n} training + {n} test images, one row every {tasks.row_steps} steps "
+    say(f"[3/5] digits: {len(xtr[:n])} training + {len(xte[:n])} test images, one row every {tasks.row_steps} steps "
         f"then {tasks.tail} silent ({x.shape[1]} steps), {tasks.digit_bins} time bins:")
     dig = _classify(_responses(nets, x), y, tasks.digit_bins, say)
     ref = _classify({"input_per_row": x[:, :8 * tasks.row_steps]}, y, 8, say)
     result["digits"] = {k: v[0] for k, v in dig.items()}
     result["digits_alpha"] = {k: v[1] for k, v in dig.items()}
     result["digits_input_one_bin_per_row"] = ref["input_per_row"][0]
+    result["digits_split"] = [len(xtr[:n]), len(xte[:n])]
     result["digits_seconds"] = time.perf_counter() - t0
     board_stimuli.append(("digits 0", x[0]))
 
@@ -664,6 +669,14 @@ TUNING = (
 )
 
 
+def _reach(r2, level=0.1):
+    """The largest delay ``k`` up to which ``r2(k)`` stays above ``level`` (0 if never)."""
+    k = 0
+    while k < len(r2) and r2[k] > level:
+        k += 1
+    return k
+
+
 def _report(md, result, cfg, tasks, png):
     """Write ``md`` (the whole file) from ``result`` and copy the plot to img/ beside it."""
     import shutil
@@ -708,8 +721,8 @@ def _report(md, result, cfg, tasks, png):
         f"and {cfg.shift_inh} (from `inh`).",
         f"- Inputs: {INPUTS} channels, each wired to {cfg.p_in}% of the neurons (drawn per "
         f"synapse) with weight {cfg.w_in} << {cfg.shift_in}.",
-        f"- Neurons: threshold {cfg.threshold}, du {cfg.du}, dv {cfg.dv} (of 4096: u halves "
-        f"every step, v keeps 3/4), refractory {cfg.refractory_exc} steps (`exc`) and "
+        f"- Neurons: threshold {cfg.threshold}, du {cfg.du}, dv {cfg.dv} (of 4096: u keeps "
+        f"{(4096 - cfg.du) / 4096:g} and v {(4096 - cfg.dv) / 4096:g} of itself every step), refractory {cfg.refractory_exc} steps (`exc`) and "
         f"{cfg.refractory_inh} (`inh`), reset to zero; 16-bit u and v, 8-bit weights.",
         "- The control **no recurrence** is the same network without its four liquid -> "
         "liquid projections: the same neurons and the same input weights.",
@@ -738,8 +751,8 @@ def _report(md, result, cfg, tasks, png):
         f"up to merged spikes: it is near chance by construction, and the comparison that "
         f"tests the recurrence is the one with no recurrence. With finer bins the readout of "
         f"the inputs alone sees the timing itself (next section).",
-        f"- **digits**: scikit-learn's 8x8 digits, first {tasks.digits} images of the first "
-        f"half for training, first {tasks.digits} of the second half for testing; one image "
+        f"- **digits**: scikit-learn's 8x8 digits, the first half ({result['digits_split'][0]} "
+        f"images) for training, the second ({result['digits_split'][1]}) for testing; one image "
         f"row every {tasks.row_steps} steps, pixel column c on channel c with a spike "
         f"probability of pixel/16 per step (seed {tasks.digit_seed}), then {tasks.tail} "
         f"silent steps; {tasks.digit_bins} time bins of "
@@ -822,12 +835,15 @@ def _report(md, result, cfg, tasks, png):
         "",
         "By hand, on scratch runs with other task seeds and smaller sets (memory 10 runs x 300 "
         "steps, templates 4 x 100 copies, digits coded with another seed), so the figures "
-        "above are fresh draws; the digits' test images are the same ones. The first draft "
-        "was strongly input-driven (0.28 spikes per neuron per step, near the refractory "
-        "limit): the liquid and its control fired at the same rate and the recurrence added "
-        "little to the templates. Stronger recurrent excitation made the activity run away "
-        "towards saturation (worse); weaker input with stronger inhibition left room for the "
-        "recurrence. What was tried (MC = memory capacity over k = 1..10):",
+        "above are fresh draws of the stimuli; the digits' test images are the same ones, "
+        "and the digits figures of a close variant (w_in 60, shift_inh 4) were looked at "
+        "while tuning (liquid 77.4%, input only 68.7%, no recurrence 70.2%, 3 bins). The first draft was strongly input-driven (0.28 "
+        "spikes per neuron per step, near the refractory limit): the liquid and its control "
+        "fired at the same rate and the recurrence added little. Stronger recurrent "
+        "excitation pushed the activity towards saturation (worse); weaker input with "
+        "stronger inhibition left room for the recurrence. What was tried (MC over k = "
+        "1..10; the templates columns are of the earlier form of the task: 4 channels x 4 "
+        "spikes, jitter 6, 2 time bins):",
         "",
         "| change | MC liquid | MC no recurrence | templates liquid | templates no rec. |",
         "|---|---|---|---|---|",
@@ -835,9 +851,30 @@ def _report(md, result, cfg, tasks, png):
         "",
         "Also tried and dropped: recurrent weights x4 (shift 6 for both: the templates fell "
         "to 52-63%), a wider connectivity (lambda 3: the activity fell to 0.05 per neuron per "
-        "step), a slower synaptic current (du 1024: MC 0.22). The memory capacity stays "
-        "modest (about 1.4 bits of a 1-bit stream): the readout sees one step of binary "
-        "spikes, and a spiking liquid with 1-2 step refractory periods forgets fast.",
+        "step), a slower synaptic current (du 1024: MC 0.22).",
+        "",
+        "**The tasks' readouts were chosen after looking.** The first templates task drew "
+        "Bernoulli templates whose channels differed in spike count: every readout, input "
+        "alone included, reached 100%. Templates with equal counts per channel and 2 time "
+        "bins gave, on a fresh seed of the quick sizes, input only 98% against the liquid's "
+        "89%: with time bins the input's own timing is linearly separable. The task kept "
+        "those templates and moved to one bin (counts over the run), where the liquid has to "
+        "turn timing into counts; the finer-bin figures above are the same runs, read finer. "
+        "The digits' 3 coarse bins were chosen before any digits figure was measured, as the "
+        "readout that cannot see the rows one by one; the one-bin-per-row input figure is "
+        "the honest ceiling of the input alone. So the goal \"the liquid beats both "
+        "baselines\" holds for readouts that see the state coarsely in time, not for any "
+        "readout.",
+        "",
+        f"The memory capacity stays modest (MC {mc['liquid']:.2f} of a possible "
+        f"{tasks.mem_k}): the readout sees one step of binary spikes, u keeps "
+        f"{(4096 - cfg.du) / 4096:g} of itself a step, and refractory periods of 1-2 steps reset much of what a neuron held. It is "
+        f"{mc['liquid'] / max(mc['no_recurrence'], 1e-9):.1f} times the liquid's without "
+        f"recurrence, and the recurrence carries r^2 above 0.1 to k = "
+        f"{_reach(result['memory_r2']['liquid'])} against k = "
+        f"{_reach(result['memory_r2']['no_recurrence'])}.",
+        "",
+        "Run time was measured while a CI run used both cores of the machine.",
     ]
     with open(md, "w") as f:
         f.write("\n".join(lines) + "\n")
