@@ -4,7 +4,8 @@ The format (``docs/network-format.md`` has the full reference)::
 
     [network]       name, inputs
     [hardware]      current_bits, voltage_bits, weight_bits, trace_bits, refractory_bits
-    [[population]]  name, size, threshold, du, dv, bias, refractory, reset, output
+    [[population]]  name, size, threshold, du, dv, bias, refractory, reset, output, and for an
+                    adaptive threshold theta_bits, theta_inc, theta_decay
     [[projection]]  source, target, weights, weight_shift, and an optional [projection.stdp]
                     table (a_plus, a_minus, shift, d_pre, d_post, x_inc, y_inc, w_min, w_max)
 
@@ -36,6 +37,8 @@ _NETWORK_KEYS = ("name", "inputs")
 _HARDWARE_KEYS = ("current_bits", "voltage_bits", "weight_bits", "trace_bits", "refractory_bits")
 _POP_REQUIRED = ("name", "size", "threshold")
 _POP_KEYS = _POP_REQUIRED + ("du", "dv", "bias", "refractory", "reset", "output")
+#: The adaptive threshold's keys (``docs/spec.md`` v1.2): written only when ``theta_bits > 0``.
+_THETA_KEYS = ("theta_bits", "theta_inc", "theta_decay")
 _PROJ_REQUIRED = ("source", "target", "weights")
 _PROJ_KEYS = _PROJ_REQUIRED + ("weight_shift", "stdp")
 _STDP_KEYS = ("a_plus", "a_minus", "shift", "d_pre", "d_post", "x_inc", "y_inc", "w_min",
@@ -124,7 +127,7 @@ def from_dict(doc, base_dir="."):
         _table(p, f"population {n}")
         label = f"population {n}" + (f" ({p['name']!r})" if isinstance(p.get("name"), str)
                                      else "")
-        _keys(p, _POP_KEYS, _POP_REQUIRED, label)
+        _keys(p, _POP_KEYS + _THETA_KEYS, _POP_REQUIRED, label)
         populations.append(Population(**p))
 
     sizes = {p.name: p.size for p in populations}
@@ -241,7 +244,8 @@ def dump(net, path):
     lines += [f"{k} = {getattr(hw, k)}" for k in _HARDWARE_KEYS]
     for p in net.populations:
         lines += ["", "[[population]]"]
-        lines += [f"{k} = {_toml_value(getattr(p, k))}" for k in _POP_KEYS]
+        lines += [f"{k} = {_toml_value(getattr(p, k))}"
+                  for k in _POP_KEYS + (_THETA_KEYS if p.adaptive else ())]
     written = [path]
     for k, proj in enumerate(net.projections):
         wname = f"{stem}.w{k}.npy"

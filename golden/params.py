@@ -21,7 +21,7 @@ from spikefab.errors import InvalidType, InvalidValue
 from .fixed import DECAY_ONE, signed_bits_for, signed_max, unsigned_max
 
 __all__ = [
-    "ACC_MAX_BITS", "MAX_SIZE", "MAX_WEIGHT_SHIFT",
+    "ACC_MAX_BITS", "MAX_SIZE", "MAX_WEIGHT_SHIFT", "MAX_THETA_BITS",
     "Hardware", "Population", "Stdp", "Projection", "Network",
 ]
 
@@ -31,6 +31,8 @@ ACC_MAX_BITS = 48
 MAX_SIZE = 1 << 16
 #: Largest per-projection left shift of the weights.
 MAX_WEIGHT_SHIFT = 24
+#: Widest adaptive threshold offset ``theta``.
+MAX_THETA_BITS = 16
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -128,9 +130,17 @@ class Population:
     refractory : int
         Steps that ``v`` is held after a spike.
     reset : str
-        ``"zero"`` (``v = 0`` after a spike) or ``"subtract"`` (``v -= vth``).
+        ``"zero"`` (``v = 0`` after a spike) or ``"subtract"`` (``v -= vth``, the effective
+        threshold with an adaptive one).
     output : bool
         Report this population's spikes to the host.
+    theta_bits : int
+        ``THETA_BITS`` of the adaptive threshold offset ``theta`` (``docs/spec.md`` section 2,
+        v1.2), in ``[0, 16]``; 0 (the default): no adaptive threshold, no ``theta`` state.
+    theta_inc : int
+        Added to ``theta`` on each spike, in ``[0, 2**theta_bits - 1]``.
+    theta_decay : int
+        Decay constant of ``theta``, in ``[0, 4096]`` (0 without an adaptive threshold).
     """
 
     name: str
@@ -142,6 +152,9 @@ class Population:
     refractory: int = 0
     reset: str = "zero"
     output: bool = False
+    theta_bits: int = 0
+    theta_inc: int = 0
+    theta_decay: int = 0
 
     def __post_init__(self):
         _check_name(self.name, "Population name")
@@ -158,6 +171,18 @@ class Population:
             raise InvalidValue(f"Reset {what} must be one of 'zero', 'subtract', "
                                f"not {self.reset!r}")
         _check_bool(self.output, f"Output {what}")
+        _check_int(self.theta_bits, 0, MAX_THETA_BITS, f"Theta_bits {what}")
+        _check_int(self.theta_inc, 0, unsigned_max(self.theta_bits) if self.theta_bits else 0,
+                   f"Theta_inc {what}" + ("" if self.theta_bits else
+                                          " (no adaptive threshold: theta_bits = 0)"))
+        _check_int(self.theta_decay, 0, DECAY_ONE if self.theta_bits else 0,
+                   f"Theta_decay {what}" + ("" if self.theta_bits else
+                                            " (no adaptive threshold: theta_bits = 0)"))
+
+    @property
+    def adaptive(self):
+        """The population has an adaptive threshold (``theta_bits > 0``)."""
+        return self.theta_bits > 0
 
     def check_widths(self, hw):
         """Check the width-dependent ranges against ``hw``; raise on the first violation."""
@@ -389,7 +414,8 @@ class Network:
         ``weights``: every synapse slot at ``weight_bits``; ``neuron_state``: ``u``, ``v``
         and the refractory counter of every neuron; ``accumulators``: one exact accumulator per
         neuron; ``traces``: a pre trace per source and a post trace per target of every plastic
-        projection.
+        projection; ``adaptive_thresholds`` (only when a population has one): ``theta`` of every
+        neuron of those populations at its ``theta_bits``.
         """
         hw = self.hardware
         state = hw.current_bits + hw.voltage_bits + hw.refractory_bits
@@ -400,6 +426,8 @@ class Network:
                                 for p in self.populations),
             "traces": sum((p.weights.shape[0] + p.weights.shape[1]) * hw.trace_bits
                           for p in self.projections if p.plastic),
+            **({"adaptive_thresholds": sum(p.size * p.theta_bits for p in self.populations)}
+               if any(p.adaptive for p in self.populations) else {}),
         }
 
 

@@ -95,6 +95,8 @@ class SimResult:
         Final weights of every projection, by projection index.
     pre_traces, post_traces : list of numpy.ndarray of int64 or None
         Final traces of every plastic projection (``None`` for a static one).
+    theta : dict of str to numpy.ndarray of int64, ([B,] T, size), or None
+        With ``u`` and ``v``: the adaptive threshold offsets of every population that has one.
     """
 
     spikes: dict
@@ -103,6 +105,7 @@ class SimResult:
     weights: list
     pre_traces: list
     post_traces: list
+    theta: "dict | None" = None
 
     def to_npz_dict(self):
         """The arrays as ``spikefab simulate`` writes them: ``spikes/<pop>``,
@@ -111,6 +114,8 @@ class SimResult:
         if self.u is not None:
             out.update({f"u/{k}": a for k, a in self.u.items()})
             out.update({f"v/{k}": a for k, a in self.v.items()})
+        if self.theta:
+            out.update({f"theta/{k}": a for k, a in self.theta.items()})
         out.update({f"weights/{k}": w for k, w in enumerate(self.weights)})
         return out
 
@@ -119,7 +124,8 @@ class Simulator:
     """Step-by-step golden model of a network, for ``batch`` independent runs.
 
     The state after :meth:`step` is public, read-only by convention: ``u``, ``v``, ``r``
-    (dicts of population name to ``(B, size)`` int64), ``weights`` (list by projection;
+    (dicts of population name to ``(B, size)`` int64), ``theta`` (the same, for the populations
+    with an adaptive threshold only), ``weights`` (list by projection;
     ``(S, N)`` shared for a static projection, ``(B, S, N)`` for a plastic one), ``pre`` and
     ``post`` traces (lists; ``None`` for static projections), ``spikes`` (the last step's
     spikes, dict of ``(B, size)`` bool) and ``t`` (steps done).
@@ -140,6 +146,7 @@ class Simulator:
         self.u = {k: z.copy() for k, z in zeros.items()}
         self.v = {k: z.copy() for k, z in zeros.items()}
         self.r = {k: z.copy() for k, z in zeros.items()}
+        self.theta = {p.name: zeros[p.name].copy() for p in self.net.populations if p.adaptive}
         self.spikes = {k: z.astype(bool) for k, z in zeros.items()}
         # the next step's input from the spikes delivered so far (see :meth:`deliver`)
         self.pending = {k: z.copy() for k, z in zeros.items()}
@@ -163,16 +170,17 @@ class Simulator:
                 self.pre.append(None)
                 self.post.append(None)
 
-    def reset_state(self):
+    def reset_state(self, keep_theta=False):
         """Clear the neurons, traces and in-flight spikes but keep the (learned) weights.
 
         This is the host's "reset network state" between independent stimuli: ``u``, ``v``,
-        refractory counters, STDP traces and last step's spikes go to 0, and so does the next
-        step's input that their delivery accumulated; ``t`` restarts. Their delivery's LTD
-        stays (a board has applied it by its barrier).
+        refractory counters, adaptive threshold offsets ``theta`` (unless ``keep_theta``: the
+        homeostasis carried from one presentation to the next), STDP traces and last step's
+        spikes go to 0, and so does the next step's input that their delivery accumulated;
+        ``t`` restarts. Their delivery's LTD stays (a board has applied it by its barrier).
         """
         self.t = 0
-        for d in (self.u, self.v, self.r):
+        for d in (self.u, self.v, self.r) + (() if keep_theta else (self.theta,)):
             for a in d.values():
                 a[...] = 0
         for a in self.spikes.values():
@@ -227,8 +235,12 @@ class Simulator:
         spikes = {}
         for pop in net.populations:
             n = pop.name
-            self.u[n], self.v[n], self.r[n], spikes[n] = lif_step(
-                self.u[n], self.v[n], self.r[n], acc[n], pop, hw)
+            if pop.adaptive:
+                self.u[n], self.v[n], self.r[n], spikes[n], self.theta[n] = lif_step(
+                    self.u[n], self.v[n], self.r[n], acc[n], pop, hw, self.theta[n])
+            else:
+                self.u[n], self.v[n], self.r[n], spikes[n] = lif_step(
+                    self.u[n], self.v[n], self.r[n], acc[n], pop, hw)
         # 4. post traces, 5. LTP
         for k, proj in enumerate(net.projections):
             if proj.plastic:
@@ -268,7 +280,7 @@ class Simulator:
         ----------
         inputs : numpy.ndarray of bool, (B, T, inputs)
         record_state : bool
-            Also record ``u`` and ``v`` after every step.
+            Also record ``u`` and ``v`` (and ``theta``) after every step.
 
         Returns
         -------
@@ -278,10 +290,11 @@ class Simulator:
         b, steps = inputs.shape[:2]
         pops = self.net.populations
         spikes = {p.name: np.zeros((b, steps, p.size), np.uint8) for p in pops}
-        u = v = None
+        u = v = theta = None
         if record_state:
             u = {p.name: np.zeros((b, steps, p.size), np.int64) for p in pops}
             v = {p.name: np.zeros((b, steps, p.size), np.int64) for p in pops}
+            theta = {p.name: np.zeros((b, steps, p.size), np.int64) for p in pops if p.adaptive}
         for t in range(steps):
             out = self.step(inputs[:, t])
             for name, s in out.items():
@@ -289,10 +302,12 @@ class Simulator:
                 if record_state:
                     u[name][:, t] = self.u[name]
                     v[name][:, t] = self.v[name]
+                    if name in theta:
+                        theta[name][:, t] = self.theta[name]
         weights = [w if w.ndim == 3 else np.repeat(w[None], b, axis=0) for w in self.weights]
         return SimResult(spikes, u, v, [w.copy() for w in weights],
                          [None if x is None else x.copy() for x in self.pre],
-                         [None if y is None else y.copy() for y in self.post])
+                         [None if y is None else y.copy() for y in self.post], theta)
 
 
 def simulate(net, inputs, steps=None, record_state=False):
@@ -306,7 +321,7 @@ def simulate(net, inputs, steps=None, record_state=False):
     steps : int, optional
         Run this many steps: the inputs are cut, or padded with silent steps.
     record_state : bool
-        Record ``u`` and ``v`` of every neuron after every step.
+        Record ``u`` and ``v`` (and ``theta``) of every neuron after every step.
 
     Returns
     -------
@@ -322,5 +337,6 @@ def simulate(net, inputs, steps=None, record_state=False):
         res = SimResult(first(res.spikes), first(res.u), first(res.v),
                         [w[0] for w in res.weights],
                         [None if x is None else x[0] for x in res.pre_traces],
-                        [None if y is None else y[0] for y in res.post_traces])
+                        [None if y is None else y[0] for y in res.post_traces],
+                        first(res.theta))
     return res

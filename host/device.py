@@ -327,16 +327,22 @@ class Device:
                 out.append(int.from_bytes(body[k * self.R:(k + 1) * self.R], "little"))
         return out
 
-    def reset(self):
-        """Reset the step counter and the queues, every neuron's state (``u = v = r = 0``),
-        accumulator and STDP trace (the golden model's ``Simulator.reset_state``; the weights
-        stay), and re-write the parameters of the last :meth:`load` (RESET returns the
-        parameter registers to their build values)."""
+    def reset(self, keep_theta=False):
+        """Reset the step counter and the queues, every neuron's state (``u = v = r = 0``, and
+        the adaptive threshold offsets ``theta`` unless ``keep_theta``), accumulator and STDP
+        trace (the golden model's ``Simulator.reset_state``; the weights stay), and re-write
+        the parameters of the last :meth:`load` (RESET returns the parameter registers to
+        their build values). Keeping ``theta`` costs a READ of the state words of every core
+        with an adaptive threshold first (the words are written back with ``theta`` as read)."""
+        keep = None
+        if keep_theta:
+            keep = {c: self.read([(c, Space.STATE, row) for row in range(cp.rows)])
+                    for c, cp in enumerate(self.p.cores) if cp.theta_bits}
         self.transact(Cmd.RESET)
         self.steps = 0
         if self._param_entries:
             self.write(Cmd.WRITE_PARAMS, self._param_entries)
-        self.write(Cmd.WRITE_STATE, clear_entries(self.p))
+        self.write(Cmd.WRITE_STATE, clear_entries(self.p, keep))
 
     def _params_of(self, net):
         """The build's :class:`NetworkParams`, or those of ``net`` mapped like the build (same
@@ -458,6 +464,14 @@ class Device:
         words = [self.read([(c, Space.STATE, row) for row in range(cp.rows)])
                  for c, cp in enumerate(self.p.cores)]
         return population_state(self.p.mapping, self.p.cores, words)
+
+    def read_theta(self):
+        """The adaptive threshold offsets ``theta`` of the populations that have one: a dict of
+        population name to int64 array, read from the cores (``docs/spec.md`` v1.2)."""
+        from spikefab.shape.image import population_theta
+        words = [self.read([(c, Space.STATE, row) for row in range(cp.rows)])
+                 if cp.theta_bits else [] for c, cp in enumerate(self.p.cores)]
+        return population_theta(self.p.mapping, self.p.cores, words)
 
     def inject(self, channels):
         """Input channels that spike in the next step."""

@@ -35,13 +35,16 @@ class Space(enum.IntEnum):
 class Param(enum.IntEnum):
     """The neuron parameters of a set, at ``PARAM_STRIDE * set + param`` in
     :attr:`Space.PARAM` (two's complement of the register width on readback: ``V_BITS - 1``,
-    ``V_BITS``, 13, 13, ``refractory_bits``, 1)."""
+    ``V_BITS``, 13, 13, ``refractory_bits``, 1; the adaptive threshold's ``theta_bits`` and
+    13, present only in a core with one, ``docs/spec.md`` v1.2)."""
     THRESHOLD = 0
     BIAS = 1
     DU = 2
     DV = 3
     REFRACTORY = 4
     RESET_SUBTRACT = 5
+    THETA_INC = 6
+    THETA_DECAY = 7
 
 
 class Learn(enum.IntEnum):

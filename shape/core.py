@@ -71,7 +71,9 @@ class NeuronSet:
     """The neuron parameters of ``size`` consecutive neurons of a core, from local neuron
     ``first``: one population (or a slice of one) when several share a core.
 
-    The fields are the reset values of the set's parameter registers (``docs/core.md``).
+    The fields are the reset values of the set's parameter registers (``docs/core.md``), but
+    ``theta_bits``, the width of the set's adaptive threshold offset (0: none; ``docs/spec.md``
+    v1.2), which is shape: a core with an adaptive set stores ``theta`` in its state words.
     """
 
     first: int
@@ -82,6 +84,9 @@ class NeuronSet:
     dv: int = 0
     refractory: int = 0
     reset_subtract: bool = False
+    theta_bits: int = 0
+    theta_inc: int = 0
+    theta_decay: int = 0
 
 
 
@@ -121,7 +126,9 @@ class CoreShape:
             weight_bits=self.weight_bits, refractory_bits=self.refractory_bits,
             acc_bits=self.acc_bits, trace_bits=self.trace_bits,
             stdp=tuple(blank if p else None for p in self.plastic),
-            neuron_sets=tuple(NeuronSet(first, size) for first, size in self.sets),
+            neuron_sets=tuple(NeuronSet(first, size, theta_bits=tb)
+                              for first, size, *tb_ in self.sets
+                              for tb in (tb_[0] if tb_ else 0,)),
             columns=self.columns)
 
     def to_json(self):
@@ -135,7 +142,10 @@ class CoreShape:
             "weight_bits": self.weight_bits, "refractory_bits": self.refractory_bits,
             "acc_bits": self.acc_bits, "trace_bits": self.trace_bits,
             "memory_bits": p.memory_bits(), "plastic": list(self.plastic),
-            "neuron_sets": [{"first": f, "size": n} for f, n in self.sets],
+            # a set's theta_bits only when it has an adaptive threshold: the shapes (and build
+            # hashes) of networks without one are those of v1.1
+            "neuron_sets": [{"first": f, "size": n, **({"theta_bits": tb[0]} if tb else {})}
+                            for f, n, *tb in self.sets],
             "columns": [list(c) for c in self.columns],
         }
 
@@ -298,6 +308,9 @@ class CoreParams:
             _check_int(ns.du, 0, DECAY_ONE, f"{what} du")
             _check_int(ns.dv, 0, DECAY_ONE, f"{what} dv")
             _check_int(ns.refractory, 0, (1 << self.refractory_bits) - 1, f"{what} refractory")
+            _check_int(ns.theta_bits, 0, 16, f"{what} theta_bits")
+            _check_int(ns.theta_inc, 0, (1 << ns.theta_bits) - 1, f"{what} theta_inc")
+            _check_int(ns.theta_decay, 0, DECAY_ONE if ns.theta_bits else 0, f"{what} theta_decay")
         if nxt != self.neurons:
             raise InvalidValue(f"Core neuron sets must cover the {self.neurons} neurons, not "
                                f"{nxt}")
@@ -345,7 +358,8 @@ class CoreParams:
             weight_bits=self.weight_bits, refractory_bits=self.refractory_bits,
             acc_bits=self.acc_bits, trace_bits=self.trace_bits,
             plastic=tuple(r is not None for r in nplastic),
-            sets=tuple((ns.first, ns.size) for ns in self.neuron_sets),
+            sets=tuple((ns.first, ns.size) + ((ns.theta_bits,) if ns.theta_bits else ())
+                       for ns in self.neuron_sets),
             columns=self.columns)
 
     @property
@@ -385,8 +399,15 @@ class CoreParams:
 
     @property
     def state_bits(self):
-        """Bits of one neuron's state word ``{r, v, u}``."""
-        return self.current_bits + self.voltage_bits + self.refractory_bits
+        """Bits of one neuron's state word ``{r, v, u}`` (and ``theta`` in a core with an
+        adaptive threshold)."""
+        return self.current_bits + self.voltage_bits + self.refractory_bits + self.theta_bits
+
+    @property
+    def theta_bits(self):
+        """Bits of the adaptive threshold offset in every state word: the widest of the
+        neuron sets' (0: no set has one, the state word is ``{r, v, u}``)."""
+        return max(ns.theta_bits for ns in self.neuron_sets)
 
     @property
     def set_bits(self):
@@ -479,7 +500,9 @@ class CoreParams:
             "memory_bits": self.memory_bits(),
             "trace_bits": self.trace_bits,
             "stdp": [None if r is None else dict(vars(r)) for r in self.stdp],
-            "neuron_sets": [{**vars(ns), "reset": "subtract" if ns.reset_subtract else "zero"}
+            "neuron_sets": [{**{k: x for k, x in vars(ns).items()
+                                if ns.theta_bits or not k.startswith("theta")},
+                             "reset": "subtract" if ns.reset_subtract else "zero"}
                             for ns in self.neuron_sets],
             "columns": [list(c) for c in self.columns],
         }

@@ -22,11 +22,11 @@ from .core import CoreParams
 from .network import input_fields, network_cfg_fields
 from .router import dst_fields, host_event_fields, ptr_fields
 
-__all__ = ["RunResult", "CoreMap", "to_signed", "pack_cfg", "unpack_state", "pack_state",
+__all__ = ["RunResult", "CoreMap", "to_signed", "pack_cfg", "unpack_state", "unpack_theta", "pack_state",
            "unpack_weight_word", "unpack_acc", "param_value", "weights_from_words", "post_addr",
            "unpack_traces", "learn_addr", "learn_values", "neuron_param_words",
            "spiking_rows", "pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
-           "destination_words", "projection_weights", "population_state",
+           "destination_words", "projection_weights", "population_state", "population_theta",
            "plastic_groups", "learning_words", "trace_addresses", "projection_traces",
            "stray_synapses", "core_image", "network_image", "clear_entries"]
 
@@ -104,19 +104,23 @@ def pack_cfg(p, write, space, addr, data=0):
     return word
 
 
-def pack_state(p, u, v, r):
-    """A state word from per-lane sequences ``u, v, r`` (length ``lanes``)."""
+def pack_state(p, u, v, r, theta=None):
+    """A state word from per-lane sequences ``u, v, r`` (length ``lanes``), and ``theta`` in a
+    core with an adaptive threshold (``p.theta_bits > 0``; default zeros)."""
     word, o = 0, 0
+    tb = p.theta_bits
     for lane in range(p.lanes):
         for val, bits in ((u[lane], p.current_bits), (v[lane], p.voltage_bits),
-                          (r[lane], p.refractory_bits)):
+                          (r[lane], p.refractory_bits),
+                          (0 if theta is None else theta[lane], tb)):
             word |= (int(val) & ((1 << bits) - 1)) << o
             o += bits
     return word
 
 
 def unpack_state(p, word):
-    """``(u, v, r)`` lists of length ``lanes`` from a state word."""
+    """``(u, v, r)`` lists of length ``lanes`` from a state word (:func:`unpack_theta` for the
+    adaptive threshold offsets)."""
     u, v, r, o = [], [], [], 0
     for _ in range(p.lanes):
         u.append(to_signed(word >> o, p.current_bits))
@@ -124,8 +128,15 @@ def unpack_state(p, word):
         v.append(to_signed(word >> o, p.voltage_bits))
         o += p.voltage_bits
         r.append((word >> o) & ((1 << p.refractory_bits) - 1))
-        o += p.refractory_bits
+        o += p.refractory_bits + p.theta_bits
     return u, v, r
+
+
+def unpack_theta(p, word):
+    """The ``lanes`` adaptive threshold offsets of a state word (zeros in a core without)."""
+    tb, lane_bits = p.theta_bits, p.state_bits
+    low = p.current_bits + p.voltage_bits + p.refractory_bits
+    return [(word >> (lane * lane_bits + low)) & ((1 << tb) - 1) for lane in range(p.lanes)]
 
 
 def unpack_weight_word(p, word):
@@ -186,6 +197,9 @@ def neuron_param_words(p, sets=None):
                     param_addr(p, k, Param.DU): ns.du, param_addr(p, k, Param.DV): ns.dv,
                     param_addr(p, k, Param.REFRACTORY): ns.refractory,
                     param_addr(p, k, Param.RESET_SUBTRACT): int(ns.reset_subtract)})
+        if p.theta_bits:
+            out.update({param_addr(p, k, Param.THETA_INC): ns.theta_inc,
+                        param_addr(p, k, Param.THETA_DECAY): ns.theta_decay})
     return out
 
 
@@ -314,6 +328,21 @@ def population_state(mapping, params, words):
     return u, v, r
 
 
+def population_theta(mapping, params, words):
+    """The adaptive threshold offsets ``theta``: a dict of population name to array, for the
+    populations that have one, from the cores' state words (as :func:`population_state`)."""
+    net = mapping.net
+    out = {q.name: np.zeros(q.size, np.int64) for q in net.populations if q.adaptive}
+    for core, cp, ws in zip(mapping.cores, params, words):
+        if not cp.theta_bits:
+            continue
+        th = [x for word in ws for x in unpack_theta(cp, word)]
+        for s in core.segments:
+            if s.population in out:
+                out[s.population][s.start:s.start + s.size] = th[s.offset:s.offset + s.size]
+    return out
+
+
 def plastic_groups(mapping, params):
     """``[(core, plastic group index, axon group, projection)]`` of every plastic axon group
     of every core: where the copies of a plastic projection's synapses and traces live."""
@@ -416,9 +445,19 @@ def network_image(p):
     return {"weights": weights, "params": params, "routes": routes}
 
 
-def clear_entries(p):
-    """``[(target, space, addr, 0)]``: the writes that clear a network top's state (every
-    core's neuron state and accumulators, the traces of its plastic groups)."""
-    out = [(c, space, row, 0) for c, cp in enumerate(p.cores)
+def clear_entries(p, keep_theta=None):
+    """``[(target, space, addr, word)]``: the writes that clear a network top's state (every
+    core's neuron state and accumulators, the traces of its plastic groups). ``keep_theta``:
+    ``{core: its state words}``, read before, of the cores whose adaptive threshold offsets
+    are kept (their state words are written back with ``u = v = r = 0``, ``theta`` as read)."""
+    keep = keep_theta or {}
+
+    def state_word(c, cp, row):
+        if c not in keep:
+            return 0
+        z = [0] * cp.lanes
+        return pack_state(cp, z, z, z, unpack_theta(cp, keep[c][row]))
+    out = [(c, space, row, state_word(c, cp, row) if space == Space.STATE else 0)
+           for c, cp in enumerate(p.cores)
            for space in (Space.STATE, Space.ACC) for row in range(cp.rows)]
     return out + [(c, space, addr, 0) for c, space, addr in trace_addresses(p.mapping, p.cores)]

@@ -131,12 +131,15 @@ class MappedCore:
         """``(size, shift)`` per axon group, as ``CoreParams.axon_shifts`` takes them."""
         return tuple((g.size, g.shift) for g in self.groups)
 
-    def memory_bits(self, hw):
-        """Bits of the core's memories (lanes = 1): weights, accumulators, neuron state."""
+    def memory_bits(self, hw, theta_bits=0):
+        """Bits of the core's memories (lanes = 1): weights, accumulators, neuron state (with
+        ``theta_bits`` of adaptive threshold offset per neuron when one of its populations has
+        one: every state word of the core holds it)."""
         return {
             "weights": self.axons * self.neurons * hw.weight_bits,
             "accumulators": self.neurons * self.acc_bits,
-            "state": self.neurons * (hw.current_bits + hw.voltage_bits + hw.refractory_bits),
+            "state": self.neurons * (hw.current_bits + hw.voltage_bits + hw.refractory_bits
+                                     + theta_bits),
         }
 
 
@@ -299,7 +302,8 @@ class Mapping:
         for seg in c.segments:
             pop = net.population(seg.population)
             sets.append(NeuronSet(seg.offset, seg.size, pop.threshold, pop.bias, pop.du,
-                                  pop.dv, pop.refractory, pop.reset == "subtract"))
+                                  pop.dv, pop.refractory, pop.reset == "subtract",
+                                  pop.theta_bits, pop.theta_inc, pop.theta_decay))
         shifts, weights, acc = c.axon_shifts, c.weights, c.acc_bits
         rules = tuple(g.stdp for g in c.groups)
         cols = []
@@ -338,7 +342,8 @@ class Mapping:
                 + "+".join(net.projections[k].target for k in g.projections)
                 + (" stdp" if g.stdp is not None else "")
                 for g in c.groups) or "none"
-            mem = c.memory_bits(hw)
+            mem = c.memory_bits(hw, max(net.population(s.population).theta_bits
+                                        for s in c.segments))
             bits = sum(mem.values())
             total += bits
             lines.append(f"  core {c.index}: {c.neurons}/{self.neurons_per_core} neurons "

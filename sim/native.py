@@ -24,7 +24,7 @@ import numpy as np
 from spikefab.golden import Simulator, simulate
 from spikefab.shape.cfg import Space
 from spikefab.shape.image import (CoreMap, RunResult, clear_entries, core_image, network_image,
-                                  pack_cfg, pack_input, pack_network_cfg, population_state,
+                                  pack_cfg, pack_input, pack_network_cfg, population_state, population_theta,
                                   post_addr, projection_traces, trace_addresses, unpack_output,
                                   unpack_state, unpack_traces, weights_from_words)
 from spikefab.shape.latency import update_start as compute_update_start
@@ -212,7 +212,7 @@ class _NetworkRun:
             assert back == word, (f"{self.what}core {c}, {Space(space).name.lower()} word "
                                   f"{addr}: read {back}, wrote {word}")
 
-    def read_state(self):
+    def _state_words(self):
         rows = [(c, Space.STATE, row) for c, cp in enumerate(self.p.cores)
                 for row in range(cp.rows)]
         flat = self.reads(rows)
@@ -220,7 +220,14 @@ class _NetworkRun:
         for cp in self.p.cores:
             words.append(flat[k:k + cp.rows])
             k += cp.rows
-        return population_state(self.m, self.p.cores, words)
+        return words
+
+    def read_state(self):
+        return population_state(self.m, self.p.cores, self._state_words())
+
+    def read_theta(self):
+        """The adaptive threshold offsets of the populations that have one (dict)."""
+        return population_theta(self.m, self.p.cores, self._state_words())
 
     def read_weights(self, plastic_only=False):
         per_core = []
@@ -313,6 +320,13 @@ def run_network(net, x, options=None, record_state=False, read_weights=True, che
                     sb.learning(t, w, run.read_traces(), checkpoints[t])
         if golden is not None:
             sb.spikes(spikes)
+        theta = None
+        if any(q.adaptive for q in pops):
+            theta = run.read_theta()
+            if golden is not None:
+                for name, got in theta.items():
+                    first_mismatch(what, T - 1, f"adaptive threshold offset (theta) of "
+                                   f"population {name}", got, golden.theta[name][-1])
         weights = pre = post = None
         if read_weights:
             weights = run.read_weights()
@@ -325,7 +339,7 @@ def run_network(net, x, options=None, record_state=False, read_weights=True, che
                     sb.learning("final", None, traces,
                                 (golden.weights, golden.pre_traces, golden.post_traces))
     return {"spikes": spikes, "u": u, "v": v, "weights": weights, "cycles": cycles,
-            "starts": starts, "outputs": order, "pre": pre, "post": post}
+            "starts": starts, "outputs": order, "pre": pre, "post": post, "theta": theta}
 
 
 def result_of(net, runs, batched, record_state, read_weights=True):

@@ -35,12 +35,15 @@ def describe(net):
     out.append(f"widths: current {hw.current_bits} b, voltage {hw.voltage_bits} b, weight "
                f"{hw.weight_bits} b, trace {hw.trace_bits} b, refractory {hw.refractory_bits} b")
     out.append("")
+    adaptive = any(p.adaptive for p in net.populations)
     out.append(table(
         [(p.name, p.size, p.threshold, p.du, p.dv, p.bias, p.refractory, p.reset,
           "yes" if p.output else "no", net.accumulator_bits(p.name))
+         + ((f"{p.theta_bits} b +{p.theta_inc} d{p.theta_decay}" if p.adaptive else "no",)
+            if adaptive else ())
          for p in net.populations],
         ("population", "size", "threshold", "du", "dv", "bias", "refractory", "reset",
-         "output", "acc bits")))
+         "output", "acc bits") + (("adaptive threshold",) if adaptive else ())))
     if net.projections:
         out.append("")
         out.append(table(

@@ -10,8 +10,10 @@ from spikefab.golden import Hardware, Network, Population, Projection, Stdp
 
 
 def random_network(seed, max_pops=3, max_size=12, max_inputs=8, plastic=True, recurrent=True,
-                   hardware=None):
-    """A random valid network: 1..max_pops populations, random projections and widths."""
+                   hardware=None, adaptive=False):
+    """A random valid network: 1..max_pops populations, random projections and widths; with
+    ``adaptive``, about half the populations get an adaptive threshold (drawn from a generator
+    of their own, so the rest of the network is the one of the same seed without it)."""
     rng = np.random.default_rng(seed)
     hw = hardware or Hardware(
         current_bits=int(rng.integers(6, 25)), voltage_bits=int(rng.integers(6, 25)),
@@ -29,7 +31,8 @@ def random_network(seed, max_pops=3, max_size=12, max_inputs=8, plastic=True, re
             dv=int(rng.choice([0, 4096, rng.integers(0, 4097), 1024])),
             bias=int(rng.integers(-vmax // 16, vmax // 16 + 1)),
             refractory=int(rng.integers(0, 2 ** hw.refractory_bits)),
-            reset=str(rng.choice(["zero", "subtract"])), output=bool(rng.integers(2))))
+            reset=str(rng.choice(["zero", "subtract"])), output=bool(rng.integers(2)),
+            **(_random_theta(seed, n, vmax) if adaptive else {})))
     inputs = int(rng.integers(1, max_inputs + 1))
     sizes = {"input": inputs, **{p.name: p.size for p in pops}}
     projs = []
@@ -65,13 +68,24 @@ def random_inputs(seed, net, steps, rate=None, batch=None):
     return (rng.random(shape) < p).astype(np.uint8)
 
 
-def random_multicore_network(seed, plastic=False):
+def random_multicore_network(seed, plastic=False, adaptive=False):
     """2-4 populations of 1-40 neurons, recurrent, excitatory and inhibitory projections, several
     projections into one population with their own shifts, random widths. With ``plastic``,
     each projection is plastic with probability 1/2 (at least one is): a random STDP rule
     (corner values of the decays, shifts and increments often drawn), weights drawn inside its
-    bounds; the static network of the same seed keeps its shape."""
+    bounds; the static network of the same seed keeps its shape. With ``adaptive``, about
+    half the populations get an adaptive threshold (``docs/spec.md`` v1.2), the rest of the
+    network being the one of the same seed without."""
     net = _random_multicore_network(seed)
+    if adaptive:
+        vmax = 2 ** (net.hardware.voltage_bits - 1) - 1
+        pops = [Population(**{**q.__dict__, **_random_theta(seed, n, vmax)})
+                for n, q in enumerate(net.populations)]
+        if not any(q.adaptive for q in pops):
+            pops[0] = Population(**{**pops[0].__dict__, "theta_bits": 4, "theta_inc": 9,
+                                    "theta_decay": 300})
+        net = Network(f"adaptive_{seed}", net.inputs, tuple(pops), net.projections,
+                      net.hardware)
     if not plastic:
         return net
     rng = np.random.default_rng([seed, 77])
@@ -203,4 +217,26 @@ def variant(net, seed, steer=None):
         pops = [Population(**{**q.__dict__, "du": 0, "dv": 0,
                               "bias": int(rng.choice([-(vmax // 32), vmax // 32]))})
                 for q in pops]
+    # the adaptive threshold's run-time values, from a generator of their own
+    trng = np.random.default_rng([seed, 44])
+    pops = [q if not q.adaptive else Population(**{
+        **q.__dict__,
+        "theta_inc": int(trng.choice([0, 2 ** q.theta_bits - 1,
+                                      trng.integers(0, 2 ** q.theta_bits)])),
+        "theta_decay": int(trng.choice([0, 4096, trng.integers(0, 4097)]))}) for q in pops]
     return Network(f"{net.name}_v{seed}", net.inputs, pops, projs, hw)
+
+
+def _random_theta(seed, n, vmax):
+    """Adaptive threshold parameters of population ``n`` of network ``seed`` (or none): widths
+    from 1 bit (saturating at once) to 16, increments up to the full range, every decay kind."""
+    rng = np.random.default_rng([seed, n, 0x7E7A])
+    if rng.random() < 0.4:
+        return {}
+    bits = int(rng.choice([1, 3, int(rng.integers(1, 17)), 16]))
+    top = 2 ** bits - 1
+    return {"theta_bits": bits,
+            "theta_inc": int(rng.choice([0, top, rng.integers(0, top + 1),
+                                         min(top, max(1, vmax // 8))])),
+            "theta_decay": int(rng.choice([0, 4096, rng.integers(0, 4097), 64]))}
+

@@ -29,13 +29,17 @@ def reference_simulate(net, inputs):
     """Run ``net`` on ``inputs`` (a (T, C) 0/1 array or nested list) from the initial state.
 
     Returns ``(spikes, u, v, weights, pre, post)``: dicts of population name to ``T`` lists of
-    per-neuron values, final weights as nested lists by projection index, final traces.
+    per-neuron values, final weights as nested lists by projection index, final traces. The
+    adaptive threshold offsets of every step are in the attribute ``theta`` of this function
+    after a call (dict of population name to ``T`` lists), for the populations that have one.
     """
     hw = net.hardware
     pops = {p.name: p for p in net.populations}
     u = {n: [0] * p.size for n, p in pops.items()}
     v = {n: [0] * p.size for n, p in pops.items()}
     r = {n: [0] * p.size for n, p in pops.items()}
+    theta = {n: [0] * p.size for n, p in pops.items()}
+    rec_theta = {n: [] for n, p in pops.items() if p.theta_bits}
     last = {n: [0] * p.size for n, p in pops.items()}
     w = [[[int(x) for x in row] for row in proj.weights] for proj in net.projections]
     pre = [[0] * proj.weights.shape[0] for proj in net.projections]
@@ -80,20 +84,26 @@ def reference_simulate(net, inputs):
             s = [0] * p.size
             for i in range(p.size):
                 u[n][i] = r_sat(r_decay(u[n][i], p.du) + a[n][i], hw.current_bits)
+                th = r_decay(theta[n][i], p.theta_decay)          # 0 without theta
                 if r[n][i] > 0:
                     r[n][i] -= 1
-                    continue
-                v[n][i] = r_sat(r_decay(v[n][i], p.dv) + u[n][i] + p.bias, hw.voltage_bits)
-                if v[n][i] > p.threshold:
+                elif r_sat(r_decay(v[n][i], p.dv) + u[n][i] + p.bias, hw.voltage_bits) \
+                        > p.threshold + th:
+                    v[n][i] = r_sat(r_decay(v[n][i], p.dv) + u[n][i] + p.bias, hw.voltage_bits)
                     s[i] = 1
-                    v[n][i] = 0 if p.reset == "zero" else v[n][i] - p.threshold
+                    v[n][i] = 0 if p.reset == "zero" else v[n][i] - (p.threshold + th)
                     r[n][i] = p.refractory
                 else:
+                    v[n][i] = r_sat(r_decay(v[n][i], p.dv) + u[n][i] + p.bias, hw.voltage_bits)
                     r[n][i] = 0
+                if p.theta_bits:
+                    theta[n][i] = r_usat(th + (p.theta_inc if s[i] else 0), p.theta_bits)
             spikes[n] = s
             rec_s[n].append(s)
             rec_u[n].append(list(u[n]))
             rec_v[n].append(list(v[n]))
+            if n in rec_theta:
+                rec_theta[n].append(list(theta[n]))
         # 4. post traces, 5. LTP
         for k, proj in enumerate(net.projections):
             st = proj.stdp
@@ -115,4 +125,5 @@ def reference_simulate(net, inputs):
             if proj.source != "input":
                 accumulate_and_depress(k, spikes[proj.source], a_next)
         last = spikes
+    reference_simulate.theta = rec_theta
     return rec_s, rec_u, rec_v, w, pre, post

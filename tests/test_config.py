@@ -131,9 +131,18 @@ BAD = [
      "Du of population 'exc' must be an integer in [0, 4096], not '512'"),
     (doc(pop_extra='du = 0.5'), TypeError,
      "Du of population 'exc' must be an integer in [0, 4096], not 0.5"),
+    (doc(pop_extra="theta_bits = 17"), ValueError,
+     "Theta_bits of population 'exc' must be an integer in [0, 16], not 17"),
+    (doc(pop_extra="theta_bits = 4\ntheta_inc = 16"), ValueError,
+     "Theta_inc of population 'exc' must be an integer in [0, 15], not 16"),
+    (doc(pop_extra="theta_inc = 3"), ValueError,
+     "Theta_inc of population 'exc' (no adaptive threshold: theta_bits = 0) must be an "
+     "integer in [0, 0], not 3"),
+    (doc(pop_extra="theta_bits = 4\ntheta_decay = 5000"), ValueError,
+     "Theta_decay of population 'exc' must be an integer in [0, 4096], not 5000"),
     (doc(pop_extra="treshold = 1"), ValueError,
      "Unknown key 'treshold' in population 0 ('exc'); allowed keys: name, size, threshold, "
-     "du, dv, bias, refractory, reset, output"),
+     "du, dv, bias, refractory, reset, output, theta_bits, theta_inc, theta_decay"),
     (doc().replace("size = 3", "size = 0"), ValueError,
      "Size of population 'exc' must be an integer in [1, 65536], not 0"),
     (doc().replace("size = 3\n", ""), ValueError,
@@ -265,3 +274,16 @@ def test_dump_then_load_round_trips(tmp_path):
             assert (a.source, a.target, a.weight_shift, a.stdp) == \
                 (b.source, b.target, b.weight_shift, b.stdp)
             assert np.array_equal(a.weights, b.weights)
+
+
+def test_adaptive_threshold_round_trips_and_is_written_only_when_used(tmp_path):
+    from spikefab.golden import dump, load, loads
+    net = loads(doc(pop_extra="theta_bits = 7\ntheta_inc = 100\ntheta_decay = 12"))
+    pop = net.populations[0]
+    assert (pop.theta_bits, pop.theta_inc, pop.theta_decay) == (7, 100, 12)
+    dump(net, tmp_path / "a.toml")
+    assert load(tmp_path / "a.toml").populations == net.populations
+    assert "theta_bits = 7" in (tmp_path / "a.toml").read_text()
+    dump(loads(doc()), tmp_path / "b.toml")
+    assert "theta" not in (tmp_path / "b.toml").read_text()
+

@@ -21,6 +21,8 @@ def _check(net, inputs, res, seed):
         assert_same_trace("spike", res.spikes[n], s[n], seed, n)
         assert_same_trace("u", res.u[n], u[n], seed, n)
         assert_same_trace("v", res.v[n], v[n], seed, n)
+        if pop.adaptive:
+            assert_same_trace("theta", res.theta[n], reference_simulate.theta[n], seed, n)
     for k, proj in enumerate(net.projections):
         assert_same_array(f"weights of projection {k}", res.weights[k], w[k], seed)
         if proj.plastic:
@@ -68,3 +70,14 @@ def test_saturating_widths_equal_reference(seed):
     inputs = random_inputs(seed, net, steps=30, rate=0.7)
     res = simulate(net, inputs, record_state=True)
     _check(net, inputs, res, seed)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=SEEDS)
+def test_adaptive_threshold_network_equals_reference(seed):
+    """Adaptive thresholds (spec v1.2) in random networks, narrow and wide offsets."""
+    net = random_network(seed, adaptive=True)
+    inputs = random_inputs(seed, net, steps=40, rate=0.6)
+    res = simulate(net, inputs, record_state=True)
+    _check(net, inputs, res, seed)
+

@@ -467,3 +467,37 @@ def test_host_skips_late_answers(dev):
         assert t.injected["stall"] == 1 and dev.counts["stale"] > before
     finally:
         dev.t = inner
+
+
+# -- adaptive thresholds over the link (spec v1.2) ---------------------------------------------
+
+@pytest.mark.seed(17)
+def test_adaptive_thresholds_over_the_link_kept_or_cleared(seed):
+    """A network with an adaptive threshold on the simulated board: spikes and ``theta``
+    against the golden model; a RESET that keeps ``theta`` (the homeostasis carried into the
+    next presentation) and one that clears it, each against ``Simulator.reset_state``."""
+    from spikefab.golden import Network, Population, Projection, Simulator
+    rng = np.random.default_rng(seed)
+    net = Network("adapt", 6, (
+        Population("exc", 8, threshold=60, du=4096, dv=300, theta_bits=7, theta_inc=40,
+                   theta_decay=60, reset="subtract", output=True),
+        Population("plain", 3, threshold=30, output=True)),
+        (Projection("input", "exc", rng.integers(0, 60, (6, 8))),
+         Projection("exc", "plain", rng.integers(-20, 40, (8, 3)))))
+    x = random_inputs(seed, net, 25, rate=0.6)
+    p = derive(net, outputs=["exc", "plain"])
+    gold = Simulator(net)
+    with h.Device.sim(p) as dev:
+        dev.load(net)
+        for run, keep in enumerate((None, True, False)):
+            if keep is not None:
+                dev.reset(keep_theta=keep)
+                gold.reset_state(keep_theta=keep)
+            want = gold.run(x[None].astype(bool))
+            r = dev.run(x)
+            for k in ("exc", "plain"):
+                assert_same_trace("spikes", r.spikes[k], want.spikes[k][0], seed, k)
+            theta = dev.read_theta()
+            assert list(theta) == ["exc"]
+            assert_same_array(f"theta after run {run}", theta["exc"], gold.theta["exc"][0], seed)
+            assert gold.theta["exc"].any(), f"seed {seed}: theta never rose in run {run}"

@@ -125,25 +125,32 @@ def test_bad_requests_are_one_line_errors():
         simulate_rtl(net, np.zeros((2, net.inputs), np.uint8), sim="verilator", ready_prob=0)
 
 
-def _sweep_network(seed):
+def _sweep_network(seed, adaptive=False):
     """A random topology from ``seed``: single-population (recurrent, often plastic) on its
-    core, or multi-core (split and packed populations, often plastic) on a network top."""
+    core, or multi-core (split and packed populations, often plastic) on a network top; with
+    ``adaptive``, populations with adaptive thresholds among them."""
     rng = np.random.default_rng([seed, 97])
     if seed % 4 == 0:
-        net = random_network(seed, max_pops=1, max_size=24, plastic=bool(rng.integers(2)))
+        net = random_network(seed, max_pops=1, max_size=24, plastic=bool(rng.integers(2)),
+                             adaptive=adaptive)
+        if adaptive and not net.populations[0].adaptive:
+            q = net.populations[0]
+            net = type(net)(net.name, net.inputs, (type(q)(**{
+                **q.__dict__, "theta_bits": 5, "theta_inc": 31, "theta_decay": 200}),),
+                net.projections, net.hardware)
         return net, None
-    net = random_multicore_network(seed, plastic=bool(seed % 2))
+    net = random_multicore_network(seed, plastic=bool(seed % 2), adaptive=adaptive)
     n_cap, a_cap = random_capacity(seed, net)
     return net, {"neurons_per_core": n_cap, "axons_per_core": a_cap,
                  "lanes": int(rng.choice([1, 2])), "pack": [False, True, "small"][seed % 3],
                  "outputs": [q.name for q in net.populations]}
 
 
-def run_topology(seed, variants, steps=12):
+def run_topology(seed, variants, steps=12, adaptive=False):
     """The topology of ``seed`` with its own network and ``variants - 1`` random networks of
     its shape: each against the golden model (every step, state in some runs, the plastic
-    weights and traces)."""
-    net, options = _sweep_network(seed)
+    weights and traces, the adaptive threshold offsets at the end)."""
+    net, options = _sweep_network(seed, adaptive)
     for k in range(variants):
         # every tenth network floods the queues, every tenth saturates the registers
         steer = {4: "flood", 9: "saturate"}.get(k % 10)
@@ -189,6 +196,38 @@ def test_native_sweep(chunk):
     per = SWEEP_TOPOLOGIES // SWEEP_CHUNKS
     for seed in range(500 + per * chunk, 500 + per * (chunk + 1)):
         run_topology(seed, SWEEP_VARIANTS)
+
+
+def test_adaptive_thresholds_random_topologies(seed):
+    """Adaptive thresholds (spec v1.2): a single-core and a multi-core random topology with
+    populations that have them, three networks each (their own, then new parameters, weights
+    and theta increments and decays written through the configuration port)."""
+    run_topology(4 * (seed % 100), 3, steps=20, adaptive=True)
+    run_topology(4 * (seed % 100) + 1, 3, steps=20, adaptive=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chunk", range(2))
+def test_native_adaptive_sweep(chunk):
+    """60 random networks with adaptive thresholds: 6 topologies (single- and multi-core,
+    plastic and static) with 10 networks of each shape, 30 steps each, against the golden
+    model (spikes every step, state in a third of the runs, theta at the end)."""
+    for seed in range(700 + 3 * chunk, 703 + 3 * chunk):
+        run_topology(seed, 10, steps=30, adaptive=True)
+
+
+@pytest.mark.slow
+def test_adaptive_2000_steps():
+    """A multi-core network with adaptive thresholds for 2,000 steps on the native harness:
+    every spike, and theta at the end, against the golden model."""
+    net, options = _sweep_network(701, adaptive=True)
+    x = random_inputs(701, net, 2000, rate=0.4)
+    got = run_network(net, x, options, check=True, seed=701)
+    want = simulate(net, x, record_state=True)
+    assert any(want.theta[q.name].max() > 0 for q in net.populations if q.adaptive)
+    for q in net.populations:
+        if q.adaptive:
+            assert np.array_equal(got["theta"][q.name], want.theta[q.name][-1]), q.name
 
 
 @pytest.mark.slow

@@ -20,11 +20,12 @@ from spikefab.sim.network import run_networks, simulate_network_rtl
 
 from .netgen import random_capacity, random_inputs, random_multicore_network, variant
 
-def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, **kw):
+def make_job(seed, steps=10, lanes=(1, 1, 2), rate=(0.2, 0.7), plastic=False, adaptive=False,
+             **kw):
     """A random network, capacity, stimulus and backpressure, all from ``seed`` (``lanes``
     drawn from the choices given, the input rate from the interval given). A ``plastic``
     network in a lock-step run compares every plastic weight and trace every 3 steps."""
-    net = random_multicore_network(seed, plastic=plastic)
+    net = random_multicore_network(seed, plastic=plastic, adaptive=adaptive)
     _, a_cap = random_capacity(seed, net)
     rng = np.random.default_rng([seed, 41])
     # the largest population split in two (or not), most others on one core each: every
@@ -228,6 +229,22 @@ def test_random_plastic_networks_match_golden():
     assert any(not np.array_equal(r["weights"][k], pr.weights)
                for j, r in zip(jobs, results) for k, pr in enumerate(j["net"].projections)
                if pr.plastic)
+
+
+def test_random_adaptive_networks_match_golden():
+    """Three random networks with adaptive thresholds (spec v1.2) side by side on Icarus
+    through the cocotb testbench (one plastic, one in lock-step with ``u`` and ``v`` read
+    after every step): the effective threshold and theta's decay, increment and saturation
+    in the generated Verilog; the thresholds change spikes in at least one of them."""
+    jobs = [make_job(s, adaptive=True, steps=16, rate=(0.5, 0.9), record_state=(s == 31),
+                     plastic=(s == 32)) for s in (30, 31, 32)]
+    plain = [simulate(random_multicore_network(j["seed"], plastic=(j["seed"] == 32)),
+                      j["inputs"]) for j in jobs]
+    assert any(not np.array_equal(simulate(j["net"], j["inputs"]).spikes[q.name],
+                                  g.spikes[q.name])
+               for j, g in zip(jobs, plain) for q in j["net"].populations), \
+        "no adaptive threshold changed a spike: the test would not see a wrong one"
+    check_results(jobs, run_networks(jobs, "icarus", name="adaptive"))
 
 
 def test_shared_cores_match_golden():

@@ -81,6 +81,9 @@ class ConfigPort(wiring.Component):
             "threshold": Out(data.ArrayLayout(unsigned(max(1, p.voltage_bits - 1)), n)),
             "refractory": Out(data.ArrayLayout(unsigned(p.refractory_bits), n)),
             "reset_subtract": Out(data.ArrayLayout(unsigned(1), n)),
+            **({"k_theta": Out(data.ArrayLayout(unsigned(13), n)),
+                "theta_inc": Out(data.ArrayLayout(unsigned(p.theta_bits), n))}
+               if p.theta_bits else {}),
             "weight": In(WeightPortSignature(addr_width=addr_bits(p.weight_slots),
                                              width=lanes * p.weight_bits)),
             "state_rd": In(ReadPort.Signature(addr_width=rbits, shape=state_layout(p))),
@@ -231,12 +234,21 @@ class ConfigPort(wiring.Component):
                 Param.RESET_SUBTRACT: Signal(init=int(ns.reset_subtract),
                                              name=f"reset_sub{k}"),
             })
+            if p.theta_bits:
+                sets[-1].update({
+                    Param.THETA_INC: Signal(unsigned(p.theta_bits), init=ns.theta_inc,
+                                            name=f"theta_inc{k}"),
+                    Param.THETA_DECAY: Signal(unsigned(13), init=DECAY_ONE - ns.theta_decay,
+                                              name=f"k_theta{k}")})
         for k, regs in enumerate(sets):
             m.d.comb += [self.threshold[k].eq(regs[Param.THRESHOLD]),
                          self.bias[k].eq(regs[Param.BIAS]), self.k_u[k].eq(regs[Param.DU]),
                          self.k_v[k].eq(regs[Param.DV]),
                          self.refractory[k].eq(regs[Param.REFRACTORY]),
                          self.reset_subtract[k].eq(regs[Param.RESET_SUBTRACT])]
+            if p.theta_bits:
+                m.d.comb += [self.k_theta[k].eq(regs[Param.THETA_DECAY]),
+                             self.theta_inc[k].eq(regs[Param.THETA_INC])]
         return sets
 
     def _write_params(self, m, sets):
@@ -246,7 +258,7 @@ class ConfigPort(wiring.Component):
             for k, regs in enumerate(sets):
                 for q, reg in regs.items():
                     with m.Case(param_addr(self._p, k, q)):
-                        if q in (Param.DU, Param.DV):
+                        if q in (Param.DU, Param.DV, Param.THETA_DECAY):
                             m.d.sync += reg.eq(DECAY_ONE - cmd.data[:13])
                         else:
                             m.d.sync += reg.eq(cmd.data)
@@ -260,7 +272,7 @@ class ConfigPort(wiring.Component):
             for k, regs in enumerate(sets):
                 for q, reg in regs.items():
                     with m.Case(param_addr(p, k, q)):
-                        if q in (Param.DU, Param.DV):
+                        if q in (Param.DU, Param.DV, Param.THETA_DECAY):
                             m.d.sync += rd_param.eq(DECAY_ONE - reg)
                         else:
                             m.d.sync += rd_param.eq(reg.as_unsigned())

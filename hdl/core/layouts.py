@@ -8,7 +8,7 @@ from spikefab.shape.core import CoreParams
 
 from ..layouts import struct
 
-__all__ = ["check_params", "addr_bits", "state_layout", "cfg_layout", "issue_layout",
+__all__ = ["check_params", "addr_bits", "state_layout", "theta_field", "cfg_layout", "issue_layout",
            "ltp_op_layout"]
 
 
@@ -25,10 +25,17 @@ def addr_bits(depth):
 
 
 def state_layout(p):
-    """One state word: per lane ``{u, v, r}`` (``u`` in the low bits)."""
+    """One state word: per lane ``{u, v, r}`` (``u`` in the low bits), and ``theta`` above
+    them in a core with an adaptive threshold (``p.theta_bits > 0``)."""
     return data.ArrayLayout(data.StructLayout({
         "u": signed(p.current_bits), "v": signed(p.voltage_bits),
-        "r": unsigned(p.refractory_bits)}), p.lanes)
+        "r": unsigned(p.refractory_bits), **theta_field(p)}), p.lanes)
+
+
+def theta_field(p):
+    """``{"theta": unsigned(theta_bits)}`` in a core with an adaptive threshold, else ``{}``:
+    the field that the state word and the LIF pipeline's payloads carry only there."""
+    return {"theta": unsigned(p.theta_bits)} if p.theta_bits else {}
 
 
 def cfg_layout(p):

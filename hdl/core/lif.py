@@ -9,26 +9,30 @@ from spikefab.golden.fixed import DECAY_SHIFT, signed_max
 from ..delay import DelayLine
 from spikefab.shape.core import CoreParams
 
+from .layouts import theta_field
+
 __all__ = ["lif_in_layout", "lif_out_layout", "LifPipeline"]
 
 
 
 def lif_in_layout(p):
-    """Payload into the pipeline: a row tag and, per lane, old ``u, v, r``, the input ``a`` and
-    the index of the lane's neuron parameter set."""
+    """Payload into the pipeline: a row tag and, per lane, old ``u, v, r`` (and ``theta`` in a
+    core with an adaptive threshold), the input ``a`` and the index of the lane's neuron
+    parameter set."""
     lane = data.StructLayout({
         "u": signed(p.current_bits), "v": signed(p.voltage_bits),
         "r": unsigned(p.refractory_bits), "a": signed(p.acc_bits),
-        "set": unsigned(p.set_bits)})
+        "set": unsigned(p.set_bits), **theta_field(p)})
     return data.StructLayout({"row": unsigned(max(1, (p.rows - 1).bit_length())),
                               "lanes": data.ArrayLayout(lane, p.lanes)})
 
 
 def lif_out_layout(p):
-    """Payload out of the pipeline: the row tag and, per lane, new ``u, v, r`` and the spike."""
+    """Payload out of the pipeline: the row tag and, per lane, new ``u, v, r`` (``theta``) and
+    the spike."""
     lane = data.StructLayout({
         "u": signed(p.current_bits), "v": signed(p.voltage_bits),
-        "r": unsigned(p.refractory_bits), "s": 1})
+        "r": unsigned(p.refractory_bits), "s": 1, **theta_field(p)})
     return data.StructLayout({"row": unsigned(max(1, (p.rows - 1).bit_length())),
                               "lanes": data.ArrayLayout(lane, p.lanes)})
 
@@ -55,6 +59,13 @@ class LifPipeline(wiring.Component):
 
     Latency :data:`~spikefab.shape.latency.LIF_LATENCY` = 9 cycles, throughput one row
     (``lanes`` neurons) per clock, no backpressure: the pipeline never stalls. Infers no memory; two multipliers per lane.
+
+    In a core with an adaptive threshold (``theta_bits > 0``, ``docs/spec.md`` v1.2) a third
+    path runs beside them: ``theta`` registered at stage 1, ``theta * k_theta`` at stage 2 (a
+    third multiplier per lane), ``th = decay(theta)`` at stage 3, the effective threshold
+    ``vth + th`` at stage 6, the spike test and subtract-reset value against it at stage 7, and
+    ``theta' = usat(th + theta_inc * s, THETA_BITS of the set)`` at stage 8. Without one, none
+    of it is built.
 
     The parameters come in ``S`` sets (populations sharing the core); each lane's set index
     travels with its data, and each parameter is selected at the stage that uses it (with
@@ -83,6 +94,8 @@ class LifPipeline(wiring.Component):
     refractory : In(ArrayLayout(unsigned(refractory_bits), S))
     reset_subtract : In(ArrayLayout(1, S))
         1 for ``reset = subtract``, 0 for ``reset = zero``.
+    k_theta, theta_inc : In(ArrayLayout(unsigned(13), S)), In(ArrayLayout(unsigned(theta_bits), S))
+        ``4096 - theta_decay`` and ``theta_inc`` of each set (adaptive cores only).
     busy : Out(1)
         A row is in the pipeline.
     """
@@ -106,6 +119,8 @@ class LifPipeline(wiring.Component):
             "threshold": sets(unsigned(max(1, params.voltage_bits - 1))),
             "refractory": sets(unsigned(params.refractory_bits)),
             "reset_subtract": sets(unsigned(1)),
+            **({"k_theta": sets(unsigned(13)), "theta_inc": sets(unsigned(params.theta_bits))}
+               if params.theta_bits else {}),
             "busy": Out(1),
         })
 
@@ -206,10 +221,15 @@ class LifPipeline(wiring.Component):
             gt = reg(1, "gt")
             fired = reg(signed(vb + 1), "fired")
             u7 = reg(signed(ub), "u7")
-            vth = pick(self.threshold, 6)
+            if p.theta_bits:
+                th7, vth = self._theta(m, i, reg, pick, lane)
+                ok = vth < vmax
+            else:
+                vth = pick(self.threshold, 6)
+                ok = vth != vmax
             m.d.sync += [
                 vint.eq(_sat(vsum, vb)), u7.eq(u6),
-                gt.eq((vsum > vth) & (vth != vmax)),
+                gt.eq((vsum > vth) & ok),
                 fired.eq(Mux(pick(self.reset_subtract, 6),
                              Mux(vsum > vmax, vmax - vth, vsum - vth), 0)),
             ]
@@ -222,4 +242,34 @@ class LifPipeline(wiring.Component):
                 out.v.eq(Mux(active, Mux(spike, fired, vint), v7)),
                 out.r.eq(Mux(active, Mux(spike, pick(self.refractory, 7), 0), r7 - 1)),
             ]
+            if p.theta_bits:
+                # theta' = usat(th + theta_inc * s, THETA_BITS of the lane's set)
+                tsum = th7 + Mux(spike, pick(self.theta_inc, 7), 0)
+                tmax = [(1 << ns.theta_bits) - 1 for ns in p.neuron_sets]
+                # a chain of plain multiplexers, not m.Switch: Icarus never runs an
+                # ``always @*`` block whose inputs never change (one set index all along)
+                top = tmax[0]
+                for k, t in enumerate(tmax[1:], 1):
+                    if t != tmax[0]:
+                        top = Mux(sel[7] == k, t, top)
+                m.d.sync += out.theta.eq(Mux(tsum > top, top, tsum))
         return m
+
+    def _theta(self, m, i, reg, pick, lane):
+        """The adaptive threshold path of one lane (stages 1-7): returns ``th`` at stage 7
+        (the decayed offset, registered beside the data) and the effective threshold
+        ``vth + th`` of the data in stage 6 (a register)."""
+        p = self._p
+        tb = p.theta_bits
+        t1 = reg(tb, "theta1")
+        m.d.sync += t1.eq(i.theta)
+        tprod = reg(tb + 13, "theta_prod")
+        m.d.sync += tprod.eq(t1 * pick(self.k_theta, 1))
+        th = [None, None, None, reg(tb, "th3")]
+        m.d.sync += th[3].eq(tprod[DECAY_SHIFT:])
+        for st in range(4, 8):
+            th.append(reg(tb, f"th{st}"))
+            m.d.sync += th[st].eq(th[st - 1])
+        eff = reg(max(p.voltage_bits - 1, tb) + 1, "vth_eff")
+        m.d.sync += eff.eq(pick(self.threshold, 5) + th[5])
+        return th[7], eff

@@ -94,6 +94,8 @@ class UpdateSweep(wiring.Component):
             li, old = lif.payload.lanes[lane], st_rd.data[lane]
             m.d.comb += [li.u.eq(old.u), li.v.eq(old.v), li.r.eq(old.r),
                          li.a.eq(acc_rd.data[lane]), li.set.eq(issue.payload.set[lane])]
+            if p.theta_bits:
+                m.d.comb += li.theta.eq(old.theta)
 
         # results: state write-back and spiking rows
         res = self.i_result.payload
@@ -101,6 +103,8 @@ class UpdateSweep(wiring.Component):
         for lane in range(p.lanes):
             m.d.comb += [new[lane].u.eq(res.lanes[lane].u), new[lane].v.eq(res.lanes[lane].v),
                          new[lane].r.eq(res.lanes[lane].r)]
+            if p.theta_bits:
+                m.d.comb += new[lane].theta.eq(res.lanes[lane].theta)
         m.d.comb += [
             self.o_row.valid.eq(self.i_result.valid),
             self.o_row.payload.row.eq(res.row),

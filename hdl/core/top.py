@@ -26,6 +26,8 @@ __all__ = ["Core"]
 
 #: The run-time neuron parameters, from the configuration port to the LIF pipeline.
 _NEURON_PARAMS = ("k_u", "k_v", "bias", "threshold", "refractory", "reset_subtract")
+#: Those of the adaptive threshold, in a core with one.
+_THETA_PARAMS = ("k_theta", "theta_inc")
 
 
 class Core(wiring.Component):
@@ -140,7 +142,8 @@ class Core(wiring.Component):
             self.done.eq(ctl.done), self.busy.eq(ctl.busy), self.cycles.eq(ctl.cycles),
             sweep.phase.eq(ctl.phase), sweep.row.eq(ctl.row),
         ]
-        m.d.comb += [getattr(lif, name).eq(getattr(cfg, name)) for name in _NEURON_PARAMS]
+        m.d.comb += [getattr(lif, name).eq(getattr(cfg, name)) for name in _NEURON_PARAMS
+                     + (_THETA_PARAMS if p.theta_bits else ())]
 
         # the update sweep: control -> state and accumulators -> LIF -> state, emitter
         wiring.connect(m, ctl.o_issue, sweep.i_issue)
