@@ -1,6 +1,6 @@
 # spikefab: `make demo` (the main job) and `make test` (the whole suite) set everything up
 # themselves. Other targets: `make bench`, `make coverage`, `make digits`, `make coding`,
-# `make lsm`, `make demo-net NET=...`, `make check NET=...`, `make clean`.
+# `make lsm`, `make nir-digits`, `make demo-net NET=...`, `make check NET=...`, `make clean`.
 PYTHON ?= python3
 VENV ?= .venv
 NET ?= examples/demo.toml
@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 
 .PHONY: all setup demo demo-net test test-slow bench check digits coding lsm verilog bitstream \
-	report flash fingerprint coverage clean
+	nir-digits report flash fingerprint coverage clean
 
 all: demo
 
@@ -75,6 +75,14 @@ lsm: setup
 # docs/coding.md (about a minute and a half)
 coding: setup
 	$(BIN)/python examples/coding/compare.py --write docs/coding.md
+
+# A network trained elsewhere: the Spyx digits classifier of examples/nir_digits/digits.nir
+# imported from NIR, float against quantised accuracy, its iCEBreaker bitstream, a slice of the
+# test set on the simulated board (every spike equal to the golden model); written to
+# build/nir_digits/result.json and docs/nir.md (retraining: examples/nir_digits/train.py, which
+# needs `.venv/bin/pip install -e .[train]`)
+nir-digits: setup
+	$(BIN)/python examples/nir_digits/nir_digits.py --write docs/nir.md
 
 bench: setup
 	$(BIN)/python bench/bench_golden.py --write docs/benchmarks.md
