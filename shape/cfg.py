@@ -7,7 +7,7 @@ import enum
 
 from .fields import Fields
 
-__all__ = ["Space", "Param", "Learn", "PARAM_STRIDE", "LEARN_STRIDE", "param_addr",
+__all__ = ["Space", "Param", "Learn", "PARAM_STRIDE", "LEARN_STRIDE", "param_addr", "param_map",
            "learn_base", "row_bits", "cfg_data_bits", "cfg_fields"]
 
 
@@ -60,6 +60,14 @@ class Learn(enum.IntEnum):
     Y_INC = 6
     W_MIN = 7
     W_MAX = 8
+
+
+def param_map(adaptive):
+    """``{name: offset}`` of the neuron parameters that a core has: the adaptive threshold's
+    two only when ``adaptive`` (what ``params.json`` and the shape, and so the build hash,
+    list: a network without one keeps the v1.1 map)."""
+    return {q.name.lower(): int(q) for q in Param
+            if adaptive or q not in (Param.THETA_INC, Param.THETA_DECAY)}
 
 
 #: Addresses per neuron parameter set, and per plastic projection's learning registers, in

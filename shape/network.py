@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.golden.params import Network
 
-from .cfg import Param, Space, cfg_data_bits, cfg_fields
+from .cfg import Space, cfg_data_bits, cfg_fields, param_map
 from .core import check_weight_ram
 from .fields import Fields, uint_bits as _bits
 from .latency import CYCLES_BITS, QUEUE_LATENCY, ROUTE_LATENCY, UPDATE_LATENCY
@@ -237,7 +237,7 @@ def _top_json(p, cores, layout):
                   "core_spaces": {s.name.lower(): int(s) for s in Space},
                   "router_spaces": {"pointer": TableSpace.POINTER,
                                     "destination": TableSpace.DESTINATION},
-                  "params": {q.name.lower(): int(q) for q in Param}},
+                  "params": param_map(any(cp.theta_bits for cp in p.cores))},
     }
 
 

@@ -12,7 +12,7 @@ from amaranth.back import verilog
 from spikefab.golden.params import Network
 from spikefab.hdl.core import Core, cfg_layout
 from spikefab.hdl.network import NetworkTop
-from spikefab.shape.cfg import Param, Space, cfg_data_bits
+from spikefab.shape.cfg import Space, cfg_data_bits, param_map
 from spikefab.shape.core import CoreParams
 from spikefab.shape.latency import CYCLES_BITS, UPDATE_LATENCY
 from spikefab.shape.network import derive, params_json
@@ -81,7 +81,7 @@ def write_core_files(outdir, p, core, name=DEFAULT_TOP, weight_ram="dual", text=
         "cfg": {"data_bits": cfg_data_bits(p),
                 "fields": {k: {"offset": f.offset, "width": f.width} for k, f in layout},
                 "spaces": {s.name.lower(): int(s) for s in Space},
-                "params": {q.name.lower(): int(q) for q in Param}},
+                "params": param_map(p.theta_bits > 0)},
         "weights_init": p.weight_words(),
     })
     return _write(outdir, name, text, info, core.metadata.as_json())
