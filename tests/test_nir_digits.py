@@ -100,7 +100,8 @@ def test_end_to_end_without_the_bitstream(tmp_path, capsys):
     """``nir_digits.py --no-build``: the result file holds the figures and the slice's verdict."""
     import json
     assert N.main(["--no-build", "--board-images", "2", "--out", str(tmp_path)]) == 0
-    r = json.load(open(tmp_path / "result.json"))
+    with open(tmp_path / "result.json") as f:
+        r = json.load(f)
     assert r["quantised"] >= QUANTISED - 1e-9 and r["float"] - r["quantised"] <= LOSS
     assert r["board_slice_equal"] is True and r["board_images"] == 2
     assert "every spike of layer_1 and layer_3 equal to the golden model" in \
