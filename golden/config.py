@@ -7,7 +7,8 @@ The format (``docs/network-format.md`` has the full reference)::
     [[population]]  name, size, threshold, du, dv, bias, refractory, reset, output, and for an
                     adaptive threshold theta_bits, theta_inc, theta_decay
     [[projection]]  source, target, weights, weight_shift, and an optional [projection.stdp]
-                    table (a_plus, a_minus, shift, d_pre, d_post, x_inc, y_inc, w_min, w_max)
+                    table (a_plus, a_minus, shift, d_pre, d_post, x_inc, y_inc, w_min, w_max,
+                    and for a third factor modulated, modulation)
 
 ``weights`` is a ``.npy`` path relative to the TOML file, an inline nested list, or an
 initialiser table ``{init = "uniform", low, high, seed, density}`` or
@@ -43,6 +44,8 @@ _PROJ_REQUIRED = ("source", "target", "weights")
 _PROJ_KEYS = _PROJ_REQUIRED + ("weight_shift", "stdp")
 _STDP_KEYS = ("a_plus", "a_minus", "shift", "d_pre", "d_post", "x_inc", "y_inc", "w_min",
               "w_max")
+#: The third factor's keys (``docs/spec.md`` v1.2): optional, written only when modulated.
+_MOD_KEYS = ("modulated", "modulation")
 _INIT_KEYS = {"uniform": ("init", "low", "high", "seed", "density"),
               "constant": ("init", "value", "seed", "density")}
 
@@ -143,7 +146,7 @@ def from_dict(doc, base_dir="."):
         stdp = None
         if "stdp" in p:
             st = _table(p["stdp"], f"STDP of {what}")
-            _keys(st, _STDP_KEYS, _STDP_KEYS, f"STDP of {what}")
+            _keys(st, _STDP_KEYS + _MOD_KEYS, _STDP_KEYS, f"STDP of {what}")
             stdp = Stdp(**st)
         shape = (sizes.get(p["source"]), sizes.get(p["target"]))
         weights = check_weights_array(make_weights(p["weights"], shape, hw, what, base_dir),
@@ -256,7 +259,8 @@ def dump(net, path):
                   f"weight_shift = {proj.weight_shift}"]
         if proj.stdp is not None:
             lines += ["[projection.stdp]"]
-            lines += [f"{k2} = {getattr(proj.stdp, k2)}" for k2 in _STDP_KEYS]
+            lines += [f"{k2} = {_toml_value(getattr(proj.stdp, k2))}"
+                      for k2 in _STDP_KEYS + (_MOD_KEYS if proj.stdp.modulated else ())]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return written

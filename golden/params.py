@@ -21,7 +21,8 @@ from spikefab.errors import InvalidType, InvalidValue
 from .fixed import DECAY_ONE, signed_bits_for, signed_max, unsigned_max
 
 __all__ = [
-    "ACC_MAX_BITS", "MAX_SIZE", "MAX_WEIGHT_SHIFT", "MAX_THETA_BITS",
+    "ACC_MAX_BITS", "MAX_SIZE", "MAX_WEIGHT_SHIFT", "MAX_THETA_BITS", "MODULATION_ONE",
+    "modulated_rate", "check_modulation",
     "Hardware", "Population", "Stdp", "Projection", "Network",
 ]
 
@@ -33,6 +34,8 @@ MAX_SIZE = 1 << 16
 MAX_WEIGHT_SHIFT = 24
 #: Widest adaptive threshold offset ``theta``.
 MAX_THETA_BITS = 16
+#: The third factor's "one" (``docs/spec.md`` section 4, v1.2): plain STDP.
+MODULATION_ONE = 256
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -209,6 +212,12 @@ class Stdp:
         Trace increments on a pre / post spike, in ``[0, 2**trace_bits - 1]``.
     w_min, w_max : int
         Weight bounds, ``w_min <= w_max``, both within the signed weight range.
+    modulated : bool
+        A third factor scales and can invert both updates (``docs/spec.md`` section 4,
+        v1.2): a signed modulation ``m`` that the host writes at run time.
+    modulation : int
+        The initial ``m``, in ``[-256, 256]`` (256: "one", plain STDP); 256 unless
+        ``modulated``.
     """
 
     a_plus: int
@@ -220,6 +229,8 @@ class Stdp:
     y_inc: int
     w_min: int
     w_max: int
+    modulated: bool = False
+    modulation: int = MODULATION_ONE
 
     def check(self, hw, what):
         """Check every field against ``hw``; ``what`` names the projection in messages."""
@@ -234,6 +245,31 @@ class Stdp:
         wmax = hw.weight_max
         _check_int(self.w_min, -wmax, wmax, f"STDP w_min of {what}")
         _check_int(self.w_max, self.w_min, wmax, f"STDP w_max of {what}")
+        _check_bool(self.modulated, f"STDP modulated of {what}")
+        if self.modulated:
+            check_modulation(self.modulation, f"STDP modulation of {what}")
+        else:
+            _check_int(self.modulation, MODULATION_ONE, MODULATION_ONE,
+                       f"STDP modulation of {what} (not modulated)")
+
+    def rates(self, m=None):
+        """The effective rates ``(a+, a-)`` under modulation ``m`` (default: the initial
+        one): ``sign(m) * ((a * |m|) >> 8)`` each, ``(a_plus, a_minus)`` at ``m = 256``."""
+        m = self.modulation if m is None else m
+        return modulated_rate(self.a_plus, m), modulated_rate(self.a_minus, m)
+
+
+def modulated_rate(a, m):
+    """``sign(m) * ((a * |m|) >> 8)``: an STDP rate under the third factor ``m`` (scalars or
+    arrays)."""
+    m = np.asarray(m, np.int64) if isinstance(m, np.ndarray) else int(m)
+    return np.sign(m) * ((a * np.abs(m)) >> 8) if isinstance(m, np.ndarray) else \
+        (1 if m > 0 else -1 if m < 0 else 0) * ((a * abs(m)) >> 8)
+
+
+def check_modulation(m, what="Modulation"):
+    """``m`` as an int if it is a modulation in ``[-256, 256]``, else raise naming ``what``."""
+    return _check_int(m, -MODULATION_ONE, MODULATION_ONE, what)
 
 
 def check_weights_array(weights, what):

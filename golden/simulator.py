@@ -151,6 +151,10 @@ class Simulator:
         # the next step's input from the spikes delivered so far (see :meth:`deliver`)
         self.pending = {k: z.copy() for k, z in zeros.items()}
         self.weights, self.pre, self.post = [], [], []
+        # the third factor of every modulated projection, per run (None: not modulated)
+        self.modulation = [np.full(b, proj.stdp.modulation, np.int64)
+                           if proj.plastic and proj.stdp.modulated else None
+                           for proj in self.net.projections]
         # Delivery reads static weights from an int16 copy (weight_bits <= 16) and sums rows in
         # int32 where that is provably exact: a quarter of the memory traffic, same result.
         self._narrow, self._sum_dtype = [], []
@@ -189,6 +193,20 @@ class Simulator:
         for x in self.pre + self.post:
             if x is not None:
                 x[...] = 0
+
+    def set_modulation(self, k, m):
+        """Write the third factor of modulated projection ``k`` (``docs/spec.md`` section 4,
+        v1.2): ``m`` in ``[-256, 256]``, one value for every run or one per run ``(B,)``; it
+        holds from the next step until changed (a reset of the state keeps it)."""
+        from .params import check_modulation
+        if not 0 <= k < len(self.net.projections) or self.modulation[k] is None:
+            raise InvalidValue(f"Projection {k} has no third factor (it must be plastic with "
+                               f"modulated = true)")
+        vals = np.broadcast_to(np.asarray(m), (self.batch,))
+        for v in vals:
+            check_modulation(v.item() if hasattr(v, "item") else v,
+                             f"Modulation of projection {k}")
+        self.modulation[k][:] = vals
 
     def step(self, inputs):
         """Run one time step: :meth:`update` with the host spikes of the step, then
@@ -246,7 +264,8 @@ class Simulator:
             if proj.plastic:
                 s = spikes[proj.target]
                 self.post[k] = _stdp.post_traces(self.post[k], s, proj.stdp, hw)
-                _stdp.potentiate(self.weights[k], s, self.pre[k], proj.stdp)
+                _stdp.potentiate(self.weights[k], s, self.pre[k], proj.stdp,
+                                 self.modulation[k])
         self.spikes = spikes
         self.pending = None
         self.t += 1
@@ -271,7 +290,8 @@ class Simulator:
         w = self.weights[k] if proj.plastic else self._narrow[k]
         acc[proj.target] += deliver(events, w, proj.weight_shift, self._sum_dtype[k])
         if proj.plastic:
-            _stdp.depress(self.weights[k], events, self.post[k], proj.stdp)
+            _stdp.depress(self.weights[k], events, self.post[k], proj.stdp,
+                          self.modulation[k])
 
     def run(self, inputs, record_state=False):
         """Run ``inputs.shape[1]`` steps from the current state.

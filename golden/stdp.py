@@ -15,16 +15,28 @@ Array shapes: a batch of ``B`` independent runs, ``S`` sources, ``N`` targets. W
 import numpy as np
 
 from .fixed import decay, usat
+from .params import modulated_rate
 
 __all__ = ["depress", "pre_traces", "post_traces", "potentiate"]
 
 
-def depress(w, events, y, stdp):
+def _delta(a, m, trace, shift):
+    """``sign(a') * ((|a'| * trace) >> shift)`` per run, with ``a' = modulated_rate(a, m)``
+    (``m`` ``(B,)``; None: ``a`` itself, plain STDP), for traces ``(B, n)``."""
+    if m is None:
+        return (a * trace) >> shift
+    eff = modulated_rate(a, m)[:, None]
+    return np.sign(eff) * ((np.abs(eff) * trace) >> shift)
+
+
+def depress(w, events, y, stdp, m=None):
     """LTD, in place: for every delivered source row ``j`` of run ``b``::
 
         W[b, j, i] = clip(W[b, j, i] - ((a_minus * y[b, i]) >> shift), w_min, w_max)
 
-    ``y`` is unsigned, so the shift is a floor and a truncation alike.
+    ``y`` is unsigned, so the shift is a floor and a truncation alike. A modulated projection
+    (third factor, spec v1.2) uses ``a- = sign(m) * ((a_minus * |m|) >> 8)`` of its run's
+    modulation ``m[b]`` and ``- sign(a-) * ((|a-| * y) >> shift)``.
 
     Parameters
     ----------
@@ -35,14 +47,16 @@ def depress(w, events, y, stdp):
     y : numpy.ndarray of int64, (B, N)
         Post traces as they are at the delivery: of step ``t - 1`` for host inputs of step
         ``t``, of step ``t`` for the spikes of step ``t``.
+    m : numpy.ndarray of int64, (B,), optional
+        The modulation of every run (modulated projections only).
     """
     b, j = np.nonzero(events)
     if len(b):
-        dw = (stdp.a_minus * y) >> stdp.shift
+        dw = _delta(stdp.a_minus, m, y, stdp.shift)
         w[b, j] = np.clip(w[b, j] - dw[b], stdp.w_min, stdp.w_max)
 
 
-def potentiate(w, spikes, x, stdp):
+def potentiate(w, spikes, x, stdp, m=None):
     """LTP, in place: for every target column ``i`` that spiked in run ``b``::
 
         W[b, j, i] = clip(W[b, j, i] + ((a_plus * x[b, j]) >> shift), w_min, w_max)
@@ -55,10 +69,13 @@ def potentiate(w, spikes, x, stdp):
         Target spikes of this step.
     x : numpy.ndarray of int64, (B, S)
         Pre traces of this step (already decayed and incremented).
+    m : numpy.ndarray of int64, (B,), optional
+        The modulation of every run (modulated projections only): ``a+ = sign(m) *
+        ((a_plus * |m|) >> 8)`` and ``+ sign(a+) * ((|a+| * x) >> shift)``.
     """
     b, i = np.nonzero(spikes)
     if len(b):
-        dw = (stdp.a_plus * x) >> stdp.shift
+        dw = _delta(stdp.a_plus, m, x, stdp.shift)
         w[b, :, i] = np.clip(w[b, :, i] + dw[b], stdp.w_min, stdp.w_max)
 
 

@@ -7,7 +7,7 @@ import enum
 
 from .fields import Fields
 
-__all__ = ["Space", "Param", "Learn", "PARAM_STRIDE", "LEARN_STRIDE", "param_addr", "param_map",
+__all__ = ["Space", "Param", "Learn", "PARAM_STRIDE", "LEARN_STRIDE", "param_addr", "param_map", "learn_fields",
            "learn_base", "row_bits", "cfg_data_bits", "cfg_fields"]
 
 
@@ -60,6 +60,16 @@ class Learn(enum.IntEnum):
     Y_INC = 6
     W_MIN = 7
     W_MAX = 8
+    #: In a core with a modulated group (third factor, ``docs/spec.md`` v1.2): the signs of
+    #: the effective rates (``A_PLUS`` and ``A_MINUS`` then hold their magnitudes).
+    NEG_PLUS = 9
+    NEG_MINUS = 10
+
+
+def learn_fields(modulated):
+    """The :class:`Learn` registers of a plastic group in a core with (``modulated``) or
+    without a modulated group."""
+    return tuple(f for f in Learn if modulated or f not in (Learn.NEG_PLUS, Learn.NEG_MINUS))
 
 
 def param_map(adaptive):

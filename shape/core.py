@@ -11,7 +11,7 @@ and the weights are run-time (they are only the reset values of registers and me
 configuration port rewrites).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -114,6 +114,7 @@ class CoreShape:
     plastic: tuple
     sets: tuple
     columns: tuple
+    modulated: tuple = ()
 
     def params(self):
         """The :class:`CoreParams` of this shape with blank run-time values: zero weights,
@@ -125,7 +126,8 @@ class CoreShape:
             current_bits=self.current_bits, voltage_bits=self.voltage_bits,
             weight_bits=self.weight_bits, refractory_bits=self.refractory_bits,
             acc_bits=self.acc_bits, trace_bits=self.trace_bits,
-            stdp=tuple(blank if p else None for p in self.plastic),
+            stdp=tuple((replace(blank, modulated=True) if g in self.modulated else blank)
+                       if p else None for g, p in enumerate(self.plastic)),
             neuron_sets=tuple(NeuronSet(first, size, theta_bits=tb)
                               for first, size, *tb_ in self.sets
                               for tb in (tb_[0] if tb_ else 0,)),
@@ -147,6 +149,8 @@ class CoreShape:
             "neuron_sets": [{"first": f, "size": n, **({"theta_bits": tb[0]} if tb else {})}
                             for f, n, *tb in self.sets],
             "columns": [list(c) for c in self.columns],
+            # the third factor's groups only when there are: v1.1 shapes keep their hashes
+            **({"modulated": list(self.modulated)} if self.modulated else {}),
         }
 
 
@@ -360,7 +364,8 @@ class CoreParams:
             plastic=tuple(r is not None for r in nplastic),
             sets=tuple((ns.first, ns.size) + ((ns.theta_bits,) if ns.theta_bits else ())
                        for ns in self.neuron_sets),
-            columns=self.columns)
+            columns=self.columns,
+            modulated=tuple(g for g, r in enumerate(nplastic) if r is not None and r.modulated))
 
     @property
     def axons(self):
@@ -425,6 +430,12 @@ class CoreParams:
     def plastic(self):
         """True when at least one axon group is plastic."""
         return bool(self.stdp)
+
+    @property
+    def modulated(self):
+        """True when a plastic group has the third factor (``docs/spec.md`` v1.2): the
+        learning registers then hold the signs of the effective rates."""
+        return any(r is not None and r.modulated for r in self.stdp)
 
     @property
     def plastic_groups(self):
@@ -499,7 +510,10 @@ class CoreParams:
             "reset": "subtract" if self.reset_subtract else "zero",
             "memory_bits": self.memory_bits(),
             "trace_bits": self.trace_bits,
-            "stdp": [None if r is None else dict(vars(r)) for r in self.stdp],
+            "stdp": [None if r is None else {k: x for k, x in vars(r).items()
+                                             if r.modulated or k not in ("modulated",
+                                                                         "modulation")}
+                     for r in self.stdp],
             "neuron_sets": [{**{k: x for k, x in vars(ns).items()
                                 if ns.theta_bits or not k.startswith("theta")},
                              "reset": "subtract" if ns.reset_subtract else "zero"}

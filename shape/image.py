@@ -22,13 +22,14 @@ from .core import CoreParams
 from .network import input_fields, network_cfg_fields
 from .router import dst_fields, host_event_fields, ptr_fields
 
-__all__ = ["RunResult", "CoreMap", "to_signed", "pack_cfg", "unpack_state", "unpack_theta", "pack_state",
-           "unpack_weight_word", "unpack_acc", "param_value", "weights_from_words", "post_addr",
-           "unpack_traces", "learn_addr", "learn_values", "neuron_param_words",
+__all__ = ["RunResult", "CoreMap", "to_signed", "pack_cfg", "unpack_state", "unpack_theta",
+           "pack_state", "unpack_weight_word", "unpack_acc", "param_value", "weights_from_words",
+           "post_addr", "unpack_traces", "learn_addr", "learn_values", "neuron_param_words",
            "spiking_rows", "pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
            "destination_words", "projection_weights", "population_state", "population_theta",
-           "plastic_groups", "learning_words", "trace_addresses", "projection_traces",
-           "stray_synapses", "core_image", "network_image", "clear_entries"]
+           "plastic_groups", "learning_words", "modulation_words", "trace_addresses",
+           "projection_traces", "stray_synapses", "core_image", "network_image",
+           "clear_entries"]
 
 
 @dataclass
@@ -203,14 +204,36 @@ def neuron_param_words(p, sets=None):
     return out
 
 
-def learn_values(p, rule):
+def learn_values(p, rule, m=None):
     """``{Learn field: register word}`` of an :class:`~spikefab.golden.Stdp` (as written
-    through the port and read back)."""
+    through the port and read back). In a core with a modulated group (``p.modulated``) the
+    rates are the effective ones under the modulation ``m`` (default: the rule's initial one),
+    as magnitudes with their signs in ``NEG_PLUS`` / ``NEG_MINUS`` (``docs/spec.md`` v1.2)."""
     wmask = (1 << p.weight_bits) - 1
-    return {Learn.A_PLUS: rule.a_plus, Learn.A_MINUS: rule.a_minus, Learn.SHIFT: rule.shift,
-            Learn.D_PRE: rule.d_pre, Learn.D_POST: rule.d_post, Learn.X_INC: rule.x_inc,
-            Learn.Y_INC: rule.y_inc, Learn.W_MIN: rule.w_min & wmask,
-            Learn.W_MAX: rule.w_max & wmask}
+    out = {Learn.A_PLUS: rule.a_plus, Learn.A_MINUS: rule.a_minus, Learn.SHIFT: rule.shift,
+           Learn.D_PRE: rule.d_pre, Learn.D_POST: rule.d_post, Learn.X_INC: rule.x_inc,
+           Learn.Y_INC: rule.y_inc, Learn.W_MIN: rule.w_min & wmask,
+           Learn.W_MAX: rule.w_max & wmask}
+    if p.modulated:
+        ap, am = rule.rates(m) if rule.modulated else (rule.a_plus, rule.a_minus)
+        out.update({Learn.A_PLUS: abs(ap), Learn.A_MINUS: abs(am),
+                    Learn.NEG_PLUS: int(ap < 0), Learn.NEG_MINUS: int(am < 0)})
+    return out
+
+
+def modulation_words(mapping, params, net, k, m):
+    """``[(core, addr, word)]``: the :attr:`Space.PARAM` writes that set the third factor of
+    modulated projection ``k`` to ``m`` in every core holding a copy of it (its effective
+    rates and their signs)."""
+    rule = net.projections[k].stdp
+    out = []
+    for c, kk, _, kp in plastic_groups(mapping, params):
+        if kp != k:
+            continue
+        vals = learn_values(params[c], rule, m)
+        out += [(c, learn_addr(params[c], kk, f), vals[f])
+                for f in (Learn.A_PLUS, Learn.A_MINUS, Learn.NEG_PLUS, Learn.NEG_MINUS)]
+    return out
 
 
 def spiking_rows(p, spikes):

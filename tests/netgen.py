@@ -10,7 +10,7 @@ from spikefab.golden import Hardware, Network, Population, Projection, Stdp
 
 
 def random_network(seed, max_pops=3, max_size=12, max_inputs=8, plastic=True, recurrent=True,
-                   hardware=None, adaptive=False):
+                   hardware=None, adaptive=False, modulated=False):
     """A random valid network: 1..max_pops populations, random projections and widths; with
     ``adaptive``, about half the populations get an adaptive threshold (drawn from a generator
     of their own, so the rest of the network is the one of the same seed without it)."""
@@ -49,7 +49,8 @@ def random_network(seed, max_pops=3, max_size=12, max_inputs=8, plastic=True, re
                           d_pre=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
                           d_post=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
                           x_inc=int(rng.integers(0, 2 ** hw.trace_bits)),
-                          y_inc=int(rng.integers(0, 2 ** hw.trace_bits)), w_min=lo, w_max=hi)
+                          y_inc=int(rng.integers(0, 2 ** hw.trace_bits)), w_min=lo, w_max=hi,
+                          **(_random_modulation(seed, len(projs)) if modulated else {}))
                 w = rng.integers(lo, hi, size=shape, endpoint=True)
             else:
                 w = rng.integers(-wmax, wmax, size=shape, endpoint=True)
@@ -68,14 +69,15 @@ def random_inputs(seed, net, steps, rate=None, batch=None):
     return (rng.random(shape) < p).astype(np.uint8)
 
 
-def random_multicore_network(seed, plastic=False, adaptive=False):
+def random_multicore_network(seed, plastic=False, adaptive=False, modulated=False):
     """2-4 populations of 1-40 neurons, recurrent, excitatory and inhibitory projections, several
     projections into one population with their own shifts, random widths. With ``plastic``,
     each projection is plastic with probability 1/2 (at least one is): a random STDP rule
     (corner values of the decays, shifts and increments often drawn), weights drawn inside its
     bounds; the static network of the same seed keeps its shape. With ``adaptive``, about
     half the populations get an adaptive threshold (``docs/spec.md`` v1.2), the rest of the
-    network being the one of the same seed without."""
+    network being the one of the same seed without; with ``modulated`` (and ``plastic``),
+    about half the plastic projections get the third factor with a random modulation."""
     net = _random_multicore_network(seed)
     if adaptive:
         vmax = 2 ** (net.hardware.voltage_bits - 1) - 1
@@ -108,7 +110,8 @@ def random_multicore_network(seed, plastic=False, adaptive=False):
                   d_pre=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
                   d_post=int(rng.choice([0, 4096, rng.integers(0, 4097)])),
                   x_inc=int(rng.choice([tmax, rng.integers(0, tmax + 1)])),
-                  y_inc=int(rng.choice([tmax, rng.integers(0, tmax + 1)])), w_min=lo, w_max=hi)
+                  y_inc=int(rng.choice([tmax, rng.integers(0, tmax + 1)])), w_min=lo, w_max=hi,
+                  **(_random_modulation(seed, len(projs)) if modulated else {}))
         w = np.clip(pr.weights, lo, hi)
         projs.append(Projection(pr.source, pr.target, w, weight_shift=pr.weight_shift, stdp=st))
     return Network(f"plastic_{seed}", net.inputs, net.populations, projs, hw)
@@ -201,7 +204,11 @@ def variant(net, seed, steer=None):
             st = Stdp(a_plus=int(rng.integers(0, 256)), a_minus=int(rng.integers(0, 256)),
                       shift=int(rng.integers(0, 16)), d_pre=int(rng.integers(0, 4097)),
                       d_post=int(rng.integers(0, 4097)), x_inc=int(rng.integers(0, tmax + 1)),
-                      y_inc=int(rng.integers(0, tmax + 1)), w_min=lo, w_max=hi)
+                      y_inc=int(rng.integers(0, tmax + 1)), w_min=lo, w_max=hi,
+                      **({"modulated": True,
+                          "modulation": int(np.random.default_rng([seed, 45]).choice(
+                              [256, -256, 0, np.random.default_rng([seed, 46]).integers(
+                                  -256, 257)]))} if pr.stdp.modulated else {}))
         w = rng.integers(lo, hi, size=pr.weights.shape, endpoint=True)
         w[rng.random(w.shape) < 0.3] = 0 if lo <= 0 <= hi else lo
         if steer == "flood":
@@ -239,4 +246,14 @@ def _random_theta(seed, n, vmax):
             "theta_inc": int(rng.choice([0, top, rng.integers(0, top + 1),
                                          min(top, max(1, vmax // 8))])),
             "theta_decay": int(rng.choice([0, 4096, rng.integers(0, 4097), 64]))}
+
+
+def _random_modulation(seed, k):
+    """The third factor of plastic projection ``k`` of network ``seed`` (or none): modulations
+    at both extremes, zero, "one", and anywhere between."""
+    rng = np.random.default_rng([seed, k, 0x3F])
+    if rng.random() < 0.4:
+        return {}
+    return {"modulated": True,
+            "modulation": int(rng.choice([256, -256, 0, -1, 1, rng.integers(-256, 257)]))}
 

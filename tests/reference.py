@@ -25,6 +25,17 @@ def r_clip(x, lo, hi):
     return lo if x < lo else hi if x > hi else x
 
 
+def r_rate_step(a, st, trace):
+    """One STDP change, written out from the spec: ``(a * trace) >> shift``, or with the third
+    factor ``m`` (v1.2) the effective rate ``a' = sign(m) * floor(a |m| / 256)`` and
+    ``sign(a') * floor(|a'| trace / 2^shift)``."""
+    if not st.modulated:
+        return (a * trace) // 2 ** st.shift
+    m = st.modulation
+    eff = (1 if m > 0 else -1 if m < 0 else 0) * ((a * abs(m)) // 256)
+    return (1 if eff > 0 else -1 if eff < 0 else 0) * ((abs(eff) * trace) // 2 ** st.shift)
+
+
 def reference_simulate(net, inputs):
     """Run ``net`` on ``inputs`` (a (T, C) 0/1 array or nested list) from the initial state.
 
@@ -58,7 +69,7 @@ def reference_simulate(net, inputs):
             for i in range(len(w[k][j])):
                 a[proj.target][i] += w[k][j][i] * 2 ** proj.weight_shift
                 if st is not None:
-                    dw = (st.a_minus * post[k][i]) // 2 ** st.shift
+                    dw = r_rate_step(st.a_minus, st, post[k][i])
                     w[k][j][i] = r_clip(w[k][j][i] - dw, st.w_min, st.w_max)
 
     for t in range(len(inputs)):
@@ -117,7 +128,7 @@ def reference_simulate(net, inputs):
             for i in range(len(s)):
                 if s[i]:
                     for j in range(len(w[k])):
-                        dw = (st.a_plus * pre[k][j]) // 2 ** st.shift
+                        dw = r_rate_step(st.a_plus, st, pre[k][j])
                         w[k][j][i] = r_clip(w[k][j][i] + dw, st.w_min, st.w_max)
         # 6. deliver the spikes of step t: the input of t + 1, and LTD with this step's y
         a_next = {n: [0] * p.size for n, p in pops.items()}

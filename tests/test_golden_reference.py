@@ -81,3 +81,14 @@ def test_adaptive_threshold_network_equals_reference(seed):
     res = simulate(net, inputs, record_state=True)
     _check(net, inputs, res, seed)
 
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=SEEDS)
+def test_third_factor_network_equals_reference(seed):
+    """Modulated plastic projections (spec v1.2: modulations at both extremes, zero, one and
+    between) in random networks, with adaptive thresholds too."""
+    net = random_network(seed, adaptive=True, modulated=True)
+    inputs = random_inputs(seed, net, steps=40, rate=0.6)
+    res = simulate(net, inputs, record_state=True)
+    _check(net, inputs, res, seed)
+

@@ -156,3 +156,100 @@ def test_update_and_deliver_are_the_two_halves_of_a_step():
     assert sim.weights[0].tolist() == [[[5]]] and sim.pending["b"].tolist() == [[0]]
     sim.step(np.zeros((1, 1), bool))
     assert sim.u["b"].tolist() == [[0]]
+
+
+# -- the third factor (spec v1.2) ---------------------------------------------------------------
+
+def _rand_plastic(modulation, modulated=True, seed=4, small=False):
+    rng = np.random.default_rng(seed)
+    st = Stdp(a_plus=200, a_minus=150, shift=10 if small else 3, d_pre=500, d_post=700,
+              x_inc=90, y_inc=80, w_min=-127 if small else -100, w_max=127 if small else 100,
+              modulated=modulated, modulation=modulation if modulated else 256)
+    w = rng.integers(-10, 11, (6, 5)) if small else rng.integers(-40, 60, (6, 5))
+    return Network("m", 6, (Population("p", 5, threshold=30 if not small else 3, du=4096,
+                                       dv=400, bias=2 if small else 0),),
+                   (Projection("input", "p", w, stdp=st),))
+
+
+def _x(seed=4, steps=60):
+    return (np.random.default_rng(seed + 1).random((steps, 6)) < 0.5).astype(np.uint8)
+
+
+def test_modulation_one_is_plain_stdp_bit_for_bit():
+    a = simulate(_rand_plastic(256), _x())
+    b = simulate(_rand_plastic(256, modulated=False), _x())
+    assert np.array_equal(a.weights[0], b.weights[0])
+    assert not np.array_equal(a.weights[0], _rand_plastic(256).projections[0].weights)
+
+
+def test_modulation_zero_freezes_the_weights_but_not_the_traces():
+    n = _rand_plastic(0)
+    res = simulate(n, _x())
+    assert np.array_equal(res.weights[0], n.projections[0].weights)
+    assert res.pre_traces[0].any() and res.post_traces[0].any()
+
+
+def test_negative_modulation_mirrors_both_updates():
+    from spikefab.golden.simulator import Simulator
+    n = _rand_plastic(256, small=True)
+    w0 = n.projections[0].weights.astype(np.int64)
+    up = Simulator(n)
+    down = Simulator(n)
+    down.set_modulation(0, -256)
+    # the first step's changes (LTP of its spikes; small rates: no clipping): exactly opposite
+    x = _x().astype(bool)
+    up.step(x[0][None])
+    down.step(x[0][None])
+    assert (up.weights[0][0] != w0).any()
+    assert np.array_equal(up.weights[0][0] - w0, w0 - down.weights[0][0])
+    half = Simulator(n)
+    half.set_modulation(0, 128)
+    half.step(x[0][None])
+    d_up, d_half = up.weights[0][0] - w0, half.weights[0][0] - w0
+    assert np.all(np.abs(d_half) <= np.abs(d_up)) and np.abs(d_half).sum() < np.abs(d_up).sum()
+
+
+def test_modulation_per_run_and_mid_run():
+    from spikefab.golden.simulator import Simulator
+    n = _rand_plastic(256)
+    x = _x().astype(bool)
+    sim = Simulator(n, batch=2)
+    sim.set_modulation(0, [256, -256])
+    for t in range(30):
+        sim.step(np.stack([x[t], x[t]]))
+    sim.set_modulation(0, 0)
+    frozen = sim.weights[0].copy()
+    for t in range(30, 60):
+        sim.step(np.stack([x[t], x[t]]))
+    assert np.array_equal(sim.weights[0], frozen)
+    one = Simulator(n)
+    for t in range(30):
+        one.step(x[t][None])
+    assert np.array_equal(sim.weights[0][0], one.weights[0][0])
+    sim.reset_state()
+    assert sim.modulation[0].tolist() == [0, 0]        # a parameter: the reset keeps it
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda s: s.set_modulation(0, 300),
+     r"^Modulation of projection 0 must be an integer in \[-256, 256\], not 300$"),
+    (lambda s: s.set_modulation(1, 10),
+     r"^Projection 1 has no third factor \(it must be plastic with modulated = true\)$"),
+])
+def test_bad_modulation(call, message):
+    from spikefab.golden.simulator import Simulator
+    n = _rand_plastic(256)
+    n2 = Network("m2", 6, n.populations, n.projections + (
+        Projection("input", "p", np.zeros((6, 5), np.int64)),))
+    with pytest.raises(ValueError, match=message):
+        call(Simulator(n2))
+
+
+def test_modulation_needs_modulated():
+    with pytest.raises(ValueError, match=r"^STDP modulation of projection 0 \(input -> p\) "
+                                         r"\(not modulated\) must be an integer in \[256, 256\], "
+                                         r"not 10$"):
+        Network("m", 6, (Population("p", 5, threshold=30),),
+                (Projection("input", "p", np.zeros((6, 5), np.int64), stdp=Stdp(
+                    a_plus=1, a_minus=1, shift=0, d_pre=0, d_post=0, x_inc=1, y_inc=1,
+                    w_min=-1, w_max=1, modulation=10)),))

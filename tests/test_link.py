@@ -501,3 +501,44 @@ def test_adaptive_thresholds_over_the_link_kept_or_cleared(seed):
             assert list(theta) == ["exc"]
             assert_same_array(f"theta after run {run}", theta["exc"], gold.theta["exc"][0], seed)
             assert gold.theta["exc"].any(), f"seed {seed}: theta never rose in run {run}"
+
+
+# -- the third factor over the link (spec v1.2) ------------------------------------------------
+
+@pytest.mark.seed(23)
+def test_third_factor_over_the_link_with_sign_flips(seed):
+    """A modulated plastic projection on the simulated board: the host writes the modulation
+    between runs (one, a sign flip to -256, zero, a fraction, back to one) and the weights and
+    spikes follow the golden model's ``set_modulation`` at the same steps; a reset keeps it."""
+    from spikefab.golden import Network, Population, Projection, Simulator, Stdp
+    rng = np.random.default_rng(seed)
+    st = Stdp(a_plus=120, a_minus=90, shift=5, d_pre=600, d_post=600, x_inc=100, y_inc=100,
+              w_min=-60, w_max=60, modulated=True)
+    net = Network("reward", 6, (Population("exc", 7, threshold=40, du=4096, dv=500,
+                                           output=True),),
+                  (Projection("input", "exc", rng.integers(-20, 40, (6, 7)), stdp=st),))
+    x = random_inputs(seed, net, 12, rate=0.6)
+    p = derive(net, outputs=["exc"])
+    gold = Simulator(net)
+    moved = []
+    with h.Device.sim(p) as dev:
+        dev.load(net)
+        for run, m in enumerate((256, -256, 0, 77, 256)):
+            if run:
+                dev.set_modulation(0, m)
+                gold.set_modulation(0, m)
+            if run == 3:
+                dev.reset()
+                gold.reset_state()
+            before = gold.weights[0][0].copy()
+            want = gold.run(x[None].astype(bool))
+            r = dev.run(x)
+            assert_same_trace("spikes", r.spikes["exc"], want.spikes["exc"][0], seed, "exc")
+            assert_same_array(f"weights after run {run} (m = {m})", dev.read_weights()[0],
+                              gold.weights[0][0], seed)
+            moved.append(not np.array_equal(before, gold.weights[0][0]))
+        with pytest.raises(ValueError,
+                           match=r"^Modulation of projection 0 must be an integer in "
+                                 r"\[-256, 256\], not 257$"):
+            dev.set_modulation(0, 257)
+    assert moved[0] and moved[1] and not moved[2], f"seed {seed}: {moved}"

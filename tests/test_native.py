@@ -125,32 +125,34 @@ def test_bad_requests_are_one_line_errors():
         simulate_rtl(net, np.zeros((2, net.inputs), np.uint8), sim="verilator", ready_prob=0)
 
 
-def _sweep_network(seed, adaptive=False):
+def _sweep_network(seed, adaptive=False, modulated=False):
     """A random topology from ``seed``: single-population (recurrent, often plastic) on its
     core, or multi-core (split and packed populations, often plastic) on a network top; with
     ``adaptive``, populations with adaptive thresholds among them."""
     rng = np.random.default_rng([seed, 97])
     if seed % 4 == 0:
-        net = random_network(seed, max_pops=1, max_size=24, plastic=bool(rng.integers(2)),
-                             adaptive=adaptive)
+        net = random_network(seed, max_pops=1, max_size=24,
+                             plastic=bool(rng.integers(2)) or modulated, adaptive=adaptive,
+                             modulated=modulated)
         if adaptive and not net.populations[0].adaptive:
             q = net.populations[0]
             net = type(net)(net.name, net.inputs, (type(q)(**{
                 **q.__dict__, "theta_bits": 5, "theta_inc": 31, "theta_decay": 200}),),
                 net.projections, net.hardware)
         return net, None
-    net = random_multicore_network(seed, plastic=bool(seed % 2), adaptive=adaptive)
+    net = random_multicore_network(seed, plastic=bool(seed % 2) or modulated, adaptive=adaptive,
+                                   modulated=modulated)
     n_cap, a_cap = random_capacity(seed, net)
     return net, {"neurons_per_core": n_cap, "axons_per_core": a_cap,
                  "lanes": int(rng.choice([1, 2])), "pack": [False, True, "small"][seed % 3],
                  "outputs": [q.name for q in net.populations]}
 
 
-def run_topology(seed, variants, steps=12, adaptive=False):
+def run_topology(seed, variants, steps=12, adaptive=False, modulated=False):
     """The topology of ``seed`` with its own network and ``variants - 1`` random networks of
     its shape: each against the golden model (every step, state in some runs, the plastic
     weights and traces, the adaptive threshold offsets at the end)."""
-    net, options = _sweep_network(seed, adaptive)
+    net, options = _sweep_network(seed, adaptive, modulated)
     for k in range(variants):
         # every tenth network floods the queues, every tenth saturates the registers
         steer = {4: "flood", 9: "saturate"}.get(k % 10)
@@ -204,6 +206,23 @@ def test_adaptive_thresholds_random_topologies(seed):
     and theta increments and decays written through the configuration port)."""
     run_topology(4 * (seed % 100), 3, steps=20, adaptive=True)
     run_topology(4 * (seed % 100) + 1, 3, steps=20, adaptive=True)
+
+
+def test_third_factor_random_topology():
+    """A multi-core plastic topology whose plastic projections have the third factor (spec
+    v1.2) at random initial modulations (both extremes, zero, one and between), with adaptive
+    thresholds: three networks of its shape against the golden model."""
+    run_topology(801, 3, steps=20, adaptive=True, modulated=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chunk", range(2))
+def test_native_modulated_sweep(chunk):
+    """60 random plastic networks with the third factor (and adaptive thresholds): 6
+    topologies, 10 networks each with new rules and modulations written through the
+    configuration port, 30 steps each, weights and traces against the golden model."""
+    for seed in range(810 + 3 * chunk, 813 + 3 * chunk):
+        run_topology(seed, 10, steps=30, adaptive=True, modulated=True)
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.golden.fixed import DECAY_ONE
 from spikefab.shape.cfg import (LEARN_STRIDE, Learn, Param, Space, cfg_data_bits, learn_base,
-                                param_addr, row_bits)
+                                learn_fields, param_addr, row_bits)
+from spikefab.shape.image import learn_values
 from spikefab.shape.latency import read_latency
 
 from .stdp import learn_layout
@@ -95,7 +96,8 @@ class ConfigPort(wiring.Component):
             npl, tb = len(p.plastic_groups), p.trace_bits
             pbits = addr_bits(p.pre_slots)
             members.update({
-                "learn": Out(data.ArrayLayout(learn_layout(p.weight_bits, tb), npl)),
+                "learn": Out(data.ArrayLayout(learn_layout(p.weight_bits, tb, p.modulated),
+                                              npl)),
                 "pre_rd": In(ReadPort.Signature(addr_width=pbits, shape=tb)),
                 "pre_wr": In(WritePort.Signature(addr_width=pbits, shape=tb)),
                 "post_rd": In(ReadPort.Signature(addr_width=rbits,
@@ -284,21 +286,24 @@ class ConfigPort(wiring.Component):
         ``rd_param`` (after :meth:`_read_params`, so that they win at their addresses)."""
         p = self._p
         cmd = self.i_cfg.payload
-        layout = learn_layout(p.weight_bits, p.trace_bits)
+        layout = learn_layout(p.weight_bits, p.trace_bits, p.modulated)
         learn = []
         for k, g in enumerate(p.plastic_groups):
             r = p.stdp[g]
+            vals = learn_values(p, r)      # the effective rates in a modulated core
             learn.append(Signal(layout, name=f"learn{k}", init={
-                "a_plus": r.a_plus, "a_minus": r.a_minus, "shift": r.shift,
+                "a_plus": vals[Learn.A_PLUS], "a_minus": vals[Learn.A_MINUS], "shift": r.shift,
                 "k_pre": DECAY_ONE - r.d_pre, "k_post": DECAY_ONE - r.d_post,
-                "x_inc": r.x_inc, "y_inc": r.y_inc, "w_min": r.w_min, "w_max": r.w_max}))
+                "x_inc": r.x_inc, "y_inc": r.y_inc, "w_min": r.w_min, "w_max": r.w_max,
+                **({"neg_plus": vals[Learn.NEG_PLUS], "neg_minus": vals[Learn.NEG_MINUS]}
+                   if p.modulated else {})}))
             m.d.comb += self.learn[k].eq(learn[k])
         param = cmd.space == Space.PARAM
         with m.If(self.go & cmd.write & param):
             for k, regs in enumerate(learn):
                 base = learn_base(p) + LEARN_STRIDE * k
                 with m.Switch(cmd.addr):
-                    for f in Learn:
+                    for f in learn_fields(p.modulated):
                         with m.Case(base + f):
                             name = f.name.lower()
                             if f in (Learn.D_PRE, Learn.D_POST):
@@ -309,7 +314,7 @@ class ConfigPort(wiring.Component):
             for k, regs in enumerate(learn):
                 base = learn_base(p) + LEARN_STRIDE * k
                 with m.Switch(cmd.addr):
-                    for f in Learn:
+                    for f in learn_fields(p.modulated):
                         with m.Case(base + f):
                             name = f.name.lower()
                             if f in (Learn.D_PRE, Learn.D_POST):

@@ -81,7 +81,8 @@ class Learning(wiring.Component):
                                                always_ready=True)),
             "i_ltd": In(stream.Signature(ltd_layout(p), always_ready=True)),
             "i_result": In(stream.Signature(lif_out_layout(p), always_ready=True)),
-            "learn": In(data.ArrayLayout(learn_layout(p.weight_bits, tb), npl)),
+            "learn": In(data.ArrayLayout(learn_layout(p.weight_bits, tb, p.modulated),
+                                         npl)),
             "weight": In(weight),
             "update": In(WritePort.Signature(addr_width=wbits, shape=width)),
             "cfg_weight": Out(weight),
@@ -151,7 +152,9 @@ class Learning(wiring.Component):
             m.d.comb += [
                 unit.i_op.valid.eq(op.valid), u.addr.eq(b.addr), u.word.eq(self.weight.data),
                 u.trace.eq(Cat(pre_trace for _ in range(p.lanes))),
-                u.mask.eq(b.mask), u.neg.eq(0),
+                u.mask.eq(b.mask),
+                # potentiation adds, unless a negative third factor inverts it (v1.2)
+                u.neg.eq(select(learn, b.k, "neg_plus") if p.modulated else 0),
                 u.a.eq(select(learn, b.k, "a_plus")), u.shift.eq(select(learn, b.k, "shift")),
                 u.w_min.eq(select(learn, b.k, "w_min")), u.w_max.eq(select(learn, b.k, "w_max")),
             ]
@@ -159,7 +162,9 @@ class Learning(wiring.Component):
             m.d.comb += [
                 unit.i_op.valid.eq(self.i_ltd.valid), u.addr.eq(ltd.addr), u.word.eq(ltd.word),
                 u.trace.eq(y_sel),
-                u.mask.eq(Mux(ltd_plastic, columns(p, ltd.row, ltd_k), 0)), u.neg.eq(1),
+                u.mask.eq(Mux(ltd_plastic, columns(p, ltd.row, ltd_k), 0)),
+                # depression subtracts, unless a negative third factor inverts it (v1.2)
+                u.neg.eq(~select(learn, ltd_k, "neg_minus") if p.modulated else 1),
                 u.a.eq(select(learn, ltd_k, "a_minus")), u.shift.eq(select(learn, ltd_k, "shift")),
                 u.w_min.eq(select(learn, ltd_k, "w_min")),
                 u.w_max.eq(select(learn, ltd_k, "w_max")),

@@ -21,14 +21,16 @@ from ..delay import DelayLine
 __all__ = ["learn_layout", "update_op_layout", "WeightUpdate", "TraceUpdate"]
 
 
-def learn_layout(weight_bits, trace_bits):
+def learn_layout(weight_bits, trace_bits, modulated=False):
     """Learning registers of one plastic projection (``k_pre = 4096 - d_pre``, likewise
-    ``k_post``)."""
+    ``k_post``); in a core with a modulated group (third factor, ``docs/spec.md`` v1.2) also
+    the signs of the effective rates, whose magnitudes ``a_plus`` / ``a_minus`` hold."""
     return data.StructLayout({
         "a_plus": unsigned(8), "a_minus": unsigned(8), "shift": unsigned(4),
         "k_pre": unsigned(13), "k_post": unsigned(13),
         "x_inc": unsigned(trace_bits), "y_inc": unsigned(trace_bits),
-        "w_min": signed(weight_bits), "w_max": signed(weight_bits)})
+        "w_min": signed(weight_bits), "w_max": signed(weight_bits),
+        **({"neg_plus": unsigned(1), "neg_minus": unsigned(1)} if modulated else {})})
 
 
 def update_op_layout(lanes, weight_bits, trace_bits, addr_bits):

@@ -19,7 +19,7 @@ __all__ = ["PreTraces", "PostTraces"]
 
 
 def _learn(p):
-    return In(data.ArrayLayout(learn_layout(p.weight_bits, p.trace_bits),
+    return In(data.ArrayLayout(learn_layout(p.weight_bits, p.trace_bits, p.modulated),
                                len(p.plastic_groups)))
 
 
