@@ -49,7 +49,7 @@ def describe(net):
         out.append(table(
             [(k, f"{p.source} -> {p.target}", f"{p.weights.size:,}",
               f"{int(np.count_nonzero(p.weights)):,}", p.weight_shift,
-              "yes" if p.plastic else "no")
+              ("yes, 3rd factor" if p.stdp.modulated else "yes") if p.plastic else "no")
              for k, p in enumerate(net.projections)],
             ("projection", "source -> target", "synapses", "non-zero", "shift", "plastic")))
     nonzero = sum(int(np.count_nonzero(p.weights)) for p in net.projections)

@@ -406,3 +406,17 @@ def test_simulate_rtl_of_several_populations_uses_the_network_top(sim, tmp_path)
             assert got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k]), k
     r = run_cli("generate", tmp_path / "small.toml", "-o", tmp_path / "v")
     assert r.returncode == 0 and (tmp_path / "v" / "spikefab_network.v").exists()
+
+
+def test_check_reports_adaptive_thresholds_and_the_third_factor(tmp_path, capsys):
+    (tmp_path / "ad.toml").write_text(
+        '[network]\nname = "ad"\ninputs = 4\n[[population]]\nname = "exc"\nsize = 8\n'
+        'threshold = 100\ntheta_bits = 8\ntheta_inc = 20\ntheta_decay = 30\n'
+        '[[projection]]\nsource = "input"\ntarget = "exc"\n'
+        'weights = {init = "uniform", low = 0, high = 50, seed = 1}\n[projection.stdp]\n'
+        'a_plus = 4\na_minus = 3\nshift = 6\nd_pre = 512\nd_post = 512\nx_inc = 64\n'
+        'y_inc = 64\nw_min = 0\nw_max = 127\nmodulated = true\nmodulation = -128\n')
+    assert main(["check", str(tmp_path / "ad.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "8 b +20 d30" in out and "yes, 3rd factor" in out
+    assert "adaptive thresholds 64 b" in out and "state 384)" in out    # 8 x (16+16+8+8)
