@@ -9,17 +9,17 @@ Per neuron node, with ``d = dt / tau`` (exact) and ``I`` the node's input::
     IF, I        du = 4096, dv = 0;  gain = dt * r
 
 ``gain`` (per neuron, folded into the weights' columns) turns an input spike into ``u`` in the
-node's voltage units; an Affine bias ``b`` reaching the node adds ``gain_v * b`` per step
-(``d * r * b``; for a Cuba node its steady state ``(dt/tau_mem) * r * w_in * b``). A voltage
-scale ``c`` per population turns voltages into integers: ``threshold = rint(c * v_threshold)``,
-``bias = rint(c * bias)``, ``W << shift = rint(c * gain * matrix)`` (``quantize``, the smallest
-shift that fits). ``c`` puts the threshold at an eighth of the voltage range (``v`` and ``u``
-hold 8 thresholds either way: inhibition and strong drive do not saturate), lowered where the
-largest single weight would not fit ``u``, the bias would not fit ``v``, or the deepest ``v``
-of the float reference on the probe would not fit ``v``. A readout (LI, CubaLI, I) never
-spikes (threshold at the voltage maximum) and its ``c`` puts the largest ``|v|`` of the float
-reference on the probe at half the voltage range (without a probe ``v``: the largest weight
-fills the weight range at shift 0); its ``v / c`` is the NIR voltage.
+node's voltage units; an Affine or convolution bias ``b`` reaching the node adds ``gain_v * b``
+per step (``d * r * b``; for a Cuba node its steady state ``(dt/tau_mem) * r * w_in * b``). A
+voltage scale ``c`` per population turns voltages into integers: ``threshold = rint(c *
+v_threshold)``, ``bias = rint(c * bias)``, ``W << shift = rint(c * gain * matrix)``
+(``quantize``, the smallest shift that fits). ``c`` puts the threshold at an eighth of the
+voltage range (``v`` and ``u`` hold 8 thresholds either way: inhibition and strong drive do not
+saturate), lowered where the largest single weight would not fit ``u``, the bias would not fit
+``v``, or the deepest ``v`` of the float reference on the probe would not fit ``v``. A readout
+(LI, CubaLI, I) never spikes (threshold at the voltage maximum) and its ``c`` puts the largest
+``|v|`` of the float reference on the probe at half the voltage range (without a probe ``v``:
+the largest weight fills the weight range at shift 0); its ``v / c`` is the NIR voltage.
 """
 
 import math
@@ -197,8 +197,9 @@ def _ratio(m, param, dt):
     return dt / tau
 
 
-def _dynamics(m, dt, affine, affine_nodes):
-    """Decays (exact, in 1/4096), per-neuron gain, bias per step (voltage units), threshold."""
+def _dynamics(m, dt, affine, affine_nodes, kinds):
+    """Decays (exact, in 1/4096), per-neuron gain, bias per step (voltage units), threshold;
+    ``affine`` is the constant input from the biases of ``affine_nodes`` (Affine, Conv)."""
     q = m.params
     if m.kind in ("LIF", "LI"):
         d = _ratio(m, "tau", dt)
@@ -213,9 +214,9 @@ def _dynamics(m, dt, affine, affine_nodes):
         du, dv, gain, gain_b, leak = DECAY_ONE, 0.0, dt * q["r"], dt * q["r"], 0.0
     extra = gain_b * affine
     if affine_nodes and not np.allclose(extra, extra[0], rtol=1e-9, atol=1e-12):
-        names = ", ".join(repr(n) for n in affine_nodes)
+        names = _named(affine_nodes, kinds)
         shown = ", ".join(f"{x:g}" for x in np.unique(extra)[:4])
-        raise InvalidValue(f"Parameter bias of node {names} (Affine) must give every neuron of "
+        raise InvalidValue(f"Parameter bias of node {names} must give every neuron of "
                            f"node {m.name!r} ({m.kind}) the same constant input (spikefab's "
                            f"bias is one per population), not {shown} per step")
     threshold = None
@@ -229,6 +230,14 @@ def _dynamics(m, dt, affine, affine_nodes):
             raise InvalidValue(f"Parameter v_threshold of node {m.name!r} ({m.kind}) must be "
                                f">= 0, not {threshold:g}")
     return du, dv, gain, leak + float(extra[0]) if extra.size else leak, threshold
+
+
+def _named(names, kinds):
+    """``'a', 'b' (Affine)``, or ``'a' (Affine), 'c' (Conv2d)`` where the types differ."""
+    types = [kinds.get(n, "Affine") for n in names]
+    if len(set(types)) == 1:
+        return ", ".join(repr(n) for n in names) + f" ({types[0]})"
+    return ", ".join(f"{n!r} ({t})" for n, t in zip(names, types))
 
 
 def _scale(hw, fmax, bias, threshold, peak):
@@ -338,10 +347,11 @@ def _build(parsed, dt, hw, exact, name, notes, peaks):
     pops, pmaps, projections, projs = [], [], [], []
     for node, m in parsed.neurons.items():
         du, dv, gain, bias, threshold = _dynamics(m, dt, parsed.bias[node],
-                                                  parsed.bias_nodes[node])
+                                                  parsed.bias_nodes[node], parsed.kinds)
         if parsed.bias_nodes[node] and m.kind.startswith("Cuba"):
-            notes.append(f"the Affine bias into {node!r} ({m.kind}) is added to v as its "
-                         f"steady state, not through the synaptic current")
+            notes.append(f"the bias of node {_named(parsed.bias_nodes[node], parsed.kinds)} "
+                         f"into {node!r} ({m.kind}) is added to v as its steady state, not "
+                         f"through the synaptic current")
         incoming = [(p, (p.matrix * gain[:, None]).T) for p in parsed.paths if p.target == node]
         fmax = max((float(np.abs(f).max(initial=0)) for _, f in incoming), default=0.0)
         if exact:

@@ -4,7 +4,7 @@ NumPy only; what ``import_nir`` compares the quantised golden model with. The ti
 spikefab's (``docs/spec.md`` section 3): the Input's spikes of step ``t`` reach their targets
 at step ``t``, a neuron node's spikes of step ``t`` reach theirs at step ``t + 1``, so that the
 comparison measures quantisation, not a different schedule. Per step, with ``I`` a node's
-input (the sum of ``matrix @ spikes`` over its paths plus the Affine biases)::
+input (the sum of ``matrix @ spikes`` over its paths plus the Affine and convolution biases)::
 
     LIF, LI      v += dt / tau * (v_leak - v + r * I)
     CubaLIF/LI   i += dt / tau_syn * (w_in * I - i);  v += dt / tau_mem * (v_leak - v + r * i)

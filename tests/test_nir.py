@@ -6,6 +6,7 @@ the command line, and the file round trip through ``nir.write`` / ``nir.read``."
 import ast
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 
@@ -146,6 +147,277 @@ def test_recurrent_edges_are_projections_from_the_population():
            [("n", "rec"), ("rec", "n")])
     net, rep = import_nir(graph(lif(2), [[1.0, 0.0], [0.0, 1.0]], [rec]), dt=DT)
     assert [(p.source, p.target) for p in net.projections] == [("input", "n"), ("n", "n")]
+
+
+# -- convolution and pooling: unrolled into exact matrices -----------------------------------
+
+def direct_conv(x, w, stride, pad, dil, groups=1):
+    """The textbook loop over output positions: ``x`` (B, C, *spatial), ``pad`` ((before,
+    after), ...) of zeros, cross-correlation as PyTorch -> (B, out channels, *out)."""
+    nd = w.ndim - 2
+    xp = np.pad(x, [(0, 0), (0, 0)] + [tuple(p) for p in pad])
+    k = w.shape[2:]
+    out = [(xp.shape[2 + d] - dil[d] * (k[d] - 1) - 1) // stride[d] + 1 for d in range(nd)]
+    ocg, icg = w.shape[0] // groups, w.shape[1]
+    y = np.zeros((x.shape[0], w.shape[0], *out))
+    for co in range(w.shape[0]):
+        g = co // ocg
+        for o in np.ndindex(*out):
+            win = tuple(slice(o[d] * stride[d], o[d] * stride[d] + dil[d] * (k[d] - 1) + 1,
+                              dil[d]) for d in range(nd))
+            patch = xp[(slice(None), slice(g * icg, (g + 1) * icg)) + win]
+            y[(slice(None), co) + o] = (patch * w[co]).reshape(x.shape[0], -1).sum(axis=1)
+    return y
+
+
+def direct_pool(x, k, stride, pad, average=False):
+    """Window sums (or means, over the whole window) of ``x`` (B, C, H, W), zero padded."""
+    xp = np.pad(x, [(0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])])
+    out = [(xp.shape[2 + d] - k[d]) // stride[d] + 1 for d in range(2)]
+    y = np.zeros(x.shape[:2] + tuple(out))
+    for i, j in np.ndindex(*out):
+        win = xp[:, :, i * stride[0]:i * stride[0] + k[0], j * stride[1]:j * stride[1] + k[1]]
+        y[:, :, i, j] = win.sum(axis=(2, 3)) / (k[0] * k[1] if average else 1)
+    return y
+
+
+def matrix_of(f, in_shape):
+    """The matrix of the linear map ``f``: its columns are ``f`` of the basis vectors of the
+    flattened (C order) input."""
+    n = int(np.prod(in_shape))
+    return f(np.eye(n).reshape(n, *in_shape)).reshape(n, -1).T
+
+
+def same_pad(k, dil):
+    """PyTorch's (and JAX's) 'same': ``dil * (k - 1)`` zeros in all, the odd one after."""
+    return [(d * (n - 1) // 2, d * (n - 1) - d * (n - 1) // 2) for n, d in zip(k, dil)]
+
+
+def conv_node(nd, w, in_sp, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    cls = nir.Conv1d if nd == 1 else nir.Conv2d
+    return cls(input_shape=in_sp[0] if nd == 1 else tuple(in_sp), weight=np.asarray(w, float),
+               stride=stride, padding=padding, dilation=dilation, groups=groups,
+               bias=np.zeros(w.shape[0]) if bias is None else np.asarray(bias, float))
+
+
+def chain(in_shape, layers, neuron, n_out):
+    """Input(in_shape) -> layers (name, node)... -> ``neuron`` 'n' -> Output; NIR's own type
+    check off: the importer chains the shapes itself (a flat IF after a Conv2d, groups)."""
+    nodes = {"in": nir.Input(input_type=np.array(in_shape))}
+    names = ["in"]
+    for name, node in layers:
+        nodes[name] = node
+        names.append(name)
+    nodes.update(n=neuron, out=nir.Output(output_type=np.array([n_out])))
+    names += ["n", "out"]
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(names, names[1:])), type_check=False)
+
+
+def if_node(n, r=1.0 / DT, thr=1.0):
+    return nir.IF(r=ones(n, r), v_threshold=ones(n, thr))
+
+
+CONVS = {
+    # id: (input shape, weight shape, stride, padding, dilation, groups, bias)
+    "stride1-pad0": ((1, 5, 5), (2, 1, 3, 3), 1, 0, 1, 1, None),
+    "stride2-pad1": ((2, 6, 5), (3, 2, 3, 3), 2, 1, 1, 1, None),
+    "same-even-kernel": ((1, 5, 4), (2, 1, 3, 2), 1, "same", 1, 1, None),
+    "valid": ((2, 4, 4), (1, 2, 2, 2), 1, "valid", 1, 1, None),
+    "dilation2-pad-tuple": ((1, 7, 6), (1, 1, 3, 2), 1, (1, 2), 2, 1, None),
+    "groups2": ((4, 4, 4), (4, 2, 2, 2), (1, 2), 0, 1, 2, None),
+    "bias-pad1": ((2, 4, 4), (2, 2, 3, 3), 1, 1, 1, 1, [0.25, 0.25]),
+    "bias-same-dilation2": ((1, 5, 5), (2, 1, 2, 2), 1, "same", 2, 1, [-0.5, -0.5]),
+}
+
+
+@pytest.mark.parametrize("flatten", [True, False], ids=["flatten", "flat-if"])
+@pytest.mark.parametrize("case", list(CONVS))
+def test_conv2d_unrolls_to_the_direct_convolution_exactly(case, flatten, seed):
+    in_shape, w_shape, stride, padding, dil, groups, bias = CONVS[case]
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-4, 5, w_shape) / 4 + rng.normal(0, 1e-3, w_shape)
+    node = conv_node(2, w, in_shape[1:], stride, padding, dil, groups, bias)
+    st2, dil2 = np.broadcast_to(stride, (2,)), np.broadcast_to(dil, (2,))
+    pad = (same_pad(w_shape[2:], dil2) if padding == "same" else
+           [(0, 0)] * 2 if padding == "valid" else [(p, p) for p in np.broadcast_to(padding, 2)])
+    want = matrix_of(lambda x: direct_conv(x, w, st2, pad, dil2, groups), in_shape)
+    layers = [("conv", node)] + ([("fl", nir.Flatten(input_type=None, start_dim=0))]
+                                 if flatten else [])
+    g = chain(in_shape, layers, if_node(want.shape[0]), want.shape[0])
+    m = parse(g)
+    (path,) = m.paths
+    assert path.nodes == tuple(n for n, _ in layers), seed
+    assert np.array_equal(path.matrix, want), (seed, case)
+    if padding == "same":
+        assert want.shape[0] == w_shape[0] * in_shape[1] * in_shape[2]
+    # the bias: one constant input current per output channel, the same for every neuron here
+    b = np.zeros(w_shape[0]) if bias is None else np.asarray(bias)
+    assert np.array_equal(m.bias["n"], np.repeat(b, want.shape[0] // w_shape[0]))
+    assert m.bias_nodes["n"] == (() if bias is None else ("conv",))
+    net, rep = import_nir(g, dt=DT)
+    pop, pm = net.populations[0], rep.populations[0]
+    assert pop.bias == round(pm.scale * (0 if bias is None else bias[0]))    # dt * r = 1
+    q = net.projections[0]
+    assert np.abs((q.weights << q.weight_shift) - pm.scale * want.T).max() <= \
+        2 ** q.weight_shift / 2 * (1 + 1e-9), seed
+
+
+POOLS = {
+    # id: (input shape, kernel, stride, padding)
+    "2x2-stride2": ((2, 4, 6), (2, 2), (2, 2), (0, 0)),
+    "3x3-stride1-pad1": ((1, 5, 5), (3, 3), (1, 1), (1, 1)),
+    "2x3-stride-1-2-pad-1-0": ((3, 4, 7), (2, 3), (1, 2), (1, 0)),
+}
+
+
+@pytest.mark.parametrize("kind", ["SumPool2d", "AvgPool2d"])
+@pytest.mark.parametrize("case", list(POOLS))
+def test_pooling_unrolls_to_the_direct_window_sums_exactly(case, kind):
+    in_shape, k, stride, pad = POOLS[case]
+    node = getattr(nir, kind)(kernel_size=np.array(k), stride=np.array(stride),
+                              padding=np.array(pad))
+    want = matrix_of(lambda x: direct_pool(x, k, stride, pad, kind == "AvgPool2d"), in_shape)
+    g = chain(in_shape, [("pool", node), ("fl", nir.Flatten(input_type=None, start_dim=0))],
+              lif(want.shape[0]), want.shape[0])
+    (path,) = parse(g).paths
+    assert np.array_equal(path.matrix, want), case
+    if kind == "AvgPool2d" and pad == (1, 1):
+        # a corner window holds 4 of the 9 inputs: PyTorch's default divides by 9 still
+        assert path.matrix[0].sum() == pytest.approx(4 / 9)
+
+
+def test_conv1d_unrolls_to_the_direct_convolution_exactly():
+    w = np.arange(2 * 2 * 3, dtype=float).reshape(2, 2, 3) - 5
+    for stride, padding, dil, n in ((1, 0, 1, 7), (2, 1, 1, 8), (1, "same", 2, 6),
+                                    (3, 2, 2, 9)):
+        pad = same_pad((3,), (dil,)) if padding == "same" else [(padding, padding)]
+        want = matrix_of(lambda x: direct_conv(x, w, (stride,), pad, (dil,)), (2, n))
+        g = chain((2, n), [("conv", conv_node(1, w, (n,), stride, padding, dil))],
+                  if_node(want.shape[0]), want.shape[0])
+        (path,) = parse(g).paths
+        assert np.array_equal(path.matrix, want), (stride, padding, dil, n)
+    # no input_shape: the length comes from the flat input of 2 channels
+    node = nir.Conv1d(input_shape=None, weight=w, stride=1, padding=0, dilation=1, groups=1,
+                      bias=np.zeros(2))
+    g = chain((2 * 7,), [("conv", node)], if_node(10), 10)
+    want = matrix_of(lambda x: direct_conv(x, w, (1,), [(0, 0)], (1,)), (2, 7))
+    assert np.array_equal(parse(g).paths[0].matrix, want)
+
+
+def conv_net(rng, thr=1.0, typed=False):
+    """Input(1, 8, 8) -> conv (2 channels, 3x3, padding 1) -> LIF (128) -> SumPool2d 2x2 ->
+    Flatten -> Linear (4, 32) -> LIF (4) -> Output. ``typed``: the first LIF's parameters have
+    the shape (2, 8, 8) and NIR checks the graph's types; else they are flat and the pooling
+    node's input shape is chained through the LIF from the convolution."""
+    w1 = rng.normal(0.4, 0.5, (2, 1, 3, 3)) * thr
+    w2 = rng.normal(0.1, 0.3, (4, 32)) * thr
+    shape = (2, 8, 8) if typed else (128,)
+    l1 = nir.LIF(tau=np.full(shape, 10 * DT), r=np.full(shape, 10.0), v_leak=np.zeros(shape),
+                 v_threshold=np.full(shape, thr))
+    nodes = {"in": nir.Input(input_type=np.array([1, 8, 8])),
+             "conv": conv_node(2, w1, (8, 8), padding=1), "l1": l1,
+             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                                   padding=np.array([0, 0])),
+             "fl": nir.Flatten(input_type=np.array([2, 4, 4]) if typed else None,
+                               start_dim=0),
+             "fc": nir.Linear(weight=w2), "l2": lif(4, thr=thr),
+             "out": nir.Output(output_type=np.array([4]))}
+    edges = [("in", "conv"), ("conv", "l1"), ("l1", "pool"), ("pool", "fl"), ("fl", "fc"),
+             ("fc", "l2"), ("l2", "out")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=typed), w1, w2
+
+
+def test_conv_pool_flatten_linear_compose_into_one_path(seed):
+    rng = np.random.default_rng(seed)
+    w1 = rng.normal(0, 1, (2, 1, 3, 3))
+    w2 = rng.normal(0, 1, (3, 18))
+    pool = nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                         padding=np.array([0, 0]))
+    g = chain((1, 6, 6), [("conv", conv_node(2, w1, (6, 6), padding=1)), ("pool", pool),
+                          ("fl", nir.Flatten(input_type=None, start_dim=0)),
+                          ("fc", nir.Linear(weight=w2))], lif(3), 3)
+
+    def direct(x):
+        y = direct_pool(direct_conv(x, w1, (1, 1), [(1, 1)] * 2, (1, 1)), (2, 2), (2, 2),
+                        (0, 0))
+        return y.reshape(len(x), -1) @ w2.T
+    (path,) = parse(g).paths
+    assert path.nodes == ("conv", "pool", "fl", "fc")
+    assert np.allclose(path.matrix, matrix_of(direct, (1, 6, 6)), rtol=1e-12, atol=1e-12)
+    # through a neuron node: the pooling node gets its shape from the LIF's input
+    g, w1, w2 = conv_net(rng)
+    paths = {(p.source, p.target): p for p in parse(g).paths}
+    assert np.array_equal(paths["in", "l1"].matrix,
+                          matrix_of(lambda x: direct_conv(x, w1, (1, 1), [(1, 1)] * 2, (1, 1)),
+                                    (1, 8, 8)))
+    pooled = matrix_of(lambda x: direct_pool(x, (2, 2), (2, 2), (0, 0)), (2, 8, 8))
+    assert np.allclose(paths["l1", "l2"].matrix, w2 @ pooled, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_import_agrees_with_the_float_reference(seed, tmp_path):
+    """The chain through a LIF, quantised: the golden model against the float reference of the
+    graph on the probe, as for the dense graphs above."""
+    g, _, _ = conv_net(np.random.default_rng(seed))
+    net, rep = import_nir(g, dt=DT, weight_bits=10, probe_steps=150, seed=seed)
+    assert [p.source for p in net.projections] == ["input", "l1"]
+    assert [(p.nodes, p.quantized.weights.shape) for p in rep.projections] == [
+        (("conv",), (64, 128)), (("pool", "fl", "fc"), (128, 4))]
+    for a in rep.agreement:
+        assert a.float_spikes > 0 and a.agreement > 0.9, (seed, a)
+        assert abs(a.spikes - a.float_spikes) <= 0.1 * a.float_spikes + 5, (seed, a)
+    assert rep.max_weight_error < 0.01
+    assert re.search(r"\n1 +l1 -> l2 +pool fl fc ", rep.describe()), rep.describe()
+    # the same graph typed for NIR (the LIF's parameters shaped), through NIR's file format
+    g, _, _ = conv_net(np.random.default_rng(seed), typed=True)
+    nir.write(tmp_path / "c.nir", g)
+    back, rep2 = import_nir(tmp_path / "c.nir", dt=DT, weight_bits=10, probe_steps=150,
+                            seed=seed)
+    assert [p.weights.tolist() for p in back.projections] == [p.weights.tolist()
+                                                               for p in net.projections]
+    assert rep2.agreement == rep.agreement
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data())
+def test_unrolled_convolutions_and_pools_match_the_direct_ones(data):
+    """Random kernel sizes, strides, paddings (integers, 'same', 'valid'), dilations, groups
+    and shapes, Conv1d, Conv2d, SumPool2d and AvgPool2d: the path's matrix is the direct
+    operation's, entry for entry."""
+    kind = data.draw(st.sampled_from(["Conv1d", "Conv2d", "SumPool2d", "AvgPool2d"]))
+    conv, nd = kind.startswith("Conv"), 1 if kind == "Conv1d" else 2
+    k = tuple(data.draw(st.integers(1, 4)) for _ in range(nd))
+    mode = data.draw(st.sampled_from(["int", "same", "valid"]) if conv else st.just("int"))
+    stride = tuple(data.draw(st.sampled_from([1] if mode == "same" else [1, 2, 3]))
+                   for _ in range(nd))
+    dil = tuple(data.draw(st.integers(1, 2)) for _ in range(nd)) if conv else (1, 1)
+    if mode == "int":
+        # PyTorch's pooling pads at most half the window
+        pad = tuple(data.draw(st.integers(0, 2 if conv else n // 2)) for n in k)
+        pad_arg, pad = pad if nd == 2 else pad[0], [(p, p) for p in pad]
+    else:
+        pad_arg, pad = mode, same_pad(k, dil) if mode == "same" else [(0, 0)] * nd
+    groups = data.draw(st.sampled_from([1, 2])) if conv else 1
+    ch = groups * data.draw(st.integers(1, 2))
+    # at least one output: the padded input spans the dilated kernel
+    least = [max(1, d * (n - 1) + 1 - a - b) for n, d, (a, b) in zip(k, dil, pad)]
+    sp = tuple(data.draw(st.integers(n, n + 5)) for n in least)
+    if conv:
+        out_c = groups * data.draw(st.integers(1, 2))
+        w = np.asarray(data.draw(st.lists(st.integers(-8, 8), min_size=out_c * ch // groups
+                                          * int(np.prod(k)), max_size=out_c * ch // groups
+                                          * int(np.prod(k)))), float).reshape(
+            out_c, ch // groups, *k) / 8
+        node = conv_node(nd, w, sp, stride if nd == 2 else stride[0], pad_arg,
+                         dil if nd == 2 else dil[0], groups)
+        want = matrix_of(lambda x: direct_conv(x, w, stride, pad, dil, groups), (ch, *sp))
+    else:
+        node = getattr(nir, kind)(kernel_size=np.array(k), stride=np.array(stride),
+                                  padding=np.array(pad_arg))
+        want = matrix_of(lambda x: direct_pool(x, k, stride, pad_arg, kind == "AvgPool2d"),
+                         (ch, *sp))
+    g = chain((ch, *sp), [("x", node)], if_node(want.shape[0]), want.shape[0])
+    (path,) = parse(g).paths
+    assert np.array_equal(path.matrix, want)
 
 
 # -- agreement with the float reference ------------------------------------------------------
@@ -329,24 +601,37 @@ def test_file_round_trip_reads_what_was_written(tmp_path):
 
 # -- refusals --------------------------------------------------------------------------------
 
-SUPPORTED = ("supported: Input, Output, Affine, Linear, Scale, Flatten, LIF, CubaLIF, IF, LI, "
-             "CubaLI, I")
+SUPPORTED = ("supported: Input, Output, Affine, Linear, Scale, Flatten, Conv1d, Conv2d, "
+             "SumPool2d, AvgPool2d, LIF, CubaLIF, IF, LI, CubaLI, I")
 
 
 def refusals():
     delay = ("d", nir.Delay(delay=np.ones(2)), [("fc", "d"), ("d", "n")])
     thr = ("t", nir.Threshold(threshold=np.ones(2)), [("n", "t")])
     w = [[1.0, 0.0], [0.0, 1.0]]
-    conv = nir.NIRGraph(
-        nodes={"in": nir.Input(input_type=np.array([1, 4, 4])),
-               "conv": nir.Conv2d(input_shape=(4, 4), weight=np.ones((1, 1, 2, 2)), stride=2,
-                                  padding=0, dilation=1, groups=1, bias=np.zeros(1)),
-               "fl": nir.Flatten(input_type=None, start_dim=0),
-               "fc": nir.Linear(weight=np.ones((2, 4))), "n": lif(2),
-               "out": nir.Output(output_type=np.array([2]))},
-        edges=[("in", "conv"), ("conv", "fl"), ("fl", "fc"), ("fc", "n"), ("n", "out")])
+
+    def fl(*shape):                 # typed, so that nir.write can write the graph
+        return ("fl", nir.Flatten(input_type=np.array(shape), start_dim=0))
+    big = chain((1, 64, 64), [("conv", conv_node(2, np.ones((1, 1, 3, 3)), (64, 64),
+                                                 padding=1)), fl(1, 64, 64)], if_node(4096), 4096)
+    biases = chain((1, 4, 4), [("conv", conv_node(2, np.ones((2, 1, 3, 3)), (4, 4), padding=1,
+                                                  bias=[1.0, 2.0])), fl(2, 4, 4)], if_node(32), 32)
+    same = chain((1, 4, 4), [("conv", conv_node(2, np.ones((1, 1, 3, 3)), (4, 4), stride=2,
+                                                padding="same")), fl(1, 4, 4)], if_node(16), 16)
+    flat = chain((16,), [("pool", nir.SumPool2d(kernel_size=np.array([2, 2]),
+                                                stride=np.array([2, 2]),
+                                                padding=np.array([0, 0]))), fl(1, 2, 2)], lif(4), 4)
     return [
-        ("conv", conv, {}, f"Node 'conv' is a Conv2d, which spikefab cannot import; {SUPPORTED}"),
+        ("conv too large", big, {}, "Node 'conv' (Conv2d) would unroll to a 4096 x 4096 matrix "
+         "(16,777,216 entries); spikefab imports a convolution or pooling node as a dense "
+         "matrix of at most 4,194,304 (2**22) entries"),
+        ("conv biases", biases, {}, "Parameter bias of node 'conv' (Conv2d) must give every "
+         "neuron of node 'n' (IF) the same constant input (spikefab's bias is one per "
+         "population), not 1, 2 per step"),
+        ("conv same stride", same, {}, "Parameter padding of node 'conv' (Conv2d) may be "
+         "'same' with stride 1 only (its output has the input's shape), not stride (2, 2)"),
+        ("pool flat input", flat, {}, "Node 'pool' (SumPool2d) must follow a node of known "
+         "(channels, height, width) shape, not (16,)"),
         ("delay", graph(lif(2), w, [delay]), {},
          f"Node 'd' is a Delay, which spikefab cannot import; {SUPPORTED}"),
         ("threshold", graph(lif(2), w, [thr]), {},
