@@ -211,19 +211,15 @@ def test_native_sweep(chunk):
         run_topology(seed, SWEEP_VARIANTS)
 
 
-def test_adaptive_thresholds_random_topology():
-    """Adaptive thresholds (spec v1.2): a multi-core random topology with populations that
-    have them, three networks of its shape (its own, then new parameters, weights and theta
-    increments and decays written through the configuration port); theta rises in at least
-    one. (Single cores and 60 more networks: the slow sweep.)"""
-    assert run_topology(737, 3, steps=20, adaptive=True)["rose"] >= 1
-
-
-def test_third_factor_random_topology():
-    """A multi-core plastic topology whose plastic projections have the third factor (spec
-    v1.2) at random initial modulations (both extremes, zero, one and between), with adaptive
-    thresholds: three networks of its shape against the golden model."""
-    run_topology(801, 3, steps=20, adaptive=True, modulated=True)
+def test_adaptive_thresholds_and_third_factor_random_topology():
+    """Spec v1.2 on the native harness: a multi-core plastic topology with adaptive thresholds
+    and modulated projections (random initial modulations: both extremes, zero, one, between),
+    three networks of its shape (its own, then new parameters, weights, rules, theta
+    increments and decays and modulations written through the configuration port). Theta
+    rises and a modulated projection's weights move in at least one of them, so a wrong
+    effective threshold or rate sign would show. (60 + 60 more networks: the slow sweeps.)"""
+    r = run_topology(819, 3, steps=20, adaptive=True, modulated=True)
+    assert r["rose"] >= 1 and r["moved"] >= 1, r
 
 
 @pytest.mark.slow
