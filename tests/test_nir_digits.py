@@ -54,6 +54,31 @@ def test_committed_graph_imports(imported):
     assert all(a.agreement > 0.97 for a in report.agreement), report.describe()
 
 
+def test_spyx_graph_re_exported_keeps_its_structure(imported):
+    """The graph Spyx wrote, imported and exported again: the same chain of node kinds
+    (Input, Linear, LIF, Linear, LIF, Output); only the names of the linear nodes are
+    spikefab's, and the hidden layer, which the example reports too, gets an Output of its
+    own."""
+    from spikefab.interop import export_nir
+    _, net, _, graph, _, _ = imported
+    again = export_nir(net, dt=T.DT)
+
+    def chain(g):
+        kind = {k: type(v).__name__ for k, v in g.nodes.items()}
+        nxt = {}
+        for a, b in g.edges:          # follow the computation, not the taps to an Output
+            if kind[b] != "Output" or a not in nxt:
+                nxt[a] = b
+        node, kinds = next(k for k in kind if kind[k] == "Input"), []
+        while node is not None:
+            kinds.append(kind[node])
+            node = nxt.get(node)
+        return kinds, sorted(kind.values())
+    kinds, nodes = chain(again)
+    assert kinds == chain(graph)[0] == ["Input", "Linear", "LIF", "Linear", "LIF", "Output"]
+    assert nodes == sorted(chain(graph)[1] + ["Output"])
+
+
 def test_accuracy_after_quantisation(imported):
     """The goal: the quantised network in the golden model classifies the test half at least
     as well as the committed graph did, and quantisation costs at most one point against the
