@@ -72,7 +72,7 @@ lsm: setup
 
 # Every spike coding on the digits (the same 64 -> 10 LIF network, its readout trained per
 # code), measured in the golden model and on a slice of the simulated iCEBreaker; written to
-# docs/coding.md (about a minute and a half)
+# docs/coding.md (one to three minutes on 2 cores)
 coding: setup
 	$(BIN)/python examples/coding/compare.py --write docs/coding.md
 
