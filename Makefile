@@ -72,7 +72,7 @@ lsm: setup
 
 # Every spike coding on the digits (the same 64 -> 10 LIF network, its readout trained per
 # code), measured in the golden model and on a slice of the simulated iCEBreaker; written to
-# docs/coding.md (one to three minutes on 2 cores)
+# docs/coding.md (about 15 s on a quiet 2-core machine, minutes under load)
 coding: setup
 	$(BIN)/python examples/coding/compare.py --write docs/coding.md
 

@@ -60,7 +60,8 @@ def test_comparison_end_to_end(tmp_path, capsys):
     float logistic regression's accuracy to within 2 points."""
     import json
     assert C.main(["--out", str(tmp_path), "--board-images", "1"]) == 0
-    r = json.load(open(tmp_path / "result.json"))
+    with open(tmp_path / "result.json") as f:
+        r = json.load(f)
     by = {c["code"]: c for c in r["codes"]}
     assert set(by) == set(C.CODES)
     for name in ("regular", "ttfs", "burst"):
