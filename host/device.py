@@ -399,22 +399,11 @@ class Device:
     def set_modulation(self, k, m):
         """Write the third factor of modulated projection ``k`` (``docs/spec.md`` section 4,
         v1.2): ``m`` in ``[-256, 256]`` (256: plain STDP, 0: learning off, negative: anti-STDP),
-        held from the next step until changed, a :meth:`reset` included (the golden model's
-        ``Simulator.set_modulation``). One WRITE_PARAMS of the effective rates and their signs
-        into every core that holds a copy of the projection."""
-        from spikefab.golden.params import check_modulation
+        held from the next step until changed, through a :meth:`reset` (``Simulator.
+        set_modulation``): one WRITE_PARAMS of the effective rates and signs to its cores."""
         from spikefab.shape.image import modulation_words
-        net = self.net or self.p.mapping.net
-        n = len(net.projections)
-        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n:
-            raise InvalidValue(f"Projection must be an index in [0, {n - 1}], not {k!r}")
-        rule = net.projections[k].stdp
-        if rule is None or not rule.modulated:
-            raise InvalidValue(f"Projection {k} has no third factor (it must be plastic with "
-                               f"modulated = true)")
-        m = check_modulation(m, f"Modulation of projection {k}")
-        entries = [(c, Space.PARAM, addr, word)
-                   for c, addr, word in modulation_words(self.p.mapping, self.p.cores, net, k, m)]
+        entries = [(c, Space.PARAM, addr, word) for c, addr, word in modulation_words(
+            self.p.mapping, self.p.cores, self.net or self.p.mapping.net, k, m)]
         self.write(Cmd.WRITE_PARAMS, entries)
         if self._param_entries is not None:
             new = {(c, s, a): w for c, s, a, w in entries}

@@ -224,8 +224,17 @@ def learn_values(p, rule, m=None):
 def modulation_words(mapping, params, net, k, m):
     """``[(core, addr, word)]``: the :attr:`Space.PARAM` writes that set the third factor of
     modulated projection ``k`` to ``m`` in every core holding a copy of it (its effective
-    rates and their signs)."""
+    rates and their signs). A ``k`` that is no modulated projection, or an ``m`` out of
+    ``[-256, 256]``, is an :class:`~spikefab.errors.InvalidValue` (nothing is written)."""
+    from spikefab.golden.params import check_modulation
+    n = len(net.projections)
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n:
+        raise InvalidValue(f"Projection must be an index in [0, {n - 1}], not {k!r}")
     rule = net.projections[k].stdp
+    if rule is None or not rule.modulated:
+        raise InvalidValue(f"Projection {k} has no third factor (it must be plastic with "
+                           f"modulated = true)")
+    m = check_modulation(m, f"Modulation of projection {k}")
     out = []
     for c, kk, _, kp in plastic_groups(mapping, params):
         if kp != k:

@@ -243,17 +243,20 @@ class LifPipeline(wiring.Component):
                 out.r.eq(Mux(active, Mux(spike, pick(self.refractory, 7), 0), r7 - 1)),
             ]
             if p.theta_bits:
-                # theta' = usat(th + theta_inc * s, THETA_BITS of the lane's set)
-                tsum = th7 + Mux(spike, pick(self.theta_inc, 7), 0)
-                tmax = [(1 << ns.theta_bits) - 1 for ns in p.neuron_sets]
-                # a chain of plain multiplexers, not m.Switch: Icarus never runs an
-                # ``always @*`` block whose inputs never change (one set index all along)
-                top = tmax[0]
-                for k, t in enumerate(tmax[1:], 1):
-                    if t != tmax[0]:
-                        top = Mux(sel[7] == k, t, top)
-                m.d.sync += out.theta.eq(Mux(tsum > top, top, tsum))
+                m.d.sync += out.theta.eq(self._theta_next(th7, spike, pick, sel[7]))
         return m
+
+    def _theta_next(self, th7, spike, pick, sel7):
+        """Stage 8's ``theta' = usat(th + theta_inc * s, THETA_BITS of the lane's set)``."""
+        tsum = th7 + Mux(spike, pick(self.theta_inc, 7), 0)
+        tmax = [(1 << ns.theta_bits) - 1 for ns in self._p.neuron_sets]
+        # a chain of plain multiplexers, not m.Switch: Icarus never runs an ``always @*``
+        # block whose inputs never change (one set index all along)
+        top = tmax[0]
+        for k, t in enumerate(tmax[1:], 1):
+            if t != tmax[0]:
+                top = Mux(sel7 == k, t, top)
+        return Mux(tsum > top, top, tsum)
 
     def _theta(self, m, i, reg, pick, lane):
         """The adaptive threshold path of one lane (stages 1-7): returns ``th`` at stage 7
