@@ -262,9 +262,8 @@ class Stdp:
 def modulated_rate(a, m):
     """``sign(m) * ((a * |m|) >> 8)``: an STDP rate under the third factor ``m`` (scalars or
     arrays)."""
-    m = np.asarray(m, np.int64) if isinstance(m, np.ndarray) else int(m)
-    return np.sign(m) * ((a * np.abs(m)) >> 8) if isinstance(m, np.ndarray) else \
-        (1 if m > 0 else -1 if m < 0 else 0) * ((a * abs(m)) >> 8)
+    out = np.sign(m) * ((a * np.abs(np.asarray(m, np.int64))) >> 8)
+    return int(out) if out.ndim == 0 else out
 
 
 def check_modulation(m, what="Modulation"):
