@@ -202,10 +202,12 @@ class Simulator:
         if not 0 <= k < len(self.net.projections) or self.modulation[k] is None:
             raise InvalidValue(f"Projection {k} has no third factor (it must be plastic with "
                                f"modulated = true)")
-        vals = np.broadcast_to(np.asarray(m), (self.batch,))
-        for v in vals:
-            check_modulation(v.item() if hasattr(v, "item") else v,
-                             f"Modulation of projection {k}")
+        arr = np.asarray(m)
+        if arr.shape not in ((), (self.batch,)):
+            raise InvalidValue(f"Modulation of projection {k} must be one value or one per run "
+                               f"({self.batch},), not shape {arr.shape}")
+        vals = [check_modulation(v.item(), f"Modulation of projection {k}")
+                for v in np.broadcast_to(arr, (self.batch,))]
         self.modulation[k][:] = vals
 
     def step(self, inputs):

@@ -233,6 +233,9 @@ def test_modulation_per_run_and_mid_run():
 @pytest.mark.parametrize("call, message", [
     (lambda s: s.set_modulation(0, 300),
      r"^Modulation of projection 0 must be an integer in \[-256, 256\], not 300$"),
+    (lambda s: s.set_modulation(0, [1, 2]),
+     r"^Modulation of projection 0 must be one value or one per run \(1,\), not shape "
+     r"\(2,\)$"),
     (lambda s: s.set_modulation(1, 10),
      r"^Projection 1 has no third factor \(it must be plastic with modulated = true\)$"),
 ])
