@@ -72,23 +72,13 @@ def test_saturating_widths_equal_reference(seed):
     _check(net, inputs, res, seed)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=SEEDS)
-def test_adaptive_threshold_network_equals_reference(seed):
-    """Adaptive thresholds (spec v1.2) in random networks, narrow and wide offsets."""
-    net = random_network(seed, adaptive=True)
+@settings(max_examples=240, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=SEEDS, modulated=st.booleans())
+def test_v12_networks_equal_reference(seed, modulated):
+    """Spec v1.2 in random networks: adaptive thresholds (narrow and wide offsets), and with
+    ``modulated`` plastic projections with the third factor too (modulations at both
+    extremes, zero, one and between)."""
+    net = random_network(seed, adaptive=True, modulated=modulated)
     inputs = random_inputs(seed, net, steps=40, rate=0.6)
     res = simulate(net, inputs, record_state=True)
     _check(net, inputs, res, seed)
-
-
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=SEEDS)
-def test_third_factor_network_equals_reference(seed):
-    """Modulated plastic projections (spec v1.2: modulations at both extremes, zero, one and
-    between) in random networks, with adaptive thresholds too."""
-    net = random_network(seed, adaptive=True, modulated=True)
-    inputs = random_inputs(seed, net, steps=40, rate=0.6)
-    res = simulate(net, inputs, record_state=True)
-    _check(net, inputs, res, seed)
-
