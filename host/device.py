@@ -119,11 +119,13 @@ class Device:
         self.counts = {"stale": 0, "resent": 0, "timeouts": 0, "broken": 0}
         #: what the host knows was applied (for the message of a failed command)
         self.progress = ""
-        #: ``[cmd, request bytes, response bytes, needed]`` of every command answered:
-        #: what :func:`spikefab.host.linkmodel.model` times for a real board (``needed`` is
-        #: False for a poll that found the steps still running: how many of those a host
-        #: makes depends on the transport's speed, not on the protocol)
-        self.traffic = []
+        #: None (the default: nothing recorded, so a long session's memory stays flat), or a
+        #: list that receives ``[cmd, request bytes, response bytes, needed]`` of every
+        #: command answered from then on (``dev.traffic = []`` starts recording): what
+        #: :func:`spikefab.host.linkmodel.model` times for a real board (``needed`` is False
+        #: for a poll that found the steps still running: how many of those a host makes
+        #: depends on the transport's speed, not on the protocol)
+        self.traffic = None
 
     @classmethod
     def open(cls, port, params, baud=1_000_000, timeout=0.5, retries=3, check=True):
@@ -210,12 +212,16 @@ class Device:
         self._greeted = True
         self.seq = (self.seq + 1) & 0xFF
         frame = encode_frame(cmd, payload, self.seq)
-        self.dec = FrameDecoder()
         attempts = 1 + self.retries
+        settle = False
+        failed = []
         for attempt in range(attempts):
-            if attempt:
-                self.counts["resent"] += 1
             try:
+                if attempt:
+                    self.counts["resent"] += 1
+                    if settle:
+                        self._settle()
+                self.dec = FrameDecoder()
                 self.t.write(frame)
                 r = self._response(cmd, self.seq)
             except LinkError as e:
@@ -224,18 +230,37 @@ class Device:
                 raise
             if r is None:
                 self.counts["timeouts"] += 1
+                failed.append("silence")
+                settle = False           # the line was silent for a whole timeout
                 continue
             status, body = r
             if body is None:
                 self.counts["broken"] += 1
+                failed.append("a broken frame" if status == Status.BAD_CRC
+                              else "a cut-short frame")
+                settle = True
                 continue
             if status != Status.OK:
                 raise DeviceError(cmd, status)
             # what a clean line carries for this command: its request and its response
-            self.traffic.append([cmd, len(frame), FRAME_OVERHEAD + 1 + len(body), True])
+            if self.traffic is not None:
+                self.traffic.append([cmd, len(frame), FRAME_OVERHEAD + 1 + len(body), True])
             return body
         raise NoAnswer(f"No answer to {cmd_name(cmd)} after {attempts} attempt(s) of "
-                        f"{self.timeout} s; {self._unknown(cmd)}")
+                        f"{self.timeout} s (met by {', '.join(failed)}); "
+                        f"{self._unknown(cmd)}")
+
+    def _settle(self):
+        """Before a request is sent again after a broken answer: wait until the line has
+        been silent for a whole :attr:`timeout` (at most four of them), dropping what
+        arrives. What is still on its way (the rest of a frame the device cut short, a
+        second answer) would otherwise meet the new copy: the device drops the bytes that
+        arrive while it answers, may take a start byte inside the rest for a frame's, and
+        that frame's length would swallow the next copy of the request. After a silence
+        longer than its inter-byte timeout the device hunts for a start byte again."""
+        for _ in range(4):
+            if not self.t.read(self.timeout):
+                return
 
     def _unknown(self, cmd):
         """What a failed command leaves known: it may or may not have been applied (once at
@@ -525,7 +550,7 @@ class Device:
         stalled, last = 0, None
         while True:
             done, left, ev = self.read_spikes()
-            if left and not ev:
+            if left and not ev and self.traffic:
                 self.traffic[-1][3] = False
             for tag, hid in ev:
                 s = (tag - first) % tag_mod              # steps since the first of the RUN

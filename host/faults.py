@@ -9,6 +9,9 @@ Faults (:data:`FAULT_KINDS`), each drawn from a seeded generator for one transfe
 * ``garbage``: 1 to 8 random bytes (the first a ``START`` byte half of the time) are inserted;
 * ``stall``: the bytes of a response are held back and arrive after the host's timeout,
   at the front of a later read (a cable or a driver that stalls for longer than the timeout);
+* ``split``: a request is cut in two and its rest follows after a pause drawn from
+  ``[0, 2 * split_gap]`` seconds, often longer than the device's inter-byte timeout (a host or
+  an adapter that stalls mid-request): the device answers ``TRUNCATED``, then meets the rest;
 * ``vanish``: the port disappears (a cable pulled): this and every later call raises
   :class:`~spikefab.shape.protocol.LinkError`, as :class:`SerialTransport` does when pyserial
   loses its device.
@@ -19,6 +22,7 @@ equal the golden model.
 """
 
 import random
+import time
 
 from spikefab.errors import InvalidValue
 from spikefab.shape.protocol import START, LinkError
@@ -26,7 +30,7 @@ from spikefab.shape.protocol import START, LinkError
 __all__ = ["FAULT_KINDS", "FaultyTransport", "fault_campaign"]
 
 #: The faults :class:`FaultyTransport` injects.
-FAULT_KINDS = ("drop", "flip", "garbage", "stall", "vanish")
+FAULT_KINDS = ("drop", "flip", "garbage", "stall", "vanish", "split")
 
 
 class FaultyTransport:
@@ -45,6 +49,10 @@ class FaultyTransport:
         Among :data:`FAULT_KINDS`; each fault draws one of them.
     limit : int, optional
         Inject at most this many faults.
+    split_gap : float
+        The mean pause in seconds between the two parts of a ``split`` request (simulated
+        seconds on a lock-step simulated board, which is clocked through it): default 0.06,
+        more than a board's inter-byte timeout of 50 ms.
 
     Attributes
     ----------
@@ -55,7 +63,7 @@ class FaultyTransport:
         ``(kind, direction, transfer number)`` of every fault.
     """
 
-    def __init__(self, inner, seed, rate=0.05, kinds=FAULT_KINDS, limit=None):
+    def __init__(self, inner, seed, rate=0.05, kinds=FAULT_KINDS, limit=None, split_gap=0.06):
         kinds = tuple(kinds)
         bad = [k for k in kinds if k not in FAULT_KINDS]
         if bad or not kinds:
@@ -68,6 +76,7 @@ class FaultyTransport:
         self.rate = float(rate)
         self.kinds = kinds
         self.limit = limit
+        self.split_gap = float(split_gap)
         self.injected = {k: 0 for k in FAULT_KINDS}
         self.log = []
         self.transfers = 0
@@ -83,8 +92,10 @@ class FaultyTransport:
         self.transfers += 1
         if self.limit is not None and len(self.log) >= self.limit:
             return None
-        # a stall holds back a response: the host's writes return at once either way
-        kinds = [k for k in self.kinds if direction == "to_host" or k != "stall"]
+        # a stall holds back a response (the host's writes return at once either way); a
+        # split cuts a request
+        kinds = [k for k in self.kinds if k != ("stall" if direction == "to_device"
+                                                  else "split")]
         if not kinds or self.rng.random() >= self.rate:
             return None
         kind = self.rng.choice(kinds)
@@ -117,7 +128,17 @@ class FaultyTransport:
         if kind == "vanish":
             self.vanished = True
             self._check()
-        if kind is not None:
+        if kind == "split" and len(data) > 1:
+            i = self.rng.randrange(1, len(data))
+            gap = self.rng.uniform(0.0, 2.0 * self.split_gap)
+            self.inner.write(data[:i])
+            idle = getattr(self.inner, "idle", None)
+            if idle is not None:
+                idle(gap)                    # a simulated board: clocked through the pause
+            else:
+                time.sleep(gap)
+            data = data[i:]
+        elif kind is not None:
             data = self._damage(kind, data)
         self.inner.write(data)
 

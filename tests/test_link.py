@@ -314,7 +314,8 @@ def test_silent_device_raises_link_error():
         d.identify()
     # every command is retried (protocol v2: a retry is never executed twice), and the
     # message says what is not known
-    with pytest.raises(h.LinkError, match=r"No answer to RUN after 3 attempt\(s\) of 0.01 s; "
+    with pytest.raises(h.LinkError, match=r"No answer to RUN after 3 attempt\(s\) of 0.01 s "
+                                          r"\(met by silence, silence, silence\); "
                                           r"RUN \(sequence 2\) may or may not have been "
                                           r"applied, once at most"):
         d.start(1)

@@ -6,6 +6,13 @@ The board is built like the iCEBreaker's link (30 MHz) but with 4 clocks per UAR
 (7.5 Mbaud in simulated time): the soak is about the length of the run, not the line rate
 (the default tier's pty tests run the board's own 1 Mbaud). Inputs arrive every tenth step, so
 a RUN covers ten steps: the network's recurrent and plastic activity goes on in between.
+
+A loaded machine may deliver a request to the pty's other end in parts, later than the board's
+inter-byte timeout in simulated time (the simulator keeps clocking meanwhile): the board then
+answers TRUNCATED and the host re-sends (exactly once, ``docs/protocol.md``). Such recovered
+re-sends are counted and printed; more than one per thousand steps fails the soak. (A CI run
+under load once lost all four attempts of a READ_SPIKES here, before the host let the line
+settle before a re-send.)
 """
 
 import time
@@ -60,12 +67,13 @@ def test_soak_100k_steps_over_the_pty():
                 g = gold.weights[k]
                 np.testing.assert_array_equal(w, g[0] if g.ndim == 3 else g,
                                               err_msg=f"weights of projection {k}, seed {SEED}")
-            assert dev.counts["resent"] == 0, dev.counts
+            counts = dict(dev.counts)
+            assert counts["resent"] <= STEPS // 1000, counts
     wall = time.perf_counter() - t0
     host = [h for h, _ in rss]
     sim = [s for _, s in rss]
     print(f"\nsoak: {STEPS:,} steps in {wall:.0f} s ({STEPS / wall:,.0f} steps/s); RSS KiB host "
-          f"{host[0]:,} -> {host[-1]:,}, simulator {sim[0]:,} -> {sim[-1]:,}")
+          f"{host[0]:,} -> {host[-1]:,}, simulator {sim[0]:,} -> {sim[-1]:,}; link {counts}")
     # flat: after the first chunk (allocations that reach their size), growth under 2 MiB
     assert host[-1] - host[1] < 2048, host
     assert sim[-1] - sim[1] < 2048, sim

@@ -200,7 +200,7 @@ def on_board(nets, slices, events, seed):
     with dev:
         for name, net in nets.items():
             dev.load(net)
-            dev.traffic.clear()
+            dev.traffic = []
             gold = simulate(net, slices[name]).spikes["out"]
             cycles = []
             for b, x in enumerate(slices[name]):
