@@ -60,10 +60,15 @@ test: setup
 test-slow: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "slow or synth" --durations=20 $(PYTEST_ARGS)
 
-# Unsupervised STDP learning of 8x8 digits in the golden model, against baselines; a slice
-# of the training replayed on the simulated iCEBreaker (identical weights).
+# Digits learned by the chip's own rules in the golden model, against baselines: unsupervised
+# STDP with adaptive thresholds (and accuracy against neurons), then a readout learned by
+# reward-modulated STDP; a slice of each training replayed on the simulated board (identical
+# spikes and weights); build/digits/result.json and docs/benchmarks.md (about 12 minutes).
+DIGITS_UNSUPERVISED = --neurons 200 --epochs 1 --theta-inc 128
 digits: setup
-	$(BIN)/python examples/digits/digits.py --write docs/benchmarks.md
+	$(BIN)/python examples/digits/digits.py $(DIGITS_UNSUPERVISED) --scaling 50,100,200,256 \
+		--write docs/benchmarks.md
+	$(BIN)/python examples/digits/readout.py --write docs/benchmarks.md
 
 # A liquid state machine: a seeded recurrent E/I liquid for the iCEBreaker, ridge readouts on
 # the host, three tasks against two baselines, a slice on the simulated board (a few minutes)

@@ -19,7 +19,12 @@ the chip:
   whose weights live in ``[-127, 0]`` and only depress (``a_plus = 0``,
   ``(255 * 255) >> 15 = 1``): every spike of a neuron deepens its own inhibition by one step,
   an adaptive threshold made of STDP, so that a neuron that wins often gives the others their
-  turn (homeostasis).
+  turn (homeostasis);
+- with ``Config.theta_inc`` (``make digits``: 128), ``exc`` has an adaptive threshold too
+  (``docs/spec.md`` v1.2, Diehl & Cook's homeostasis): every spike of a neuron adds
+  ``theta_inc`` to its threshold offset ``theta``, which is kept from image to image while
+  training (the host's RESET clears ``u``, ``v``, ``r`` and the traces, not ``theta``) and is
+  off (``theta_inc = 0``, cleared) for the test.
 
 Training (:func:`schedule`, :func:`train`) shows every training image for ``steps`` steps, then
 its negative (ON and OFF swapped) for ``negative`` steps with the threshold of ``exc`` raised
@@ -53,7 +58,8 @@ __all__ = ["HW", "CHANNELS", "RESET", "Config", "Run", "Presentation", "load_spl
            "build", "schedule", "write_params", "train", "frozen", "responses", "label",
            "classify", "TEST_THRESHOLDS", "choose_test_threshold", "with_params",
            "train_on_device", "replay", "compare_runs", "compare_weights",
-           "learning_off", "responses_on_device", "baselines", "receptive_fields", "main"]
+           "learning_off", "responses_on_device", "baselines", "receptive_fields", "update_result",
+           "main"]
 
 HW = Hardware(current_bits=16, voltage_bits=16, weight_bits=8, trace_bits=8,
               refractory_bits=4)
@@ -66,6 +72,8 @@ FULL = 16
 #: to the plastic core's PRE and POST spaces, and RESET (which empties the router's queues, so
 #: that no spike of the previous image is delivered).
 RESET = ("u", "v", "r", "pre traces", "post traces", "spikes in flight")
+#: Width of ``exc``'s adaptive threshold offset when ``Config.theta_inc`` is not 0.
+THETA_BITS = 16
 #: A threshold that ``v`` cannot pass (``v > threshold`` with ``v`` saturated at it).
 SILENT = (1 << (HW.voltage_bits - 1)) - 1
 
@@ -107,6 +115,7 @@ class Config:
     x_inc: int = 16
     y_inc: int = 64
     hom_shift: int = 6
+    theta_inc: int = 0
     test_threshold: int = 14000
 
     def __post_init__(self):
@@ -116,7 +125,8 @@ class Config:
                 raise TypeError(f"Config {f.name} must be an integer, not {v!r}")
         for name, lo, hi in (("neurons", 1, 256), ("steps", 1, 1 << 16),
                              ("negative", 0, 1 << 16), ("epochs", 1, 1000),
-                             ("period", FULL, 1 << 16), ("w_init", 0, HW.weight_max)):
+                             ("period", FULL, 1 << 16), ("w_init", 0, HW.weight_max),
+                             ("theta_inc", 0, (1 << THETA_BITS) - 1)):
             v = getattr(self, name)
             if not lo <= v <= hi:
                 raise ValueError(f"Config {name} must be an integer in [{lo}, {hi}], not {v}")
@@ -224,7 +234,8 @@ def build(cfg=Config()):
     n = cfg.neurons
     rng = np.random.default_rng(cfg.seed)
     exc = Population("exc", n, threshold=cfg.threshold, du=4096, dv=cfg.dv,
-                     refractory=cfg.refractory, reset="zero", output=True)
+                     refractory=cfg.refractory, reset="zero", output=True,
+                     theta_bits=THETA_BITS if cfg.theta_inc else 0, theta_inc=cfg.theta_inc)
     inh = Population("inh", 1, threshold=0, du=4096, dv=4096)
     tonic = Population("tonic", 1, threshold=0, bias=1, du=4096, dv=4096)
     w_in = rng.integers(0, cfg.w_init, size=(CHANNELS, n), endpoint=True)
@@ -310,7 +321,7 @@ def train(net, presentations, progress=None, record=None):
     for n, p in enumerate(presentations):
         if p.reset != RESET:
             raise ValueError(f"Reset must be {RESET}, not {p.reset}")
-        sim.reset_state()
+        sim.reset_state(keep_theta=True)
         for run in p.runs:
             key = (id(sim.net), run.writes)
             if key not in cache:
@@ -352,7 +363,7 @@ def train_on_device(dev, net, presentations, progress=None):
     for n, p in enumerate(presentations):
         if p.reset != RESET:
             raise ValueError(f"Reset must be {RESET}, not {p.reset}")
-        dev.reset()
+        dev.reset(keep_theta=True)
         for run in p.runs:
             if run.writes:
                 current = with_params(current, run.writes)
@@ -428,7 +439,8 @@ def learning_off(net, weights):
         w = w[0] if w.ndim == 3 else w
         st = replace(p.stdp, a_plus=0, a_minus=0) if p.stdp is not None else None
         projs.append(Projection(p.source, p.target, w, p.weight_shift, st))
-    return Network(net.name, net.inputs, net.populations, projs, net.hardware)
+    pops = [replace(p, theta_inc=0) for p in net.populations]
+    return Network(net.name, net.inputs, pops, projs, net.hardware)
 
 
 def responses_on_device(dev, net, images, cfg, seed):
@@ -439,7 +451,7 @@ def responses_on_device(dev, net, images, cfg, seed):
     them; ``dev.traffic`` then holds the commands of the images alone (after the load), for
     :func:`spikefab.host.linkmodel.model`."""
     dev.load(with_params(net, (("exc", "threshold", cfg.test_threshold),)))
-    dev.traffic.clear()              # from here on: the images' own bytes (linkmodel)
+    dev.traffic = []                 # from here on: the images' own bytes (linkmodel)
     x = encode(images, cfg.steps, cfg.period, seed)
     runs, cycles = [], []
     for b in range(len(x)):
@@ -455,19 +467,20 @@ def frozen(net, weights, cfg=Config()):
     """``net`` with ``weights`` and no plasticity, ``exc.threshold = cfg.test_threshold``.
 
     What the board runs after learning: every projection static (learning off), the learned
-    input and homeostatic weights kept, the threshold of ``exc`` written for the test.
+    input and homeostatic weights kept, the threshold of ``exc`` written for the test, and no
+    adaptive threshold (off for the test: no state and no logic for it).
     """
     projs = []
     for p, w in zip(net.projections, weights):
         w = w[0] if w.ndim == 3 else w
         projs.append(Projection(p.source, p.target, w, p.weight_shift))
-    pops = [replace(p, threshold=cfg.test_threshold) if p.name == "exc" else p
-            for p in net.populations]
+    pops = [replace(p, threshold=cfg.test_threshold, theta_bits=0, theta_inc=0)
+            if p.name == "exc" else p for p in net.populations]
     return Network(net.name, net.inputs, pops, projs, net.hardware)
 
 
 #: The exc thresholds that :func:`choose_test_threshold` tries.
-TEST_THRESHOLDS = (8000, 10000, 12000, 14000)
+TEST_THRESHOLDS = (8000, 10000, 12000, 14000, 16000, 18000, 20000)
 
 
 def choose_test_threshold(net, weights, cfg, train_set, candidates=TEST_THRESHOLDS):
@@ -581,21 +594,36 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=d.epochs,
                     help=f"passes over the training half (default {d.epochs})")
     ap.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
+    ap.add_argument("--theta-inc", type=int, default=d.theta_inc,
+                    help="adaptive threshold: added to a neuron's threshold offset on each of "
+                    f"its spikes while training, 0..65535 (default {d.theta_inc}: none)")
     ap.add_argument("--out", default="build/digits", help="folder for the PNG and the networks")
     ap.add_argument("--replay", type=int, default=3, metavar="N",
                     help="replay the first N training images on the simulated network top "
                     "over the host link and check every weight against the golden model, "
                     "0..898 (default 3; 0: skip)")
+    ap.add_argument("--scaling", metavar="N,N,...", default="",
+                    help="also train and test (no replay, no files) one network per number of "
+                    "exc neurons given, 10..256 each, for the accuracy-vs-neurons table")
     ap.add_argument("--write", metavar="MD", help="record the figures in this Markdown file and "
                     "copy the PNG to img/ beside it")
     args = ap.parse_args(argv)
+    try:
+        sizes = [int(v) for v in args.scaling.split(",")] if args.scaling else []
+    except ValueError:
+        ap.error(f"--scaling must be comma-separated integers, not {args.scaling!r}")
+    for v in sizes:
+        if not 10 <= v <= 256:
+            ap.error(f"--scaling sizes must be integers in [10, 256], not {v}")
     for name, value, lo, hi in (("neurons", args.neurons, 10, 256),
-                                ("epochs", args.epochs, 1, 100), ("replay", args.replay, 0, 898)):
+                                ("epochs", args.epochs, 1, 100), ("replay", args.replay, 0, 898),
+                                ("theta-inc", args.theta_inc, 0, (1 << THETA_BITS) - 1)):
         if not lo <= value <= hi:
             ap.error(f"--{name} must be an integer in [{lo}, {hi}], not {value}")
     if args.seed < 0:
         ap.error(f"--seed must be a non-negative integer, not {args.seed}")
-    cfg = replace(d, neurons=args.neurons, epochs=args.epochs, seed=args.seed)
+    cfg = replace(d, neurons=args.neurons, epochs=args.epochs, seed=args.seed,
+                  theta_inc=args.theta_inc)
 
     (xtr, ytr), (xte, yte) = load_split()
     print(f"digits: {len(xtr)} training and {len(xte)} test images (scikit-learn 8x8 digits, "
@@ -603,7 +631,9 @@ def main(argv=None):
           f"per training image")
     net = build(cfg)
     print(f"network: {cfg.neurons} exc LIF neurons, winner-take-all through 1 inh neuron, "
-          f"homeostasis from 1 tonic neuron; {net.inputs} inputs, "
+          f"homeostasis from 1 tonic neuron"
+          + (f" and adaptive thresholds (theta_inc {cfg.theta_inc})" if cfg.theta_inc else "")
+          + f"; {net.inputs} inputs, "
           f"{net.projections[0].weights.size:,} plastic input synapses, {cfg.neurons} plastic "
           f"homeostatic synapses, {net.synapses:,} synapses in all")
     os.makedirs(args.out, exist_ok=True)
@@ -652,13 +682,66 @@ def main(argv=None):
               f"the simulated network top (Verilator, host link): every exc spike and all "
               f"{net.synapses:,} weights equal the golden model's ({changed:,} changed by "
               f"STDP) in {rtl[-1]:.0f} s")
+    table_n = []
+    for n in sizes:
+        c = replace(cfg, neurons=n)
+        t3 = time.perf_counter()
+        a = learn_and_test(c, (xtr, ytr), (xte, yte))
+        table_n.append({"neurons": n, "accuracy": round(a, 4),
+                        "seconds": round(time.perf_counter() - t3, 1)})
+        print(f"scaling: {n} exc neurons, {c.epochs} epoch(s): test accuracy {a:.1%} "
+              f"({table_n[-1]['seconds']:.0f} s)", flush=True)
+    path = update_result(args.out, "unsupervised", {
+        "accuracy": round(acc, 4), "neurons": cfg.neurons, "epochs": cfg.epochs,
+        "seed": cfg.seed, "theta_inc": cfg.theta_inc, "test_threshold": cfg.test_threshold,
+        "synapses": net.synapses, "plastic_synapses": net.plastic_synapses,
+        "train_seconds": round(t_train, 1), "test_seconds": round(t_test, 1),
+        "rtl_replay": None if rtl is None else {"images": rtl[0], "steps": rtl[1],
+                                                 "weights_changed": rtl[2], "equal": True},
+        "scaling": table_n},
+        baselines={"nearest_centroid": round(nc, 4), "logistic_regression": round(lr, 4)})
+    print(f"wrote {path}")
     if args.write:
-        _report(args.write, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rtl)
+        _report(args.write, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rtl,
+                table_n)
         print(f"wrote {args.write}")
     return acc
 
 
-def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rtl):
+def learn_and_test(cfg, train_set, test_set):
+    """Train :func:`build`'s network of ``cfg`` on ``train_set``, choose the test threshold
+    on it, and return the test accuracy on ``test_set``."""
+    (xtr, ytr), (xte, yte) = train_set, test_set
+    net = build(cfg)
+    sim = train(net, schedule(xtr, cfg))
+    cfg, labels, _ = choose_test_threshold(net, sim.weights, cfg, (xtr, ytr))
+    pred = classify(labels, responses(frozen(net, sim.weights, cfg), xte, cfg, cfg.seed + 200))
+    return float((pred == yte).mean())
+
+
+def update_result(folder, key, entry, baselines=None):
+    """Set ``key`` (``"unsupervised"`` or ``"supervised"``) of ``folder/result.json`` to
+    ``entry`` (and ``"baselines"``), keeping what the other learner wrote; the path."""
+    import json
+    path = os.path.join(folder, "result.json")
+    result = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            try:
+                result = json.load(f)
+            except ValueError:
+                result = {}
+    result[key] = entry
+    if baselines is not None:
+        result["baselines"] = baselines
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return path
+
+
+def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rtl, table_n):
     import shutil
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                     "bench"))
@@ -674,8 +757,9 @@ def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rt
         f"(`examples/digits/digits.py`) on {machine()}.",
         "scikit-learn 8x8 digits, first half (898 images) for training, second half (899) for "
         "testing. Nothing but `docs/spec.md`: LIF populations, static projections and "
-        "pair-based trace STDP, 8-bit weights and traces; the host only clears state, writes "
-        "a threshold and injects spikes; the weights change only by STDP.",
+        "pair-based trace STDP, 8-bit weights and traces, the adaptive threshold of v1.2; "
+        "the host only clears state, writes a threshold and injects spikes; the weights "
+        "change only by STDP.",
         "",
         "| classifier | test accuracy |",
         "|---|---|",
@@ -688,7 +772,11 @@ def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rt
         f"refractory {cfg.refractory}), one `inh` neuron (winner-take-all, "
         f"{cfg.inhibition} << {cfg.inhibition_shift} per spike), one `tonic` neuron "
         f"(homeostasis: a plastic projection that only depresses, 1 << {cfg.hom_shift} per "
-        f"step per spike); {net.inputs} input channels (ON/OFF); {net.synapses:,} synapses, "
+        f"step per spike)"
+        + (f", adaptive thresholds on `exc` (theta_inc {cfg.theta_inc} per spike, "
+           f"{THETA_BITS} bits, no decay, kept from image to image while training, off for "
+           f"the test)" if cfg.theta_inc else "")
+        + f"; {net.inputs} input channels (ON/OFF); {net.synapses:,} synapses, "
         f"{net.plastic_synapses:,} plastic. Input STDP: a_plus {stdp.a_plus}, a_minus "
         f"{stdp.a_minus}, shift {stdp.shift}, d_pre {stdp.d_pre}, d_post {stdp.d_post}, "
         f"x_inc {stdp.x_inc}, y_inc {stdp.y_inc}, weights in [{stdp.w_min}, {stdp.w_max}].",
@@ -708,7 +796,32 @@ def _report(md, png, cfg, net, acc, nc, lr, pred, steps_run, t_train, t_test, rt
            f"the golden model's ({rtl[2]:,} changed by STDP), {rtl[4]:.0f} s." if rtl else ""),
         "",
         "![learned receptive fields](img/digits_receptive_fields.png)",
-    ]))
+    ] + (_scaling_table(cfg, table_n) if table_n else [])))
+
+
+#: Published unsupervised STDP results on MNIST (28x28, 60,000 training images): a different,
+#: larger and harder-to-compare data set than the 8x8 digits here.
+PUBLISHED = (
+    ("Diehl & Cook 2015 (MNIST, float, 100 exc neurons)", "82.9%"),
+    ("Diehl & Cook 2015 (MNIST, float, 400 exc neurons)", "87.0%"),
+    ("Diehl & Cook 2015 (MNIST, float, 1,600 exc neurons)", "91.9%"),
+    ("Diehl & Cook 2015 (MNIST, float, 6,400 exc neurons)", "95.0%"),
+    ("ODIN, Frenkel et al. 2019 (MNIST 16x16, on-chip SDSP, 10 neurons, supervised by "
+     "the host)", "84.5%"),
+)
+
+
+def _scaling_table(cfg, table_n):
+    rows = ["", "### Accuracy against neurons", "",
+            f"The same network, schedule and test ({cfg.epochs} epoch(s), theta_inc "
+            f"{cfg.theta_inc}, seed {cfg.seed}) at each size, the test threshold chosen on the "
+            f"training half each time; below, published figures on **other data sets** "
+            f"(MNIST), for scale only.", "",
+            "| network | data set | test accuracy |", "|---|---|---|"]
+    rows += [f"| spikefab, {r['neurons']} exc neurons | 8x8 digits (898 / 899) | "
+             f"{r['accuracy']:.1%} |" for r in table_n]
+    rows += [f"| {name} | MNIST (different) | {acc} |" for name, acc in PUBLISHED]
+    return rows
 
 
 if __name__ == "__main__":
