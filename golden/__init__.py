@@ -11,7 +11,8 @@ from .lif import lif_step
 from .simulator import SimResult, Simulator, check_inputs, deliver, simulate
 from .encode import (SCHEMES, burst_encode, delta_decode, delta_encode, encode, first_spike_time,
                      phase_decode, phase_encode, phase_weights, population_vote, rate_encode,
-                     regular_encode, spike_count, ttfs_decode, ttfs_encode)
+                     regular_encode, spike_count, ttfs_decode, ttfs_encode, RATE_INTENSITY_BITS,
+                     chip_rate_encode, chip_rate_phases)
 from .quantize import Quantized, import_weights, quantize
 
 __all__ = [
@@ -20,5 +21,5 @@ __all__ = [
     "dump", "load", "loads", "lif_step", "SimResult", "Simulator", "check_inputs", "deliver",
     "simulate", "SCHEMES", "encode", "rate_encode", "regular_encode", "ttfs_encode", "burst_encode",
     "phase_encode", "phase_weights", "delta_encode", "spike_count", "first_spike_time",
-    "population_vote", "ttfs_decode", "phase_decode", "delta_decode", "Quantized", "import_weights", "quantize",
+    "population_vote", "ttfs_decode", "phase_decode", "delta_decode", "RATE_INTENSITY_BITS", "chip_rate_encode", "chip_rate_phases", "Quantized", "import_weights", "quantize",
 ]

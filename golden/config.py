@@ -3,7 +3,8 @@
 The format (``docs/network-format.md`` has the full reference)::
 
     [network]       name, inputs
-    [hardware]      current_bits, voltage_bits, weight_bits, trace_bits, refractory_bits
+    [hardware]      current_bits, voltage_bits, weight_bits, trace_bits, refractory_bits,
+                    rate_bits (optional: the on-chip rate generator, docs/spec.md section 7)
     [[population]]  name, size, threshold, du, dv, bias, refractory, reset, output, and for an
                     adaptive threshold theta_bits, theta_inc, theta_decay
     [[projection]]  source, target, weights, weight_shift, and an optional [projection.stdp]
@@ -35,7 +36,8 @@ __all__ = ["load", "loads", "dump", "make_weights"]
 
 _TOP = ("network", "hardware", "population", "projection")
 _NETWORK_KEYS = ("name", "inputs")
-_HARDWARE_KEYS = ("current_bits", "voltage_bits", "weight_bits", "trace_bits", "refractory_bits")
+_HARDWARE_KEYS = ("current_bits", "voltage_bits", "weight_bits", "trace_bits", "refractory_bits",
+                  "rate_bits")
 _POP_REQUIRED = ("name", "size", "threshold")
 _POP_KEYS = _POP_REQUIRED + ("du", "dv", "bias", "refractory", "reset", "output")
 #: The adaptive threshold's keys (``docs/spec.md`` v1.2): written only when ``theta_bits > 0``.
@@ -244,7 +246,8 @@ def dump(net, path):
     hw = net.hardware
     lines = ["[network]", f"name = {_toml_value(net.name)}", f"inputs = {net.inputs}", "",
              "[hardware]"]
-    lines += [f"{k} = {getattr(hw, k)}" for k in _HARDWARE_KEYS]
+    lines += [f"{k} = {getattr(hw, k)}" for k in _HARDWARE_KEYS
+              if k != "rate_bits" or hw.rate_bits]
     for p in net.populations:
         lines += ["", "[[population]]"]
         lines += [f"{k} = {_toml_value(getattr(p, k))}"

@@ -33,7 +33,8 @@ from spikefab.errors import InvalidValue
 
 __all__ = ["SCHEMES", "encode", "rate_encode", "regular_encode", "ttfs_encode", "burst_encode",
            "phase_encode", "phase_weights", "delta_encode", "spike_count", "first_spike_time",
-           "population_vote", "ttfs_decode", "phase_decode", "delta_decode"]
+           "population_vote", "ttfs_decode", "phase_decode", "delta_decode",
+           "RATE_INTENSITY_BITS", "chip_rate_phases", "chip_rate_encode"]
 
 #: The regular code's accumulator: a fraction of a spike in units of ``2**-16``.
 _ACC_ONE = 1 << 16
@@ -142,6 +143,60 @@ def regular_encode(intensities, steps, rate=0.25, phase=0.0):
     start = int(math.floor(phase * _ACC_ONE + 0.5))
     t = np.arange(steps + 1, dtype=np.int64)[:, None]
     level = (start + t * q[..., None, :]) >> 16                  # spikes so far, (..., T+1, N)
+    return np.diff(level, axis=-2).astype(np.uint8)
+
+
+#: Bits of an intensity of the on-chip rate generator (``docs/spec.md`` section 7).
+RATE_INTENSITY_BITS = 4
+
+
+def chip_rate_phases(channels, bits):
+    """Where the on-chip rate generator's accumulators start (``docs/spec.md`` section 7):
+    channel ``c``'s phase is the low ``bits`` bits of ``c`` in reverse order, so that channels
+    of one intensity spike at evenly spread steps. ``(channels,)`` int64 in ``[0, 2**bits)``."""
+    channels = _integer(channels, "Channels", 0)
+    bits = _integer(bits, "Rate bits", 4, 16)
+    c = np.arange(channels, dtype=np.int64)
+    phase = np.zeros(channels, dtype=np.int64)
+    for i in range(bits):
+        phase |= ((c >> i) & 1) << (bits - 1 - i)
+    return phase
+
+
+def chip_rate_encode(intensities, steps, bits):
+    """The input spikes that the on-chip rate generator (``Hardware.rate_bits = bits``) makes
+    from integer intensities (``docs/spec.md`` section 7): bit for bit what a board makes.
+
+    Channel ``c`` of intensity ``q`` in ``[0, 15]`` has a ``bits``-bit accumulator that starts
+    at :func:`chip_rate_phases` ``[c]`` and adds ``q`` every step; the channel spikes in each
+    step where the sum reaches ``2**bits`` (which is then dropped): over the first ``t`` steps
+    it spikes ``(phase + q * t) >> bits`` times. Integers only; no seed.
+
+    Parameters
+    ----------
+    intensities : array_like of int, (N,) or (B, N)
+        In ``[0, 15]`` (:data:`RATE_INTENSITY_BITS`).
+    steps : int
+    bits : int
+        The accumulator's width ``p``, in ``[4, 16]``: a rate of ``q / 2**p`` spikes a step.
+
+    Returns
+    -------
+    numpy.ndarray of uint8, (T, N) or (B, T, N)
+    """
+    q = np.asarray(intensities)
+    top = (1 << RATE_INTENSITY_BITS) - 1
+    if q.ndim not in (1, 2):
+        raise InvalidValue(f"Intensities must have shape (N,) or (B, N), not {q.shape}")
+    if q.size and (not np.issubdtype(q.dtype, np.integer) or q.min() < 0 or q.max() > top):
+        lo, hi = (q.min(), q.max()) if q.size else (0, 0)
+        raise InvalidValue(f"Intensities of the on-chip rate generator must be integers in "
+                           f"[0, {top}], not values in [{lo}, {hi}] ({q.dtype})")
+    steps = _integer(steps, "Steps", 0)
+    bits = _integer(bits, "Rate bits", 4, 16)
+    phase = chip_rate_phases(q.shape[-1], bits)
+    t = np.arange(steps + 1, dtype=np.int64)[:, None]
+    level = (phase + t * q.astype(np.int64)[..., None, :]) >> bits   # spikes so far
     return np.diff(level, axis=-2).astype(np.uint8)
 
 

@@ -88,6 +88,11 @@ class Hardware:
         ``T_BITS``, unsigned width of an STDP trace, in ``[1, 16]``.
     refractory_bits : int
         Unsigned width of the refractory counter, in ``[1, 16]``; bounds ``refractory``.
+    rate_bits : int
+        The on-chip rate generator's accumulator width ``p`` (``docs/spec.md`` section 7,
+        v1.3): the host sends 4-bit intensities and the chip makes the input spikes, a channel
+        of intensity ``q`` spiking ``q`` times in ``2**p`` steps. 0 (the default): no
+        generator, and none is built; else in ``[4, 16]``.
     """
 
     current_bits: int = 16
@@ -95,12 +100,15 @@ class Hardware:
     weight_bits: int = 8
     trace_bits: int = 8
     refractory_bits: int = 8
+    rate_bits: int = 0
 
     def __post_init__(self):
         for name, lo, hi in (("current_bits", 2, 32), ("voltage_bits", 2, 32),
                              ("weight_bits", 2, 16), ("trace_bits", 1, 16),
                              ("refractory_bits", 1, 16)):
             _check_int(getattr(self, name), lo, hi, f"Hardware {name}")
+        if self.rate_bits != 0:
+            _check_int(self.rate_bits, 4, 16, "Hardware rate_bits (0: no rate generator)")
 
     @property
     def weight_max(self):

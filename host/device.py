@@ -31,7 +31,8 @@ from .exchange import Exchange, NoAnswer
 from .transport import SerialTransport, sim_transport
 from .weights import network_weights, updated_weights
 
-__all__ = ["Device", "DeviceRun", "NoAnswer", "IdentifyError", "BuildMismatch"]
+__all__ = ["Device", "DeviceRun", "DevicePresentation", "NoAnswer", "IdentifyError",
+           "BuildMismatch"]
 
 
 class IdentifyError(LinkError):
@@ -76,6 +77,23 @@ class DeviceRun:
     cycles: np.ndarray
     u: "dict | None" = None
     v: "dict | None" = None
+
+
+@dataclass
+class DevicePresentation:
+    """What :meth:`Device.present` returns.
+
+    Attributes
+    ----------
+    spikes : dict of str to numpy.ndarray of uint8, (B, T, size)
+        Every population the build reports to the host (zeros for the others), image by image.
+    cycles : numpy.ndarray of int64, (B,)
+        Clocks of every presentation on the board, from its first clearing write to its last
+        step's barrier.
+    """
+
+    spikes: dict
+    cycles: np.ndarray
 
 
 class Device(Exchange):
@@ -406,6 +424,111 @@ class Device(Exchange):
         """Drains up to 60 queued per-step cycle counts."""
         body = self.transact(Cmd.READ_CYCLES)
         return [int.from_bytes(body[k:k + 4], "little") for k in range(0, len(body), 4)]
+
+    def present(self, intensities, steps, poll=0.0):
+        """Run every image of ``intensities`` for ``steps`` steps on the board's rate generator
+        (``docs/spec.md`` section 7; the build's ``Hardware.rate_bits``), each from a cleared
+        state: what :func:`~spikefab.golden.simulate` of
+        :func:`~spikefab.golden.chip_rate_encode` gives, image by image from a fresh
+        simulator (``u = v = r = theta = 0``, accumulators and traces 0; the weights,
+        parameters and modulations as loaded).
+
+        The images go out several to a PRESENT frame, and the board keeps a few queued
+        (``docs/protocol.md``), so that it computes while the host sends and reads: each
+        PRESENT's answer carries the output events of the images done so far.
+
+        Parameters
+        ----------
+        intensities : array_like of int, (B, inputs) or (inputs,)
+            In ``[0, 15]``.
+        steps : int
+            Steps of every image, at least 1.
+
+        Returns
+        -------
+        DevicePresentation
+        """
+        from spikefab.golden.encode import RATE_INTENSITY_BITS
+        from spikefab.shape.rates import pack_rates, per_frame, rate_slots
+        p, m = self.p, self.p.mapping
+        if not p.rate_bits:
+            raise InvalidValue("This build has no rate generator: set rate_bits in the "
+                               "network's [hardware] table (docs/spec.md section 7) and build "
+                               "again")
+        q = np.asarray(intensities)
+        if q.ndim == 1:
+            q = q[None]
+        top = (1 << RATE_INTENSITY_BITS) - 1
+        if q.ndim != 2 or q.shape[1] != p.inputs:
+            raise InvalidValue(f"Intensities must have shape (B, {p.inputs}), not "
+                               f"{np.shape(intensities)}")
+        if q.size and (not np.issubdtype(q.dtype, np.integer) or q.min() < 0
+                       or q.max() > top):
+            raise InvalidValue(f"Intensities must be integers in [0, {top}], not values in "
+                               f"[{q.min()}, {q.max()}] ({q.dtype})")
+        S, per = rate_slots(p.inputs), per_frame(p.inputs)
+        tag_mod = 1 << p.step_bits
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or \
+                not 1 <= steps or 2 * S * steps >= tag_mod:
+            raise InvalidValue(f"Steps of a presentation must be an integer in [1, "
+                               f"{(tag_mod - 1) // (2 * S)}] (the step tags of {S} queued "
+                               f"images must stay apart), not {steps!r}")
+        B, T = len(q), int(steps)
+        spikes = {pop.name: np.zeros((B, T, pop.size), np.uint8) for pop in m.net.populations}
+        frames = [pack_rates(row) for row in q]
+        first = done_abs = last_abs = self.steps
+        sent = completed = counted = queued = 0
+        cycles = []
+        stalled, last = 0, None
+        while True:
+            self.progress = (f"images 0..{completed - 1} of this presentation ran and their "
+                             f"outputs were read up to step {done_abs - first}" if completed
+                             else "no image of this presentation had run")
+            k = min(per, B - sent, S - queued)
+            if k > 0:
+                body = self.transact(Cmd.PRESENT, T.to_bytes(2, "little") +
+                                     b"".join(frames[sent:sent + k]))
+                sent += k
+            else:
+                body = self.transact(Cmd.READ_SPIKES)
+            done, queued = (int.from_bytes(body[0:2], "little"),
+                            int.from_bytes(body[2:4], "little"))
+            done_abs += (done - done_abs) % tag_mod
+            for o in range(4, len(body), 4):
+                hid = int.from_bytes(body[o:o + 2], "little")
+                tag = int.from_bytes(body[o + 2:o + 4], "little")
+                last_abs += (tag - last_abs) % tag_mod
+                b, t = divmod(last_abs - first, T)
+                if not (0 <= b < sent and last_abs < done_abs + 1):
+                    raise LinkError(f"Output event of host id {hid} tagged {tag}, outside "
+                                    f"the steps of the images sent")
+                pop, i = m.host_neuron(hid)
+                spikes[pop][b, t, i] = 1
+            completed = sent - queued
+            n_ev = (len(body) - 4) // 4
+            c = []
+            if completed - counted >= 32 or (sent == B and queued == 0 and counted < B):
+                c = self.read_cycles()
+                cycles += c
+                counted += len(c)
+            if sent == B and queued == 0 and n_ev < MAX_EVENTS and counted == B:
+                break
+            if k > 0 or n_ev or c or (done, queued) != last:
+                stalled, last = 0, (done, queued)
+            else:
+                if self.traffic:
+                    self.traffic[-1][3] = False          # a poll of a running image
+                stalled += 1
+                if stalled > self.stall_polls:
+                    raise LinkError(f"No progress of the presented images ({queued} queued) "
+                                    f"in {self.stall_polls:,} polls")
+                if poll:
+                    self.t.idle(poll) if hasattr(self.t, "idle") else time.sleep(poll)
+        self.steps = first + B * T
+        self.progress = f"all {B} images of the presentation ran and their outputs were read"
+        if len(cycles) != B:
+            raise LinkError(f"Expected {B} presentation cycle counts, got {len(cycles)}")
+        return DevicePresentation(spikes, np.asarray(cycles, np.int64))
 
     def _drain(self, k, poll, final):
         """Poll the ``k`` steps started last until they are done and their output events are

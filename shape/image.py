@@ -27,7 +27,7 @@ __all__ = ["RunResult", "CoreMap", "to_signed", "pack_cfg", "unpack_state", "unp
            "post_addr", "unpack_traces", "learn_addr", "learn_values", "neuron_param_words",
            "spiking_rows", "pack_input", "pack_network_cfg", "unpack_output", "pointer_words",
            "destination_words", "projection_weights", "population_state", "population_theta",
-           "plastic_groups", "learning_words", "modulation_words", "trace_addresses",
+           "plastic_groups", "learning_words", "modulation_words", "trace_addresses", "clear_ranges",
            "projection_traces", "stray_synapses", "core_image", "network_image",
            "clear_entries"]
 
@@ -475,6 +475,21 @@ def network_image(p):
     routes += [(p.router_target, TableSpace.DESTINATION, e, word)
                for e, word in enumerate(destination_words(rp, rp.destinations))]
     return {"weights": weights, "params": params, "routes": routes}
+
+
+def clear_ranges(p):
+    """``[(target, space, first, last)]``: the addresses of :func:`clear_entries` (without
+    ``keep_theta``) as runs of consecutive addresses, from the cores' shapes alone (a top made
+    from a :class:`~spikefab.shape.network.NetworkShape` has no mapping). The link's rate
+    generator walks them to clear the state before every presentation."""
+    out = []
+    for c, cp in enumerate(p.cores):
+        out += [(c, Space.STATE, 0, cp.rows - 1), (c, Space.ACC, 0, cp.rows - 1)]
+        if cp.plastic_groups and cp.pre_count:
+            out.append((c, Space.PRE, 0, cp.pre_count - 1))
+        for kk, _ in enumerate(cp.plastic_groups):
+            out.append((c, Space.POST, post_addr(cp, kk, 0), post_addr(cp, kk, cp.rows - 1)))
+    return out
 
 
 def clear_entries(p, keep_theta=None):

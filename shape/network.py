@@ -55,6 +55,9 @@ class NetworkParams:
         the iCE40 boards build, where a delay register costs a logic cell).
     layout : dict or None
         Of a top made from a shape: where its mapping put the neurons (``NetworkShape``).
+    rate_bits : int
+        The link's on-chip rate generator (``Hardware.rate_bits``; 0: none,
+        :mod:`spikefab.shape.rates`).
     """
 
     mapping: "Mapping | None"
@@ -64,6 +67,7 @@ class NetworkParams:
     weight_rams: tuple = ()
     delay_ram: bool = False
     layout: dict = None
+    rate_bits: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "delay_ram", bool(self.delay_ram))
@@ -77,6 +81,9 @@ class NetworkParams:
         for cp, kind in zip(self.cores, rams):
             check_weight_ram(kind, cp.lanes * cp.weight_bits, cp.weight_slots, cp.plastic)
         object.__setattr__(self, "weight_rams", rams)
+        if self.rate_bits:
+            from .rates import check_rates
+            check_rates(self.router.inputs, self.rate_bits)
 
     @classmethod
     def from_mapping(cls, mapping, lanes=1, step_bits=16, entries=None, weight_rams=None,
@@ -108,14 +115,15 @@ class NetworkParams:
         router = RouterParams.from_mapping(mapping, entries=entries, step_bits=step_bits)
         if callable(weight_rams):
             weight_rams = weight_rams(cores)
-        return cls(mapping, lanes, cores, router, weight_rams, delay_ram)
+        return cls(mapping, lanes, cores, router, weight_rams, delay_ram,
+                   rate_bits=mapping.net.hardware.rate_bits)
 
     @property
     def shape(self):
         """The :class:`NetworkShape` of this top: its run-time values left out."""
         layout = self.layout if self.mapping is None else _layout_json(self.mapping)
         return NetworkShape(tuple(c.shape for c in self.cores), self.router, self.lanes,
-                            self.weight_rams, self.delay_ram, layout)
+                            self.weight_rams, self.delay_ram, layout, self.rate_bits)
 
     @property
     def inputs(self):
@@ -218,7 +226,12 @@ def _top_json(p, cores, layout):
     for info, ram, where in zip(cores, p.weight_rams, layout["cores"]):
         info.update(weight_ram=ram, **where)
     rp = p.router
+    rates = {}
+    if p.rate_bits:                      # written only when built: no generator, same hash
+        from .rates import rate_info
+        rates = {"rates": rate_info(rp.inputs, p.rate_bits)}
     return {
+        **rates,
         "inputs": rp.inputs, "lanes": p.lanes, "delay_ram": p.delay_ram,
         "outputs": layout["outputs"], "host_ids": layout["host_ids"],
         "capacity": layout["capacity"], "cores": cores,
@@ -282,12 +295,14 @@ class NetworkShape:
     weight_rams: tuple
     delay_ram: bool
     layout: dict
+    rate_bits: int = 0
 
     def params(self):
         """The :class:`NetworkParams` of this shape with blank run-time values (no mapping:
         it describes no particular network)."""
         return NetworkParams(None, self.lanes, tuple(c.params() for c in self.cores),
-                             self.router, self.weight_rams, self.delay_ram, layout=self.layout)
+                             self.router, self.weight_rams, self.delay_ram, layout=self.layout,
+                             rate_bits=self.rate_bits)
 
     def to_json(self):
         return _top_json(self.params(), [c.to_json() for c in self.cores],

@@ -20,8 +20,9 @@ __all__ = ["START", "VERSION", "Cmd", "Status", "STATUS_NAMES", "MAX_EVENTS", "M
 
 START = 0xA5
 #: 2: every frame carries a sequence number, and the device executes a request once (a
-#: retry of the last executed frame is answered from its replay memory).
-VERSION = 2
+#: retry of the last executed frame is answered from its replay memory). 3: PRESENT (images
+#: run on the chip's rate generator) and its two fields in IDENTIFY.
+VERSION = 3
 #: Events / cycle counts per READ_SPIKES / READ_CYCLES response.
 MAX_EVENTS, MAX_CYCLES = 60, 60
 
@@ -36,6 +37,7 @@ class Cmd:
     READ = 0x20
     INPUT = 0x30
     RUN = 0x31
+    PRESENT = 0x32
     READ_SPIKES = 0x40
     READ_CYCLES = 0x41
 
@@ -62,9 +64,11 @@ def nbytes(bits):
 def link_info(p, out_depth=256, cycles_depth=64):
     """The numbers of a link build that the host needs (also the IDENTIFY payload).
     ``build_hash`` is the CRC-32 of :func:`shape_json`, with the link's queue depths."""
+    from .rates import rate_slots
     blob = json.dumps(dict(shape_json(p), out_depth=out_depth, cycles_depth=cycles_depth),
                       sort_keys=True, default=str).encode()
     return {
+        "rate_bits": p.rate_bits, "rate_slots": rate_slots(p.inputs) if p.rate_bits else 0,
         "version": VERSION, "cores": len(p.cores), "inputs": p.inputs,
         "cfg_addr_bits": p.cfg_addr_bits, "cfg_data_bits": p.cfg_data_bits,
         "rdata_bits": p.rdata_bits, "index_bits": p.router.index_bits,
@@ -75,17 +79,24 @@ def link_info(p, out_depth=256, cycles_depth=64):
 
 def link_memories(p, out_depth=256, cycles_depth=64):
     """``[(name, depth, width)]`` of the memories of :class:`Link`: the frame buffer, the
-    output-event queue and the cycle-count queue (the board capacity check counts them)."""
-    return [("frame buffer", 256, 8), ("replay memory", 256, 8),
-            ("output queue", out_depth, 32),
-            ("cycle queue", cycles_depth, CYCLES_BITS)]
+    output-event queue and the cycle-count queue, and with a rate generator its intensities
+    and accumulators (the board capacity check counts them)."""
+    out = [("frame buffer", 256, 8), ("replay memory", 256, 8),
+           ("output queue", out_depth, 32),
+           ("cycle queue", cycles_depth, CYCLES_BITS)]
+    if p.rate_bits:
+        from .rates import rate_slots, rate_stride
+        out += [("rate intensities", rate_slots(p.inputs) * rate_stride(p.inputs), 8),
+                ("rate accumulators", p.inputs, p.rate_bits)]
+    return out
 
 
 #: The IDENTIFY response payload after the status byte and the magic ``"SF"``: its fields
 #: and their sizes in bytes, in order, each little-endian (``docs/protocol.md``).
 IDENTIFY_FIELDS = (("version", 1), ("cores", 1), ("inputs", 2), ("cfg_addr_bits", 1),
                    ("cfg_data_bits", 1), ("rdata_bits", 1), ("index_bits", 1),
-                   ("step_bits", 1), ("out_depth", 2), ("cycles_depth", 2), ("build_hash", 4))
+                   ("step_bits", 1), ("out_depth", 2), ("cycles_depth", 2), ("build_hash", 4),
+                   ("rate_bits", 1), ("rate_slots", 1))
 
 
 def identify_bytes(info):

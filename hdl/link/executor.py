@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 from spikefab.shape.cfg import Space
 from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.protocol import MAX_CYCLES, MAX_EVENTS, Cmd, Status, identify_bytes, nbytes
+from spikefab.shape.rates import image_bytes, per_frame, rate_slots, rate_stride
 
 from ..network import network_cfg_layout
 from .receiver import frame_layout
@@ -82,6 +83,12 @@ class Executor(wiring.Component):
     clear, net_reset : Out(1)
     error : Out(1)
         An error response begins this clock.
+    rate_w_addr, rate_w_data, rate_w_en, present, present_steps : Out
+        With a rate generator (``params.rate_bits``): PRESENT's intensities into the
+        generator's memory, the presentations it queues (a pulse) and their steps.
+    presenting : In(1)
+    rate_queued, rate_wslot : In
+        The generator's state.
     """
 
     def __init__(self, params, info, registered=False):
@@ -89,7 +96,16 @@ class Executor(wiring.Component):
         self.info = info
         self.registered = bool(registered)
         out_depth, cycles_depth = info["out_depth"], info["cycles_depth"]
+        rates = {}
+        if p.rate_bits:
+            S = rate_slots(p.inputs)
+            rates = {"rate_w_addr": Out(range(S * rate_stride(p.inputs))),
+                     "rate_w_data": Out(8), "rate_w_en": Out(1),
+                     "present": Out(range(S + 1)), "present_steps": Out(16),
+                     "presenting": In(1), "rate_queued": In(range(S + 1)),
+                     "rate_wslot": In(range(S))}
         super().__init__({
+            **rates,
             "i_frame": In(stream.Signature(frame_layout())),
             "buffer": In(ReadPort.Signature(addr_width=8, shape=8)),
             "start": Out(1),
@@ -149,6 +165,8 @@ class Executor(wiring.Component):
             self._decode(m, v)
             self._entries(m, v)
             self._answer(m, v)
+            if self._p.rate_bits:
+                self._present(m, v)
         m.d.comb += self.error.eq(ex.ongoing("ERROR"))
         return m
 
@@ -332,6 +350,9 @@ class Executor(wiring.Component):
                             m.d.sync += v.r_len.eq(1 + (k << 2))
                         m.d.comb += self.start.eq(1)
                         m.next = "DRAIN"
+                if self._p.rate_bits:
+                    with m.Case(Cmd.PRESENT):
+                        self._present_decode(m, v)
                 with m.Case(Cmd.WRITE_WEIGHTS, Cmd.WRITE_PARAMS, Cmd.WRITE_ROUTES,
                             Cmd.WRITE_STATE, Cmd.READ, Cmd.INPUT, Cmd.RUN):
                     with m.If(self.running):
@@ -426,13 +447,92 @@ class Executor(wiring.Component):
                 m.d.sync += [v.tx_word.eq(self.i_rdata.payload), v.tx_left.eq(v.R)]
                 m.next = "WAIT_SENT"
 
+    def _present_decode(self, m, v):
+        """PRESENT's checks that need no payload byte: not while RUN's steps are out, a
+        length of ``2 + k * image_bytes`` (``1 <= k <= per_frame``), room for ``k`` images."""
+        p = self._p
+        B, K, S = image_bytes(p.inputs), per_frame(p.inputs), rate_slots(p.inputs)
+        k = Signal(range(K + 1))
+        for i in range(1, K + 1):
+            with m.If(v.f_len == 2 + i * B):
+                m.d.comb += k.eq(i)
+        v.p_images = Signal(range(K + 1), name="p_images")
+        with m.If(self.running & ~self.presenting):
+            m.d.sync += v.status.eq(Status.BUSY)
+            m.next = "ERROR"
+        with m.Elif(k == 0):
+            m.d.sync += v.status.eq(Status.BAD_LENGTH)
+            m.next = "ERROR"
+        with m.Elif(k + self.rate_queued > S):
+            m.d.sync += v.status.eq(Status.BUSY)
+            m.next = "ERROR"
+        with m.Else():
+            m.d.sync += [v.p_images.eq(k), v.pos.eq(0)]
+            m.next = "P_T0"
+
+    def _present(self, m, v):
+        """PRESENT after its length: ``steps`` (not 0; while presentations are queued, theirs),
+        then every intensity byte into the generator's slots from ``wslot`` on, then the
+        images queued and the answer of READ_SPIKES."""
+        p = self._p
+        B = image_bytes(p.inputs)
+        sb = max(1, (rate_stride(p.inputs) - 1).bit_length())
+        t = Signal(16, name="p_steps")
+        j = Signal(sb, name="p_byte")
+        slot = Signal.like(self.rate_wslot, name="p_slot")
+        with m.State("P_T0"):
+            m.next = "P_T1"
+        with m.State("P_T1"):
+            m.d.sync += [t[:8].eq(self.buffer.data), v.pos.eq(1)]
+            m.next = "P_T2"
+        with m.State("P_T2"):
+            m.next = "P_T3"
+        with m.State("P_T3"):
+            m.d.sync += [t[8:].eq(self.buffer.data), v.pos.eq(2)]
+            m.next = "P_CHECK"
+        with m.State("P_CHECK"):
+            with m.If(t == 0):
+                m.d.sync += v.status.eq(Status.BAD_FIELD)
+                m.next = "ERROR"
+            with m.Elif(self.presenting & (t != self.present_steps)):
+                m.d.sync += v.status.eq(Status.BUSY)
+                m.next = "ERROR"
+            with m.Else():
+                m.d.sync += [self.present_steps.eq(t), slot.eq(self.rate_wslot), j.eq(0)]
+                m.next = "P_READ"
+        with m.State("P_READ"):
+            m.next = "P_WRITE"
+        with m.State("P_WRITE"):
+            m.d.comb += [self.rate_w_addr.eq(Cat(j, slot) if rate_stride(p.inputs) > 1
+                                             else slot),
+                         self.rate_w_data.eq(self.buffer.data), self.rate_w_en.eq(1)]
+            m.d.sync += [v.pos.eq(v.pos + 1), j.eq(j + 1)]
+            with m.If(j == B - 1):
+                m.d.sync += [j.eq(0), slot.eq(slot + 1)]
+            with m.If(v.pos + 1 == v.f_len):
+                m.next = "P_QUEUE"
+            with m.Else():
+                m.next = "P_READ"
+        with m.State("P_QUEUE"):
+            m.d.comb += self.present.eq(v.p_images)
+            m.next = "P_SNAP"
+        with m.State("P_SNAP"):
+            # the snapshot of the next clock counts the images just queued
+            m.next = "P_ANSWER"
+        with m.State("P_ANSWER"):
+            m.d.sync += [v.nfifo.eq(v.k_spikes),
+                         v.tx_word.eq(Cat(Const(0, 8), v.snap_steps, v.snap_left)),
+                         v.tx_left.eq(5), v.r_len.eq(5 + (v.k_spikes << 2))]
+            m.d.comb += self.start.eq(1)
+            m.next = "DRAIN"
+
     def _answer(self, m, v):
         registered = self.registered
         with m.State("DRAIN"):
             with m.If(v.tx_left == 0):
                 with m.If(v.nfifo == 0):
                     m.next = "FINISH"
-                with m.Elif(v.f_cmd == Cmd.READ_SPIKES):
+                with m.Elif(v.f_cmd != Cmd.READ_CYCLES):      # READ_SPIKES, PRESENT
                     # without registered heads the snapshot's count alone says the head is
                     # there
                     with m.If(self.i_events.valid) if registered else nullcontext():

@@ -7,8 +7,9 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.latency import CYCLES_BITS
 
-from ..network import input_layout
+from ..network import input_layout, network_cfg_layout
 from ..router import host_event_layout
+from .rates import RateGenerator
 
 __all__ = ["pad16", "StepRunner"]
 
@@ -30,8 +31,13 @@ class StepRunner(wiring.Component):
     reaches the executor's state in the same clock: an input channel or a step's end word is
     loaded when the buffer is free. ``clear`` empties the queues and forgets the steps.
 
+    With a rate generator (``params.rate_bits``, :class:`~.rates.RateGenerator`) queued
+    presentations run too: the generator owns ``o_input`` and ``o_cfg`` while one runs, its
+    steps' barriers are its own, and each presentation queues one cycle count (its clocks)
+    instead of one per step.
+
     Memories: the output-event queue (``out_depth`` x 32) and the cycle-count queue
-    (``cycles_depth`` x 32). With ``registered`` (a network on banked weight memories: a
+    (``cycles_depth`` x 32), and the generator's. With ``registered`` (a network on banked weight memories: a
     large ECP5 whose block RAMs are far from the transmitter) the queues' heads are
     registered first, so that the block RAM's clock-to-out and the trip across the chip get
     a clock of their own; a head is then valid a clock after the previous one is taken.
@@ -55,9 +61,18 @@ class StepRunner(wiring.Component):
         Steps to queue this clock.
     clear : In(1)
     running : Out(1)
-        Steps are queued, in flight or running.
+        Steps are queued, in flight or running, or presentations queued.
     outstanding : Out(16)
-        Steps queued or in flight.
+        Steps queued or in flight, plus presentations queued or running.
+    rate_w_addr, rate_w_data, rate_w_en, present, present_steps : In
+        With a generator: its intensity write port, presentations queued this clock, their
+        steps.
+    presenting : Out(1)
+        With a generator: presentations are queued or running.
+    rate_queued, rate_wslot : Out
+        The generator's ``queued`` and ``wslot``.
+    o_cfg : Out(stream.Signature(network_cfg_layout(params)))
+        With a generator: its clear walk.
     o_events, o_cycles : Out(stream.Signature(32))
         The queues' heads. Without ``registered`` a head is valid whenever the queue's
         level is non-zero; the executor takes only as many as a snapshot of the level says.
@@ -70,7 +85,19 @@ class StepRunner(wiring.Component):
         self._p = p = params
         self.out_depth, self.cycles_depth = out_depth, cycles_depth
         self.registered = bool(registered)
+        rates = {}
+        if p.rate_bits:
+            self.generator = RateGenerator(p)
+            S, W = self.generator.slots, self.generator.slots * self.generator.stride
+            rates = {"rate_w_addr": In(range(W)), "rate_w_data": In(8), "rate_w_en": In(1),
+                     "present": In(range(S + 1)), "present_steps": In(16),
+                     "rate_queued": Out(range(S + 1)), "rate_wslot": Out(range(S)),
+                     "presenting": Out(1),
+                     "o_cfg": Out(stream.Signature(network_cfg_layout(p)))}
+        else:
+            self.generator = None
         super().__init__({
+            **rates,
             "o_input": Out(stream.Signature(input_layout(p))),
             "i_output": In(stream.Signature(host_event_layout(p.router))),
             "busy": In(1),
@@ -108,11 +135,26 @@ class StepRunner(wiring.Component):
                      cfifo.r_en.eq(self.o_cycles.ready),
                      self.event_level.eq(ofifo.r_level), self.cycle_level.eq(cfifo.r_level)]
 
+        gen = self.generator
+        queued, active = Const(0, 1), Const(0, 1)
+        if gen is not None:
+            m.submodules.generator = gen = ResetInserter(clear)(gen)
+            queued, active = gen.queued, gen.active
+            m.d.comb += [gen.w_addr.eq(self.rate_w_addr), gen.w_data.eq(self.rate_w_data),
+                         gen.w_en.eq(self.rate_w_en), gen.add.eq(self.present),
+                         gen.steps.eq(self.present_steps), gen.done.eq(self.done),
+                         gen.room.eq(cfifo.level < self.cycles_depth - 1),
+                         self.rate_queued.eq(gen.queued), self.rate_wslot.eq(gen.wslot)]
+            wiring.connect(m, gen.o_cfg, wiring.flipped(self.o_cfg))
+            m.d.comb += self.presenting.eq(queued != 0)
         pending = Signal(16)
         inflight = Signal(2)
-        m.d.comb += [self.running.eq((pending != 0) | (inflight != 0) | self.busy),
-                     self.outstanding.eq((pending + inflight)[:16])]
+        m.d.comb += [self.running.eq((pending != 0) | (inflight != 0) | self.busy |
+                                     (queued != 0)),
+                     self.outstanding.eq((pending + inflight + queued)[:16])]
         room = cfifo.level + inflight < self.cycles_depth - 1
+        # a barrier of a presentation's step is the generator's
+        step_done = self.done & ~active
         ob_valid = Signal()
         ob = Signal(input_layout(self._p))
         push_end = Signal()
@@ -121,10 +163,13 @@ class StepRunner(wiring.Component):
             m.d.sync += [pending.eq(0), inflight.eq(0)]
         with m.Else():
             m.d.sync += [pending.eq(pending + self.run - push_end),
-                         inflight.eq(inflight + push_end - self.done)]
+                         inflight.eq(inflight + push_end - step_done)]
         done_d = Signal()                  # ``cycles`` holds the step's count one clock later
-        m.d.sync += done_d.eq(self.done & ~clear)
+        m.d.sync += done_d.eq(step_done & ~clear)
         m.d.comb += [cfifo.w_data.eq(self.cycles), cfifo.w_en.eq(done_d)]
+        if gen is not None:
+            with m.If(gen.count_valid):
+                m.d.comb += [cfifo.w_data.eq(gen.count), cfifo.w_en.eq(~clear)]
         o = self.i_output
         m.d.comb += [ofifo.w_data.eq(Cat(pad16(o.payload.neuron), pad16(o.payload.step))),
                      ofifo.w_en.eq(o.valid), o.ready.eq(ofifo.w_rdy),
@@ -133,6 +178,12 @@ class StepRunner(wiring.Component):
         inp = self.o_input
         m.d.comb += [inp.valid.eq(ob_valid), inp.payload.eq(ob),
                      self.i_channel.ready.eq(~ob_valid)]
+        if gen is not None:
+            # the executor takes no INPUT or RUN while presentations are queued: the
+            # generator's words and the buffer's never meet
+            with m.If(gen.o_input.valid):
+                m.d.comb += [inp.valid.eq(1), inp.payload.eq(gen.o_input.payload)]
+            m.d.comb += gen.o_input.ready.eq(inp.ready)
         with m.If(inp.valid & inp.ready):
             m.d.sync += ob_valid.eq(0)
         with m.If(push_end):

@@ -1,6 +1,6 @@
 """The host link (``docs/protocol.md``) and the network top behind it."""
 
-from amaranth.hdl import ClockDomain, ClockSignal, DomainRenamer, Module, ResetInserter
+from amaranth.hdl import ClockDomain, ClockSignal, DomainRenamer, Module, Mux, ResetInserter
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -133,7 +133,22 @@ class Link(wiring.Component):
         wiring.connect(m, runner.o_cycles, ex.i_cycles)
         wiring.connect(m, wiring.flipped(self.o_input), runner.o_input)
         wiring.connect(m, wiring.flipped(self.i_output), runner.i_output)
-        wiring.connect(m, wiring.flipped(self.o_cfg), ex.o_cfg)
+        if p.rate_bits:
+            # the generator's clear walk runs only while presentations are queued, when the
+            # executor takes no command that configures: the two never offer together
+            cfg, gcfg, xcfg = self.o_cfg, runner.o_cfg, ex.o_cfg
+            m.d.comb += [cfg.valid.eq(gcfg.valid | xcfg.valid),
+                         cfg.payload.eq(Mux(gcfg.valid, gcfg.payload, xcfg.payload)),
+                         gcfg.ready.eq(cfg.ready), xcfg.ready.eq(cfg.ready)]
+            m.d.comb += [runner.rate_w_addr.eq(ex.rate_w_addr),
+                         runner.rate_w_data.eq(ex.rate_w_data),
+                         runner.rate_w_en.eq(ex.rate_w_en), runner.present.eq(ex.present),
+                         runner.present_steps.eq(ex.present_steps),
+                         ex.presenting.eq(runner.presenting),
+                         ex.rate_queued.eq(runner.rate_queued),
+                         ex.rate_wslot.eq(runner.rate_wslot)]
+        else:
+            wiring.connect(m, wiring.flipped(self.o_cfg), ex.o_cfg)
         wiring.connect(m, wiring.flipped(self.i_rdata), ex.i_rdata)
         m.d.comb += [
             urx.rx.eq(self.rx), self.tx.eq(utx.tx), rcv.line_busy.eq(urx.busy),

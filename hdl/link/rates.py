@@ -1,0 +1,207 @@
+"""The link's rate generator: images presented on the chip (``docs/spec.md`` section 7)."""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from spikefab.golden.encode import RATE_INTENSITY_BITS
+from spikefab.shape.image import clear_ranges
+from spikefab.shape.latency import CYCLES_BITS
+from spikefab.shape.rates import rate_slots, rate_stride
+
+from ..network import input_layout, network_cfg_layout
+
+__all__ = ["RateGenerator"]
+
+
+class RateGenerator(wiring.Component):
+    """Runs queued presentations: for each, clears the network's state through the
+    configuration port, then feeds ``steps`` steps of input channels made from the slot's
+    intensities (``docs/spec.md`` section 7), one step ahead of the network.
+
+    A presentation begins when one is queued and the cycle queue has ``room`` for its count:
+    the generator writes zero to every address of
+    :func:`~spikefab.shape.image.clear_ranges` (neuron state, accumulators, STDP traces), then
+    scans the channels of each step in order, one a clock: channel ``c`` reads its intensity
+    nibble and its accumulator (the phase, bit-reversed ``c``, on the presentation's first
+    step), adds them, spikes on the carry out of ``rate_bits`` and writes the sum back. A
+    spiking channel is offered on ``o_input`` (the scan waits while it is not taken); after
+    the last channel the step's end word. The network top takes the words of step ``t + 1``
+    while step ``t`` runs, so the scan costs no clock of a step but the first. The
+    presentation ends at its last step's ``done``: its clocks, from the first clear write
+    to that barrier, are offered once on ``count`` (``count_valid``), and its slot is free.
+
+    Memories: the intensities (``slots * stride`` bytes, two channels a byte, written by the
+    executor through ``w_*``) and the accumulators (``inputs`` x ``rate_bits``).
+
+    Parameters
+    ----------
+    params : NetworkParams
+        With ``rate_bits > 0``.
+
+    Members
+    -------
+    w_addr, w_data, w_en : In
+        The intensity memory's write port (``slot * stride + byte``).
+    add : In(range(slots + 1))
+        Presentations queued this clock (their slots written before).
+    steps : In(16)
+        Steps of every presentation (read as each one begins).
+    room : In(1)
+        The cycle queue can take a count.
+    done : In(1)
+        The network top's step barrier.
+    clear : In(1)
+        Forget every queued presentation (RESET).
+    queued : Out(range(slots + 1))
+        Presentations queued or running.
+    wslot : Out(range(slots))
+        The slot of the next image queued.
+    active : Out(1)
+        A presentation is running (from its clear to its last barrier, inclusive).
+    o_cfg : Out(stream.Signature(network_cfg_layout(params)))
+    o_input : Out(stream.Signature(input_layout(params)))
+    count : Out(CYCLES_BITS)
+    count_valid : Out(1)
+    """
+
+    def __init__(self, params):
+        if not params.rate_bits:
+            raise ValueError("RateGenerator needs params with rate_bits > 0")
+        self._p = p = params
+        self.slots = rate_slots(p.inputs)
+        self.stride = rate_stride(p.inputs)
+        super().__init__({
+            "w_addr": In(range(self.slots * self.stride)),
+            "w_data": In(8),
+            "w_en": In(1),
+            "add": In(range(self.slots + 1)),
+            "steps": In(16),
+            "room": In(1),
+            "done": In(1),
+            "clear": In(1),
+            "queued": Out(range(self.slots + 1)),
+            "wslot": Out(range(self.slots)),
+            "active": Out(1),
+            "o_cfg": Out(stream.Signature(network_cfg_layout(p))),
+            "o_input": Out(stream.Signature(input_layout(p))),
+            "count": Out(CYCLES_BITS),
+            "count_valid": Out(1),
+        })
+
+    def elaborate(self, platform):
+        p = self._p
+        m = Module()
+        C, P, S = p.inputs, p.rate_bits, self.slots
+        m.submodules.rates = rates = Memory(shape=8, depth=S * self.stride, init=[])
+        m.submodules.accs = accs = Memory(shape=P, depth=C, init=[])
+        wr = rates.write_port()
+        m.d.comb += [wr.addr.eq(self.w_addr), wr.data.eq(self.w_data), wr.en.eq(self.w_en)]
+        rd_q = rates.read_port(transparent_for=())
+        rd_a = accs.read_port(transparent_for=())
+        wa = accs.write_port()
+
+        rslot = Signal(range(S))                 # the running (or next) presentation's slot
+        queued = self.queued
+        done_one = Signal()                      # the running presentation ended this clock
+        # ``slots`` is a power of two (a block RAM over a power-of-two stride)
+        m.d.comb += self.wslot.eq((rslot + queued)[:max(1, (S - 1).bit_length())])
+        m.d.sync += queued.eq(queued + self.add - done_one)
+        with m.If(done_one):
+            m.d.sync += rslot.eq(rslot + 1)
+
+        steps = Signal(16)                       # of the running presentation
+        step = Signal(16)                        # the step being scanned
+        dones = Signal(16)                       # barriers of the running presentation
+        count = Signal(CYCLES_BITS)
+        fresh = Signal()                         # the first step: accumulators from phases
+        m.d.comb += [self.count.eq(count), self.count_valid.eq(done_one)]
+        with m.If(self.active):
+            m.d.sync += count.eq(count + 1)
+        with m.If(self.active & self.done):
+            m.d.sync += dones.eq(dones + 1)
+
+        # the clear walk: runs of consecutive addresses of one target and space
+        runs = clear_ranges(p)
+        run = Signal(range(len(runs) + 1))
+        addr = Signal(p.cfg_addr_bits)
+        cfg = self.o_cfg
+        last = Signal(p.cfg_addr_bits)
+        with m.Switch(run):
+            for i, (target, space, first, end) in enumerate(runs):
+                with m.Case(i):
+                    m.d.comb += [cfg.payload.target.eq(target), cfg.payload.space.eq(space),
+                                 last.eq(end)]
+        m.d.comb += [cfg.payload.addr.eq(addr), cfg.payload.data.eq(0),
+                     cfg.payload.write.eq(1)]
+        firsts = [first for _, _, first, _ in runs] + [0]
+
+        # the scan: channel ``c0`` is read, ``c1`` (a clock later) is added and offered; the
+        # end word after the last channel is a bubble, so a step's first read never meets the
+        # write of the step before (one channel)
+        cb = max(1, (C - 1).bit_length())
+        c0 = Signal(range(C + 1))
+        c1 = Signal(cb)
+        v1 = Signal()
+        issue = Signal()
+        inp = self.o_input
+        nib = Mux(c1[0], rd_q.data[4:8], rd_q.data[0:4]) if C > 1 else rd_q.data[0:4]
+        phase = Cat(*[c1[P - 1 - i] if P - 1 - i < cb else Const(0, 1) for i in range(P)])
+        total = Signal(P + 1)
+        m.d.comb += total.eq(Mux(fresh, phase, rd_a.data) +
+                             nib[:RATE_INTENSITY_BITS])
+        spike = total[P]
+        stall = v1 & spike & ~inp.ready
+        byte = c0 >> 1
+        m.d.comb += [
+            rd_q.addr.eq(Cat(byte[:max(1, (self.stride - 1).bit_length())], rslot)
+                         if self.stride > 1 else rslot),
+            rd_a.addr.eq(c0),
+            rd_q.en.eq(~stall), rd_a.en.eq(~stall),
+            wa.addr.eq(c1), wa.data.eq(total[:P]), wa.en.eq(v1 & ~stall),
+        ]
+        with m.If(~stall):
+            m.d.sync += [v1.eq(issue), c1.eq(c0)]
+            with m.If(issue):
+                m.d.sync += c0.eq(c0 + 1)
+
+        with m.FSM(name="rates_fsm") as fsm:
+            with m.State("IDLE"):
+                with m.If((queued != 0) & self.room):
+                    m.d.sync += [run.eq(0), addr.eq(firsts[0]), count.eq(1), dones.eq(0),
+                                 steps.eq(self.steps), step.eq(0), fresh.eq(1)]
+                    m.next = "CLEAR"
+            with m.State("CLEAR"):
+                m.d.comb += cfg.valid.eq(1)
+                with m.If(cfg.ready):
+                    with m.If(addr == last):
+                        with m.Switch(run):
+                            for i in range(len(runs)):
+                                with m.Case(i):
+                                    m.d.sync += addr.eq(firsts[i + 1])
+                        m.d.sync += run.eq(run + 1)
+                        with m.If(run == len(runs) - 1):
+                            m.d.sync += c0.eq(0)
+                            m.next = "SCAN"
+                    with m.Else():
+                        m.d.sync += addr.eq(addr + 1)
+            with m.State("SCAN"):
+                m.d.comb += [issue.eq(c0 != C), inp.valid.eq(v1 & spike),
+                             inp.payload.channel.eq(c1), inp.payload.end.eq(0)]
+                with m.If((c0 == C) & ~v1):
+                    m.next = "END"
+            with m.State("END"):
+                m.d.comb += [inp.valid.eq(1), inp.payload.end.eq(1)]
+                with m.If(inp.ready):
+                    m.d.sync += [step.eq(step + 1), fresh.eq(0), c0.eq(0)]
+                    with m.If(step + 1 == steps):
+                        m.next = "WAIT"
+                    with m.Else():
+                        m.next = "SCAN"
+            with m.State("WAIT"):
+                with m.If(self.done & (dones + 1 == steps)):
+                    m.d.comb += done_one.eq(1)
+                    m.next = "IDLE"
+            m.d.comb += self.active.eq(~fsm.ongoing("IDLE"))
+        return m
