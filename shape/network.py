@@ -196,6 +196,9 @@ def derive(net, lanes=1, neurons_per_core=256, axons_per_core=256, max_cores=Non
     """
     if not isinstance(net, Network):
         raise InvalidType(f"Network must be a Network, not {net!r}")
+    if net.hardware.rate_bits:
+        from .rates import check_rates
+        check_rates(net.inputs, net.hardware.rate_bits)
     m = map_network(net, neurons_per_core, axons_per_core, max_cores, max_entries, pack=pack,
                     outputs=outputs)
     return NetworkParams.from_mapping(m, lanes=lanes, step_bits=step_bits, entries=entries,
