@@ -147,6 +147,9 @@ class Board:
         Extra ``ecppack`` options (compression, SPI clock) the board's loader wants.
     notes : str
         What the board file had to add to amaranth-boards (pins of a UART, ...).
+    baud : int
+        The host link's baud rate in the board's build (``docs/protocol.md``): what its
+        USB-UART bridge and a UART of ``target_hz / baud >= 4`` clocks a bit both take.
     """
 
     name: str
@@ -171,6 +174,7 @@ class Board:
     pnr_opts: tuple = ()
     floorplan: bool = False
     notes: str = ""
+    baud: int = 1_000_000
 
     @property
     def bitstream(self):

@@ -121,7 +121,7 @@ def design_for(net, board):
     from spikefab.hdl.link import LinkedNetwork
     board = get_board(board)
     hp = hardware_params(network_of(net, board), board)
-    return LinkedNetwork(hp, board.target_hz), hp
+    return LinkedNetwork(hp, board.target_hz, baud=board.baud), hp
 
 
 def build_top(net, board):

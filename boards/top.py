@@ -89,7 +89,8 @@ class BoardTop(Elaboratable):
         leds = {what: self._request(platform, cache, res) for what, res in pins.leds.items()}
         uart = self._request(platform, cache, pins.uart)
         clocks = self._clocks(m, platform, cache)
-        m.submodules.design = design = LinkedNetwork(self.params, clocks.frequency)
+        m.submodules.design = design = LinkedNetwork(self.params, clocks.frequency,
+                                                      baud=self.board.baud)
         m.d.comb += [design.rx.eq(_pin_in(m, "uart_rx", uart.rx)),
                      _pin_out(m, "uart_tx", uart.tx).eq(design.tx)]
         sources = {"link": design.led_link, "spike": design.led_spike,

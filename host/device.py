@@ -435,7 +435,9 @@ class Device(Exchange):
 
         The images go out several to a PRESENT frame, and the board keeps a few queued
         (``docs/protocol.md``), so that it computes while the host sends and reads: each
-        PRESENT's answer carries the output events of the images done so far.
+        PRESENT's answer carries the output events of the images done so far. The cycle
+        counts (one per image; 64 wait on the board, and no image starts without room) are
+        read once 48 wait, and at the end.
 
         Parameters
         ----------
@@ -507,7 +509,7 @@ class Device(Exchange):
             completed = sent - queued
             n_ev = (len(body) - 4) // 4
             c = []
-            if completed - counted >= 32 or (sent == B and queued == 0 and counted < B):
+            if completed - counted >= 48 or (sent == B and queued == 0 and counted < B):
                 c = self.read_cycles()
                 cycles += c
                 counted += len(c)

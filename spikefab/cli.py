@@ -149,6 +149,9 @@ def cmd_run(args):
     if (args.port is None) == (args.sim is None):
         raise CommandError("Give exactly one of --port DEVICE and --sim")
     x = _check_inputs(net, args, "run")
+    if args.baud is None:
+        from .boards import get_board
+        args.baud = get_board(args.board).baud if args.board is not None else 1_000_000
     if args.baud < 1:
         raise InvalidValue(f"--baud must be a positive integer, not {args.baud}")
     if not (np.isfinite(args.timeout) and args.timeout > 0):
@@ -211,6 +214,8 @@ def cmd_simboard(args):
         raise CommandError("simboard serves a board only behind a pseudo-terminal for now: "
                            "give --pty")
     board = get_board(args.board)
+    if args.baud is None:
+        args.baud = board.baud
     divisor, timeout = link_timing(board.target_hz, args.baud)
     net = _load(args.net)
     with _about(args.net):
@@ -446,7 +451,9 @@ def _add_network_commands(sub):
     r.add_argument("--board", metavar="NAME",
                    help="the board's build (needed with --port; with --sim, simulate exactly "
                         "that build): its output populations are reported")
-    r.add_argument("--baud", type=int, default=1_000_000)
+    r.add_argument("--baud", type=int, default=None,
+                   help="baud rate of the port (default: the board's build, 1 Mbaud without "
+                        "--board)")
     r.add_argument("--timeout", type=float, default=0.5, metavar="SECONDS",
                    help="wait this long for each response of the board on --port (default "
                         "0.5; a simulated board behind a pty needs a few seconds)")
@@ -521,8 +528,8 @@ def _add_tool_commands(sub):
     sb.add_argument("--pty", action="store_true",
                     help="free-running, behind a pseudo-terminal whose path is the first line "
                          "on stdout; serves until Ctrl-C or SIGTERM (required for now)")
-    sb.add_argument("--baud", type=int, default=1_000_000,
-                    help="the link's rate (default 1,000,000), as on the real board")
+    sb.add_argument("--baud", type=int, default=None,
+                    help="the link's rate (default: the board's, as its build has it)")
     sb.set_defaults(func=cmd_simboard)
 
     d = sub.add_parser("demo", help="run a network on seeded rate-coded input, "

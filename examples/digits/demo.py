@@ -2,17 +2,21 @@
 
 1. Weights: learned by STDP in the golden model (``digits.py``'s defaults), or loaded from
    ``build/digits/learned-<neurons>-<epochs>.npz`` when the configuration is unchanged; the
-   exc threshold for the test is chosen on the training half.
-2. Golden model: test accuracy on the test half, next to the baselines.
-3. The iCEBreaker bitstream of the test network (learning off; yosys, nextpnr, icepack;
-   reused when the design is unchanged): utilisation and Fmax.
+   exc threshold for the test is chosen on the training half, for the host's regular code and
+   for the board's on-chip rate code (``digits.chip_intensities``: 4-bit intensities).
+2. Golden model: test accuracy on the test half with both codes, next to the baselines.
+3. The iCEBreaker bitstream of the test network (learning off, the rate generator on:
+   ``digits.on_chip``; yosys, nextpnr, icepack; reused when the design is unchanged):
+   utilisation and Fmax.
 4. The board, over the real protocol: by default the simulated iCEBreaker (the same board top
    in Verilator behind a UART model), with ``--port`` a real board (flashed first, unless
    ``--no-flash``). The learned weights and parameters are loaded over the link and a slice
-   of the test set runs image by image from a RESET: every output spike equals the golden
-   model's, so do the predictions.
+   of the test set is presented (``Device.present``: the board makes the input spikes from
+   each image's intensities and clears the state before each): every output spike equals
+   the golden model's, so do the predictions.
 5. One summary: accuracy, utilisation, Fmax, synaptic events per second at Fmax (the board's
-   own cycle counts), and a raster plot PNG of the test slice.
+   own cycle counts), images per second on a real board (modelled from the board's clocks
+   and the link's bytes) next to the golden model's, and a raster plot PNG of the slice.
 
 ``python examples/digits/demo.py --help`` for the options.
 """
@@ -22,7 +26,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -78,6 +82,25 @@ def learned(cfg, split, cache):
                                      f"in {t:.1f} s (saved to {cache})")
 
 
+def chip_setup(net, weights, cfg, split):
+    """The exc threshold and the neuron labels for the on-chip rate code (``digits.on_chip``),
+    chosen on the training half (``digits.choose_test_threshold(..., chip=True)``) and kept
+    beside the learned weights' cache. Returns ``(cfg with that threshold, labels)``."""
+    (xtr, ytr), _ = split
+    key = json.dumps(asdict(cfg), sort_keys=True)
+    cache = os.path.join("build", "digits",
+                         f"chip-{cfg.neurons}-{cfg.epochs}-{cfg.theta_inc}.npz")
+    if os.path.exists(cache):
+        z = np.load(cache)
+        if str(z["config"]) == key and np.array_equal(z["w0"], weights[0]):
+            return replace(cfg, test_threshold=int(z["threshold"])), z["labels"]
+    chosen, labels, _ = D.choose_test_threshold(net, weights, cfg, (xtr, ytr),
+                                                D.CHIP_THRESHOLDS, chip=True)
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    np.savez(cache, config=key, threshold=chosen.test_threshold, labels=labels, w0=weights[0])
+    return chosen, labels
+
+
 def events_of(net, runs):
     """Synaptic events of runs (``(inputs, spikes)`` pairs, each from a RESET): the sum of
     ``spikefab.demo.synaptic_events`` over them (every spike delivered times its projection's
@@ -120,8 +143,8 @@ def main(argv=None):
                     "board)")
     ap.add_argument("--no-flash", action="store_true",
                     help="with --port: the board already runs this build")
-    ap.add_argument("--test-slice", type=int, default=20,
-                    help="test images run on the board, 1..899 (default 20)")
+    ap.add_argument("--test-slice", type=int, default=50,
+                    help="test images presented on the board, 1..899 (default 50)")
     ap.add_argument("--no-build", action="store_true",
                     help="skip the bitstream (the summary then has no utilisation or Fmax)")
     ap.add_argument("--neurons", type=int, default=NEURONS,
@@ -155,14 +178,21 @@ def main(argv=None):
     weights, labels, cfg, how = learned(cfg, split, cache)
     _say(f"[1/5] weights {how}; exc threshold for the test {cfg.test_threshold} (chosen on "
          f"the training half)")
-    test_net = D.frozen(net, weights, cfg)
+    chip_cfg, chip_labels = chip_setup(net, weights, cfg, split)
+    _say(f"      on-chip rate code: exc threshold {chip_cfg.test_threshold} (chosen on the "
+         f"training half)")
+    host_acc = float((D.classify(labels, D.responses(D.frozen(net, weights, cfg), xte, cfg,
+                                                     cfg.seed + 200)) == yte).mean())
+    test_net = D.on_chip(D.frozen(net, weights, chip_cfg))
     t0 = time.perf_counter()
-    counts = D.responses(test_net, xte, cfg, cfg.seed + 200)
+    counts = D.chip_responses(test_net, xte, cfg.steps)
     golden_rate = len(xte) / (time.perf_counter() - t0)      # batched, on this machine
+    labels = chip_labels
     pred = D.classify(labels, counts)
     acc = float((pred == yte).mean())
     nc, lr = D.baselines(split[0], split[1])
-    _say(f"[2/5] golden model: test accuracy {acc:.1%} on {len(xte)} test images (nearest "
+    _say(f"[2/5] golden model: test accuracy {acc:.1%} on {len(xte)} test images with the "
+         f"board's on-chip rate code ({host_acc:.1%} with the host's regular code; nearest "
          f"centroid {nc:.1%}, logistic regression {lr:.1%}, same split)")
 
     # 3: the bitstream of the test network: the learned weights (loaded at run time over the
@@ -182,6 +212,7 @@ def main(argv=None):
             raise DemoError(str(e))
 
     # 4: the board over the host link
+    from spikefab.boards import get_board
     from spikefab.host.device import Device
     params = board_params(test_net, BOARD, simulated=args.port is None)
     if args.port:
@@ -191,7 +222,7 @@ def main(argv=None):
                                 "--no-flash for a board that runs this build)")
             from spikefab.boards.flow import flash
             flash(BOARD, result["bitstream"])
-        dev = Device.open(args.port, params)
+        dev = Device.open(args.port, params, baud=get_board(BOARD).baud)
         where = f"the {BOARD} on {args.port}"
     else:
         t0 = time.perf_counter()
@@ -206,36 +237,38 @@ def main(argv=None):
         _say(f"[4/5] {where}, over the host link:")
         t0 = time.perf_counter()
         S = args.test_slice
-        board_counts, runs, dev_cycles = D.responses_on_device(dev, test_net, xte[:S], cfg,
-                                                               cfg.seed + 200)
-        x = D.encode(xte, cfg.steps, cfg.period, cfg.seed + 200)[:S]
-        golden_runs = []
-        from spikefab.golden import simulate
-        for b in range(S):
-            res = simulate(test_net, x[b])
-            golden_runs.append({k: v.astype(np.uint8) for k, v in res.spikes.items()})
+        board_counts, pres = D.chip_responses_on_device(dev, test_net, xte[:S], chip_cfg)
+        from spikefab.golden import chip_rate_encode, simulate
+        x = chip_rate_encode(D.chip_intensities(xte[:S]), cfg.steps, D.CHIP_RATE_BITS)
+        res = simulate(test_net, x)
+        golden_runs = [{k: v[b].astype(np.uint8) for k, v in res.spikes.items()}
+                       for b in range(S)]
+        runs = [{k: v[b] for k, v in pres.spikes.items()} for b in range(S)]
         bad = D.compare_runs(golden_runs, runs, outputs, "test image", cfg.seed)
         if bad:
             raise DemoError(f"the board differs from the golden model: {bad}")
         board_pred = D.classify(labels, board_counts)
         assert (board_pred == pred[:S]).all()       # the counts are equal, so are these
         right = int((board_pred == yte[:S]).sum())
-        _say(f"      test: {S} images x {cfg.steps} steps with the learned weights: every "
-             f"spike of exc equals the golden model; {right}/{S} classified right "
+        _say(f"      test: {S} images x {cfg.steps} steps presented with the learned weights: "
+             f"every spike of exc equals the golden model; {right}/{S} classified right "
              f"({time.perf_counter() - t0:.0f} s over the link)")
+        dev_cycles = pres.cycles
 
     # 5: figures
     events = events_of(test_net, list(zip(x, runs)))
     cycles = int(np.sum(dev_cycles))
     png = os.path.join(args.out, "raster.png")
-    raster(png, list(x), [{k: r[k] for k in outputs} for r in runs], cfg.steps,
+    R = min(S, 20)
+    raster(png, list(x[:R]), [{k: r[k] for k in outputs} for r in runs[:R]], cfg.steps,
            f"spikefab: {S} digits test images on the {BOARD} "
            f"({'simulated' if args.port is None else args.port}), predicted "
-           f"{' '.join(str(int(p)) for p in board_pred[:12])}{' ...' if S > 12 else ''}")
+           f"{' '.join(str(int(p)) for p in board_pred[:12])}{' ...' if R > 12 else ''}")
     _say(f"[5/5] raster plot: {png}")
     _say()
-    rows = [("test accuracy (golden model, 899 images)", f"{acc:.1%}  (nearest centroid "
-             f"{nc:.1%}, logistic regression {lr:.1%})"),
+    rows = [("test accuracy (golden model, 899 images)", f"{acc:.1%} with the on-chip rate "
+             f"code, {host_acc:.1%} with the host's  (nearest centroid {nc:.1%}, logistic "
+             f"regression {lr:.1%})"),
             (f"board slice ({S} test images)", f"{right}/{S} right, spikes identical to the "
              f"golden model")]
     if result is not None:
@@ -249,23 +282,24 @@ def main(argv=None):
         rows.append(("synaptic events per second", f"{result['synaptic_ops_per_s'] / 1e6:.1f} M "
                      f"at Fmax (one per clock per lane: {result['lanes']} lane(s) x "
                      f"{result['cores']} core(s)); the test slice delivered {events:,}"))
-        rows.append(("step time", f"{cycles / len(dev_cycles.ravel()):.0f} clocks per step "
-                     f"on average ({cycles / len(dev_cycles.ravel()) / result['fmax_mhz']:.1f} "
-                     f"us at Fmax; the board's own counts: the update and spike delivery of "
-                     f"each step, the input events arrive through the link before it starts)"))
+        rows.append(("image time", f"{cycles / S:,.0f} clocks an image on average "
+                     f"({cycles / S / result['fmax_mhz'] / 1e3:.2f} ms at Fmax; the board's own "
+                     f"count, from the first clearing write to the last step's barrier)"))
     else:
-        rows.append(("step time", f"{cycles / len(dev_cycles.ravel()):.0f} clocks per step on "
-                     f"average (the board's own counts); the test slice delivered {events:,} "
-                     f"synaptic events"))
-    # a real board: the bytes and commands of the slice over its 1 Mbaud link, 1 ms of USB
-    # latency per answer, its clocks at the constraint (docs/benchmarks.md, link-bench)
-    from spikefab.boards import get_board
-    from spikefab.host.linkmodel import model
-    real = model(dev.traffic, cycles, get_board(BOARD).target_hz).per(S)
-    rows.append(("images per second", f"{1 / real.total:,.1f} modelled on a real {BOARD} "
-                 f"({real.bytes:,.0f} bytes and {real.commands:.0f} commands an image at 1 "
-                 f"Mbaud, 1 ms USB latency each: {real.bound}-bound) against "
-                 f"{golden_rate:,.0f} for the golden model on this machine (batched)"))
+        rows.append(("image time", f"{cycles / S:,.0f} clocks an image on average (the "
+                     f"board's own count); the test slice delivered {events:,} synaptic "
+                     f"events"))
+    # a real board: the slice's clocks at the constraint, its output events, the link's
+    # bytes at the board's baud rate and 1 ms of USB latency per answer, the host loop of
+    # Device.present (docs/benchmarks.md, link-bench)
+    from spikefab.host.linkmodel import present_model
+    board = get_board(BOARD)
+    n_events = sum(pres.spikes[k].sum(axis=(1, 2)) for k in params.mapping.outputs)
+    real = present_model(dev_cycles, n_events, test_net.inputs, board.target_hz, board.baud)
+    rows.append(("images per second", f"{real.rate:,.0f} modelled on a real {BOARD} "
+                 f"({real.bytes / S:,.0f} bytes and {real.commands / S:.2f} commands an image "
+                 f"at {board.baud / 1e6:g} Mbaud, 1 ms USB latency each: {real.bound}-bound) "
+                 f"against {golden_rate:,.0f} for the golden model on this machine (batched)"))
     rows.append(("time", f"{time.perf_counter() - t_start:.0f} s"))
     w = max(len(a) for a, _ in rows)
     _say("summary")
@@ -273,7 +307,7 @@ def main(argv=None):
         _say(f"  {a:<{w}}  {b}")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump({"accuracy": acc, "slice": [right, S], "events": events, "cycles": cycles,
-                   "images_per_s_modelled": 1 / real.total, "images_per_s_golden": golden_rate,
+                   "images_per_s_modelled": real.rate, "images_per_s_golden": golden_rate,
                    "fmax_mhz": result and result["fmax_mhz"],
                    "utilisation": result and result["utilisation"]}, f, indent=1)
     return 0

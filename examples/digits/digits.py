@@ -58,6 +58,8 @@ __all__ = ["HW", "CHANNELS", "RESET", "Config", "Run", "Presentation", "load_spl
            "build", "schedule", "write_params", "train", "frozen", "responses", "label",
            "classify", "TEST_THRESHOLDS", "choose_test_threshold", "with_params",
            "train_on_device", "replay", "compare_runs", "compare_weights",
+           "CHIP_RATE_BITS", "CHIP_THRESHOLDS", "chip_intensities", "on_chip", "chip_responses",
+           "chip_responses_on_device",
            "learning_off", "responses_on_device", "baselines", "receptive_fields", "update_result",
            "main"]
 
@@ -479,16 +481,59 @@ def frozen(net, weights, cfg=Config()):
     return Network(net.name, net.inputs, pops, projs, net.hardware)
 
 
+#: The on-chip rate generator of the test network (``docs/spec.md`` section 7): a period of
+#: ``2**5 = 32`` steps, :attr:`Config.period`'s.
+CHIP_RATE_BITS = 5
+#: The exc thresholds tried for the on-chip code (its intensities stop at 15, not 16: the
+#: network gets a little less input and its best threshold is lower).
+CHIP_THRESHOLDS = (4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000)
+
+
+def chip_intensities(images):
+    """The ON/OFF intensities of ``(B, 64)`` images for the on-chip rate generator:
+    ``(B, 128)`` ints in ``[0, 15]``, ``min(pixel, 15)`` for ON and ``min(16 - pixel, 15)``
+    for OFF (4 bits a channel, :data:`spikefab.golden.RATE_INTENSITY_BITS`)."""
+    x = np.asarray(images, dtype=np.int64)
+    return np.minimum(np.concatenate([x, FULL - x], axis=1), 15)
+
+
+def on_chip(net):
+    """``net`` with the on-chip rate generator (:data:`CHIP_RATE_BITS`) in its hardware."""
+    return Network(net.name, net.inputs, net.populations, net.projections,
+                   replace(net.hardware, rate_bits=CHIP_RATE_BITS))
+
+
+def chip_responses(net, images, steps):
+    """Spike counts ``(B, N)`` of ``exc`` with the on-chip rate code of ``images``: what a
+    board's presentations give (:func:`chip_responses_on_device`), in the golden model, all
+    images as one batch."""
+    from spikefab.golden import chip_rate_encode
+    res = simulate(net, chip_rate_encode(chip_intensities(images), steps, CHIP_RATE_BITS))
+    return res.spikes["exc"].sum(axis=1).astype(np.int64)
+
+
+def chip_responses_on_device(dev, net, images, cfg):
+    """The board's :meth:`~spikefab.host.Device.present` of ``images`` (``net``, built with
+    :func:`on_chip`, loaded with ``exc.threshold = cfg.test_threshold``): ``(counts (B, N),
+    DevicePresentation)``; ``dev.traffic`` then holds the presentations' own commands."""
+    dev.load(with_params(net, (("exc", "threshold", cfg.test_threshold),)))
+    dev.traffic = []
+    r = dev.present(chip_intensities(images), cfg.steps)
+    return r.spikes["exc"].sum(axis=1).astype(np.int64), r
+
+
 #: The exc thresholds that :func:`choose_test_threshold` tries.
 TEST_THRESHOLDS = (8000, 10000, 12000, 14000, 16000, 18000, 20000)
 
 
-def choose_test_threshold(net, weights, cfg, train_set, candidates=TEST_THRESHOLDS):
+def choose_test_threshold(net, weights, cfg, train_set, candidates=TEST_THRESHOLDS,
+                          chip=False):
     """The exc threshold for the test, chosen on the training half only.
 
     For every candidate the frozen network labels its neurons on the training half and
     classifies the training half with those labels; the candidate with the best training
-    accuracy wins (the first on a tie). The test half is never looked at.
+    accuracy wins (the first on a tie). The test half is never looked at. With ``chip``, the
+    images are coded by the on-chip rate generator (:func:`chip_responses`).
 
     Returns
     -------
@@ -500,7 +545,8 @@ def choose_test_threshold(net, weights, cfg, train_set, candidates=TEST_THRESHOL
     best, table = None, []
     for thr in candidates:
         c = replace(cfg, test_threshold=thr)
-        counts = responses(frozen(net, weights, c), x, c, c.seed + 100)
+        counts = (chip_responses(frozen(net, weights, c), x, c.steps) if chip else
+                  responses(frozen(net, weights, c), x, c, c.seed + 100))
         labels = label(counts, y)
         acc = float((classify(labels, counts) == y).mean())
         table.append((thr, acc))
