@@ -498,7 +498,10 @@ class Executor(wiring.Component):
                 m.d.sync += v.status.eq(Status.BUSY)
                 m.next = "ERROR"
             with m.Else():
-                m.d.sync += [self.present_steps.eq(t), slot.eq(self.rate_wslot), j.eq(0)]
+                # ``ent`` cleared: its data field, the configuration port's, is then zero for the
+                # generator's clearing writes (``Link`` muxes only their addresses)
+                m.d.sync += [self.present_steps.eq(t), slot.eq(self.rate_wslot), j.eq(0),
+                             v.ent.eq(0)]
                 m.next = "P_READ"
         with m.State("P_READ"):
             m.next = "P_WRITE"

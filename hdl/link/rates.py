@@ -114,9 +114,15 @@ class RateGenerator(wiring.Component):
         steps = Signal(16)                       # of the running presentation
         step = Signal(16)                        # the step being scanned
         dones = Signal(16)                       # barriers of the running presentation
+        final = Signal()                         # the next barrier is the presentation's last
         count = Signal(CYCLES_BITS)
         fresh = Signal()                         # the first step: accumulators from phases
-        m.d.comb += [self.count.eq(count), self.count_valid.eq(done_one)]
+        # the count is offered a clock after the last barrier (whose decode of the router's
+        # state is long: it reaches the cycle queue's write through a register); ``count``
+        # holds still in that clock (IDLE)
+        m.d.comb += self.count.eq(count)
+        m.d.sync += [self.count_valid.eq(done_one & ~self.clear),
+                     final.eq(dones + 1 == steps)]
         with m.If(self.active):
             m.d.sync += count.eq(count + 1)
         with m.If(self.active & self.done):
@@ -137,22 +143,32 @@ class RateGenerator(wiring.Component):
                      cfg.payload.write.eq(1)]
         firsts = [first for _, _, first, _ in runs] + [0]
 
-        # the scan: channel ``c0`` is read, ``c1`` (a clock later) is added and offered; the
-        # end word after the last channel is a bubble, so a step's first read never meets the
-        # write of the step before (one channel)
+        # the scan: channel ``c0`` is read, ``c1`` (a clock later) is added, and a spiking
+        # channel goes to the output register (``o_input`` is valid from it alone, so that
+        # neither the memories nor the adder meet the network top's input logic in a clock);
+        # the scan waits while the register is full. The end word after the last channel is
+        # a bubble, so a step's first read never meets the write of the step before (one
+        # channel).
         cb = max(1, (C - 1).bit_length())
         c0 = Signal(range(C + 1))
         c1 = Signal(cb)
         v1 = Signal()
         issue = Signal()
         inp = self.o_input
+        ov, oend = Signal(), Signal()
+        och = Signal.like(inp.payload.channel)
+        m.d.comb += [inp.valid.eq(ov), inp.payload.channel.eq(och), inp.payload.end.eq(oend)]
+        with m.If(inp.ready):
+            m.d.sync += ov.eq(0)
         nib = Mux(c1[0], rd_q.data[4:8], rd_q.data[0:4]) if C > 1 else rd_q.data[0:4]
         phase = Cat(*[c1[P - 1 - i] if P - 1 - i < cb else Const(0, 1) for i in range(P)])
         total = Signal(P + 1)
         m.d.comb += total.eq(Mux(fresh, phase, rd_a.data) +
                              nib[:RATE_INTENSITY_BITS])
         spike = total[P]
-        stall = v1 & spike & ~inp.ready
+        stall = v1 & spike & ov
+        with m.If(v1 & spike & ~ov):
+            m.d.sync += [ov.eq(1), och.eq(c1), oend.eq(0)]
         byte = c0 >> 1
         m.d.comb += [
             rd_q.addr.eq(Cat(byte[:max(1, (self.stride - 1).bit_length())], rslot)
@@ -187,20 +203,19 @@ class RateGenerator(wiring.Component):
                     with m.Else():
                         m.d.sync += addr.eq(addr + 1)
             with m.State("SCAN"):
-                m.d.comb += [issue.eq(c0 != C), inp.valid.eq(v1 & spike),
-                             inp.payload.channel.eq(c1), inp.payload.end.eq(0)]
+                m.d.comb += issue.eq(c0 != C)
                 with m.If((c0 == C) & ~v1):
                     m.next = "END"
             with m.State("END"):
-                m.d.comb += [inp.valid.eq(1), inp.payload.end.eq(1)]
-                with m.If(inp.ready):
-                    m.d.sync += [step.eq(step + 1), fresh.eq(0), c0.eq(0)]
+                with m.If(~ov):
+                    m.d.sync += [ov.eq(1), oend.eq(1), step.eq(step + 1), fresh.eq(0),
+                                 c0.eq(0)]
                     with m.If(step + 1 == steps):
                         m.next = "WAIT"
                     with m.Else():
                         m.next = "SCAN"
             with m.State("WAIT"):
-                with m.If(self.done & (dones + 1 == steps)):
+                with m.If(self.done & final):
                     m.d.comb += done_one.eq(1)
                     m.next = "IDLE"
             m.d.comb += self.active.eq(~fsm.ongoing("IDLE"))

@@ -135,10 +135,17 @@ class Link(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i_output), runner.i_output)
         if p.rate_bits:
             # the generator's clear walk runs only while presentations are queued, when the
-            # executor takes no command that configures: the two never offer together
+            # executor takes no command that configures: the two never offer together. Its
+            # data is zero: the executor's entry register, whose data field the port carries,
+            # was cleared by the PRESENT that queued them (only the addresses are muxed)
             cfg, gcfg, xcfg = self.o_cfg, runner.o_cfg, ex.o_cfg
+            g, x = gcfg.payload, xcfg.payload
             m.d.comb += [cfg.valid.eq(gcfg.valid | xcfg.valid),
-                         cfg.payload.eq(Mux(gcfg.valid, gcfg.payload, xcfg.payload)),
+                         cfg.payload.target.eq(Mux(gcfg.valid, g.target, x.target)),
+                         cfg.payload.space.eq(Mux(gcfg.valid, g.space, x.space)),
+                         cfg.payload.addr.eq(Mux(gcfg.valid, g.addr, x.addr)),
+                         cfg.payload.data.eq(x.data),
+                         cfg.payload.write.eq(x.write | gcfg.valid),
                          gcfg.ready.eq(cfg.ready), xcfg.ready.eq(cfg.ready)]
             m.d.comb += [runner.rate_w_addr.eq(ex.rate_w_addr),
                          runner.rate_w_data.eq(ex.rate_w_data),
