@@ -362,3 +362,46 @@ def simulate(net, inputs, steps=None, record_state=False):
                         [None if y is None else y[0] for y in res.post_traces],
                         first(res.theta))
     return res
+
+
+def present(net, intensities, steps):
+    """The golden model of a board's presentations (``docs/spec.md`` section 7): every image
+    of ``intensities`` ``(B, inputs)`` (ints in ``[0, 15]``) coded by
+    :func:`~spikefab.golden.chip_rate_encode` with ``net.hardware.rate_bits`` and run for
+    ``steps`` steps from a cleared state (``Simulator.reset_state``), image after image, the
+    weights carried from one to the next (a plastic network learns; a static one runs as one
+    batch, which is the same).
+
+    Returns
+    -------
+    SimResult
+        ``spikes`` ``(B, T, size)``; ``weights`` the final ones (no batch axis); traces as
+        left by the last image.
+    """
+    from .encode import chip_rate_encode
+    from spikefab.errors import InvalidValue
+    if not net.hardware.rate_bits:
+        raise InvalidValue(f"Network {net.name!r} has no rate generator: set rate_bits in its "
+                           f"[hardware] table (docs/spec.md section 7)")
+    q = np.asarray(intensities)
+    if q.ndim == 1:
+        q = q[None]
+    x = chip_rate_encode(q, steps, net.hardware.rate_bits).astype(bool)
+    if x.shape[-1] != net.inputs:
+        raise InvalidValue(f"Intensities must have shape (B, {net.inputs}), not "
+                           f"{np.shape(intensities)}")
+    if not any(p.stdp is not None for p in net.projections):
+        res = Simulator(net, batch=len(x)).run(x)
+        return SimResult(res.spikes, None, None, [w[0] for w in res.weights],
+                         [None] * len(net.projections), [None] * len(net.projections))
+    sim = Simulator(net)
+    spikes = {p.name: np.zeros((len(x), x.shape[1], p.size), np.uint8)
+              for p in net.populations}
+    for b in range(len(x)):
+        sim.reset_state()
+        r = sim.run(x[b:b + 1])
+        for name in spikes:
+            spikes[name][b] = r.spikes[name][0]
+    return SimResult(spikes, None, None, [w[0] if w.ndim == 3 else w.copy() for w in sim.weights],
+                     [None if a is None else a[0].copy() for a in sim.pre],
+                     [None if a is None else a[0].copy() for a in sim.post])

@@ -9,16 +9,24 @@ __all__ = ["RunResult", "run"]
 
 
 def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000, lanes=1,
-        timeout=0.5, record_state=False, read_weights=True, backend="verilator", params=None):
-    """Load ``net`` into the device, run ``inputs``, return (and write) the results.
+        timeout=0.5, record_state=False, read_weights=True, backend="verilator", params=None,
+        intensities=None):
+    """Load ``net`` into the device, run ``inputs`` (or present ``intensities``), return (and
+    write) the results.
 
     Parameters
     ----------
     net : Network or str
         A network, or the path of its TOML file.
     inputs : array_like of bool ``(T, n_inputs)``, or the path of a ``.npy``
+        None with ``intensities``.
     steps : int, optional
-        As :func:`spikefab.golden.simulate` (pads / checks ``inputs``).
+        As :func:`spikefab.golden.simulate` (pads / checks ``inputs``); with ``intensities``
+        the steps of every image (required).
+    intensities : array_like of int ``(B, n_inputs)`` in ``[0, 15]``, or the path of a ``.npy``
+        Present every image on the build's rate generator (``Device.present``, a network with
+        ``rate_bits``): the result's arrays are then ``(B, T, size)`` and equal
+        :func:`spikefab.golden.present`'s.
     port : str, optional
         Serial port of a board built for this network.
     sim : bool
@@ -75,14 +83,25 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
         net = load(net)
     if not isinstance(net, Network):
         raise InvalidType(f"Network must be a Network or a path, not {net!r}")
-    if isinstance(inputs, str):
-        inputs = np.load(inputs)
     if (port is None) == (not sim):
         raise InvalidValue("Give exactly one of port and sim=True")
-    x, batched = check_inputs(net, inputs, steps)
-    if batched:
-        raise InvalidValue(f"Inputs must be (steps, {net.inputs}) for a device run, "
-                           f"not {np.shape(inputs)}")
+    if intensities is not None:
+        if isinstance(intensities, str):
+            intensities = np.load(intensities)
+        if record_state:
+            raise InvalidValue("record_state is for step-by-step runs, not presentations")
+        if steps is None:
+            raise InvalidValue("Presentations need steps (the steps of every image)")
+        # checked before the device is opened (the same words as Device.present's)
+        from spikefab.golden.encode import chip_rate_encode
+        chip_rate_encode(intensities, 0, 4)
+    else:
+        if isinstance(inputs, str):
+            inputs = np.load(inputs)
+        x, batched = check_inputs(net, inputs, steps)
+        if batched:
+            raise InvalidValue(f"Inputs must be (steps, {net.inputs}) for a device run, "
+                               f"not {np.shape(inputs)}")
     if params is None:
         params = derive(net, lanes=lanes, outputs=[q.name for q in net.populations])
     # the builds the device may run (a board's, and the simulated board's of that board)
@@ -98,13 +117,15 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
             dev.info = info
         dev.check_build(identified=True)
         dev.load()
-        r = dev.run(x[0], record_state=record_state)
+        r = dev.present(intensities, steps) if intensities is not None else \
+            dev.run(x[0], record_state=record_state)
         weights = dev.read_weights() if read_weights else \
             [pr.weights.copy() for pr in net.projections]
     finally:
         dev.close()
     none = [None] * len(net.projections)
-    res = RunResult(r.spikes, r.u, r.v, weights, none, list(none), cycles=r.cycles)
+    res = RunResult(r.spikes, getattr(r, "u", None), getattr(r, "v", None), weights, none,
+                    list(none), cycles=r.cycles)
     if out is not None:
         np.savez(out, **res.to_npz_dict())
     return res

@@ -107,9 +107,44 @@ def _write_npz(path, arrays):
         raise InvalidValue(f"Cannot write {path!r}: {e.strerror}") from None
 
 
+def _intensities(net, args):
+    """``--intensities Q.npy`` with ``--steps T`` (presentations), checked; else None."""
+    if args.intensities is None:
+        return None
+    if args.inputs is not None:
+        raise CommandError("Give one of --inputs and --intensities")
+    if args.steps is None:
+        raise CommandError("--intensities needs --steps T (the steps of every image)")
+    from .golden import chip_rate_encode
+    q = _load_inputs(args.intensities)
+    with _about(args.intensities):
+        if not net.hardware.rate_bits:
+            raise InvalidValue(f"Network {net.name!r} has no rate generator: set rate_bits in "
+                               f"its [hardware] table (docs/spec.md section 7)")
+        if q.ndim not in (1, 2) or q.shape[-1] != net.inputs:
+            raise InvalidValue(f"Intensities must have shape (B, {net.inputs}), not {q.shape}")
+        chip_rate_encode(q, 0, net.hardware.rate_bits)
+    if args.steps < 1:
+        raise InvalidValue(f"--steps must be a positive integer, not {args.steps}")
+    return q
+
+
 def cmd_simulate(args):
     from .golden import simulate
     net = _load(args.net)
+    q = _intensities(net, args)
+    if q is not None:
+        if args.rtl or args.record_state:
+            raise CommandError("--intensities runs the golden model's presentations: not with "
+                               "--rtl or --record-state")
+        from .golden import present
+        t0 = time.perf_counter()
+        res = present(net, q, args.steps)
+        _write_npz(args.out, res.to_npz_dict())
+        print(f"presented {len(np.atleast_2d(q)):,} images x {args.steps:,} steps of {net.name} "
+              f"in {time.perf_counter() - t0:.2f} s (golden model, the on-chip rate code); "
+              f"wrote {args.out}")
+        return
     if args.inputs is None and args.steps is None:
         raise CommandError("Give --inputs IN.npy, --steps T, or both")
     inputs = _check_inputs(net, args, "simulate")
@@ -148,7 +183,11 @@ def cmd_run(args):
     net = _load(args.net)
     if (args.port is None) == (args.sim is None):
         raise CommandError("Give exactly one of --port DEVICE and --sim")
-    x = _check_inputs(net, args, "run")
+    if args.inputs is None and args.intensities is None:
+        raise CommandError("Give --inputs IN.npy (host spikes) or --intensities Q.npy "
+                           "(presentations)")
+    q = _intensities(net, args)
+    x = _check_inputs(net, args, "run") if q is None else None
     if args.baud is None:
         from .boards import get_board
         args.baud = get_board(args.board).baud if args.board is not None else 1_000_000
@@ -178,9 +217,10 @@ def cmd_run(args):
                            "board")
     t0 = time.perf_counter()
     with _about(where, unless_named=True):
-        res = run(net, x[0], port=args.port, sim=args.sim is not None, baud=args.baud,
+        res = run(net, None if x is None else x[0], steps=args.steps if q is not None else None,
+                  port=args.port, sim=args.sim is not None, baud=args.baud,
                   record_state=args.record_state, backend=args.sim or "verilator",
-                  params=params, timeout=args.timeout)
+                  params=params, timeout=args.timeout, intensities=q)
     dt = time.perf_counter() - t0
     # the file of `spikefab simulate`: spikes (and u, v) of every population the build
     # reports to the host (a board build: its output populations) and the final weights as
@@ -194,6 +234,11 @@ def cmd_run(args):
     cycles = np.asarray(res.cycles)
     per_step = (f"device cycles per step: mean {cycles.mean():.0f}, max {cycles.max()}"
                 if len(cycles) else "no steps")
+    if q is not None:
+        per_step = (f"device clocks per image: mean {cycles.mean():,.0f}, max {cycles.max():,}")
+        print(f"presented {len(cycles):,} images x {args.steps:,} steps of {net.name} on "
+              f"{where} in {dt:.1f} s; {per_step}; wrote {args.out}")
+        return
     print(f"ran {x.shape[1]:,} steps of {net.name} on {where} in {dt:.1f} s; {per_step}; "
           f"wrote {args.out}")
 
@@ -419,6 +464,9 @@ def _add_network_commands(sub):
     s = sub.add_parser("simulate", help="run the golden model on input spikes, write an .npz")
     s.add_argument("net", metavar="NET.toml")
     s.add_argument("--inputs", metavar="IN.npy", help="0/1 array (T, inputs) of host spikes")
+    s.add_argument("--intensities", metavar="Q.npy",
+                   help="ints (B, inputs) in 0..15: present every image for --steps steps on "
+                        "the network's rate generator (rate_bits; docs/spec.md section 7)")
     s.add_argument("--steps", type=int, metavar="T",
                    help="run T steps (inputs cut, or padded with silent steps)")
     s.add_argument("--record-state", action="store_true",
@@ -444,7 +492,10 @@ def _add_network_commands(sub):
                    metavar="BACKEND",
                    help="use the simulated board: the board top compiled with Verilator "
                         "(default) or in the Amaranth simulator (amaranth)")
-    r.add_argument("--inputs", required=True, metavar="IN.npy")
+    r.add_argument("--inputs", metavar="IN.npy", help="0/1 array (T, inputs) of host spikes")
+    r.add_argument("--intensities", metavar="Q.npy",
+                   help="ints (B, inputs) in 0..15: present every image for --steps steps on "
+                        "the board's rate generator (Device.present)")
     r.add_argument("--steps", type=int, metavar="T")
     r.add_argument("--record-state", action="store_true",
                    help="also read u/<pop> and v/<pop> back after every step")

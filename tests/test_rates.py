@@ -15,7 +15,7 @@ from .compare import assert_same_trace
 from .netgen import random_multicore_network
 from spikefab.errors import InvalidValue
 from spikefab.golden import (Hardware, Network, Population, Projection, Simulator,
-                             chip_rate_encode, chip_rate_phases, dump, load, simulate)
+                             chip_rate_encode, chip_rate_phases, dump, load, present, simulate)
 from spikefab.host import Device, DeviceError
 from spikefab.host.faults import FaultyTransport
 from spikefab.shape.image import clear_entries, clear_ranges
@@ -143,8 +143,9 @@ def _with_rates(net, bits):
 
 
 def golden_presentations(net, q, steps):
-    """Image by image from a cleared state (``Simulator.reset_state``), the weights carried:
-    what a board's presentations compute. ``(spikes {pop: (B, T, n)}, final weights)``."""
+    """Image by image from a cleared state (``Simulator.reset_state``), the weights carried,
+    written out here: what a board's presentations compute. ``(spikes {pop: (B, T, n)},
+    final weights)``."""
     x = chip_rate_encode(q, steps, net.hardware.rate_bits)
     sim = Simulator(net)
     out = {pop.name: [] for pop in net.populations}
@@ -155,6 +156,21 @@ def golden_presentations(net, q, steps):
             out[name].append(r.spikes[name][0])
     return {k: np.stack(v) for k, v in out.items()}, [w[0] if w.ndim == 3 else w
                                                      for w in sim.weights]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_golden_present_is_image_after_image(seed):
+    """``golden.present`` equals the loop above, plastic or static (where it runs a batch)."""
+    for net in (_plastic(seed), _net(seed=seed)):
+        q = np.random.default_rng(seed).integers(0, 16, size=(5, net.inputs))
+        got = present(net, q, 13)
+        want, wl = golden_presentations(net, q, 13)
+        for name in want:
+            np.testing.assert_array_equal(got.spikes[name], want[name], err_msg=f"seed {seed}")
+        for a, b in zip(got.weights, wl):
+            np.testing.assert_array_equal(a, b, err_msg=f"seed {seed}")
+    with pytest.raises(InvalidValue, match="has no rate generator"):
+        present(_net(rate_bits=0), np.zeros((1, 12), int), 3)
 
 
 def check_presentations(got, want, net, seed):
