@@ -111,22 +111,17 @@ class RateGenerator(wiring.Component):
         with m.If(done_one):
             m.d.sync += rslot.eq(rslot + 1)
 
-        steps = Signal(16)                       # of the running presentation
-        step = Signal(16)                        # the step being scanned
-        dones = Signal(16)                       # barriers of the running presentation
-        final = Signal()                         # the next barrier is the presentation's last
+        left = Signal(16)                        # end words still to send
+        inflight = Signal(2)                     # end words taken, their barriers not yet come
         count = Signal(CYCLES_BITS)
         fresh = Signal()                         # the first step: accumulators from phases
         # the count is offered a clock after the last barrier (whose decode of the router's
         # state is long: it reaches the cycle queue's write through a register); ``count``
         # holds still in that clock (IDLE)
         m.d.comb += self.count.eq(count)
-        m.d.sync += [self.count_valid.eq(done_one & ~self.clear),
-                     final.eq(dones + 1 == steps)]
+        m.d.sync += self.count_valid.eq(done_one & ~self.clear)
         with m.If(self.active):
             m.d.sync += count.eq(count + 1)
-        with m.If(self.active & self.done):
-            m.d.sync += dones.eq(dones + 1)
 
         # the clear walk: runs of consecutive addresses of one target and space
         runs = clear_ranges(p)
@@ -160,6 +155,7 @@ class RateGenerator(wiring.Component):
         m.d.comb += [inp.valid.eq(ov), inp.payload.channel.eq(och), inp.payload.end.eq(oend)]
         with m.If(inp.ready):
             m.d.sync += ov.eq(0)
+        m.d.sync += inflight.eq(inflight + (ov & oend & inp.ready) - (self.active & self.done))
         nib = Mux(c1[0], rd_q.data[4:8], rd_q.data[0:4]) if C > 1 else rd_q.data[0:4]
         phase = Cat(*[c1[P - 1 - i] if P - 1 - i < cb else Const(0, 1) for i in range(P)])
         total = Signal(P + 1)
@@ -185,8 +181,8 @@ class RateGenerator(wiring.Component):
         with m.FSM(name="rates_fsm") as fsm:
             with m.State("IDLE"):
                 with m.If((queued != 0) & self.room):
-                    m.d.sync += [run.eq(0), addr.eq(firsts[0]), count.eq(1), dones.eq(0),
-                                 steps.eq(self.steps), step.eq(0), fresh.eq(1)]
+                    m.d.sync += [run.eq(0), addr.eq(firsts[0]), count.eq(1),
+                                 left.eq(self.steps), fresh.eq(1)]
                     m.next = "CLEAR"
             with m.State("CLEAR"):
                 m.d.comb += cfg.valid.eq(1)
@@ -208,14 +204,16 @@ class RateGenerator(wiring.Component):
                     m.next = "END"
             with m.State("END"):
                 with m.If(~ov):
-                    m.d.sync += [ov.eq(1), oend.eq(1), step.eq(step + 1), fresh.eq(0),
+                    m.d.sync += [ov.eq(1), oend.eq(1), left.eq(left - 1), fresh.eq(0),
                                  c0.eq(0)]
-                    with m.If(step + 1 == steps):
+                    with m.If(left == 1):
                         m.next = "WAIT"
                     with m.Else():
                         m.next = "SCAN"
             with m.State("WAIT"):
-                with m.If(self.done & final):
+                # the last end word was taken (``ov`` empty) and one step is out: its barrier
+                # is the presentation's last
+                with m.If(self.done & ~ov & (inflight == 1)):
                     m.d.comb += done_one.eq(1)
                     m.next = "IDLE"
             m.d.comb += self.active.eq(~fsm.ongoing("IDLE"))
