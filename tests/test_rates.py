@@ -332,3 +332,34 @@ def test_presentations_over_a_noisy_link():
     answer's events read once."""
     dev = check_plastic(3, faults=("drop", "flip", "garbage", "stall"))
     assert dev.counts["resent"] > 0
+
+
+@pytest.mark.slow
+def test_presentations_through_the_pty_equal_simulate(tmp_path):
+    """``spikefab run --port PTY --intensities`` (pyserial, the board's exact build served by
+    ``spikefab simboard --pty``, at the iCEBreaker's 3 Mbaud) writes what
+    ``spikefab simulate --intensities`` writes."""
+    from .test_cli import run_cli
+    from .test_pty_board import BOARD, HOST_TIMEOUT, start_simboard, stop
+    net = _with_rates(random_multicore_network(24, plastic=True), 5)
+    dump(net, tmp_path / "net.toml")
+    q = np.random.default_rng(24).integers(0, 16, size=(7, net.inputs))
+    np.save(tmp_path / "q.npy", q)
+    proc, path = start_simboard(tmp_path / "net.toml")
+    try:
+        r = run_cli("run", tmp_path / "net.toml", "--board", BOARD, "--port", path,
+                    "--intensities", tmp_path / "q.npy", "--steps", 21, "--out",
+                    tmp_path / "run.npz", "--timeout", HOST_TIMEOUT)
+    finally:
+        code, err = stop(proc)
+    assert r.returncode == 0, r.stderr
+    assert "presented 7 images x 21 steps" in r.stdout, r.stdout
+    g = run_cli("simulate", tmp_path / "net.toml", "--intensities", tmp_path / "q.npy",
+                "--steps", 21, "--out", tmp_path / "golden.npz")
+    assert g.returncode == 0, g.stderr
+    from spikefab.boards import board_params
+    outputs = board_params(net, BOARD, simulated=True).mapping.outputs
+    with np.load(tmp_path / "run.npz") as got, np.load(tmp_path / "golden.npz") as want:
+        assert sum(int(want[f"spikes/{o}"].sum()) for o in outputs) > 0, "seed 24: no spike"
+        for k in got.files:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{k}, seed 24")
