@@ -34,6 +34,12 @@ def describe(net):
     hw = net.hardware
     out.append(f"widths: current {hw.current_bits} b, voltage {hw.voltage_bits} b, weight "
                f"{hw.weight_bits} b, trace {hw.trace_bits} b, refractory {hw.refractory_bits} b")
+    if hw.rate_bits:
+        from spikefab.shape.rates import image_bytes, per_frame, rate_slots
+        out.append(f"on-chip rate inputs: {hw.rate_bits}-bit accumulators (a period of "
+                   f"{1 << hw.rate_bits} steps), 4-bit intensities, {image_bytes(net.inputs)} "
+                   f"bytes an image, {rate_slots(net.inputs)} images queued on the link, "
+                   f"{per_frame(net.inputs)} a PRESENT frame (docs/spec.md section 7)")
     out.append("")
     adaptive = any(p.adaptive for p in net.populations)
     out.append(table(

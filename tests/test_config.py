@@ -158,7 +158,7 @@ BAD = [
      "Hardware voltage_bits must be an integer in [2, 32], not 40"),
     (doc(head="[hardware]\nweight_bit = 8\n"), ValueError,
      "Unknown key 'weight_bit' in [hardware]; allowed keys: current_bits, voltage_bits, "
-     "weight_bits, trace_bits, refractory_bits"),
+     "weight_bits, trace_bits, refractory_bits, rate_bits"),
     (doc(head="[hardware]\nweight_bits = 4\n"), ValueError,
      "Weights low of projection 0 (input -> exc) must be an integer in [-7, 7], not -8"),
     (doc(weights="[[1, 2, 3], [4, 5, 6], [-1, -2, -3]]"), ValueError,
