@@ -7,7 +7,9 @@ kind, with a fault in ``--rate`` of the transfers (a request written, a response
 lock-step simulated board (its build in Verilator). Every run is sorted: recovered (it
 completed, spikes and learnt weights equal to the golden model's), reported (it stopped with
 one line saying what may and what was applied) or silently wrong (completed, differs: must be
-0). Faults are counted likewise.
+0). Faults are counted likewise. Then the same with presentations (``Device.present``): the
+network with the rate generator (``rate_bits = 5``), ``--images`` images of 4-bit intensities,
+each ``--steps`` / 4 steps from a cleared state, against ``golden.present``.
 
 Usage: ``python bench/bench_faults.py [--runs 6] [--steps 100] [--rate 0.05]
 [--write docs/benchmarks.md]``
@@ -36,6 +38,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--rate", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--images", type=int, default=12)
     ap.add_argument("--write", metavar="MD")
     args = ap.parse_args(argv)
     net = load(os.path.join(ROOT, "examples", "demo.toml"))
@@ -46,6 +49,20 @@ def main(argv=None):
     t0 = time.perf_counter()
     table = fault_campaign(params, net, x, runs=args.runs, rate=args.rate, seed=args.seed)
     wall = time.perf_counter() - t0
+    import dataclasses
+
+    import numpy as np
+
+    from spikefab.golden import Network
+    rnet = Network(net.name, net.inputs, net.populations, net.projections,
+                   dataclasses.replace(net.hardware, rate_bits=5))
+    rparams = derive(rnet, outputs=[q.name for q in net.populations], neurons_per_core=16,
+                     pack=False)
+    q = np.random.default_rng(args.seed).integers(0, 16, size=(args.images, net.inputs))
+    t0 = time.perf_counter()
+    ptable = fault_campaign(rparams, rnet, None, runs=args.runs, rate=args.rate,
+                            seed=args.seed, intensities=q, steps=args.steps // 4)
+    pwall = time.perf_counter() - t0
     lines = [
         f"Measured {date.today()} on {machine()}; `python bench/bench_faults.py` (in `make "
         f"bench`), {wall:.0f} s. The demo network (`examples/demo.toml`, {len(params.cores)} "
@@ -56,18 +73,30 @@ def main(argv=None):
         "| fault | runs | faults injected | recovered | reported (one line) | silently wrong "
         "| frames re-sent |",
         "|---|---|---|---|---|---|---|"]
-    total = {k: 0 for k in ("runs", "injected", "faults_recovered", "faults_reported",
-                            "faults_wrong", "resent")}
-    for kind in FAULT_KINDS:
-        r = table[kind]
-        for k in total:
-            total[k] += r[k]
-        lines.append(f"| {kind} | {r['runs']} | {r['injected']} | {r['faults_recovered']} "
-                     f"({r['recovered']} runs) | {r['faults_reported']} | {r['faults_wrong']} "
-                     f"| {r['resent']} |")
-    lines.append(f"| all | {total['runs']} | {total['injected']} | {total['faults_recovered']} "
-                 f"| {total['faults_reported']} | **{total['faults_wrong']}** | "
-                 f"{total['resent']} |")
+    def rows(table):
+        total = {k: 0 for k in ("runs", "injected", "faults_recovered", "faults_reported",
+                                "faults_wrong", "resent")}
+        out = []
+        for kind in FAULT_KINDS:
+            r = table[kind]
+            for k in total:
+                total[k] += r[k]
+            out.append(f"| {kind} | {r['runs']} | {r['injected']} | {r['faults_recovered']} "
+                       f"({r['recovered']} runs) | {r['faults_reported']} | "
+                       f"{r['faults_wrong']} | {r['resent']} |")
+        out.append(f"| all | {total['runs']} | {total['injected']} | "
+                   f"{total['faults_recovered']} | {total['faults_reported']} | "
+                   f"**{total['faults_wrong']}** | {total['resent']} |")
+        return out, total
+    body, total = rows(table)
+    lines += body
+    pbody, ptotal = rows(ptable)
+    lines += ["", f"Presentations ({pwall:.0f} s): the same network with the rate generator, "
+              f"{args.images} images of random 4-bit intensities, {args.steps // 4} steps each "
+              f"(`Device.present`: several images a PRESENT frame, queued on the board; a "
+              f"retried PRESENT is answered from the replay memory, its images queued once):",
+              "", "| fault | runs | faults injected | recovered | reported (one line) | "
+              "silently wrong | frames re-sent |", "|---|---|---|---|---|---|---|"] + pbody
     examples = {kind: table[kind]["messages"][0] for kind in FAULT_KINDS
                 if table[kind]["messages"]}
     if examples:
@@ -77,7 +106,7 @@ def main(argv=None):
     print(text)
     if args.write:
         write_section(args.write, "fault-bench", "## Faults on the host link\n\n" + text)
-    if total["faults_wrong"]:
+    if total["faults_wrong"] or ptotal["faults_wrong"]:
         raise SystemExit("a run completed with results that differ from the golden model")
 
 

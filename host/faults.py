@@ -167,7 +167,7 @@ class FaultyTransport:
 
 
 def fault_campaign(params, net, inputs, kinds=FAULT_KINDS, runs=4, rate=0.05, seed=0,
-                   retries=5, device=None):
+                   retries=5, device=None, intensities=None, steps=None):
     """Run ``net`` (loaded into the simulated board of ``params``) ``runs`` times per fault
     kind with faults injected at ``rate``, and sort every run: ``recovered`` (it completed,
     equal to the golden model), ``reported`` (it stopped with a :class:`LinkError` or
@@ -182,6 +182,10 @@ def fault_campaign(params, net, inputs, kinds=FAULT_KINDS, runs=4, rate=0.05, se
     completed right, and all but the last of a reported run; ``faults_reported``: the last
     fault of each reported run; ``faults_wrong``), frames ``resent``, and the ``messages``
     of the reported runs.
+
+    With ``intensities`` (and ``steps``; ``inputs`` is then ignored) every run presents those
+    images instead (:meth:`Device.present`, a build with the rate generator), against
+    :func:`spikefab.golden.present`.
     """
     import numpy as np
 
@@ -190,8 +194,12 @@ def fault_campaign(params, net, inputs, kinds=FAULT_KINDS, runs=4, rate=0.05, se
 
     from .device import Device
 
-    x = np.asarray(inputs, bool)
-    want = simulate(net, x)
+    if intensities is not None:
+        from spikefab.golden import present
+        want = present(net, intensities, steps)
+    else:
+        x = np.asarray(inputs, bool)
+        want = simulate(net, x)
     observed = list(params.mapping.outputs)
     table = {}
     for kind in kinds:
@@ -216,7 +224,8 @@ def fault_campaign(params, net, inputs, kinds=FAULT_KINDS, runs=4, rate=0.05, se
             try:
                 dev.identify()
                 dev.load(net)
-                got = dev.run(x)
+                got = dev.present(intensities, steps) if intensities is not None else \
+                    dev.run(x)
                 weights = dev.read_weights()
             except (LinkError, DeviceError) as e:
                 # the fault that stopped the run is reported, the ones before it recovered
@@ -232,7 +241,8 @@ def fault_campaign(params, net, inputs, kinds=FAULT_KINDS, runs=4, rate=0.05, se
                 dev.close()
             n = sum(f.injected[kind] for f in faulty)
             same = all(np.array_equal(got.spikes[q], want.spikes[q]) for q in observed) and \
-                all(np.array_equal(w, g) for w, g in zip(weights, want.weights))
+                all(np.array_equal(w, g[0] if g.ndim == 3 else g)
+                    for w, g in zip(weights, want.weights))
             row["recovered" if same else "wrong"] += 1
             row["faults_recovered" if same else "faults_wrong"] += n
         table[kind] = row

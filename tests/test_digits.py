@@ -350,7 +350,7 @@ def test_demo_runs_end_to_end_on_the_simulated_board(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "every spike of exc equals the golden model" in r.stdout
     assert (tmp_path / "raster.png").read_bytes()[:4] == b"\x89PNG"
-    assert "clocks per step on average" in r.stdout
+    assert "clocks an image on average" in r.stdout
 
 
 def test_demo_bad_option_is_one_line():
