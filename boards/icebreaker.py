@@ -28,8 +28,5 @@ VARIANTS = [
           # LC 96% full: after the redesign into components (same logic, a new netlist) seeds
           # 5-27 place the default network at 24.9-29.8 MHz, 28 at 30.1 (docs/benchmarks.md;
           # margin is issue #19's)
-          seed=28,
-          # the FT2232H takes up to 12 Mbaud (data sheet, section 4.3: 12 MHz / n); 3 Mbaud is
-          # 12 MHz / 4 exactly and 10 clocks a bit at 30 MHz (docs/protocol.md, throughput)
-          baud=3_000_000),
+          seed=28),
 ]

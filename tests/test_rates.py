@@ -105,7 +105,7 @@ def test_a_network_without_the_generator_has_no_trace_of_it():
     assert ("rate intensities", 64, 8) in link_memories(q)
     from spikefab.describe import describe
     assert "on-chip rate inputs: 5-bit accumulators (a period of 32 steps)" in describe(_net())
-    assert "rate" not in describe(_net(rate_bits=0))
+    assert "on-chip rate" not in describe(_net(rate_bits=0))
 
 
 def test_rate_frames():

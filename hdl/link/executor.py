@@ -468,28 +468,43 @@ class Executor(wiring.Component):
             m.next = "ERROR"
         with m.Else():
             m.d.sync += [v.p_images.eq(k), v.pos.eq(0)]
-            m.next = "P_T0"
+            m.next = "P_READ"
 
     def _present(self, m, v):
-        """PRESENT after its length: ``steps`` (not 0; while presentations are queued, theirs),
-        then every intensity byte into the generator's slots from ``wslot`` on, then the
-        images queued and the answer of READ_SPIKES."""
+        """PRESENT after its length: every byte in one pass (``steps``, then the intensities
+        into the generator's free slots from ``wslot`` on: nothing anyone reads until they are
+        queued, so writing them before the checks changes nothing), then the checks of
+        ``steps`` (not 0; while presentations are queued, theirs), the images queued and the
+        answer of READ_SPIKES."""
         p = self._p
         B = image_bytes(p.inputs)
         sb = max(1, (rate_stride(p.inputs) - 1).bit_length())
         t = Signal(16, name="p_steps")
         j = Signal(sb, name="p_byte")
         slot = Signal.like(self.rate_wslot, name="p_slot")
-        with m.State("P_T0"):
-            m.next = "P_T1"
-        with m.State("P_T1"):
-            m.d.sync += [t[:8].eq(self.buffer.data), v.pos.eq(1)]
-            m.next = "P_T2"
-        with m.State("P_T2"):
-            m.next = "P_T3"
-        with m.State("P_T3"):
-            m.d.sync += [t[8:].eq(self.buffer.data), v.pos.eq(2)]
-            m.next = "P_CHECK"
+        head = v.pos[1:] == 0                    # the two bytes of ``steps``
+        with m.State("P_READ"):
+            with m.If(v.pos == 0):
+                m.d.sync += [slot.eq(self.rate_wslot), j.eq(0)]
+            m.next = "P_WRITE"
+        with m.State("P_WRITE"):
+            with m.If(head):
+                with m.If(v.pos[0]):
+                    m.d.sync += t[8:].eq(self.buffer.data)
+                with m.Else():
+                    m.d.sync += t[:8].eq(self.buffer.data)
+            with m.Else():
+                m.d.comb += [self.rate_w_addr.eq(Cat(j, slot) if rate_stride(p.inputs) > 1
+                                                 else slot),
+                             self.rate_w_data.eq(self.buffer.data), self.rate_w_en.eq(1)]
+                m.d.sync += j.eq(j + 1)
+                with m.If(j == B - 1):
+                    m.d.sync += [j.eq(0), slot.eq(slot + 1)]
+            m.d.sync += v.pos.eq(v.pos + 1)
+            with m.If(v.pos + 1 == v.f_len):
+                m.next = "P_CHECK"
+            with m.Else():
+                m.next = "P_READ"
         with m.State("P_CHECK"):
             with m.If(t == 0):
                 m.d.sync += v.status.eq(Status.BAD_FIELD)
@@ -500,22 +515,8 @@ class Executor(wiring.Component):
             with m.Else():
                 # ``ent`` cleared: its data field, the configuration port's, is then zero for the
                 # generator's clearing writes (``Link`` muxes only their addresses)
-                m.d.sync += [self.present_steps.eq(t), slot.eq(self.rate_wslot), j.eq(0),
-                             v.ent.eq(0)]
-                m.next = "P_READ"
-        with m.State("P_READ"):
-            m.next = "P_WRITE"
-        with m.State("P_WRITE"):
-            m.d.comb += [self.rate_w_addr.eq(Cat(j, slot) if rate_stride(p.inputs) > 1
-                                             else slot),
-                         self.rate_w_data.eq(self.buffer.data), self.rate_w_en.eq(1)]
-            m.d.sync += [v.pos.eq(v.pos + 1), j.eq(j + 1)]
-            with m.If(j == B - 1):
-                m.d.sync += [j.eq(0), slot.eq(slot + 1)]
-            with m.If(v.pos + 1 == v.f_len):
+                m.d.sync += [self.present_steps.eq(t), v.ent.eq(0)]
                 m.next = "P_QUEUE"
-            with m.Else():
-                m.next = "P_READ"
         with m.State("P_QUEUE"):
             m.d.comb += self.present.eq(v.p_images)
             m.next = "P_SNAP"
