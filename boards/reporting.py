@@ -92,7 +92,7 @@ def _markdown(results, head, rows):
         "  together, and every flip-flop that a block RAM's output feeds directly in the",
         "  logic tile beside it (nextpnr times a DP16KD read at 5.6-5.8 ns on speed grade 6).",
         "- **Host link**: 8N1 framed commands with CRC-16 (`docs/protocol.md`) at the board's",
-        "  baud rate: 3 Mbaud on the iCEBreaker, 1 Mbaud on the others (`Board.baud`);",
+        "  baud rate (`Board.baud`: 1 Mbaud on every board);",
         "  `spikefab run NET.toml --port /dev/ttyUSBx` talks to a board.",
         "- **Tools**: YoWASP `YOSYS`, `NEXTPNR_ICE40`, `ICEPACK`, `NEXTPNR_ECP5`, `ECPPACK`;",
         "  programmers `ICEPROG` (`apt-get install --no-install-recommends fpga-icestorm`),",
