@@ -23,7 +23,7 @@ import numpy as np
 from spikefab.errors import InvalidType, InvalidValue
 from spikefab.shape.cfg import Space
 from spikefab.shape.image import clear_entries, network_image, trace_addresses
-from spikefab.shape.protocol import (MAX_EVENTS, VERSION, Cmd, DeviceError, LinkError,
+from spikefab.shape.protocol import (MAX_EVENTS, VERSIONS, Cmd, DeviceError, LinkError,
                                      link_info, parse_identify)
 from spikefab.shape.protocol import nbytes as _nbytes
 
@@ -186,11 +186,11 @@ class Device(Exchange):
             info = parse_identify(body)
         except LinkError:
             info = None
-        if info is None or info["version"] != VERSION:
+        if info is None or info["version"] not in VERSIONS:
             shown = repr(body[:24]) + ("..." if len(body) > 24 else "")
             raise IdentifyError(f"{self.where} answered IDENTIFY with {shown}, not a "
-                                f"spikefab board's answer (protocol version {VERSION}): "
-                                f"{_CAUSES}")
+                                f"spikefab board's answer (protocol version "
+                                f"{' or '.join(map(str, VERSIONS))}): {_CAUSES}")
         self.info = info
         self.matches = info["build_hash"] == link_info(self.p)["build_hash"]
         return info

@@ -13,7 +13,7 @@ from spikefab.errors import Error, InvalidValue
 from .latency import CYCLES_BITS
 from .network import shape_json
 
-__all__ = ["START", "VERSION", "Cmd", "Status", "STATUS_NAMES", "MAX_EVENTS", "MAX_CYCLES",
+__all__ = ["START", "VERSION", "VERSIONS", "IDENTIFY_V3_FIELDS", "Cmd", "Status", "STATUS_NAMES", "MAX_EVENTS", "MAX_CYCLES",
            "CRC_POLY", "CRC_INIT", "nbytes", "link_info", "link_memories", "IDENTIFY_FIELDS",
            "identify_bytes", "parse_identify", "CMD_NAMES", "cmd_name",
            "LinkError", "DeviceError", "crc16", "encode_frame", "FRAME_OVERHEAD", "FrameDecoder"]
@@ -21,8 +21,11 @@ __all__ = ["START", "VERSION", "Cmd", "Status", "STATUS_NAMES", "MAX_EVENTS", "M
 START = 0xA5
 #: 2: every frame carries a sequence number, and the device executes a request once (a
 #: retry of the last executed frame is answered from its replay memory). 3: PRESENT (images
-#: run on the chip's rate generator) and its two fields in IDENTIFY.
+#: run on the chip's rate generator) and its two fields in IDENTIFY; a build without the
+#: generator speaks 2, which this host speaks too (:data:`VERSIONS`).
 VERSION = 3
+#: The versions this host speaks.
+VERSIONS = (2, 3)
 #: Events / cycle counts per READ_SPIKES / READ_CYCLES response.
 MAX_EVENTS, MAX_CYCLES = 60, 60
 
@@ -69,7 +72,8 @@ def link_info(p, out_depth=256, cycles_depth=64):
                       sort_keys=True, default=str).encode()
     return {
         "rate_bits": p.rate_bits, "rate_slots": rate_slots(p.inputs) if p.rate_bits else 0,
-        "version": VERSION, "cores": len(p.cores), "inputs": p.inputs,
+        # a build without the rate generator is a version 2 device, byte for byte
+        "version": VERSION if p.rate_bits else 2, "cores": len(p.cores), "inputs": p.inputs,
         "cfg_addr_bits": p.cfg_addr_bits, "cfg_data_bits": p.cfg_data_bits,
         "rdata_bits": p.rdata_bits, "index_bits": p.router.index_bits,
         "step_bits": p.step_bits, "out_depth": out_depth, "cycles_depth": cycles_depth,
@@ -95,15 +99,22 @@ def link_memories(p, out_depth=256, cycles_depth=64):
 #: and their sizes in bytes, in order, each little-endian (``docs/protocol.md``).
 IDENTIFY_FIELDS = (("version", 1), ("cores", 1), ("inputs", 2), ("cfg_addr_bits", 1),
                    ("cfg_data_bits", 1), ("rdata_bits", 1), ("index_bits", 1),
-                   ("step_bits", 1), ("out_depth", 2), ("cycles_depth", 2), ("build_hash", 4),
-                   ("rate_bits", 1), ("rate_slots", 1))
+                   ("step_bits", 1), ("out_depth", 2), ("cycles_depth", 2), ("build_hash", 4))
+#: Version 3's fields after those (a version 2 device, a build without the rate generator,
+#: has none: its rate generator is ``0, 0``).
+IDENTIFY_V3_FIELDS = (("rate_bits", 1), ("rate_slots", 1))
+
+
+def _fields(version):
+    return IDENTIFY_FIELDS + (IDENTIFY_V3_FIELDS if version >= 3 else ())
 
 
 def identify_bytes(info):
     """The IDENTIFY response payload after the status byte (:data:`IDENTIFY_FIELDS` of
-    ``info``, after ``"SF"``); the link's gateware answers it from a ROM."""
+    ``info``, and :data:`IDENTIFY_V3_FIELDS` for version 3, after ``"SF"``); the link's
+    gateware answers it from a ROM."""
     return b"SF" + b"".join(int(info[name]).to_bytes(n, "little")
-                            for name, n in IDENTIFY_FIELDS)
+                            for name, n in _fields(info["version"]))
 
 
 def parse_identify(b):
@@ -112,8 +123,11 @@ def parse_identify(b):
     size = 2 + sum(n for _, n in IDENTIFY_FIELDS)
     if len(b) < size or b[:2] != b"SF":
         raise LinkError(f"Not a spikefab device (identify answer {bytes(b)!r})")
-    out, o = {}, 2
-    for name, n in IDENTIFY_FIELDS:
+    fields = _fields(b[2])
+    if len(b) < 2 + sum(n for _, n in fields):
+        raise LinkError(f"Not a spikefab device (identify answer {bytes(b)!r})")
+    out, o = {"rate_bits": 0, "rate_slots": 0}, 2
+    for name, n in fields:
         out[name] = int.from_bytes(b[o:o + n], "little")
         o += n
     return out

@@ -102,6 +102,12 @@ def test_a_network_without_the_generator_has_no_trace_of_it():
     assert shape_json(q)["rates"] == {"bits": 5, "intensity_bits": 4, "slots": 8, "stride": 8,
                                       "image_bytes": 6}
     assert link_info(q)["build_hash"] != link_info(p)["build_hash"]
+    # without it the device is a protocol v2 device, IDENTIFY and all; with it v3
+    from spikefab.shape.protocol import identify_bytes, parse_identify
+    assert link_info(p)["version"] == 2 and len(identify_bytes(link_info(p))) == 2 + 17
+    assert link_info(q)["version"] == 3 and len(identify_bytes(link_info(q))) == 2 + 19
+    assert parse_identify(identify_bytes(link_info(q)))["rate_slots"] == 8
+    assert parse_identify(identify_bytes(link_info(p)))["rate_bits"] == 0
     assert ("rate intensities", 64, 8) in link_memories(q)
     from spikefab.describe import describe
     assert "on-chip rate inputs: 5-bit accumulators (a period of 32 steps)" in describe(_net())

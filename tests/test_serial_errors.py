@@ -298,7 +298,7 @@ def test_api_permission_denied(board, monkeypatch):
     (None, "did not answer IDENTIFY within the timeout (0.05 s, 2 attempts)"),
     (lambda seq: b"hello\r\n" * 8, "did not answer IDENTIFY within the timeout (0.05 s, 2 attempts)"),
     (answer(Cmd.IDENTIFY, Status.OK, b"NOPE"),
-     "answered IDENTIFY with b'NOPE', not a spikefab board's answer (protocol version 3)"),
+     "answered IDENTIFY with b'NOPE', not a spikefab board's answer (protocol version 2 or 3)"),
     (answer(Cmd.IDENTIFY, Status.UNKNOWN),
      "answered IDENTIFY with an error (Device rejected IDENTIFY: UNKNOWN)"),
 ], ids=["silent", "noise", "other-answer", "error-status"])

@@ -536,7 +536,8 @@ class Executor(wiring.Component):
             with m.If(v.tx_left == 0):
                 with m.If(v.nfifo == 0):
                     m.next = "FINISH"
-                with m.Elif(v.f_cmd != Cmd.READ_CYCLES):      # READ_SPIKES, PRESENT
+                with m.Elif((v.f_cmd != Cmd.READ_CYCLES) if self._p.rate_bits else
+                            (v.f_cmd == Cmd.READ_SPIKES)):   # READ_SPIKES (and PRESENT)
                     # without registered heads the snapshot's count alone says the head is
                     # there
                     with m.If(self.i_events.valid) if registered else nullcontext():

@@ -136,7 +136,6 @@ class StepRunner(wiring.Component):
                      self.event_level.eq(ofifo.r_level), self.cycle_level.eq(cfifo.r_level)]
 
         gen = self.generator
-        queued, active = Const(0, 1), Const(0, 1)
         if gen is not None:
             m.submodules.generator = gen = ResetInserter(clear)(gen)
             queued, active = gen.queued, gen.active
@@ -149,12 +148,16 @@ class StepRunner(wiring.Component):
             m.d.comb += self.presenting.eq(queued != 0)
         pending = Signal(16)
         inflight = Signal(2)
-        m.d.comb += [self.running.eq((pending != 0) | (inflight != 0) | self.busy |
-                                     (queued != 0)),
-                     self.outstanding.eq((pending + inflight + queued)[:16])]
-        room = cfifo.level + inflight < self.cycles_depth - 1
+        running = (pending != 0) | (inflight != 0) | self.busy
+        outstanding = pending + inflight
         # a barrier of a presentation's step is the generator's
-        step_done = self.done & ~active
+        step_done = self.done
+        if gen is not None:
+            running = running | (queued != 0)
+            outstanding = outstanding + queued
+            step_done = self.done & ~active
+        m.d.comb += [self.running.eq(running), self.outstanding.eq(outstanding[:16])]
+        room = cfifo.level + inflight < self.cycles_depth - 1
         ob_valid = Signal()
         ob = Signal(input_layout(self._p))
         push_end = Signal()
