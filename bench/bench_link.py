@@ -25,7 +25,6 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import replace
 from datetime import date
 
 import numpy as np
