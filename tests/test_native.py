@@ -55,6 +55,7 @@ def test_demo_network_equals_golden(seed):
     assert_same_run(got, simulate(net, x[:40], record_state=True), seed)
 
 
+@pytest.mark.slow               # 90 s of the default tier's 10 minutes; CI's slow tier runs it
 def test_cycles_equal_the_cocotb_testbench(seed):
     """The same run of a random multi-core network through cocotb and through the native
     harness (both on Verilator, lock-step): the same cycles of every step, the same spikes."""

@@ -15,7 +15,7 @@ from .compare import assert_same_trace
 from .netgen import random_multicore_network
 from spikefab.errors import InvalidValue
 from spikefab.golden import (Hardware, Network, Population, Projection, Simulator,
-                             chip_rate_encode, chip_rate_phases, dump, load, present, simulate)
+                             chip_rate_encode, chip_rate_phases, dump, load, present)
 from spikefab.host import Device, DeviceError
 from spikefab.host.faults import FaultyTransport
 from spikefab.shape.image import clear_entries, clear_ranges
@@ -189,45 +189,84 @@ def check_presentations(got, want, net, seed):
             assert_same_trace("spikes", g[b], w[b], seed, f"{pop.name} of image {b}")
 
 
+def _plastic(seed):
+    net = random_multicore_network(seed, plastic=True, adaptive=True, modulated=True)
+    return _with_rates(net, 4 + seed % 4)
+
+
+def _plastic_params(net):
+    return derive(net, neurons_per_core=8, axons_per_core=256,
+                  outputs=[pop.name for pop in net.populations])
+
+
+#: The default tier's board: STDP, adaptive thresholds and the third factor over several
+#: cores (one build, shared by every test here that needs the generator).
+BOARD_SEED = 3
+
+
 @pytest.fixture(scope="module")
-def small_board():
-    net = _net()
-    with Device.sim(derive(net)) as dev:
+def board():
+    net = _plastic(BOARD_SEED)
+    with Device.sim(_plastic_params(net), retries=4) as dev:
         dev.check_build()
-        dev.load()
         yield net, dev
 
 
-def test_presentations_equal_the_golden_model(small_board, seed):
-    net, dev = small_board
+def _golden_after(net, q, steps, x_then=None):
+    """The golden model after presenting ``q`` (image after image from a cleared state),
+    then cleared again and run on ``x_then`` ``(T, inputs)``: that run's spikes."""
+    x = chip_rate_encode(q, steps, net.hardware.rate_bits).astype(bool)
+    sim = Simulator(net)
+    for b in range(len(x)):
+        sim.reset_state()
+        sim.run(x[b:b + 1])
+    sim.reset_state()
+    r = sim.run(np.asarray(x_then, bool)[None])
+    return {k: v[0] for k, v in r.spikes.items()}
+
+
+def test_presentations_equal_the_golden_model(board, seed):
+    """Each image from a cleared state (traces and theta too), the weights learned from image
+    to image; then a run from RESET starts from the learned weights."""
+    net, dev = board
+    dev.load()
     q = np.random.default_rng(seed).integers(0, 16, size=(11, net.inputs))
-    q[3] = 0                                             # an image without a spike
+    q[3] = 0                                             # an image without input spikes
     got = dev.present(q, 17)
-    want = simulate(net, chip_rate_encode(q, 17, 5))
+    want = present(net, q, 17)
     assert sum(int(s.sum()) for s in want.spikes.values()) > 0, f"seed {seed}: no spike"
     check_presentations(got.spikes, want.spikes, net, seed)
+    for k, (a, b) in enumerate(zip(dev.read_weights(), want.weights)):
+        np.testing.assert_array_equal(a, b, err_msg=f"seed {seed}: weights of projection {k} "
+                                                    f"after the presentations")
     assert got.cycles.shape == (11,) and (got.cycles > 17).all()
-    # the presentations cleared the state they leave: a run after them starts from it
-    x = chip_rate_encode(q[:1], 9, 5)[0]
+    x = np.random.default_rng(seed).random((9, net.inputs)) < 0.4
     dev.reset()
     r = dev.run(x)
-    np.testing.assert_array_equal(r.spikes["a"], simulate(net, x).spikes["a"])
+    then = _golden_after(net, q, 17, x)
+    for pop in net.populations:
+        assert_same_trace("spikes", r.spikes[pop.name], then[pop.name], seed,
+                          f"{pop.name} in the run after the presentations")
 
 
-def test_presentations_after_a_run_and_one_image(small_board, seed):
+def test_presentations_after_a_run_and_one_image(board, seed):
     """The step tags go on counting through runs and presentations."""
-    net, dev = small_board
+    net, dev = board
     rng = np.random.default_rng(seed)
-    dev.reset()
-    dev.run(rng.random((30, net.inputs)) < 0.3)
+    dev.load()
+    x = rng.random((30, net.inputs)) < 0.3
+    dev.run(x)
     q = rng.integers(0, 16, size=net.inputs)
     got = dev.present(q, 25)
-    want = simulate(net, chip_rate_encode(q[None], 25, 5))
+    sim = Simulator(net)
+    sim.run(x[None])
+    sim.reset_state()
+    want = sim.run(chip_rate_encode(q[None], 25, net.hardware.rate_bits).astype(bool))
     check_presentations(got.spikes, want.spikes, net, seed)
 
 
-def test_present_rejections(small_board):
-    net, dev = small_board
+def test_present_rejections(board):
+    net, dev = board
     B = image_bytes(net.inputs)
     dev.reset()
     for payload, status in ((bytes(3), Status.BAD_LENGTH),
@@ -257,8 +296,8 @@ def test_present_rejections(small_board):
     assert dev.read_spikes()[1] == 0
 
 
-def test_a_retried_present_is_queued_once(small_board):
-    net, dev = small_board
+def test_a_retried_present_is_queued_once(board):
+    net, dev = board
     dev.reset()
     B = image_bytes(net.inputs)
     payload = (2000).to_bytes(2, "little") + bytes(2 * B)
@@ -270,41 +309,33 @@ def test_a_retried_present_is_queued_once(small_board):
     dev.reset()
 
 
-def test_present_user_errors(small_board):
-    net, dev = small_board
+def test_present_user_errors(board):
+    net, dev = board
+    n = net.inputs
     with pytest.raises(InvalidValue, match=r"integers in \[0, 15\], not values in \[0, 16\]"):
-        q = np.zeros((2, net.inputs), int)
-        q[1, 3] = 16
+        q = np.zeros((2, n), int)
+        q[1, 0] = 16
         dev.present(q, 5)
-    with pytest.raises(InvalidValue, match=r"shape \(B, 12\), not \(2, 11\)"):
-        dev.present(np.zeros((2, 11), int), 5)
+    with pytest.raises(InvalidValue, match=rf"shape \(B, {n}\), not \(2, {n + 1}\)"):
+        dev.present(np.zeros((2, n + 1), int), 5)
     with pytest.raises(InvalidValue, match=r"Steps of a presentation must be an integer in "
                                            r"\[1, 4095\].*not 0"):
-        dev.present(np.zeros((2, 12), int), 0)
+        dev.present(np.zeros((2, n), int), 0)
 
 
-def test_a_build_without_the_generator(build_dir):
-    """PRESENT is no command of it, and Device.present says how to get one."""
-    net = _net(rate_bits=0)
-    with Device.sim(derive(net)) as dev:
+def test_a_build_without_the_generator():
+    """PRESENT is no command of it, and Device.present says how to get one (the build of
+    tests/test_link.py: a protocol v2 device)."""
+    from .netgen import small_network
+    net = small_network()
+    with Device.sim(derive(net, outputs=[q.name for q in net.populations])) as dev:
+        assert dev.identify()["version"] == 2
         dev.load()
         with pytest.raises(DeviceError) as e:
             dev.transact(Cmd.PRESENT, bytes(2 + image_bytes(net.inputs)))
         assert e.value.status == Status.UNKNOWN
         with pytest.raises(InvalidValue, match="no rate generator: set rate_bits"):
             dev.present(np.zeros((1, net.inputs), int), 5)
-
-
-def _plastic(seed):
-    net = random_multicore_network(seed, plastic=True, adaptive=True, modulated=True)
-    return _with_rates(net, 4 + seed % 4)
-
-
-@pytest.mark.parametrize("seed", [3])
-def test_plastic_multicore_presentations(seed):
-    """STDP, adaptive thresholds and the third factor over several cores: each image from a
-    cleared state (traces and theta too), the weights learned from image to image."""
-    check_plastic(seed)
 
 
 @pytest.mark.slow
@@ -315,8 +346,7 @@ def test_plastic_multicore_presentations_sweep(seed):
 
 def check_plastic(seed, faults=None):
     net = _plastic(seed)
-    p = derive(net, neurons_per_core=8, axons_per_core=256,
-               outputs=[pop.name for pop in net.populations])
+    p = _plastic_params(net)
     q = np.random.default_rng(seed).integers(0, 16, size=(9, net.inputs))
     dev = Device.sim(p, retries=4)
     if faults:
@@ -339,7 +369,7 @@ def check_plastic(seed, faults=None):
 def test_presentations_over_a_noisy_link():
     """Dropped, flipped, inserted and stalled bytes: every PRESENT queued once, every
     answer's events read once."""
-    dev = check_plastic(3, faults=("drop", "flip", "garbage", "stall"))
+    dev = check_plastic(BOARD_SEED, faults=("drop", "flip", "garbage", "stall"))
     assert dev.counts["resent"] > 0
 
 
