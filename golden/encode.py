@@ -34,7 +34,7 @@ from spikefab.errors import InvalidValue
 __all__ = ["SCHEMES", "encode", "rate_encode", "regular_encode", "ttfs_encode", "burst_encode",
            "phase_encode", "phase_weights", "delta_encode", "spike_count", "first_spike_time",
            "population_vote", "ttfs_decode", "phase_decode", "delta_decode",
-           "RATE_INTENSITY_BITS", "chip_rate_phases", "chip_rate_encode"]
+           "RATE_INTENSITY_BITS", "check_intensities", "chip_rate_phases", "chip_rate_encode"]
 
 #: The regular code's accumulator: a fraction of a spike in units of ``2**-16``.
 _ACC_ONE = 1 << 16
@@ -150,6 +150,28 @@ def regular_encode(intensities, steps, rate=0.25, phase=0.0):
 RATE_INTENSITY_BITS = 4
 
 
+def check_intensities(intensities, inputs=None):
+    """``intensities`` for the on-chip rate generator as an int array ``(N,)`` or ``(B, N)``
+    (``(B, inputs)`` when ``inputs`` is given: a single image becomes a batch of one), or
+    :class:`InvalidValue` naming the shape or the values and the allowed range. Shared by
+    :func:`chip_rate_encode`, ``Device.present`` and the command line."""
+    q = np.asarray(intensities)
+    top = (1 << RATE_INTENSITY_BITS) - 1
+    if inputs is None:
+        if q.ndim not in (1, 2):
+            raise InvalidValue(f"Intensities must have shape (N,) or (B, N), not {q.shape}")
+    else:
+        if q.ndim == 1:
+            q = q[None]
+        if q.ndim != 2 or q.shape[1] != inputs:
+            raise InvalidValue(f"Intensities must have shape (B, {inputs}), not "
+                               f"{np.shape(intensities)}")
+    if q.size and (not np.issubdtype(q.dtype, np.integer) or q.min() < 0 or q.max() > top):
+        raise InvalidValue(f"Intensities of the on-chip rate generator must be integers in "
+                           f"[0, {top}], not values in [{q.min()}, {q.max()}] ({q.dtype})")
+    return q
+
+
 def chip_rate_phases(channels, bits):
     """Where the on-chip rate generator's accumulators start (``docs/spec.md`` section 7):
     channel ``c``'s phase is the low ``bits`` bits of ``c`` in reverse order, so that channels
@@ -184,14 +206,7 @@ def chip_rate_encode(intensities, steps, bits):
     -------
     numpy.ndarray of uint8, (T, N) or (B, T, N)
     """
-    q = np.asarray(intensities)
-    top = (1 << RATE_INTENSITY_BITS) - 1
-    if q.ndim not in (1, 2):
-        raise InvalidValue(f"Intensities must have shape (N,) or (B, N), not {q.shape}")
-    if q.size and (not np.issubdtype(q.dtype, np.integer) or q.min() < 0 or q.max() > top):
-        lo, hi = (q.min(), q.max()) if q.size else (0, 0)
-        raise InvalidValue(f"Intensities of the on-chip rate generator must be integers in "
-                           f"[0, {top}], not values in [{lo}, {hi}] ({q.dtype})")
+    q = check_intensities(intensities)
     steps = _integer(steps, "Steps", 0)
     bits = _integer(bits, "Rate bits", 4, 16)
     phase = chip_rate_phases(q.shape[-1], bits)

@@ -15,7 +15,7 @@ def present(dev, intensities, steps, poll=0.0):
     """:meth:`Device.present` (its docstring says what it does): check the intensities, then
     keep the board's slots full and read every answer's events until all images are done.
     Returns a :class:`~spikefab.host.device.DevicePresentation`."""
-    from spikefab.golden.encode import RATE_INTENSITY_BITS
+    from spikefab.golden.encode import check_intensities
     from spikefab.shape.rates import pack_rates, per_frame, rate_slots
 
     from .device import DevicePresentation
@@ -24,17 +24,7 @@ def present(dev, intensities, steps, poll=0.0):
         raise InvalidValue("This build has no rate generator: set rate_bits in the "
                            "network's [hardware] table (docs/spec.md section 7) and build "
                            "again")
-    q = np.asarray(intensities)
-    if q.ndim == 1:
-        q = q[None]
-    top = (1 << RATE_INTENSITY_BITS) - 1
-    if q.ndim != 2 or q.shape[1] != p.inputs:
-        raise InvalidValue(f"Intensities must have shape (B, {p.inputs}), not "
-                           f"{np.shape(intensities)}")
-    if q.size and (not np.issubdtype(q.dtype, np.integer) or q.min() < 0
-                   or q.max() > top):
-        raise InvalidValue(f"Intensities must be integers in [0, {top}], not values in "
-                           f"[{q.min()}, {q.max()}] ({q.dtype})")
+    q = check_intensities(intensities, p.inputs)
     S, per = rate_slots(p.inputs), per_frame(p.inputs)
     tag_mod = 1 << p.step_bits
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or \

@@ -93,8 +93,8 @@ def run(net, inputs, steps=None, port=None, sim=False, out=None, baud=1_000_000,
         if steps is None:
             raise InvalidValue("Presentations need steps (the steps of every image)")
         # checked before the device is opened (the same words as Device.present's)
-        from spikefab.golden.encode import chip_rate_encode
-        chip_rate_encode(intensities, 0, 4)
+        from spikefab.golden.encode import check_intensities
+        intensities = check_intensities(intensities, net.inputs)
     else:
         if isinstance(inputs, str):
             inputs = np.load(inputs)

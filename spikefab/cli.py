@@ -115,15 +115,13 @@ def _intensities(net, args):
         raise CommandError("Give one of --inputs and --intensities")
     if args.steps is None:
         raise CommandError("--intensities needs --steps T (the steps of every image)")
-    from .golden import chip_rate_encode
+    from .golden.encode import check_intensities
     q = _load_inputs(args.intensities)
     with _about(args.intensities):
         if not net.hardware.rate_bits:
             raise InvalidValue(f"Network {net.name!r} has no rate generator: set rate_bits in "
                                f"its [hardware] table (docs/spec.md section 7)")
-        if q.ndim not in (1, 2) or q.shape[-1] != net.inputs:
-            raise InvalidValue(f"Intensities must have shape (B, {net.inputs}), not {q.shape}")
-        chip_rate_encode(q, 0, net.hardware.rate_bits)
+        q = check_intensities(q, net.inputs)
     if args.steps < 1:
         raise InvalidValue(f"--steps must be a positive integer, not {args.steps}")
     return q
