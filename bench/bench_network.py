@@ -12,7 +12,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from spikefab.golden import Hardware, Network, Population, Projection, Stdp, simulate
-from spikefab.shape.latency import step_cycles
+from spikefab.shape.latency import BARRIER_LATENCY, step_cycles
 from spikefab.shape.latency import row_clocks
 from spikefab.shape.network import derive
 from spikefab.sim.network import run_networks
@@ -128,8 +128,8 @@ def step_formula(p, x, spikes):
     entries.
 
     Step ``t`` (outputs always ready): the cores update in ``U`` clocks (the slowest core's
-    update phase, :func:`update_clocks`; ``R + UPDATE_LATENCY`` with ``R`` the largest core's
-    rows when no core is plastic); then the router delivers the step's entries (spikes of
+    update phase, :func:`update_clocks`, and the registered barrier: ``R + UPDATE_LATENCY +
+    BARRIER_LATENCY`` with ``R`` the largest core's rows when no core is plastic); then the router delivers the step's entries (spikes of
     step ``t`` and inputs of step ``t + 1``), one per clock at best, while core ``c`` takes
     one axon event per ``rows_c`` clocks (``2 rows_c`` for a plastic core on single-port
     weights) and the router's in-order output lets a busy core hold up the others: between
@@ -140,7 +140,7 @@ def step_formula(p, x, spikes):
     T = x.shape[0]
     lo, hi, ent = np.zeros(T, np.int64), np.zeros(T, np.int64), np.zeros(T, np.int64)
     for t in range(T):
-        U = update_clocks(p, spikes, t)
+        U = update_clocks(p, spikes, t) + BARRIER_LATENCY
         srcs = []
         for q in m.net.populations:
             srcs += [m.source_id(q.name, i) for i in np.flatnonzero(spikes[q.name][t])]

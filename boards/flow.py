@@ -45,9 +45,9 @@ def _check_options(seed, tries):
         raise InvalidValue(f"Seed must be a non-negative integer, not {seed!r}")
 
 
-def _elaborate(net, board, outdir, out):
+def _elaborate(net, board, outdir, out, total=4):
     """Stage 1: the board top's files in ``outdir``; ``(files, platform, needs, seconds)``."""
-    say(out, f"[1/4] elaborate {net.name} for {board.name} ({board.device}) ...", end="")
+    say(out, f"[1/{total}] elaborate {net.name} for {board.name} ({board.device}) ...", end="")
     t0 = time.monotonic()
     top, platform, n = build_top(net, board)
     plan = platform.prepare(top, name="top", synth_opts=_SYNTH_OPTS[board.family])

@@ -1,5 +1,7 @@
 """The table of every board's build (apio style) and ``docs/boards.md``."""
 
+from spikefab.errors import InvalidValue
+
 from .catalog import FAMILIES, board_names, get_board
 from .toolflow import STDOUT, say
 
@@ -23,16 +25,30 @@ def _row(result, board):
     return cells
 
 
-def report(boards=None, *, out=STDOUT, write="docs/boards.md", rebuild=False):
+def report(boards=None, *, out=STDOUT, write="docs/boards.md", rebuild=False, seeds=None,
+           jobs=2):
     """Build (or reuse) every board's default network and print the apio-style table.
 
-    Returns the list of results (:func:`build`); writes ``write`` (Markdown) unless None.
+    With ``seeds`` (a count ``N`` or a list of seeds) every board's default network is also
+    placed with seeds ``1 .. N`` (:func:`~.sweep.sweep`, ``jobs`` at a time) and the margin
+    table follows: Fmax per seed, the seeds that meet the design clock, the peak synaptic
+    events a second at that clock.
+
+    Returns the list of results (:func:`build`), and the sweeps' if ``seeds``; writes
+    ``write`` (Markdown) unless None.
     """
     from .flow import build       # at call time: flow imports this module
+    from .sweep import sweep
     names = board_names() if boards is None else [get_board(b).name for b in boards]
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise InvalidValue(f"Seeds must be a positive count or a list of seeds, not {seeds}")
+        seeds = list(range(1, seeds + 1))
     results = []
     for name in names:
         results.append(build(None, name, out=out, strict=False, reuse=not rebuild))
+    sweeps = [sweep(name, seeds, jobs=jobs, reuse=not rebuild, out=out)
+              for name in names] if seeds else []
     head = ["board", "device", *[t for _, t in _COLUMNS], "Fmax MHz", "constraint",
             "synapses", "memory bits used / needed"]
     rows = []
@@ -48,14 +64,43 @@ def report(boards=None, *, out=STDOUT, write="docs/boards.md", rebuild=False):
     say(out, "-" * len(line))
     for row in rows:
         say(out, "  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    for line in _sweep_lines(sweeps, markdown=False):
+        say(out, line)
     if write:
         with open(write, "w") as f:
-            f.write(_markdown(results, head, rows))
+            f.write(_markdown(results, head, rows, sweeps))
         say(out, f"wrote {write}")
-    return results
+    return (results, sweeps) if seeds else results
 
 
-def _markdown(results, head, rows):
+def _sweep_lines(sweeps, markdown=True):
+    """The margin table: one row per board, Fmax per seed (``*`` marks a miss)."""
+    if not sweeps:
+        return []
+    seeds = sorted({s for sw in sweeps for s in sw["seeds"]})
+    head = ["board", "design clock", *[f"seed {s}" for s in seeds], "met", "median",
+            "peak synaptic events/s"]
+    rows = []
+    for sw in sweeps:
+        cells = []
+        for s in seeds:
+            r = sw["seeds"].get(s)
+            cells.append("-" if r is None else "failed" if "error" in r else
+                         f"{r['fmax_mhz']:.1f}" + ("" if r["timing_met"] else "*"))
+        rows.append([sw["board"], f"{sw['target_mhz']:g} MHz", *cells,
+                     f"{sw['met']}/{len(sw['seeds'])}",
+                     "-" if sw["fmax_median"] is None else f"{sw['fmax_median']:.1f}",
+                     f"{sw['peak_synaptic_events'] / 1e6:,.0f} M ({sw['cores']} cores x "
+                     f"{sw['lanes']} lanes)"])
+    if markdown:
+        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+                *["| " + " | ".join(r) + " |" for r in rows]]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    return ["", "  ".join(h.ljust(w) for h, w in zip(head, widths)),
+            *["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]]
+
+
+def _markdown(results, head, rows, sweeps=()):
     lines = [
         "# Boards",
         "",
@@ -126,6 +171,18 @@ def _markdown(results, head, rows):
     for r in results:
         lines.append(f"- `{r['board']}` ({r['fmax_mhz']:.1f} MHz): "
                      f"`{r.get('critical_path') or 'not reported'}`")
+    if sweeps:
+        lines += [
+            "",
+            "## Margin over placement seeds",
+            "",
+            "Each default network synthesised once and placed with every seed (`make report",
+            "SEEDS=5`, `boards/sweep.py`); Fmax in MHz, `*` where it misses the design clock.",
+            "Peak synaptic events a second: the design clock (the PLL's, not Fmax) times the",
+            "synapses every core reads a clock (its lanes), all cores busy.",
+            "",
+            *_sweep_lines(sweeps),
+        ]
     dates = sorted({r["date"] for r in results})
     lines += ["", f"Measured {', '.join(dates)}.", ""]
     return "\n".join(lines)

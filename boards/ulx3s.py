@@ -1,9 +1,10 @@
 """Radiona ULX3S (ECP5 LFE5U-85F or -25F, CABGA381): 25 MHz oscillator, FTDI UART, 8 LEDs,
 buttons.
 
-Default networks: 1024 LIF neurons x 256 inputs (262144 8-bit synapses in DP16KD; four cores of
-256 neurons, two synapses per clock each, floorplanned) on the 85F; 256 x 256 (65536 STDP
-synapses, two per clock) on the 25F.
+Default networks: 1024 LIF neurons x 256 inputs (262144 8-bit synapses in DP16KD; eight cores of
+128 neurons, two synapses per clock each, floorplanned: 16 synapses a clock, 1.44 G synaptic
+events a second at 90 MHz) on the 85F; 256 x 256 (65536 STDP synapses, two per clock) on the
+25F.
 """
 
 from amaranth_boards.ulx3s import ULX3S_25F_Platform, ULX3S_85F_Platform
@@ -29,10 +30,9 @@ VARIANTS = [
           package="BG381", platform=ULX3S_85F_Platform, pins=PINS, resources=_ECP5_85F,
           clock_hz=25e6, target_hz=90e6, programmer="openFPGALoader",
           program_args=("-b", "ulx3s", "-m"), neurons=1024, inputs=256, lanes=2, stdp=False,
-          # with the link's replay memory (protocol v2) seeds 1-11 give 86.7 / 86.8 / 83.7 /
-          # 84.0 / 78.0 / 85.6 / 87.7 / 78.4 / 86.0 / 91.4 / 86.0 MHz (95.5 on seed 1 before):
-          # one seed in eleven meets 90, the margin is issue #19's
-          core_neurons=256, floorplan=True, seed=10,
+          # eight cores of 128 neurons (issue #19: >= 1 G synaptic events a second; four
+          # cores of 256 gave 0.72 G); the margin over seeds is docs/boards.md's
+          core_neurons=128, floorplan=True, seed=10,
           pack_opts=("--compress",)),
     Board(name="ulx3s-25f", title="ULX3S (25F)", family="ecp5", device="LFE5U-25F",
           package="BG381", platform=ULX3S_25F_Platform, pins=PINS, resources=_ECP5_25F,

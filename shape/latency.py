@@ -7,9 +7,14 @@ counts it observes against :func:`step_cycles` and :func:`update_start` (``docs/
 
 __all__ = ["CYCLES_BITS", "LIF_LATENCY", "EMIT_LATENCY", "UPDATE_STAGES", "TRACE_STAGES",
            "EVENT_TAIL", "ROUTE_LATENCY", "QUEUE_LATENCY", "UPDATE_LATENCY", "DRAIN_LATENCY",
+           "BARRIER_LATENCY",
            "SWEEP_LATENCY", "LTP_TAIL", "read_latency", "row_clocks", "event_tail",
            "ltp_row_clocks", "step_cycles", "update_start"]
 
+#: Clocks from the network's barrier condition (every core done, the router idle) to its
+#: barrier (``done``, ``hdl/network/control.py``): the condition is registered. A network's
+#: step period is ``R + UPDATE_LATENCY + BARRIER_LATENCY + delivery`` (``docs/network.md``).
+BARRIER_LATENCY = 1
 #: Width of the per-step cycle counter.
 CYCLES_BITS = 32
 #: Clock cycles from a neuron entering the LIF pipeline (``hdl/lif.py``) to its result.

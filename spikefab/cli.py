@@ -408,7 +408,8 @@ def cmd_flash(args):
 
 def cmd_report(args):
     from .boards import report
-    report(write=args.write, rebuild=args.rebuild)
+    report(args.board, write=args.write, rebuild=args.rebuild, seeds=args.seeds or None,
+           jobs=args.jobs)
 
 
 def cmd_generate(args):
@@ -555,6 +556,12 @@ def _add_board_commands(sub):
     rp = sub.add_parser("report", help="utilisation and Fmax of every board's build")
     rp.add_argument("--rebuild", action="store_true", help="rebuild instead of reusing")
     rp.add_argument("--write", default="docs/boards.md", metavar="MD")
+    rp.add_argument("--seeds", type=int, default=0, metavar="N",
+                    help="also place every default network with seeds 1..N: the margin "
+                         "table (minutes per seed; cached in build/<board>/seeds)")
+    rp.add_argument("--jobs", type=int, default=2, help="placements side by side (--seeds)")
+    rp.add_argument("--board", action="append", default=None,
+                    help="only this board (repeatable; default every board)")
     rp.set_defaults(func=cmd_report)
 
 

@@ -157,7 +157,13 @@ class StepRunner(wiring.Component):
             outstanding = outstanding + queued
             step_done = self.done & ~active
         m.d.comb += [self.running.eq(running), self.outstanding.eq(outstanding[:16])]
-        room = cfifo.level + inflight < self.cycles_depth - 1
+        # ``level + inflight < depth - 1`` as one comparison with a constant per value of
+        # ``inflight``: no adder between the queue's level and ``pending``
+        room = Signal()
+        with m.Switch(inflight):
+            for k in range(4):
+                with m.Case(k):
+                    m.d.comb += room.eq(cfifo.level < self.cycles_depth - 1 - k)
         ob_valid = Signal()
         ob = Signal(input_layout(self._p))
         push_end = Signal()
@@ -165,8 +171,13 @@ class StepRunner(wiring.Component):
         with m.If(clear):
             m.d.sync += [pending.eq(0), inflight.eq(0)]
         with m.Else():
-            m.d.sync += [pending.eq(pending + self.run - push_end),
-                         inflight.eq(inflight + push_end - step_done)]
+            # RUN is taken only while nothing runs (``pending`` is 0): an end word and a RUN
+            # never meet, and the end word's decrement needs no adder after ``room``
+            with m.If(push_end):
+                m.d.sync += pending.eq(pending - 1)
+            with m.Else():
+                m.d.sync += pending.eq(pending + self.run)
+            m.d.sync += inflight.eq(inflight + push_end - step_done)
         done_d = Signal()                  # ``cycles`` holds the step's count one clock later
         m.d.sync += done_d.eq(step_done & ~clear)
         m.d.comb += [cfifo.w_data.eq(self.cycles), cfifo.w_en.eq(done_d)]

@@ -18,11 +18,15 @@ class StepController(wiring.Component):
     Step ``t`` starts (``start``, one clock) the clock after its end word (``end = 1``) has
     been taken from ``i_input``, every core has reported ``done`` for step ``t - 1``, the
     router is ``idle`` and no configuration command is pending (``hold``). It ends at the
-    barrier: every core done and the router idle. ``done`` pulses in that clock, ``steps``
-    becomes ``t + 1`` and ``cycles`` (from the next clock) the clocks from step ``t``'s start
-    to its barrier. ``busy`` is high from a start to its barrier; ``tag`` is the number of
-    the running step, for the router's host events. The input words of a step pass to
-    ``o_channel`` until its end word; the next step's words wait for the start.
+    barrier, the clock after every core is done and the router idle (``BARRIER_LATENCY``:
+    the condition is registered, so that the router's state decode reaches one flip-flop and
+    not the step counter, the host link and every core): ``done`` pulses in that clock,
+    ``steps`` becomes ``t + 1`` and ``cycles`` (from the next clock) the clocks from step
+    ``t``'s start to its barrier. Nothing can undo the condition in between: a done core
+    emits nothing more, and the next step's inputs are the next step's whenever they enter.
+    ``busy`` is high from a start to its barrier; ``tag`` is the number of the running step,
+    for the router's host events. The input words of a step pass to ``o_channel`` until its
+    end word; the next step's words wait for the start.
 
     No memory. ``go`` is registered into ``start``: two clocks from a barrier to the next
     start.
@@ -93,10 +97,11 @@ class StepController(wiring.Component):
         m.d.comb += [
             self.between.eq(~running & ~start),
             go.eq(self.between & inputs_in & all_done & self.idle & ~self.hold),
-            barrier.eq(running & all_done & self.idle),
             self.busy.eq(running),
             self.done.eq(barrier),
         ]
+        # the barrier's condition, registered (once: ``running`` falls the clock after)
+        m.d.sync += barrier.eq(running & all_done & self.idle & ~barrier)
         for c in range(cores):
             with m.If(self.core_done[c]):
                 m.d.sync += core_done[c].eq(1)

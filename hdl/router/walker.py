@@ -61,7 +61,9 @@ class DestinationWalker(wiring.Component):
         s3_valid = Signal()
         w_addr = Signal(_bits(p.entries))
         w_left = Signal(_bits(p.entries))
-        w_busy = w_left != 0
+        # ``w_left != 0`` as a register of its own, loaded with ``w_left``: the router's
+        # ``idle`` (the step barrier) then starts from a flip-flop, not a wide OR
+        w_busy = Signal()
         s3_adv = Signal()
         issue = Signal()
         w_free = Signal()
@@ -80,9 +82,9 @@ class DestinationWalker(wiring.Component):
 
         ptr = self.ptr.data
         with m.If(s1_valid & w_free):
-            m.d.sync += [w_addr.eq(ptr.base), w_left.eq(ptr.count)]
+            m.d.sync += [w_addr.eq(ptr.base), w_left.eq(ptr.count), w_busy.eq(ptr.count != 0)]
         with m.Elif(issue):
-            m.d.sync += [w_addr.eq(w_addr + 1), w_left.eq(w_left - 1)]
+            m.d.sync += [w_addr.eq(w_addr + 1), w_left.eq(w_left - 1), w_busy.eq(w_left != 1)]
         m.d.comb += [self.dst.addr.eq(w_addr), self.dst.en.eq(s3_adv)]
         with m.If(s3_adv):
             m.d.sync += s3_valid.eq(issue)
