@@ -24,6 +24,7 @@ from .catalog import FAMILIES, get_board, network_of
 from .design import board_params, build_top, design_for
 from .flashing import PROGRAMMERS, FlashError, flash, flash_command
 from .reporting import report
+from .rtlil import mark_collisions
 from .toolflow import (STDOUT, SYNTH_OPTS, BuildError, TimingError, cached_result, clock_fmax,
                        critical_path, design_key, pnr_device, run_tools, save_result, say)
 
@@ -51,13 +52,15 @@ def _elaborate(net, board, outdir, out, total=4):
     t0 = time.monotonic()
     top, platform, n = build_top(net, board)
     plan = platform.prepare(top, name="top", synth_opts=_SYNTH_OPTS[board.family])
-    for fname, content in plan.files.items():
+    files = dict(plan.files)
+    files["top.il"], _ = mark_collisions(files["top.il"])
+    for fname, content in files.items():
         mode = "wb" if isinstance(content, bytes) else "w"
         with open(os.path.join(outdir, fname), mode) as f:
             f.write(content)
     dt = time.monotonic() - t0
     say(out, f" {dt:.1f} s")
-    return plan.files, platform, n, dt
+    return files, platform, n, dt
 
 
 def _floorplanner(board, outdir, out):

@@ -17,6 +17,7 @@ from spikefab.errors import InvalidValue
 from spikefab.hdl.core import Core
 from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS, CoreParams
 
+from .rtlil import mark_collisions
 from .toolflow import (SYNTH_OPTS, cached_result, design_key, pnr_device, run_tools, save_result,
                        say, stage)
 
@@ -154,6 +155,7 @@ def run_flow(params, device, outdir, out=None, reuse=True, tries=3):
     # yosys reads slowly; RTLIL keeps them as one parameter.
     text = rtlil.convert(top, name="top", emit_src=False,
                          ports=[top.sdi, top.shift, top.latch, top.sdo])
+    text, _ = mark_collisions(text)
     with open(os.path.join(outdir, "top.il"), "w") as f:
         f.write(text)
     pnr_args = pnr_args + ["--freq", str(goal), "--pcf-allow-unconstrained" if family == "ice40"

@@ -5,6 +5,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .memory import NO_RW_CHECK
+
 __all__ = ["DelayLine"]
 
 
@@ -50,8 +52,10 @@ class DelayLine(wiring.Component):
                 prev = r
             m.d.comb += self.o.eq(prev)
             return m
+        # the read address is the write address plus one (mod depth >= 3): never the word
+        # being written (``hdl/memory.py``)
         m.submodules.mem = mem = Memory(shape=self.width, depth=self.depth, init=[],
-                                        attrs={"ram_style": "block"})
+                                        attrs={"ram_style": "block", **NO_RW_CHECK})
         wr = mem.write_port()
         rd = mem.read_port(transparent_for=())
         wp = Signal(range(self.depth))

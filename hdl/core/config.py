@@ -38,6 +38,10 @@ class ConfigPort(wiring.Component):
     params : CoreParams
     weight_ram : str
         Kind of weight memory (its read latency).
+    mux_first : bool
+        Load ``o_rdata`` through the space multiplexer straight from the read data, without
+        capture registers (the same latency; the iCE40 builds, whose ``delay_ram`` says a
+        flip-flop costs a logic cell there).
 
     Members
     -------
@@ -67,9 +71,10 @@ class ConfigPort(wiring.Component):
     space.
     """
 
-    def __init__(self, params, weight_ram="dual"):
+    def __init__(self, params, weight_ram="dual", mux_first=False):
         p = self._p = check_params(params)
         self._ram = weight_ram
+        self._mux_first = bool(mux_first)
         n = len(p.neuron_sets)
         rbits, lanes = addr_bits(p.row_slots), p.lanes
         members = {
@@ -131,6 +136,9 @@ class ConfigPort(wiring.Component):
         if p.plastic:
             self._learn_params(m, rd_param)
 
+        if self._mux_first:
+            self._answer_mux_first(m, rd_pending, rd_wait, rd_select, rd_space, rd_param, rd_k)
+            return m
         # The memories' read data go straight into capture registers (block RAM clock-to-out
         # leaves no room for the space multiplexer in the same clock); the multiplexer works
         # one clock later. A weight memory with a longer read latency (``"banked"``) delivers
@@ -168,6 +176,42 @@ class ConfigPort(wiring.Component):
                                 with m.Case(k):
                                     m.d.sync += rdata.payload.eq(caps[f"post{k}"])
         return m
+
+    def _answer_mux_first(self, m, rd_pending, rd_wait, rd_select, rd_space, rd_param, rd_k):
+        """A read's answer without capture registers: the space multiplexer loads ``o_rdata``
+        straight from the memories' read data (the weight word when it arrives), and
+        ``valid`` rises when it would after the capture registers: the same latency, about
+        ``state + acc + trace + weight bits`` fewer flip-flops (on the iCE40 each a logic
+        cell; its 33 ns clock leaves room for block RAM clock-to-out and the multiplexer)."""
+        p = self._p
+        rdata = self.o_rdata
+        with m.If(rd_pending):
+            m.d.sync += rd_pending.eq(0)
+            with m.Switch(rd_space):
+                with m.Case(Space.STATE):
+                    m.d.sync += rdata.payload.eq(self.state_rd.data)
+                with m.Case(Space.ACC):
+                    m.d.sync += rdata.payload.eq(self.acc_rd.data)
+                with m.Case(Space.PARAM):
+                    m.d.sync += rdata.payload.eq(rd_param)
+                if p.plastic:
+                    with m.Case(Space.PRE):
+                        m.d.sync += rdata.payload.eq(self.pre_rd.data)
+                    with m.Case(Space.POST):
+                        with m.Switch(rd_k):
+                            for k, port in enumerate(self.post_rd):
+                                with m.Case(k):
+                                    m.d.sync += rdata.payload.eq(port.data)
+        if len(rd_wait):
+            m.d.sync += rd_wait.eq(Cat(rd_pending, rd_wait[:-1]))
+        with m.If(rd_wait[-1] if len(rd_wait) else rd_pending):
+            m.d.sync += rd_select.eq(1)
+            with m.If(rd_space == Space.WEIGHT):
+                m.d.sync += rdata.payload.eq(self.weight.data)
+        with m.If(rd_select):
+            m.d.sync += [rd_select.eq(0), rdata.valid.eq(1)]
+        with m.Elif(rdata.valid & rdata.ready):
+            m.d.sync += rdata.valid.eq(0)
 
     def _read_ports(self):
         """``(name, port)`` of the read ports whose data are captured in the clock after a

@@ -2,10 +2,10 @@
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.core import CoreParams
+from ..memory import Fifo
 
 __all__ = ["spike_row_layout", "SpikeEmitter"]
 
@@ -60,7 +60,7 @@ class SpikeEmitter(wiring.Component):
         m = Module()
         lanes = p.lanes
         layout = spike_row_layout(p)
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=layout.size, depth=max(p.rows + 1, 3))
+        m.submodules.fifo = fifo = Fifo(width=layout.size, depth=max(p.rows + 1, 3))
 
         # Padding lanes of the last row never spike. A plain expression, not an m.If: Icarus
         # never evaluates an ``always @*`` block whose inputs never change (the row of a

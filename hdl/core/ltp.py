@@ -3,7 +3,6 @@ every spiking row goes through the weight update."""
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.latency import row_clocks
@@ -12,6 +11,7 @@ from .lif import lif_out_layout
 from .control import Phase
 from .groups import columns, group_of_slot
 from .layouts import check_params, ltp_op_layout
+from ..memory import Fifo
 
 __all__ = ["LtpPass"]
 
@@ -63,7 +63,7 @@ class LtpPass(wiring.Component):
         m = Module()
         lanes, A = p.lanes, p.axons
         rowb = max(1, (p.rows - 1).bit_length())
-        m.submodules.ltp_rows = fifo = SyncFIFOBuffered(width=rowb + lanes,
+        m.submodules.ltp_rows = fifo = Fifo(width=rowb + lanes,
                                                         depth=max(p.rows + 1, 3))
         # spiking rows (padding lanes removed) queue for the pass
         res = self.i_result.payload

@@ -129,7 +129,7 @@ class Core(wiring.Component):
         m.submodules.emitter = emit = SpikeEmitter(p)
         m.submodules.control = ctl = StepControl(p)
         m.submodules.sweep = sweep = UpdateSweep(p)
-        m.submodules.config = cfg = ConfigPort(p, self._ram)
+        m.submodules.config = cfg = ConfigPort(p, self._ram, mux_first=self._delay_ram)
 
         wiring.connect(m, wiring.flipped(self.i_event), syn.i_event)
         wiring.connect(m, wiring.flipped(self.o_spike), emit.o_spike)

@@ -13,6 +13,7 @@ from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.protocol import MAX_CYCLES, MAX_EVENTS, Cmd, Status, identify_bytes, nbytes
 from spikefab.shape.rates import image_bytes, per_frame, rate_slots, rate_stride
 
+from ..memory import NO_RW_CHECK
 from ..network import network_cfg_layout
 from .receiver import frame_layout
 from .runner import pad16
@@ -180,9 +181,11 @@ class Executor(wiring.Component):
     def _replay(self, m, v):
         """The replay memory: the payload of the last executed frame's response."""
         f = self.i_frame.payload
+        # written only while a response is captured, read only while one is replayed: the
+        # word read in a clock that writes is never used (``hdl/memory.py``)
         m.submodules.replay = mem = Memory(
             shape=8, depth=256, init=[],
-            attrs={"ram_style": "distributed"} if self.registered else None)
+            attrs={**NO_RW_CHECK, **({"ram_style": "distributed"} if self.registered else {})})
         wp = mem.write_port()
         v.replay_rd = rd = mem.read_port(transparent_for=())
         out = self.o_payload

@@ -12,6 +12,7 @@ from spikefab.shape.image import clear_ranges
 from spikefab.shape.latency import CYCLES_BITS
 from spikefab.shape.rates import rate_slots, rate_stride
 
+from ..memory import NO_RW_CHECK
 from ..network import input_layout, network_cfg_layout
 
 __all__ = ["RateGenerator"]
@@ -147,7 +148,10 @@ class RateGenerator(wiring.Component):
         before (one channel)."""
         p = self._p
         C, P, S = p.inputs, p.rate_bits, self.slots
-        m.submodules.rates = rates = Memory(shape=8, depth=S * self.stride, init=[])
+        # PRESENT writes free slots only and the scan reads the running presentation's, a
+        # queued slot: never one word in one clock (``hdl/memory.py``)
+        m.submodules.rates = rates = Memory(shape=8, depth=S * self.stride, init=[],
+                                            attrs=NO_RW_CHECK)
         m.submodules.accs = accs = Memory(shape=P, depth=C, init=[])
         wr = rates.write_port()
         m.d.comb += [wr.addr.eq(self.w_addr), wr.data.eq(self.w_data), wr.en.eq(self.w_en)]

@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.protocol import CRC_INIT, START, Status
 
+from ..memory import NO_RW_CHECK
 from ..uart import crc16_update
 
 __all__ = ["frame_layout", "Receiver"]
@@ -75,9 +76,12 @@ class Receiver(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # written only inside a frame, which begins only while the executor is idle, and the
+        # executor reads it only after the frame's verdict, before the next frame can begin:
+        # the word read in a clock that writes is never used (``hdl/memory.py``)
         m.submodules.buf = buf = Memory(
             shape=8, depth=256, init=[],
-            attrs={"ram_style": "distributed"} if self.distributed else None)
+            attrs={**NO_RW_CHECK, **({"ram_style": "distributed"} if self.distributed else {})})
         wp = buf.write_port()
         rp = buf.read_port()
         m.d.comb += [rp.addr.eq(self.buffer.addr), rp.en.eq(self.buffer.en),

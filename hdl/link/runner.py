@@ -2,7 +2,6 @@
 
 from amaranth.hdl import Cat, Const, Module, ResetInserter, Signal, Value
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.latency import CYCLES_BITS
@@ -10,6 +9,7 @@ from spikefab.shape.latency import CYCLES_BITS
 from ..network import input_layout, network_cfg_layout
 from ..router import host_event_layout
 from .rates import RateGenerator
+from ..memory import Fifo
 
 __all__ = ["pad16", "StepRunner"]
 
@@ -118,8 +118,8 @@ class StepRunner(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         clear = self.clear
-        ofifo = SyncFIFOBuffered(width=32, depth=self.out_depth)
-        cfifo = SyncFIFOBuffered(width=CYCLES_BITS, depth=self.cycles_depth)
+        ofifo = Fifo(width=32, depth=self.out_depth)
+        cfifo = Fifo(width=CYCLES_BITS, depth=self.cycles_depth)
         m.submodules.ofifo = ResetInserter(clear)(ofifo)
         m.submodules.cfifo = ResetInserter(clear)(cfifo)
         o_head, c_head = ofifo.r_data, cfifo.r_data

@@ -7,7 +7,6 @@ the latency figures.
 
 from amaranth.hdl import Module, unsigned
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -21,6 +20,7 @@ from .table import TableWritePort
 from .walker import DestinationWalker
 from ..slice import RegisterSlice
 from .arbiter import SpikeArbiter
+from ..memory import Fifo
 
 __all__ = ["ptr_layout", "dst_layout", "host_event_layout", "router_cfg_layout", "Router"]
 
@@ -142,7 +142,7 @@ class Router(wiring.Component):
             init=[{"port": q, "index": i} for q, i in p.destinations])
         ptr_rd, ptr_wr = ptr_mem.read_port(), ptr_mem.write_port()
         dst_rd, dst_wr = dst_mem.read_port(), dst_mem.write_port()
-        m.submodules.queue = queue = SyncFIFOBuffered(width=p.source_bits,
+        m.submodules.queue = queue = Fifo(width=p.source_bits,
                                                       depth=p.queue_depth)
         m.submodules.arbiter = arbiter = SpikeArbiter(p)
         m.submodules.source = source = SourceStage(p)
