@@ -3,7 +3,7 @@ table entries, block RAM and SPRAM tiles (every memory of the design: cores, rou
 link), multipliers; and a one-line ValueError when it does not fit."""
 
 from spikefab.errors import InvalidValue
-from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS
+from spikefab.shape.core import spram_tiles as shape_spram_tiles
 
 from .catalog import FAMILIES, get_board, network_of
 
@@ -13,7 +13,7 @@ __all__ = ["spram_tiles", "multipliers", "core_memories", "memories", "needs",
 
 def spram_tiles(p):
     """UP5K SPRAM tiles that the weight memory of core ``p`` needs."""
-    return -(-(p.lanes * p.weight_bits) // SPRAM_BITS) * -(-p.weight_slots // SPRAM_WORDS)
+    return shape_spram_tiles(p.lanes * p.weight_bits, p.weight_slots)
 
 
 def multipliers(p, board):
@@ -82,7 +82,7 @@ def needs(net, board):
     bram, spram = {}, 0
     for name, depth, width, in_spram in memories(hp):
         if in_spram:
-            spram += -(-width // SPRAM_BITS) * -(-depth // SPRAM_WORDS)
+            spram += shape_spram_tiles(width, depth)
         else:
             kind = name.split(" ", 2)[-1] if name.startswith("core ") else name
             bram[kind] = bram.get(kind, 0) + _blocks(depth, width, fam["bram_modes"])

@@ -1,10 +1,11 @@
 """1BitSquared iCEBreaker (iCE40UP5K-SG48): 12 MHz oscillator, FTDI UART, two LEDs, a button.
 
-The network's weights live in the UP5K's four SPRAM tiles (1 Mbit). The default network is
-256 LIF neurons x 256 inputs = 65536 8-bit plastic (STDP) synapses, one neuron per clock: a
-plastic core of two lanes needs 9 multipliers and the UP5K has 8, and one lane uses half of
-each 16-bit SPRAM word. A static network fills the SPRAM: 512 x 256 = 131072 synapses at two
-lanes.
+The network's weights live in the UP5K's four SPRAM tiles (1 Mbit; weights of up to 8 bits
+two to a 16-bit tile word). The default network is 256 LIF neurons x 256 inputs = 65536 8-bit
+plastic (STDP) synapses in two tiles, one neuron per clock: a plastic core of two lanes needs 9
+multipliers and the UP5K has 8. A static network fills the SPRAM: 512 x 256 = 131072 synapses
+at two lanes. One plastic core of 131072 synapses would fit the SPRAM too, but its weights need
+17 configuration address bits and the host link's protocol carries 16 (issue #19's note).
 """
 
 from amaranth_boards.icebreaker import ICEBreakerPlatform

@@ -21,7 +21,7 @@ from spikefab.golden.params import MAX_SIZE, Hardware, Network, Stdp
 from spikefab.golden.params import check_int as _check_int
 
 __all__ = ["MAX_LANES", "MAX_NEURON_SETS", "WEIGHT_RAMS", "BANK_WORDS", "SPRAM_WORDS",
-           "SPRAM_BITS", "SPRAM_TILES", "check_weight_ram", "check_bank_words", "NeuronSet",
+           "SPRAM_BITS", "SPRAM_TILES", "spram_pack", "spram_tiles", "check_weight_ram", "check_bank_words", "NeuronSet",
            "CoreShape", "CoreParams"]
 
 #: Widest core that the generator builds: lanes of neurons updated in parallel.
@@ -43,6 +43,19 @@ BANK_WORDS = 2048
 SPRAM_WORDS, SPRAM_BITS, SPRAM_TILES = 16384, 16, 4
 
 
+def spram_pack(width):
+    """Weight words a 16-bit SPRAM word holds: two of up to 8 bits (each half written alone
+    through the tile's nibble write mask, ``MASKWREN``), else one."""
+    return 2 if width <= SPRAM_BITS // 2 else 1
+
+
+def spram_tiles(width, depth):
+    """``SB_SPRAM256KA`` tiles of a ``depth`` x ``width`` weight memory (:func:`spram_pack`
+    words a tile word): a one-lane core of 8-bit weights keeps 32,768 in a tile."""
+    pack = spram_pack(width)
+    return -(-width * pack // SPRAM_BITS) * -(-depth // (SPRAM_WORDS * pack))
+
+
 def check_weight_ram(kind, width, depth, plastic=False):
     """Validate a weight memory kind for a ``depth`` x ``width`` memory of a core (``plastic``:
     with STDP); return ``kind``."""
@@ -52,7 +65,7 @@ def check_weight_ram(kind, width, depth, plastic=False):
         raise InvalidValue("Weight RAM 'banked' is for static cores; a plastic core (STDP) needs "
                            "'dual', 'single' or 'ice40_spram'")
     if kind == "ice40_spram":
-        tiles = -(-width // SPRAM_BITS) * -(-depth // SPRAM_WORDS)
+        tiles = spram_tiles(width, depth)
         if tiles > SPRAM_TILES:
             raise InvalidValue(f"Weight memory of {depth} x {width} bits needs {tiles} "
                                f"SB_SPRAM256KA tiles; the UP5K has {SPRAM_TILES}")

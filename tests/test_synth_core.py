@@ -55,18 +55,19 @@ def check_plastic(p):
 def test_plastic_core_fits_up5k():
     """256 neurons x 256 plastic axons x 8-bit weights (64k synapses with STDP), one lane (two
     lanes need 9 of the 8 DSPs and 97% of the LCs): the 65536 x 8-bit weights in the four
-    SB_SPRAM256KA tiles (one per 16384 words, 8 of 16 bits used; single-port: 2 clocks per row
-    for LTD, 2 per slot for LTP), traces and the rest in EBR; the UP5K floor is 30 MHz."""
+    two SB_SPRAM256KA tiles (two 8-bit weights a 16-bit tile word, written through the nibble
+    mask; single-port: 2 clocks per row for LTD, 2 per slot for LTP), traces and the rest in
+    EBR; the UP5K floor is 30 MHz."""
     p = plastic_params(lanes=1)
     check_plastic(p)
     res = run_flow(p, "up5k", os.path.join("build", "synth", "test-plastic-up5k"))
     want = core_memory_bits(p)
     got = dict(res["memory_bits_rtl"])
-    # the SPRAM tiles are counted whole (4 x 16384 x 16 bits): twice the 512 Kbit used
-    assert want.pop("weights") * 2 == got.pop("weights") == 4 * 16384 * 16, got
+    # the SPRAM tiles are counted whole (2 x 16384 x 16 bits): the 512 Kbit used
+    assert want.pop("weights") == got.pop("weights") == 2 * 16384 * 16, got
     assert sorted(got.values()) == sorted(want.values()), (got, want)
     util = res["utilisation"]
-    assert util["ICESTORM_SPRAM"][0] == 4, util
+    assert util["ICESTORM_SPRAM"][0] == 2, util
     for cell in ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP"):
         assert util[cell][0] <= util[cell][1], util
     assert res["fmax_mhz"] >= FLOOR["up5k"], res

@@ -1,13 +1,13 @@
 """Synapse memory and exact accumulation: the event phase of ``docs/spec.md`` section 3."""
 
-from amaranth.hdl import (ClockSignal, Const, Elaboratable, Instance, Module, Mux, Shape, Signal,
+from amaranth.hdl import (Cat, ClockSignal, Const, Elaboratable, Instance, Module, Mux, Shape, Signal,
                           signed, unsigned)
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
 from spikefab.shape.core import (BANK_WORDS, SPRAM_BITS, SPRAM_WORDS, CoreParams,
-                                 check_bank_words, check_weight_ram)
+                                 check_bank_words, check_weight_ram, spram_pack)
 from spikefab.shape.latency import read_latency, row_clocks
 
 __all__ = ["WeightPortSignature", "acc_layout", "ltd_layout", "WeightRam", "SynapseArray"]
@@ -61,8 +61,9 @@ class WeightRam(Elaboratable):
     ``rdata`` is undefined in the clock after a write (the SPRAM drives ``x``; the behavioural
     model holds its last value): the user schedules reads and writes in different clocks.
 
-    ``"ice40_spram"`` builds ``ceil(width / 16) x ceil(depth / 16384)`` ``SB_SPRAM256KA``
-    tiles (bank = high address bits, registered bank select on the read data); they have no
+    ``"ice40_spram"`` builds :func:`~spikefab.shape.core.spram_tiles` ``SB_SPRAM256KA``
+    tiles (bank = high address bits, registered bank select on the read data; weights of up
+    to 8 bits two to a tile word, the lowest address bit picking the half); they have no
     initial contents, so the weights are loaded through the configuration port. The others
     infer ``lib.memory.Memory`` initialised with ``init``: one, or for ``"banked"`` one per
     ``bank_words`` words (:data:`BANK_WORDS`; a power of two).
@@ -144,19 +145,33 @@ class WeightRam(Elaboratable):
                     m.d.sync += self.rdata.eq(out)
 
     def _spram(self, m):
-        cols = -(-self.width // SPRAM_BITS)
-        banks = -(-self.depth // SPRAM_WORDS)
+        # ``pack`` weight words a tile word: with two (8-bit weights, one lane) the lowest
+        # address bit picks the half, written alone through the nibble write mask and read
+        # through a multiplexer after the tile (its select registered like the bank's)
+        pack = spram_pack(self.width)
+        half_bits = SPRAM_BITS // pack
+        cols = -(-self.width * pack // SPRAM_BITS)
+        banks = -(-self.depth // (SPRAM_WORDS * pack))
         addr = Signal(range(self.depth))
         m.d.comb += addr.eq(Mux(self.wen, self.waddr, self.raddr))
+        word = addr[1:] if pack == 2 else addr
         local = Signal(14)
-        m.d.comb += local.eq(addr)
+        m.d.comb += local.eq(word)
         bank = Signal(range(max(banks, 2)))
         if banks > 1:
-            m.d.comb += bank.eq(addr[14:])
+            m.d.comb += bank.eq(word[14:])
         read_bank = Signal.like(bank)
         m.d.sync += read_bank.eq(bank)
         wdata = Signal(cols * SPRAM_BITS)
-        m.d.comb += wdata.eq(self.wdata)
+        mask = Const(0b1111, 4)
+        read_half = Signal()
+        if pack == 2:
+            m.d.comb += wdata.eq(Cat(self.wdata, Const(0, half_bits - self.width),
+                                     self.wdata, Const(0, half_bits - self.width)))
+            mask = Mux(addr[0], 0b1100, 0b0011)
+            m.d.sync += read_half.eq(addr[0])
+        else:
+            m.d.comb += wdata.eq(self.wdata)
         outs = []
         for b in range(banks):
             out = Signal(cols * SPRAM_BITS, name=f"bank{b}_data")
@@ -166,7 +181,7 @@ class WeightRam(Elaboratable):
                     "SB_SPRAM256KA",
                     i_ADDRESS=local,
                     i_DATAIN=wdata[c * SPRAM_BITS:(c + 1) * SPRAM_BITS],
-                    i_MASKWREN=0b1111,
+                    i_MASKWREN=mask,
                     i_WREN=self.wen,
                     i_CHIPSELECT=bank == b,
                     i_CLOCK=ClockSignal(),
@@ -175,6 +190,8 @@ class WeightRam(Elaboratable):
         data_out = outs[0]
         for b in range(1, banks):
             data_out = Mux(read_bank == b, outs[b], data_out)
+        if pack == 2:
+            data_out = Mux(read_half, data_out[half_bits:], data_out[:half_bits])
         m.d.comb += self.rdata.eq(data_out[:self.width])
 
 
