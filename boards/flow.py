@@ -97,6 +97,8 @@ def _result(net, board, n, ran, outdir, key, secs, plan_summary):
         "memory_bits_used": used_bits, "memory_bits_needed": n["memory_bits"],
         "core_memory_bits": n["core_bits"], "seconds": secs, "floorplan": plan_summary,
         "synaptic_ops_per_s": round(fmax * 1e6 * board.lanes * n["cores"]),
+        # at the design clock (the PLL's): what the board runs, every lane of every core busy
+        "peak_synaptic_events": round(board.target_hz * board.lanes * n["cores"]),
         "bitstream": os.path.join(outdir, board.bitstream), "log": outdir,
         "date": datetime.date.today().isoformat(),
     }

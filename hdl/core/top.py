@@ -5,7 +5,7 @@ Its shape (:class:`~spikefab.shape.core.CoreParams`), the address map of its con
 ``spikefab.shape``; this package is the gateware.
 """
 
-from amaranth.hdl import Module, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -138,10 +138,18 @@ class Core(wiring.Component):
         m.d.comb += [
             ctl.start.eq(self.start), ctl.hold.eq(self.i_cfg.valid), ctl.cfg_go.eq(cfg.go),
             ctl.syn_busy.eq(syn.busy), ctl.lif_busy.eq(lif.busy), ctl.emit_idle.eq(emit.idle),
-            syn.enable.eq(ctl.enable), syn.ext.eq(ctl.ext), cfg.idle.eq(ctl.idle),
+            syn.enable.eq(ctl.enable), syn.ext.eq(ctl.ext),
             self.done.eq(ctl.done), self.busy.eq(ctl.busy), self.cycles.eq(ctl.cycles),
             sweep.phase.eq(ctl.phase), sweep.row.eq(ctl.row),
         ]
+        # The configuration port's ``idle`` from a register: the core was idle last clock and
+        # took no event then (a waiting command holds the events back, so idle stays idle), and
+        # no ``start`` comes this clock. Exact when it says idle; at most one clock late after
+        # the core drains. The busy flags of every pipeline then stay out of the port's
+        # ``ready`` and of the memories' write enables behind it (issue #19: ``cfg.ready``).
+        idle_r = Signal()
+        m.d.sync += idle_r.eq(ctl.idle & ~(self.i_event.valid & self.i_event.ready))
+        m.d.comb += cfg.idle.eq(idle_r & ~self.start)
         m.d.comb += [getattr(lif, name).eq(getattr(cfg, name)) for name in _NEURON_PARAMS
                      + (_THETA_PARAMS if p.theta_bits else ())]
 
