@@ -16,10 +16,11 @@ import pytest
 from spikefab.boards import build, default_network, get_board
 
 FLOORS = {
-    # board: (min synapses, min neurons, min MHz, with STDP)
-    "icebreaker": (65536, 1, 30.0, True),
-    "ulx3s-25f": (65536, 256, 90.0, True),
-    "ulx3s-85f": (262144, 1024, 90.0, False),
+    # board: (min synapses, min neurons, min MHz, with STDP, min peak synaptic events a
+    # second at the design clock)
+    "icebreaker": (65536, 1, 30.0, True, 30e6),
+    "ulx3s-25f": (65536, 256, 90.0, True, 180e6),
+    "ulx3s-85f": (262144, 1024, 90.0, False, 1e9),
 }
 
 
@@ -28,7 +29,7 @@ FLOORS = {
 def test_default_network_bitstream(name):
     board = get_board(name)
     net = default_network(board)
-    syn, neurons, mhz, stdp = FLOORS[name]
+    syn, neurons, mhz, stdp, events = FLOORS[name]
     assert net.plastic_synapses == (net.synapses if stdp else 0)
     r = build(net, board, out=None, strict=False)      # build/<board>, reused if unchanged
     # placed from the board's seed (the next ones only while the constraint is missed)
@@ -42,6 +43,7 @@ def test_default_network_bitstream(name):
         # the weights are in SPRAM, two 8-bit weights a tile word
         assert r["utilisation"]["ICESTORM_SPRAM"][0] == 2
     assert r["constraint_mhz"] >= mhz, r["clocks"]
+    assert r["peak_synaptic_events"] >= events, r["peak_synaptic_events"]
     assert r["timing_met"], (f"{name}: Fmax {r['fmax_mhz']} MHz misses the "
                              f"{r['constraint_mhz']} MHz constraint; critical path "
                              f"{r['critical_path']}; log {r['log']}")
