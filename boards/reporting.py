@@ -44,11 +44,13 @@ def report(boards=None, *, out=STDOUT, write="docs/boards.md", rebuild=False, se
         if seeds < 1:
             raise InvalidValue(f"Seeds must be a positive count or a list of seeds, not {seeds}")
         seeds = list(range(1, seeds + 1))
-    results = []
-    for name in names:
-        results.append(build(None, name, out=out, strict=False, reuse=not rebuild))
     sweeps = [sweep(name, seeds, jobs=jobs, reuse=not rebuild, out=out)
               for name in names] if seeds else []
+    results = []
+    for k, name in enumerate(names):
+        # a board whose seed was swept: its row is that placement (no second one)
+        row = _swept_row(sweeps[k], get_board(name)) if sweeps else None
+        results.append(row or build(None, name, out=out, strict=False, reuse=not rebuild))
     head = ["board", "device", *[t for _, t in _COLUMNS], "Fmax MHz", "constraint",
             "synapses", "memory bits used / needed"]
     rows = []
@@ -71,6 +73,35 @@ def report(boards=None, *, out=STDOUT, write="docs/boards.md", rebuild=False, se
             f.write(_markdown(results, head, rows, sweeps))
         say(out, f"wrote {write}")
     return (results, sweeps) if seeds else results
+
+
+def _swept_row(sw, board):
+    """The table row of ``board`` from its sweep's placement with the board's own seed, or None
+    when that seed was not swept (or failed)."""
+    import datetime
+
+    from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS
+
+    from .capacity import needs
+    from .catalog import default_network
+    r = sw["seeds"].get(board.seed)
+    if r is None or "fmax_mhz" not in r:
+        return None
+    fam = FAMILIES[board.family]
+    util = {}
+    for key, cell in fam["cells"].items():
+        if cell is not None and key in board.resources:
+            util[cell] = [r["utilisation"].get(cell, 0), board.resources[key]]
+    bits = util.get(fam["cells"]["bram"], [0])[0] * fam["bram_bits"]
+    if fam["cells"]["spram"]:
+        bits += util.get(fam["cells"]["spram"], [0])[0] * SPRAM_WORDS * SPRAM_BITS
+    return {"board": board.name, "device": board.device, "utilisation": util,
+            "fmax_mhz": r["fmax_mhz"], "constraint_mhz": r["constraint_mhz"],
+            "timing_met": r["timing_met"], "synapses": sw["synapses"], "seed": board.seed,
+            "memory_bits_used": bits,
+            "memory_bits_needed": needs(default_network(board), board)["memory_bits"],
+            "critical_path": r.get("critical_path"),
+            "date": sw.get("date") or datetime.date.today().isoformat()}
 
 
 def _sweep_lines(sweeps, markdown=True):
@@ -158,8 +189,9 @@ def _markdown(results, head, rows, sweeps=()):
         "",
         "## Measured (default networks)",
         "",
-        "Utilisation and Fmax from nextpnr's `--report` JSON (the board's seed, or the first of "
-        "the next two that meets the constraint); memory bits used are",
+        "Utilisation and Fmax from nextpnr's `--report` JSON, placed with the board's seed",
+        "(`Board.seed`: the placement of the seed sweep below; a build places again with the",
+        "next two seeds while the constraint is missed); memory bits used are",
         "the block RAM / SPRAM tiles the placed design occupies, needed the network's own",
         "state (weights, neuron state, accumulators).",
         "",

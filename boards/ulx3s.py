@@ -31,8 +31,8 @@ VARIANTS = [
           clock_hz=25e6, target_hz=90e6, programmer="openFPGALoader",
           program_args=("-b", "ulx3s", "-m"), neurons=1024, inputs=256, lanes=2, stdp=False,
           # eight cores of 128 neurons (issue #19: >= 1 G synaptic events a second; four
-          # cores of 256 gave 0.72 G); the margin over seeds is docs/boards.md's
-          core_neurons=128, floorplan=True, seed=10,
+          # cores of 256 gave 0.72 G); the margin over seeds 1-5 is docs/boards.md's
+          core_neurons=128, floorplan=True, seed=1,
           pack_opts=("--compress",)),
     Board(name="ulx3s-25f", title="ULX3S (25F)", family="ecp5", device="LFE5U-25F",
           package="BG381", platform=ULX3S_25F_Platform, pins=PINS, resources=_ECP5_25F,

@@ -142,3 +142,26 @@ def test_seed_sweep_checks_and_summary():
     s = summarise(sw)
     assert s == {"met": 2, "placed": 3, "fmax_min": 29.0, "fmax_median": 30.5,
                  "fmax_max": 31.0, "peak_synaptic_events": 30_000_000}
+
+
+def test_margin_table_and_swept_row():
+    """``make report SEEDS=N``: the margin table marks misses, and a board whose seed was
+    swept takes its row from that placement (utilisation against the board's totals)."""
+    from spikefab.boards.catalog import get_board
+    from spikefab.boards.reporting import _swept_row, _sweep_lines
+    b = get_board("icebreaker")
+    sw = {"board": b.name, "target_mhz": 30.0, "lanes": 1, "cores": 1, "synapses": 65536,
+          "seeds": {s: {"fmax_mhz": 29.5 + s / 2, "constraint_mhz": 30.02,
+                        "timing_met": 29.5 + s / 2 >= 30.02, "critical_path": "a -> b",
+                        "utilisation": {"ICESTORM_LC": 4589, "ICESTORM_RAM": 27,
+                                        "ICESTORM_SPRAM": 2, "ICESTORM_DSP": 5}}
+                    for s in (1, 2, 3)}}
+    sw.update(summarise(sw))
+    lines = _sweep_lines([sw])
+    assert lines[2].startswith("| icebreaker | 30 MHz | 30.0* | 30.5 | 31.0 | 2/3 | 30.5 |")
+    row = _swept_row(sw, b) if b.seed in sw["seeds"] else _swept_row(
+        {**sw, "seeds": {b.seed: sw["seeds"][1]}}, b)
+    assert row["utilisation"]["ICESTORM_LC"] == [4589, 5280]
+    assert row["memory_bits_used"] == 27 * 4096 + 2 * 16384 * 16
+    assert row["memory_bits_needed"] > 0 and row["fmax_mhz"] == 30.0
+    assert _swept_row({**sw, "seeds": {}}, b) is None
