@@ -105,6 +105,11 @@ def design_key(files, options, sources=()):
     digest = hashlib.sha256()
     for fname in sorted(files):
         c = files[fname]
+        if fname.endswith(".il") and isinstance(c, str):
+            # source locations are not the design: a line moved in a Python file builds the
+            # same netlist, and is not built again
+            c = "\n".join(ln for ln in c.split("\n")
+                          if not ln.lstrip().startswith("attribute \\src"))
         digest.update(fname.encode() + (c if isinstance(c, bytes) else c.encode()))
     digest.update(json.dumps(options).encode())
     for path in sources:

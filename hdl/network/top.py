@@ -112,7 +112,9 @@ class NetworkTop(wiring.Component):
     def elaborate(self, platform):
         p = self._p
         m = Module()
-        m.submodules.router = router = Router(p.router)
+        # the walker's busy flag in a register on the iCE40 builds (``delay_ram``: there its
+        # wide OR sat on the barrier's path; on an ECP5 the pointer table's clock-to-out does)
+        m.submodules.router = router = Router(p.router, busy_register=p.delay_ram)
         m.submodules.control = control = StepController(p)
         m.submodules.config = config = ConfigDispatcher(p)
         # A network on banked weight memories (a large ECP5, its cores spread over the die)

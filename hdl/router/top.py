@@ -96,6 +96,8 @@ class Router(wiring.Component):
     Parameters
     ----------
     params : RouterParams
+    busy_register : bool
+        The walker's ``busy_register`` (:class:`~.walker.DestinationWalker`).
 
     Members
     -------
@@ -112,10 +114,11 @@ class Router(wiring.Component):
     i_cfg : In(stream.Signature(router_cfg_layout(params)))
     """
 
-    def __init__(self, params):
+    def __init__(self, params, busy_register=False):
         if not isinstance(params, RouterParams):
             raise TypeError(f"Params must be a RouterParams, not {params!r}")
         self._p = p = params
+        self._busy_register = bool(busy_register)
         super().__init__({
             "i_host": In(stream.Signature(unsigned(p.channel_bits))),
             "i_spike": In(stream.Signature(unsigned(p.neuron_bits))).array(p.cores),
@@ -146,7 +149,7 @@ class Router(wiring.Component):
                                                       depth=p.queue_depth)
         m.submodules.arbiter = arbiter = SpikeArbiter(p)
         m.submodules.source = source = SourceStage(p)
-        m.submodules.walker = walker = DestinationWalker(p)
+        m.submodules.walker = walker = DestinationWalker(p, self._busy_register)
         # the output register: its skid register keeps the outputs' ready off the lookup
         # pipeline's combinational path
         m.submodules.output = output = RegisterSlice(dl)
