@@ -20,15 +20,15 @@ from .cocotb_router.stimulus import (ProtocolChecker, Scoreboard, cfg_word, rand
 
 
 def run_router(p, steps, seed, valid_prob=0.7, ready_prob=0.6, writes=None, max_step=5000,
-               model=None):
+               model=None, busy_register=False):
     """Run ``steps`` (:func:`random_steps`) through a :class:`Router` of ``p``.
 
     ``model``: the params whose table the scoreboard expects (default ``p``). ``writes``:
     optional ``{step: [(space, addr, value), ...]}`` table writes done through
     ``i_cfg`` before that step's events. Returns a dict of figures: clocks per step,
-    delivered events, source events.
+    delivered events, source events. ``busy_register``: the walker's (the iCE40 builds').
     """
-    dut = Router(p)
+    dut = Router(p, busy_register=busy_register)
     rng = np.random.default_rng([seed, 13])
     what = f"seed {seed}"
     sb = Scoreboard(model or p, what)
@@ -130,6 +130,16 @@ def test_router_random_stalls_scoreboard(seed):
     valid_prob, ready_prob = (float(x) for x in rng.uniform(0.2, 1.0, size=2))
     fig = run_router(p, random_steps(seed, p, 4), seed, valid_prob, ready_prob)
     assert fig["sources"] > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_router_walker_busy_register_changes_no_clock(seed):
+    """The walker's busy flag in a register (the iCE40 builds) or from ``w_left`` (the others):
+    every step takes the same clocks and delivers the same events, both scoreboarded."""
+    p = random_params(seed)
+    steps = random_steps(seed, p, 4)
+    figs = [run_router(p, steps, seed, busy_register=b) for b in (False, True)]
+    assert figs[0] == figs[1], (figs, seed)
 
 
 @pytest.mark.slow
