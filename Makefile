@@ -42,7 +42,7 @@ bitstream: setup
 
 # Utilisation and Fmax of every board, and each default network placed with seeds 1..SEEDS
 # (the margin table), written to docs/boards.md; builds and placements are reused while the
-# design is unchanged (a full sweep from scratch: about 80 minutes on 2 cores)
+# design is unchanged (a full sweep from scratch: 30-45 minutes on 2 cores)
 SEEDS ?= 5
 report: setup
 	$(BIN)/spikefab report --seeds $(SEEDS) --jobs $(JOBS)
