@@ -21,7 +21,8 @@ from spikefab.golden.params import MAX_SIZE, Hardware, Network, Stdp
 from spikefab.golden.params import check_int as _check_int
 
 __all__ = ["MAX_LANES", "MAX_NEURON_SETS", "WEIGHT_RAMS", "BANK_WORDS", "SPRAM_WORDS",
-           "SPRAM_BITS", "SPRAM_TILES", "spram_pack", "spram_tiles", "check_weight_ram", "check_bank_words", "NeuronSet",
+           "SPRAM_BITS", "SPRAM_TILES", "spram_pack", "spram_tiles", "check_weight_ram",
+           "check_bank_words", "NeuronSet",
            "CoreShape", "CoreParams"]
 
 #: Widest core that the generator builds: lanes of neurons updated in parallel.

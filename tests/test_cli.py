@@ -420,3 +420,15 @@ def test_check_reports_adaptive_thresholds_and_the_third_factor(tmp_path, capsys
     out = capsys.readouterr().out
     assert "8 b +20 d30" in out and "yes, 3rd factor" in out
     assert "adaptive thresholds 64 b" in out and "state 384)" in out    # 8 x (16+16+8+8)
+
+
+def test_report_seed_sweep_options_are_checked(capsys, tmp_path):
+    """``spikefab report --seeds N --jobs J``: a bad count or job number is a one-line error
+    before any build."""
+    for args, message in ((["--seeds", "-2"], "Seeds must be a positive count"),
+                          (["--seeds", "2", "--jobs", "0"], "Jobs must be a positive integer")):
+        assert main(["report", "--board", "icebreaker", "--write", str(tmp_path / "b.md"),
+                     *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("spikefab: error: ") and message in err[0]
+    assert not os.path.exists(tmp_path / "b.md")

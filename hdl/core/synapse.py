@@ -1,7 +1,7 @@
 """Synapse memory and exact accumulation: the event phase of ``docs/spec.md`` section 3."""
 
-from amaranth.hdl import (Cat, ClockSignal, Const, Elaboratable, Instance, Module, Mux, Shape, Signal,
-                          signed, unsigned)
+from amaranth.hdl import (Cat, ClockSignal, Const, Elaboratable, Instance, Module, Mux, Shape,
+                          Signal, signed, unsigned)
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
