@@ -3,12 +3,24 @@ table entries, block RAM and SPRAM tiles (every memory of the design: cores, rou
 link), multipliers; and a one-line ValueError when it does not fit."""
 
 from spikefab.errors import InvalidValue
+from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS
 from spikefab.shape.core import spram_tiles as shape_spram_tiles
 
 from .catalog import FAMILIES, get_board, network_of
 
-__all__ = ["spram_tiles", "multipliers", "core_memories", "memories", "needs",
+__all__ = ["memory_bits_used", "spram_tiles", "multipliers", "core_memories", "memories", "needs",
            "check_capacity"]
+
+
+def memory_bits_used(util, family):
+    """Block RAM and SPRAM bits a placed design occupies: its tiles (nextpnr's utilisation,
+    ``{cell: [used, available]}``) at their full size."""
+    fam = FAMILIES[family]
+    cells = fam["cells"]
+    bits = util.get(cells["bram"], [0])[0] * fam["bram_bits"]
+    if cells["spram"]:
+        bits += util.get(cells["spram"], [0])[0] * SPRAM_WORDS * SPRAM_BITS
+    return bits
 
 
 def spram_tiles(p):

@@ -15,11 +15,10 @@ import os
 import time
 
 from spikefab.errors import InvalidValue
-from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS
 from spikefab.toolchain import setup_environ
 
 from . import floorplan
-from .capacity import check_capacity, needs
+from .capacity import check_capacity, memory_bits_used, needs
 from .catalog import FAMILIES, get_board, network_of
 from .design import board_params, build_top, design_for
 from .flashing import PROGRAMMERS, FlashError, flash, flash_command
@@ -82,10 +81,7 @@ def _result(net, board, n, ran, outdir, key, secs, plan_summary):
     util = {k: [v["used"], v["available"]] for k, v in rep["utilization"].items()
             if v["used"] or k in fam["cells"].values()}
     fmax, constraint, clocks = clock_fmax(rep)
-    cells = fam["cells"]
-    used_bits = util.get(cells["bram"], [0])[0] * fam["bram_bits"]
-    if cells["spram"]:
-        used_bits += util.get(cells["spram"], [0])[0] * SPRAM_WORDS * SPRAM_BITS
+    used_bits = memory_bits_used(util, board.family)
     return {
         "key": key, "board": board.name, "title": board.title, "device": board.device,
         "network": net.name, "neurons": net.neurons, "synapses": net.synapses,

@@ -1,7 +1,10 @@
 """The table of every board's build (apio style) and ``docs/boards.md``."""
 
+import datetime
+
 from spikefab.errors import InvalidValue
 
+from .capacity import memory_bits_used
 from .catalog import FAMILIES, board_names, get_board
 from .toolflow import STDOUT, say
 
@@ -78,30 +81,19 @@ def report(boards=None, *, out=STDOUT, write="docs/boards.md", rebuild=False, se
 def _swept_row(sw, board):
     """The table row of ``board`` from its sweep's placement with the board's own seed, or None
     when that seed was not swept (or failed)."""
-    import datetime
-
-    from spikefab.shape.core import SPRAM_BITS, SPRAM_WORDS
-
-    from .capacity import needs
-    from .catalog import default_network
     r = sw["seeds"].get(board.seed)
     if r is None or "fmax_mhz" not in r:
         return None
-    fam = FAMILIES[board.family]
-    util = {}
-    for key, cell in fam["cells"].items():
-        if cell is not None and key in board.resources:
-            util[cell] = [r["utilisation"].get(cell, 0), board.resources[key]]
-    bits = util.get(fam["cells"]["bram"], [0])[0] * fam["bram_bits"]
-    if fam["cells"]["spram"]:
-        bits += util.get(fam["cells"]["spram"], [0])[0] * SPRAM_WORDS * SPRAM_BITS
+    util = {cell: [r["utilisation"].get(cell, 0), board.resources[key]]
+            for key, cell in FAMILIES[board.family]["cells"].items()
+            if cell is not None and key in board.resources}
     return {"board": board.name, "device": board.device, "utilisation": util,
             "fmax_mhz": r["fmax_mhz"], "constraint_mhz": r["constraint_mhz"],
             "timing_met": r["timing_met"], "synapses": sw["synapses"], "seed": board.seed,
-            "memory_bits_used": bits,
-            "memory_bits_needed": needs(default_network(board), board)["memory_bits"],
+            "memory_bits_used": memory_bits_used(util, board.family),
+            "memory_bits_needed": sw["memory_bits_needed"],
             "critical_path": r.get("critical_path"),
-            "date": sw.get("date") or datetime.date.today().isoformat()}
+            "date": r.get("date") or datetime.date.today().isoformat()}
 
 
 def _sweep_lines(sweeps, markdown=True):

@@ -10,6 +10,7 @@ A sweep is cached like a build: ``seeds.json`` keeps each seed's figures under t
 key, and a seed already placed from the same design is not placed again.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -68,7 +69,8 @@ def _place(nextpnr, args, outdir, seeds, jobs, out):
                 util = {k: v["used"] for k, v in rep["utilization"].items() if v["used"]}
                 done[s] = {"fmax_mhz": round(fmax, 2), "constraint_mhz": round(constraint, 2),
                            "timing_met": fmax >= constraint, "utilisation": util,
-                           "critical_path": critical_path(logname)}
+                           "critical_path": critical_path(logname),
+                           "date": datetime.date.today().isoformat()}
             r = done[s]
             say(out, f"      seed {s}: " + (r["error"] if "error" in r else
                                              f"{r['fmax_mhz']:.2f} MHz "
@@ -99,7 +101,8 @@ def sweep(board="icebreaker", seeds=(1, 2, 3, 4, 5), *, net=None, outdir=None, j
     -------
     dict
         ``board``, ``network``, ``neurons``, ``synapses``, ``cores``, ``lanes``,
-        ``target_mhz`` (the design clock), ``seeds`` (``{seed: {fmax_mhz, constraint_mhz,
+        ``target_mhz`` (the design clock), ``memory_bits_needed`` (the network's state),
+        ``seeds`` (``{seed: {fmax_mhz, constraint_mhz,
         timing_met, utilisation, critical_path}}``, or ``{error}`` for a failed placement)
         and :func:`summarise`'s figures.
     """
@@ -144,6 +147,7 @@ def sweep(board="icebreaker", seeds=(1, 2, 3, 4, 5), *, net=None, outdir=None, j
     result = {"board": board.name, "device": board.device, "network": net.name,
               "neurons": net.neurons, "synapses": net.synapses, "cores": n["cores"],
               "lanes": board.lanes, "target_mhz": round(board.target_hz / 1e6, 2),
+              "memory_bits_needed": n["memory_bits"],
               "seeds": {s: old[s] for s in seeds}}
     result.update(summarise(result))
     return result

@@ -151,6 +151,7 @@ def test_margin_table_and_swept_row():
     from spikefab.boards.reporting import _swept_row, _sweep_lines
     b = get_board("icebreaker")
     sw = {"board": b.name, "target_mhz": 30.0, "lanes": 1, "cores": 1, "synapses": 65536,
+          "memory_bits_needed": 543232,
           "seeds": {s: {"fmax_mhz": 29.5 + s / 2, "constraint_mhz": 30.02,
                         "timing_met": 29.5 + s / 2 >= 30.02, "critical_path": "a -> b",
                         "utilisation": {"ICESTORM_LC": 4589, "ICESTORM_RAM": 27,
@@ -163,5 +164,5 @@ def test_margin_table_and_swept_row():
         {**sw, "seeds": {b.seed: sw["seeds"][1]}}, b)
     assert row["utilisation"]["ICESTORM_LC"] == [4589, 5280]
     assert row["memory_bits_used"] == 27 * 4096 + 2 * 16384 * 16
-    assert row["memory_bits_needed"] > 0 and row["fmax_mhz"] == 30.0
+    assert row["memory_bits_needed"] == 543232 and row["fmax_mhz"] == 30.0
     assert _swept_row({**sw, "seeds": {}}, b) is None
